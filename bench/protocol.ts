@@ -1,0 +1,137 @@
+/**
+ * The IPC messages between the orchestrator (`run.ts`) and its two kinds of child
+ * processes: a server (`servers/*.ts`, via `servers/harness.ts`) and the load client
+ * (`client.ts`). Every request carries an `id` that its reply echoes, so the parent can
+ * wait for one specific answer with a timeout.
+ */
+
+/** The SSE event name every implementation publishes; the client counts only these. */
+export const BENCH_EVENT_NAME = 'b';
+
+/** The channel shared by all clients in the broadcast, memory and latency scenarios. */
+export const SHARED_CHANNEL = 'bench';
+
+/** Prefix of the per-client channels (`u0`, `u1`, …) in the per-user scenario. */
+export const PER_USER_PREFIX = 'u';
+
+/** Which channel each client subscribes to, and so which channel each event goes to. */
+export type ChannelLayout =
+  | { kind: 'shared'; channel: string }
+  | { kind: 'per-client'; prefix: string; clients: number };
+
+/** The URL path a client uses to subscribe to `channel`; servers parse it back. */
+export function pathForChannel(channel: string): string {
+  return `/events/${encodeURIComponent(channel)}`;
+}
+
+/** Channel of client number `index` under `layout`. */
+export function channelOfClient(layout: ChannelLayout, index: number): string {
+  return layout.kind === 'shared' ? layout.channel : `${layout.prefix}${index}`;
+}
+
+/** Channel that event number `index` is published to: round-robin over the clients. */
+export function channelOfEvent(layout: ChannelLayout, index: number): string {
+  return layout.kind === 'shared' ? layout.channel : `${layout.prefix}${index % layout.clients}`;
+}
+
+/** How many bench events client `index` must receive when `events` are published. */
+export function expectedForClient(layout: ChannelLayout, events: number, index: number): number {
+  if (layout.kind === 'shared') return events;
+  const base = Math.floor(events / layout.clients);
+  return base + (index < events % layout.clients ? 1 : 0);
+}
+
+/** What the server publishes: `events` events, back-to-back or on a fixed interval. */
+export interface PublishPlan {
+  layout: ChannelLayout;
+  events: number;
+  /** 0 publishes back-to-back; otherwise event i is due at start + i × intervalMs. */
+  intervalMs: number;
+  /** Back-to-back mode yields to the event loop after this many events, so sockets drain. */
+  yieldEvery: number;
+  /** Wall-clock ms (see clock.ts) after which the server stops publishing. */
+  deadline: number;
+}
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+// ---- parent → server -------------------------------------------------------------
+
+export type ServerRequest =
+  | { type: 'publish'; id: number; plan: PublishPlan }
+  | { type: 'stats'; id: number };
+
+// ---- server → parent -------------------------------------------------------------
+
+export type ServerMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'published'; id: number; published: number; firstAt: number; lastAt: number; error?: string }
+  | { type: 'stats'; id: number; memory: MemorySample; connections: number };
+
+// ---- parent → client -------------------------------------------------------------
+
+export interface ConnectRequest {
+  type: 'connect';
+  id: number;
+  port: number;
+  layout: ChannelLayout;
+  clients: number;
+  /** Record publish→receive latency per event (parses each event's data; costs CPU). */
+  collectLatency: boolean;
+  /** Sockets being opened at once; keeps SYNs within the server's accept backlog. */
+  concurrency: number;
+  timeoutMs: number;
+}
+
+export interface AwaitRequest {
+  type: 'await';
+  id: number;
+  /** Events published in total; each client's share follows from the layout. */
+  events: number;
+  /** Wall-clock ms after which the client stops waiting and reports what it has. */
+  deadline: number;
+}
+
+export type ClientRequest = ConnectRequest | AwaitRequest;
+
+// ---- client → parent -------------------------------------------------------------
+
+export interface LatencySummary {
+  samples: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface ConnectResult {
+  type: 'connected';
+  id: number;
+  connected: number;
+  failed: number;
+  firstError?: string;
+}
+
+export interface AwaitResult {
+  type: 'received';
+  id: number;
+  /** Every client received exactly its expected number of events, and none closed. */
+  complete: boolean;
+  received: number;
+  expected: number;
+  clientsComplete: number;
+  /** Clients that received more events than published to them (must be 0). */
+  clientsOverDelivered: number;
+  /** Sockets the server closed or reset during the scenario. */
+  clientsClosed: number;
+  /** Wall-clock ms of the last bench event received (0 when none). */
+  lastReceiptAt: number;
+  latency?: LatencySummary;
+}
+
+export type ClientMessage = { type: 'ready' } | ConnectResult | AwaitResult;

@@ -1,0 +1,118 @@
+import type { IncomingMessage } from 'node:http';
+import { GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
+import { GripPublishError } from '../errors.js';
+import { KEEP_ALIVE } from '../sse/frames.js';
+
+/** How a request reached us. */
+export type RequestOrigin = 'direct' | 'proxied' | 'forged';
+
+/** One encoded event for the proxy, with its ids for GRIP reliable delivery. */
+export interface GripFrame {
+  content: string;
+  id?: string;
+  prevId?: string;
+}
+
+interface BatchCapableClient {
+  publishUri: string;
+  getAuth?(): { buildHeader(): Promise<string> } | undefined;
+}
+
+/**
+ * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
+ * instructions, and publishes encoded events to every configured proxy.
+ * Protocol: https://pushpin.org/docs/protocols/grip/
+ */
+export class GripTransport {
+  constructor(
+    readonly publisher: Publisher,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * `@fanoutio/serve-grip` 2.0.0 checks signatures with `Array.some()` over the async
+   * `validateSig`, so every forged Grip-Sig passes there. This awaits the check instead.
+   */
+  async classify(req: IncomingMessage): Promise<RequestOrigin> {
+    const sig = req.headers['grip-sig'];
+    if (typeof sig !== 'string' || sig === '') return 'direct';
+    const result = await this.publisher.validateGripSig(sig);
+    if (result.isProxied) return 'proxied';
+    return result.needsSigned ? 'forged' : 'direct';
+  }
+
+  gripChannel(channel: string): string {
+    return (this.publisher.prefix ?? '') + this.prefix + channel;
+  }
+
+  /** Headers telling the proxy to hold the stream open on `channels` and keep it alive. */
+  holdHeaders(channels: readonly string[], keepAliveSeconds: number): Record<string, string> {
+    const instruct = new GripInstruct(channels.map((channel) => this.gripChannel(channel)));
+    instruct.setHoldStream();
+    if (keepAliveSeconds > 0) instruct.setKeepAlive(KEEP_ALIVE, keepAliveSeconds);
+    return instruct.toHeaders();
+  }
+
+  /**
+   * Publishes `frames` to `channel` on every proxy, as ONE request per proxy carrying all
+   * items in order. Resolves when every proxy accepted them.
+   */
+  async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
+    const gripChannel = this.gripChannel(channel);
+    const items = frames.map((frame) => toItem(gripChannel, frame));
+    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items)));
+  }
+}
+
+function toItem(channel: string, frame: GripFrame): IItemExport {
+  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, frame.prevId).export();
+  exported.channel = channel;
+  return exported;
+}
+
+type Client = Publisher['clients'][number];
+
+async function publishItems(client: Client, channel: string, items: IItemExport[]): Promise<void> {
+  if (!isBatchCapable(client)) {
+    // A custom client only knows one item at a time; keep the order by awaiting each.
+    for (const item of items) await publishOne(client, channel, item);
+    return;
+  }
+  const body = JSON.stringify({ items });
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const auth = await client.getAuth?.()?.buildHeader();
+  if (auth !== undefined) headers.Authorization = auth;
+  let res: Response;
+  try {
+    res = await fetch(client.publishUri, { method: 'POST', headers, body });
+  } catch (err) {
+    throw new GripPublishError(`GRIP publish to ${client.publishUri} failed: ${message(err)}`, undefined, err);
+  }
+  const text = await res.text().catch(() => '');
+  if (!res.ok) {
+    throw new GripPublishError(
+      `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
+      res.status,
+      { statusCode: res.status, body: text },
+    );
+  }
+}
+
+async function publishOne(client: Client, channel: string, item: IItemExport): Promise<void> {
+  try {
+    await client.publish(channel, { export: () => ({ ...item }) });
+  } catch (err) {
+    const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
+    throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
+  }
+}
+
+function isBatchCapable(client: Client): client is Client & BatchCapableClient {
+  return typeof (client as Partial<BatchCapableClient>).publishUri === 'string';
+}
+
+function message(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const text = (err as { message?: unknown } | null)?.message;
+  return typeof text === 'string' ? text : String(err);
+}
