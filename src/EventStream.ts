@@ -1,4 +1,6 @@
 import createDebug from 'debug';
+import { serveFetch } from './adapters/fetch.js';
+import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
@@ -13,7 +15,8 @@ import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
 import { normalizeChannel } from './request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from './request/channels.js';
-import { serveStream, type RequestHooks, type StreamContext } from './request/serveStream.js';
+import type { RequestHooks, StreamContext } from './request/context.js';
+import { serveStream } from './request/serveStream.js';
 import type {
   ChannelsBuilder,
   EventStreamConfig,
@@ -89,6 +92,28 @@ export class EventStream {
   /** Serves an event stream for `channels` on this request, without a route. */
   run(req: StreamRequest, res: StreamResponse, channels: string | string[]): Promise<void> {
     return serveStream(this[STATE].context, req, res, typeof channels === 'string' ? [channels] : channels);
+  }
+
+  /**
+   * Serves a WHATWG `Request` (Next.js app router, Hono, any fetch runtime): resolves to a
+   * `Response` whose body is the event stream. `params` fill `{name}` tokens, as route params
+   * do in Express; otherwise they come from the URL's query.
+   */
+  fetch(
+    request: Request,
+    channels: string | string[] | ((request: Request) => string | string[]),
+    params?: Record<string, unknown>,
+  ): Promise<Response> {
+    const spec = typeof channels === 'string' ? [channels] : (channels as ChannelSpec);
+    return serveFetch(this[STATE].context, request, spec, params);
+  }
+
+  /** Koa middleware for the channels (same arguments as calling the instance). */
+  koa(...channels: string[]): KoaMiddleware;
+  koa(channels: readonly string[]): KoaMiddleware;
+  koa(builder: ChannelsBuilder): KoaMiddleware;
+  koa(...args: unknown[]): KoaMiddleware {
+    return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
   }
 
   /**

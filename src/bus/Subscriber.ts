@@ -1,4 +1,13 @@
-import type { ServerResponse } from 'node:http';
+/**
+ * Where a subscriber's bytes go: a `node:http` response, or the adapter of a web
+ * `ReadableStream`. `writableLength` is what the client has not taken yet.
+ */
+export interface StreamSink {
+  write(chunk: Buffer): unknown;
+  end(): unknown;
+  destroy(): unknown;
+  readonly writableLength: number;
+}
 
 /** What the bus hands a subscriber: bytes encoded once per publish, and their history position. */
 export interface Frame {
@@ -32,7 +41,7 @@ export class Subscriber {
   private readonly canFlush: boolean;
 
   constructor(
-    readonly res: ServerResponse,
+    readonly res: StreamSink,
     channels: readonly string[],
     private readonly maxBufferedBytes: number,
     private readonly hooks: SubscriberHooks,

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
@@ -33,9 +32,8 @@ export class GripTransport {
    * `@fanoutio/serve-grip` 2.0.0 checks signatures with `Array.some()` over the async
    * `validateSig`, so every forged Grip-Sig passes there. This awaits the check instead.
    */
-  async classify(req: IncomingMessage): Promise<RequestOrigin> {
-    const sig = req.headers['grip-sig'];
-    if (typeof sig !== 'string' || sig === '') return 'direct';
+  async classify(sig: string | undefined): Promise<RequestOrigin> {
+    if (sig === undefined || sig === '') return 'direct';
     const result = await this.publisher.validateGripSig(sig);
     if (result.isProxied) return 'proxied';
     return result.needsSigned ? 'forged' : 'direct';

@@ -1,5 +1,6 @@
 import { InvalidChannelError } from '../errors.js';
 import type { ChannelsBuilder, StreamRequest } from '../types.js';
+import type { RequestView } from './RequestView.js';
 import { normalizeChannel } from './channelName.js';
 
 /** What a route was declared with: names (maybe templated), or a function of the request. */
@@ -34,8 +35,9 @@ function assertStrings(values: readonly unknown[]): readonly string[] {
  * params (Express) or the query (Next.js), names normalised, duplicates dropped.
  * Throws `InvalidChannelError`, which the request side answers with 400.
  */
-export function resolveChannels(spec: ChannelSpec | string, req: StreamRequest): string[] {
-  const raw = typeof spec === 'function' ? spec(req) : spec;
+export function resolveChannels(spec: ChannelSpec | string, req: RequestView): string[] {
+  // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
+  const raw = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names)) throw new InvalidChannelError('channel list must be a string or an array');
   if (names.length > MAX_CHANNELS_PER_REQUEST) {
@@ -49,7 +51,7 @@ export function resolveChannels(spec: ChannelSpec | string, req: StreamRequest):
   return [...channels];
 }
 
-function fillTemplate(name: unknown, req: StreamRequest): unknown {
+function fillTemplate(name: unknown, req: RequestView): unknown {
   if (typeof name !== 'string' || !name.includes('{')) return name;
   return name.replace(TOKEN, (_token, key: string) => {
     const value = lookupParam(req, key);
@@ -58,7 +60,7 @@ function fillTemplate(name: unknown, req: StreamRequest): unknown {
   });
 }
 
-function lookupParam(req: StreamRequest, key: string): string | undefined {
+function lookupParam(req: RequestView, key: string): string | undefined {
   const fromParams = firstString(req.params?.[key]);
   if (fromParams !== undefined) return fromParams;
   const query = typeof req.query === 'object' && req.query !== null ? req.query : parseQuery(req.url);

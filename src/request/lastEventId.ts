@@ -1,4 +1,4 @@
-import type { StreamRequest } from '../types.js';
+import type { RequestView } from './RequestView.js';
 
 /** Longer than any id gripstream or a sane publisher makes; anything past it is garbage. */
 export const MAX_LAST_EVENT_ID_LENGTH = 256;
@@ -16,15 +16,14 @@ export type LastEventId =
  * `lastEventId` / `last_event_id` query parameters serve polyfills and Mercure-style clients
  * that cannot set headers. The header wins when both are there.
  */
-export function readLastEventId(req: StreamRequest): LastEventId {
-  const header = req.headers['last-event-id'];
-  const raw = typeof header === 'string' ? header : queryValue(req);
+export function readLastEventId(req: RequestView): LastEventId {
+  const raw = req.header('last-event-id') ?? queryValue(req);
   if (raw === undefined) return { kind: 'none' };
   if (raw.length > MAX_LAST_EVENT_ID_LENGTH || CONTROL_CHARACTERS.test(raw)) return { kind: 'invalid' };
   return raw === '' ? { kind: 'none' } : { kind: 'id', value: raw };
 }
 
-function queryValue(req: StreamRequest): string | undefined {
+function queryValue(req: RequestView): string | undefined {
   const url = req.url;
   if (url === undefined || !url.includes('?')) return undefined;
   const params = new URLSearchParams(url.slice(url.indexOf('?')));

@@ -280,6 +280,52 @@ function tcpConnects(port: number, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/**
+ * Who listens on TCP `port` (Linux procfs): 'ours' if one of the LISTEN sockets is an open fd
+ * of `pid`, 'foreign' if someone else listens, 'none' if nobody, 'unknown' without procfs.
+ */
+function listenerOwner(port: number, pid: number | undefined): 'ours' | 'foreign' | 'none' | 'unknown' {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  let sawTable = false;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    sawTable = true;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const local = f[1];
+      const inode = f[9];
+      if (f[3] === '0A' && local !== undefined && inode !== undefined && local.endsWith(`:${portHex}`)) {
+        inodes.add(inode);
+      }
+    }
+  }
+  if (!sawTable) return 'unknown';
+  if (inodes.size === 0) return 'none';
+  if (pid === undefined) return 'foreign';
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 'foreign';
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m?.[1] !== undefined && inodes.has(m[1])) return 'ours';
+    } catch {
+      /* fd closed meanwhile */
+    }
+  }
+  return 'foreign';
+}
+
 // ---------------------------------------------------------------------------------------------
 // config
 
@@ -378,6 +424,45 @@ function routesText(targets: number[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// guardian: a tiny detached `sh` holding the read end of a pipe from this process. When this
+// process goes away in any way (exit, signal, SIGKILL, or a vitest worker *thread* being
+// terminated, where process 'exit' handlers never run) the pipe reaches EOF and the guardian
+// SIGKILLs the runner and the children listed in rundir/*.pid, checking that each PID's command
+// line mentions the workdir (PID-reuse safe). stop()/kill() SIGKILL the guardian first.
+
+const GUARDIAN_SCRIPT = `
+cat >/dev/null 2>&1
+W="$1"; R="$2"
+own() { [ -r "/proc/$1/cmdline" ] && tr '\\0' ' ' < "/proc/$1/cmdline" | grep -qF -- "$W"; }
+for f in "$W"/run/*.pid; do
+  [ -f "$f" ] || continue
+  p=$(cat "$f" 2>/dev/null)
+  case "$p" in ''|*[!0-9]*) continue ;; esac
+  own "$p" && kill -KILL "$p" 2>/dev/null
+done
+own "$R" && kill -KILL "$R" 2>/dev/null
+[ "$3" = keep ] || rm -rf "$W"
+`;
+
+function spawnGuardian(workdir: string, runnerPid: number): ChildProcess | undefined {
+  try {
+    const keep = process.env.GRIPSTREAM_KEEP_PUSHPIN === '1' ? 'keep' : 'rm';
+    const g = spawn('/bin/sh', ['-c', GUARDIAN_SCRIPT, 'pushpin-guardian', workdir, String(runnerPid), keep], {
+      detached: true, // Ctrl-C in the test runner must not take the guardian down first
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    g.on('error', () => undefined);
+    g.stdin?.on('error', () => undefined);
+    g.unref();
+    // Keep the write end open but do not let it hold the event loop.
+    (g.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return g;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // instance
 
 const live = new Set<PushpinProcess>();
@@ -424,6 +509,8 @@ class PushpinProcess implements PushpinInstance {
   private exitInfo = '';
   private knownChildren = new Set<number>();
   private ending: Promise<void> | undefined;
+  /** Set right after spawn; see spawnGuardian(). */
+  guardian: ChildProcess | undefined;
   private finalLog: string | undefined;
 
   constructor(
@@ -464,13 +551,13 @@ class PushpinProcess implements PushpinInstance {
   }
 
   /** PIDs from rundir/*.pid, merged into knownChildren. */
-  private readPidfiles(): number[] {
-    const found: number[] = [];
+  private readPidfiles(): Map<(typeof SERVICES)[number], number> {
+    const found = new Map<(typeof SERVICES)[number], number>();
     for (const name of SERVICES) {
       try {
         const pid = Number.parseInt(fs.readFileSync(path.join(this.rundir, `${name}.pid`), 'utf8').trim(), 10);
         if (Number.isInteger(pid) && pid > 0) {
-          found.push(pid);
+          found.set(name, pid);
           this.knownChildren.add(pid);
         }
       } catch {
@@ -506,14 +593,32 @@ class PushpinProcess implements PushpinInstance {
         // The ports could in theory be answered by someone else; our own log must agree
         // (only checkable at log_level >= 2, where these INFO lines are written).
         const log = this.log();
-        const pidsOk = this.readPidfiles().length === SERVICES.length;
+        const pids = this.readPidfiles();
+        const pidsOk = pids.size === SERVICES.length;
         const logOk =
           !wantLog ||
           (log.includes(`listening on ${LOOPBACK}:${this.httpPort}`) &&
             log.includes(`http control server: ${LOOPBACK}:${this.publishPort}`) &&
             log.includes('[proxy] started') &&
             log.includes('[zurl] started'));
-        if (pidsOk && logOk && !this.hasExited) {
+        // pushpin-handler 1.36 does not fail when its control port is taken: it logs
+        // "http control server: ..." and "started" anyway. So check who really listens.
+        const httpOwner = listenerOwner(this.httpPort, pids.get('condure'));
+        const pubOwner = listenerOwner(this.publishPort, pids.get('pushpin-handler'));
+        for (const [which, port, owner] of [
+          ['http', this.httpPort, httpOwner],
+          ['publish', this.publishPort, pubOwner],
+        ] as const) {
+          if (owner === 'foreign' && pidsOk) {
+            throw this.startError(
+              `${which} port ${port} is held by another process (Address already in use; ` +
+                `pushpin's own listener is missing)`,
+              true,
+            );
+          }
+        }
+        const ownOk = httpOwner !== 'none' && pubOwner !== 'none';
+        if (pidsOk && logOk && ownOk && !this.hasExited) {
           // ZeroMQ PUB/SUB "slow joiner": for the first ~200 ms responses can be lost or held
           // requests refused (500 Accept service unavailable). Round-trip both response paths.
           last = await this.warmUp(budget);
@@ -551,11 +656,11 @@ class PushpinProcess implements PushpinInstance {
     return '';
   }
 
-  private startError(reason: string): PushpinStartError {
+  private startError(reason: string, portInUse?: boolean): PushpinStartError {
     const log = this.log();
     return new PushpinStartError(
       `${reason}\nworkdir: ${this.workdir}\n--- pushpin log ---\n${tail(log)}`,
-      /Address already in use|failed to bind/i.test(log),
+      portInUse ?? /Address already in use|failed to bind/i.test(log),
     );
   }
 
@@ -629,6 +734,7 @@ class PushpinProcess implements PushpinInstance {
     const allDead = await waitAllDead([...left, this.pid], KILL_TIMEOUT_MS);
     live.delete(this);
     this.finalLog = this.log();
+    if (allDead) this.dismissGuardian(); // otherwise let it retry when this process ends
     if (!allDead) {
       // Leave the workdir for inspection.
       throw new Error(
@@ -641,11 +747,25 @@ class PushpinProcess implements PushpinInstance {
     }
   }
 
+  private dismissGuardian(): void {
+    const g = this.guardian;
+    this.guardian = undefined;
+    if (g?.pid !== undefined && g.exitCode === null && g.signalCode === null) trySignal(g.pid, 'SIGKILL');
+  }
+
   /** Synchronous last resort for process exit / signals. */
   killSync(): void {
     this.readPidfiles();
     for (const p of this.knownChildren) if (pidBelongsTo(p, this.workdir)) trySignal(p, 'SIGKILL');
     if (!this.hasExited) trySignal(this.pid, 'SIGKILL');
+    live.delete(this);
+    if (process.env.GRIPSTREAM_KEEP_PUSHPIN !== '1') {
+      try {
+        fs.rmSync(this.workdir, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
+    }
   }
 }
 
@@ -709,6 +829,7 @@ async function startOnce(opts: PushpinOptions): Promise<PushpinInstance> {
 
   installSafetyNet();
   const inst = new PushpinProcess(workdir, httpPort, publishPort, child, resolved);
+  inst.guardian = spawnGuardian(workdir, inst.pid);
   live.add(inst);
   try {
     await inst.waitReady();

@@ -1,0 +1,155 @@
+/**
+ * Everything the benchmark servers have in common, so that each implementation module is
+ * only the few lines that differ: how a request subscribes to a channel, and how one
+ * event is published.
+ *
+ * Every implementation runs behind the same plain `node:http` server (no framework), is
+ * driven over the same IPC protocol (see ../protocol.ts), publishes the same payload
+ * `{"n":<i>,"t":<publish wall-clock ms>}` under the same event name, and paces its
+ * publishing with the same loop.
+ */
+import http from 'node:http';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { wallClockMs } from '../clock.ts';
+import {
+  BENCH_EVENT_NAME,
+  channelOfEvent,
+  type MemorySample,
+  type PublishPlan,
+  type ServerMessage,
+  type ServerRequest,
+} from '../protocol.ts';
+
+export interface BenchEvent {
+  event: string;
+  data: { n: number; t: number };
+}
+
+export interface Implementation {
+  /** Attach this request to `channel`'s stream. May finish asynchronously. */
+  subscribe(req: http.IncomingMessage, res: http.ServerResponse, channel: string): void | Promise<void>;
+  /** Publish one event to `channel`; a returned promise is awaited before the next. */
+  publish(channel: string, event: BenchEvent): void | Promise<void>;
+}
+
+const EVENTS_PATH = '/events/';
+
+/** Starts the server on an ephemeral loopback port and serves the orchestrator's requests. */
+export function serve(impl: Implementation): void {
+  if (process.send === undefined) {
+    console.error('Benchmark servers are started by bench/run.ts over IPC; run `npm run bench`.');
+    process.exit(2);
+  }
+  const connections = { open: 0 };
+  const server = http.createServer((req, res) => route(impl, connections, req, res));
+  // A server under test must never be the one to time out a long-lived stream.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    send({ type: 'ready', port: address.port });
+  });
+  process.on('message', (raw) => {
+    handle(impl, connections, raw as ServerRequest).then(send, (err: unknown) => {
+      console.error('[server]', err);
+      process.exit(1);
+    });
+  });
+  // Never outlive the orchestrator.
+  process.on('disconnect', () => process.exit(0));
+}
+
+function route(
+  impl: Implementation,
+  connections: { open: number },
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  const url = req.url ?? '/';
+  if (req.method !== 'GET' || !url.startsWith(EVENTS_PATH)) {
+    res.statusCode = 404;
+    res.end();
+    return;
+  }
+  const channel = decodeURIComponent(url.slice(EVENTS_PATH.length).split('?')[0]!);
+  connections.open++;
+  res.once('close', () => connections.open--);
+  Promise.resolve(impl.subscribe(req, res, channel)).catch((err: unknown) => {
+    console.error('[server] subscribe failed:', err);
+    res.destroy();
+  });
+}
+
+async function handle(
+  impl: Implementation,
+  connections: { open: number },
+  req: ServerRequest,
+): Promise<ServerMessage> {
+  if (req.type === 'stats') {
+    return { type: 'stats', id: req.id, memory: sampleMemory(), connections: connections.open };
+  }
+  return { type: 'published', id: req.id, ...(await publishPlan(impl, req.plan)) };
+}
+
+interface PublishOutcome {
+  published: number;
+  firstAt: number;
+  lastAt: number;
+  error?: string;
+}
+
+/**
+ * Publishes `plan.events` events, stopping early at the deadline. Back-to-back mode
+ * yields to the event loop every `yieldEvery` events: without that, a synchronous loop
+ * would queue every write in memory before any socket could drain, which no real
+ * server does and which would measure the allocator rather than the library.
+ */
+async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<PublishOutcome> {
+  const startAt = wallClockMs();
+  let firstAt = 0;
+  let published = 0;
+  try {
+    for (let i = 0; i < plan.events; i++) {
+      if (plan.intervalMs > 0) {
+        await sleepUntil(startAt + i * plan.intervalMs);
+      } else if (i > 0 && i % plan.yieldEvery === 0) {
+        await yieldToEventLoop();
+      }
+      if (wallClockMs() > plan.deadline) break;
+      const t = wallClockMs();
+      if (i === 0) firstAt = t;
+      const pending = impl.publish(channelOfEvent(plan.layout, i), {
+        event: BENCH_EVENT_NAME,
+        data: { n: i, t },
+      });
+      if (pending !== undefined) await pending;
+      published++;
+    }
+  } catch (err) {
+    return { published, firstAt, lastAt: wallClockMs(), error: String(err) };
+  }
+  return { published, firstAt, lastAt: wallClockMs() };
+}
+
+function sleepUntil(wallClockTarget: number): Promise<void> {
+  const delay = wallClockTarget - wallClockMs();
+  if (delay <= 0) return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, delay));
+}
+
+/** Memory after a full collection, so the numbers are live data rather than garbage. */
+function sampleMemory(): MemorySample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('start benchmark servers with --expose-gc');
+  // Two passes: the first can leave objects that only the second finds unreachable
+  // (weak references, finalizers).
+  gc();
+  gc();
+  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, external, arrayBuffers };
+}
+
+function send(message: ServerMessage): void {
+  process.send?.(message);
+}
