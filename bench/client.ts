@@ -70,9 +70,13 @@ class BenchConnection {
     private readonly socket: net.Socket,
     private readonly tally: Tally,
     latency: LatencyRecorder | undefined,
+    warmupEvents: number,
   ) {
     const onMatch = latency
-      ? (data: string | undefined) => latency.add(this.receivedAt - publishTimeOf(data))
+      ? (data: string | undefined) => {
+          const { n, t } = parsePayload(data);
+          if (!(n < warmupEvents)) latency.add(this.receivedAt - t);
+        }
       : undefined;
     this.counter = new SseEventCounter(BENCH_EVENT_NAME, latency !== undefined, onMatch);
     this.reader = new HttpResponseReader((buf, start, end) => this.counter.feed(buf, start, end));
@@ -110,11 +114,13 @@ class BenchConnection {
   }
 }
 
-function publishTimeOf(data: string | undefined): number {
-  // The payload is {"n":<i>,"t":<publish wall-clock ms>} for every implementation.
-  const parsed: unknown = data === undefined ? undefined : JSON.parse(data);
-  const t = (parsed as { t?: unknown } | undefined)?.t;
-  return typeof t === 'number' ? t : NaN;
+function parsePayload(data: string | undefined): { n: number; t: number } {
+  // The payload is {"n":<index>,"t":<publish wall-clock ms>} for every implementation.
+  const parsed = (data === undefined ? undefined : JSON.parse(data)) as { n?: unknown; t?: unknown } | undefined;
+  return {
+    n: typeof parsed?.n === 'number' ? parsed.n : NaN,
+    t: typeof parsed?.t === 'number' ? parsed.t : NaN,
+  };
 }
 
 /** Everything the client holds between `connect` and process exit. */
@@ -123,10 +129,12 @@ class LoadClient {
   private readonly tally = new Tally();
   private latency: LatencyRecorder | undefined;
   private layout: ConnectRequest['layout'] | undefined;
+  private warmupEvents = 0;
 
   async connect(req: ConnectRequest): Promise<ConnectResult> {
     this.layout = req.layout;
     this.latency = req.collectLatency ? new LatencyRecorder() : undefined;
+    this.warmupEvents = req.latencyWarmupEvents ?? 0;
     const outcomes = await this.openAll(req);
     const failures = outcomes.filter((o): o is string => typeof o === 'string');
     return {
@@ -163,7 +171,7 @@ class LoadClient {
   private openOne(req: ConnectRequest, index: number, giveUpAt: number): Promise<true | string> {
     const path = pathForChannel(channelOfClient(req.layout, index));
     const socket = net.connect({ host: '127.0.0.1', port: req.port });
-    const connection = new BenchConnection(socket, this.tally, this.latency);
+    const connection = new BenchConnection(socket, this.tally, this.latency, this.warmupEvents);
     this.connections.push(connection);
     return new Promise((resolve) => {
       let settled = false;

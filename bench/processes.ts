@@ -95,6 +95,11 @@ export class Child<Req extends { id: number }, Reply extends Message> {
     clearTimeout(timer);
   }
 
+  /** Kills the child at once; pending requests fail with its exit reason. */
+  kill(): void {
+    if (this.exitReason === undefined) this.proc.kill('SIGKILL');
+  }
+
   private onMessage(reply: Reply): void {
     if (reply.id === undefined) {
       this.readyReply = reply;

@@ -83,6 +83,8 @@ export interface ConnectRequest {
   clients: number;
   /** Record publish→receive latency per event (parses each event's data; costs CPU). */
   collectLatency: boolean;
+  /** Events numbered below this are JIT warm-up: received and counted, not sampled. */
+  latencyWarmupEvents?: number;
   /** Sockets being opened at once; keeps SYNs within the server's accept backlog. */
   concurrency: number;
   timeoutMs: number;

@@ -337,5 +337,16 @@ describe.runIf(requirePushpin())('pushpin harness (real pushpin)', { timeout: 30
       within(startPushpin({ originPort: 1, httpPort: port, publishPort }), 15_000, 'failing start'),
     ).rejects.toThrow(/exited early[\s\S]*Address already in use/);
     expect(await portFree(publishPort)).toBe(true);
+
+    // pushpin-handler does not fail on a taken control port (it logs "started" anyway), and the
+    // squatter here even answers like Pushpin: the harness must notice it is not its listener.
+    const fake = http.createServer((_req, res) => res.end('Pushpin API\n'));
+    await within(new Promise<void>((r) => fake.listen(publishPort, '127.0.0.1', r)), 2000, 'fake listen');
+    cleanups.push(() => within(new Promise<void>((r) => fake.close(() => r())), 2000, 'fake close'));
+    const httpPort = await freePort();
+    await expect(
+      within(startPushpin({ originPort: 1, httpPort, publishPort }), 15_000, 'failing start'),
+    ).rejects.toThrow(/publish port \d+ is held by another process/);
+    expect(await portFree(httpPort)).toBe(true);
   });
 });

@@ -845,7 +845,7 @@ export async function startPushpin(opts: PushpinOptions): Promise<PushpinInstanc
   if (!pushpinAvailable()) throw new Error('startPushpin: pushpin not installed: apt-get install -y pushpin');
   // With OS-chosen ports another process may grab a port between freePort() and the bind:
   // retry with fresh ports in that case only.
-  const attempts = opts.httpPort === undefined || opts.publishPort === undefined ? 3 : 1;
+  const attempts = opts.httpPort === undefined && opts.publishPort === undefined ? 3 : 1;
   let lastErr: unknown;
   for (let i = 0; i < attempts; i++) {
     try {

@@ -1,0 +1,28 @@
+/**
+ * The implementations compared, each a server module under servers/. raw-node comes
+ * first: every ratio in the report is relative to it.
+ */
+
+export interface ImplementationSpec {
+  /** Name in tables and charts. */
+  name: string;
+  /** Server module, relative to the repository root. */
+  script: string;
+  args?: string[];
+  /** Why it cannot run, if it cannot (e.g. gripstream's source is not there yet). */
+  unavailable?: string;
+}
+
+export const BASELINE = 'raw-node';
+
+export function implementations(gripstreamPresent: boolean): ImplementationSpec[] {
+  const missing = gripstreamPresent ? {} : { unavailable: 'src/index.ts does not exist yet' };
+  return [
+    { name: BASELINE, script: 'bench/servers/raw-node.ts' },
+    { name: 'gripstream', script: 'bench/servers/gripstream.ts', ...missing },
+    { name: 'gripstream+history', script: 'bench/servers/gripstream.ts', args: ['--history'], ...missing },
+    { name: 'reference', script: 'bench/servers/reference.ts' },
+    { name: 'better-sse', script: 'bench/servers/better-sse.ts' },
+    { name: 'sse-channel', script: 'bench/servers/sse-channel.ts' },
+  ];
+}

@@ -1,0 +1,45 @@
+/**
+ * Memory per idle connection: the server samples `process.memoryUsage()` after full
+ * GCs before and after N clients connect to one channel; the difference divided by N is
+ * what one open, idle SSE stream costs.
+ */
+import { SHARED_CHANNEL, type ServerMessage } from '../protocol.ts';
+import { connectClients, sleep, type Session } from './session.ts';
+import type { ScenarioResult } from './types.ts';
+
+/** Lets lazily-created per-connection state (timers, buffers) appear before sampling. */
+const SETTLE_MS = 1_000;
+const STATS_TIMEOUT_MS = 30_000;
+
+type Stats = Extract<ServerMessage, { type: 'stats' }>;
+
+export function idleMemoryHardDeadlineMs(connectTimeoutMs: number): number {
+  return connectTimeoutMs + SETTLE_MS + 2 * STATS_TIMEOUT_MS + 30_000;
+}
+
+export async function runIdleMemory(
+  session: Session,
+  connections: number,
+): Promise<Omit<ScenarioResult, 'implementation'>> {
+  const before = await session.server.request<Stats>({ type: 'stats' }, STATS_TIMEOUT_MS);
+  await connectClients(session, { kind: 'shared', channel: SHARED_CHANNEL }, connections);
+  await sleep(SETTLE_MS);
+  const after = await session.server.request<Stats>({ type: 'stats' }, STATS_TIMEOUT_MS);
+
+  const perConnection = (key: keyof Stats['memory']): number =>
+    (after.memory[key] - before.memory[key]) / connections;
+  const allOpen = after.connections === connections;
+  return {
+    scenario: 'idle-memory',
+    status: allOpen ? 'ok' : 'incomplete',
+    metrics: { heapPerConn: perConnection('heapUsed'), rssPerConn: perConnection('rss') },
+    ...(allOpen ? {} : { note: `${after.connections}/${connections} connections open when sampled` }),
+    details: {
+      connections,
+      before: before.memory,
+      after: after.memory,
+      externalPerConn: perConnection('external'),
+      arrayBuffersPerConn: perConnection('arrayBuffers'),
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Delivered events per second: clients connect, the server publishes back-to-back, and
+ * the rate is (events received by all clients) / (first publish → last receipt).
+ *
+ * Used twice: broadcast (every client on one channel) and per-user (each client on its
+ * own channel, events round-robin over the channels).
+ */
+import { wallClockMs } from '../clock.ts';
+import { PER_USER_PREFIX, SHARED_CHANNEL, type AwaitResult, type ChannelLayout } from '../protocol.ts';
+import { connectClients, sleep, type Session } from './session.ts';
+import type { ScenarioResult } from './types.ts';
+
+/** After connecting, let the server finish any per-connection setup before publishing. */
+const SETTLE_MS = 200;
+/** After the publishing deadline, how long in-flight events may still arrive. */
+const DRAIN_GRACE_MS = 3_000;
+
+export interface ThroughputSpec {
+  clients: number;
+  events: number;
+  /** Publishing stops at this point; what arrived by then (+ grace) is reported. */
+  deadlineMs: number;
+}
+
+export function broadcastLayout(): ChannelLayout {
+  return { kind: 'shared', channel: SHARED_CHANNEL };
+}
+
+export function perUserLayout(clients: number): ChannelLayout {
+  return { kind: 'per-client', prefix: PER_USER_PREFIX, clients };
+}
+
+/** Upper bound on the scenario's wall time, for the session watchdog. */
+export function throughputHardDeadlineMs(spec: ThroughputSpec, connectTimeoutMs: number): number {
+  return connectTimeoutMs + spec.deadlineMs + DRAIN_GRACE_MS + 30_000;
+}
+
+export async function runThroughput(
+  session: Session,
+  scenario: 'broadcast' | 'per-user',
+  layout: ChannelLayout,
+  spec: ThroughputSpec,
+): Promise<Omit<ScenarioResult, 'implementation'>> {
+  await connectClients(session, layout, spec.clients);
+  await sleep(SETTLE_MS);
+
+  const publishDeadline = wallClockMs() + spec.deadlineMs;
+  const plan = {
+    layout,
+    events: spec.events,
+    intervalMs: 0,
+    yieldEvery: session.sizes.yieldEvery,
+    deadline: publishDeadline,
+  };
+  const replyTimeout = spec.deadlineMs + DRAIN_GRACE_MS + 10_000;
+  // Both requests go out together: the client counts from its first byte regardless.
+  const [published, received] = await Promise.all([
+    session.server.request<{ type: 'published'; id: number; published: number; firstAt: number; lastAt: number; error?: string }>(
+      { type: 'publish', plan },
+      replyTimeout,
+    ),
+    session.client.request<AwaitResult>(
+      { type: 'await', events: spec.events, deadline: publishDeadline + DRAIN_GRACE_MS },
+      replyTimeout,
+    ),
+  ]);
+
+  const elapsedMs = received.lastReceiptAt - published.firstAt;
+  const eventsPerSec = received.received > 0 && elapsedMs > 0 ? received.received / (elapsedMs / 1000) : 0;
+  const complete = received.complete && published.published === spec.events && published.error === undefined;
+  return {
+    scenario,
+    status: complete ? 'ok' : received.received > 0 ? 'incomplete' : 'failed',
+    metrics: { eventsPerSec },
+    ...(complete ? {} : { note: incompleteNote(spec, published, received) }),
+    details: {
+      clients: spec.clients,
+      eventsPublished: published.published,
+      eventsPlanned: spec.events,
+      deliveriesExpected: received.expected,
+      deliveriesReceived: received.received,
+      clientsComplete: received.clientsComplete,
+      clientsOverDelivered: received.clientsOverDelivered,
+      clientsClosed: received.clientsClosed,
+      publishMs: published.lastAt - published.firstAt,
+      firstPublishToLastReceiptMs: elapsedMs,
+      ...(published.error ? { publishError: published.error } : {}),
+    },
+  };
+}
+
+function incompleteNote(
+  spec: ThroughputSpec,
+  published: { published: number; error?: string },
+  received: AwaitResult,
+): string {
+  const parts: string[] = [];
+  if (published.error) parts.push(`publish threw: ${published.error.slice(0, 120)}`);
+  if (published.published < spec.events) {
+    parts.push(`published ${published.published}/${spec.events} events within ${spec.deadlineMs / 1000} s`);
+  }
+  parts.push(`${received.received}/${received.expected} deliveries`);
+  if (received.clientsClosed > 0) parts.push(`${received.clientsClosed} clients disconnected`);
+  if (received.clientsOverDelivered > 0) parts.push(`${received.clientsOverDelivered} clients got duplicates`);
+  return parts.join('; ');
+}
