@@ -1,0 +1,64 @@
+/**
+ * The columns of the report and the groups of the chart: one headline number per
+ * scenario (two for memory and latency), each compared to raw-node as value ÷ baseline.
+ */
+import type { ScenarioId, ScenarioResult } from './scenarios/types.ts';
+
+export interface MetricSpec {
+  scenario: ScenarioId;
+  key: string;
+  label: string;
+  unit: string;
+  /** Whether a larger ratio to raw-node is better (throughput) or worse (memory, latency). */
+  better: 'higher' | 'lower';
+  format: (value: number) => string;
+}
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
+
+const bytes = (v: number): string => `${integer.format(v)} B`;
+
+export const METRICS: MetricSpec[] = [
+  { scenario: 'broadcast', key: 'eventsPerSec', label: 'Broadcast', unit: 'events/s', better: 'higher', format: integer.format },
+  { scenario: 'per-user', key: 'eventsPerSec', label: 'Per-user channels', unit: 'events/s', better: 'higher', format: integer.format },
+  { scenario: 'idle-memory', key: 'heapPerConn', label: 'Heap / idle conn', unit: 'bytes', better: 'lower', format: bytes },
+  { scenario: 'idle-memory', key: 'rssPerConn', label: 'RSS / idle conn', unit: 'bytes', better: 'lower', format: bytes },
+  { scenario: 'latency', key: 'p50', label: 'Latency p50', unit: 'ms', better: 'lower', format: (v) => `${decimal.format(v)} ms` },
+  { scenario: 'latency', key: 'p99', label: 'Latency p99', unit: 'ms', better: 'lower', format: (v) => `${decimal.format(v)} ms` },
+];
+
+export function findResult(
+  results: ScenarioResult[],
+  implementation: string,
+  scenario: ScenarioId,
+): ScenarioResult | undefined {
+  return results.find((r) => r.implementation === implementation && r.scenario === scenario);
+}
+
+/** The metric's value for `implementation`, if it produced one. */
+export function metricValue(
+  results: ScenarioResult[],
+  implementation: string,
+  metric: MetricSpec,
+): number | undefined {
+  const value = findResult(results, implementation, metric.scenario)?.metrics[metric.key];
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+/** value ÷ baseline value, when both exist and the division means something. */
+export function ratioToBaseline(
+  results: ScenarioResult[],
+  implementation: string,
+  baseline: string,
+  metric: MetricSpec,
+): number | undefined {
+  const value = metricValue(results, implementation, metric);
+  const base = metricValue(results, baseline, metric);
+  if (value === undefined || base === undefined || base <= 0) return undefined;
+  return value / base;
+}
+
+export function formatRatio(ratio: number): string {
+  return ratio >= 10 ? `${ratio.toFixed(0)}×` : ratio >= 0.1 ? `${ratio.toFixed(2)}×` : `${ratio.toFixed(3)}×`;
+}

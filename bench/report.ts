@@ -1,0 +1,144 @@
+/**
+ * The Markdown report: machine, sizes, one table of absolute numbers with ratios to
+ * raw-node, what did not complete and why, and the fairness choices behind the numbers.
+ */
+import type { MachineInfo } from './machine.ts';
+import { METRICS, findResult, formatRatio, metricValue, ratioToBaseline, type MetricSpec } from './metrics.ts';
+import type { ScenarioResult } from './scenarios/types.ts';
+import type { Sizes } from './sizes.ts';
+
+export interface RunInfo {
+  startedAt: Date;
+  durationMs: number;
+  mode: 'default' | 'quick';
+  machine: MachineInfo;
+  sizes: Sizes;
+  implementations: string[];
+  baseline: string;
+  /** Why and how sizes or placement differ from the plan (fd limits, no pinning, …). */
+  adjustments: string[];
+  pinning: string;
+}
+
+export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string {
+  return [
+    `# SSE fan-out benchmark (${run.mode} run)`,
+    '',
+    `Run ${run.startedAt.toISOString()}, took ${(run.durationMs / 1000).toFixed(0)} s. ` +
+      'Produced by `npm run bench` (`bench/run.ts`); every implementation ran in this one ' +
+      'invocation on the same sizes, so the ratios are side by side.',
+    '',
+    renderMachine(run),
+    '',
+    renderSizes(run.sizes),
+    '',
+    '## Results',
+    '',
+    `Each cell: absolute value (ratio to ${run.baseline}). ↑ = higher is better, ↓ = lower is better. ` +
+      'A scenario counts only when every client received every event it should; otherwise the ' +
+      'cell is marked **incomplete** and shows what was achieved.',
+    '',
+    renderTable(run, results),
+    '',
+    renderProblems(results),
+    renderCaveats(run),
+  ].join('\n');
+}
+
+function renderMachine(run: RunInfo): string {
+  const m = run.machine;
+  const libs = Object.entries(m.libraries)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ');
+  return [
+    '## Machine',
+    '',
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; ${m.totalMemGiB} GiB RAM`,
+    `- ${m.os}; Node ${m.node}`,
+    `- File descriptors (ulimit -n): soft ${m.fdSoftLimit}, hard ${m.fdHardLimit}`,
+    `- Placement: ${run.pinning}`,
+    `- Libraries: ${libs}`,
+    ...run.adjustments.map((a) => `- **Adjusted:** ${a}`),
+  ].join('\n');
+}
+
+function renderSizes(s: Sizes): string {
+  const latencyEvents = s.latency.measuredEvents;
+  return [
+    '## Scenarios',
+    '',
+    `1. **Broadcast**: ${s.broadcast.clients} clients on one channel, ${s.broadcast.events} events published ` +
+      'back-to-back; delivered events/s = events received by all clients ÷ (first publish → last receipt).',
+    `2. **Per-user channels**: ${s.perUser.clients} clients each on its own channel, ${s.perUser.events} events ` +
+      `round-robin over the channels; same rate. Publishing stops at ${s.perUser.deadlineMs / 1000} s ` +
+      `(broadcast: ${s.broadcast.deadlineMs / 1000} s); whatever was delivered by then is reported as incomplete.`,
+    `3. **Idle memory**: ${s.idleMemory.connections} idle connections on one channel; (heapUsed, rss after ` +
+      'two forced GCs with N connected − before connecting) ÷ N, measured by the server process.',
+    `4. **Latency**: ${s.latency.clients} clients on one channel, one event every ${s.latency.intervalMs} ms; ` +
+      `p50/p99 of publish → receive over ${latencyEvents} events × ${s.latency.clients} clients, after ` +
+      `${s.latency.warmupEvents} warm-up events.`,
+    '5. **GRIP (Pushpin)**: not implemented yet (stub in `bench/scenarios/grip.ts`).',
+    '',
+    `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.`,
+  ].join('\n');
+}
+
+function renderTable(run: RunInfo, results: ScenarioResult[]): string {
+  const header = ['Implementation', ...METRICS.map((m) => `${m.label} (${m.unit}) ${m.better === 'higher' ? '↑' : '↓'}`)];
+  const rows = run.implementations.map((impl) => [
+    impl === run.baseline ? `**${impl}**` : impl,
+    ...METRICS.map((metric) => renderCell(results, impl, run.baseline, metric)),
+  ]);
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function renderCell(results: ScenarioResult[], impl: string, baseline: string, metric: MetricSpec): string {
+  const result = findResult(results, impl, metric.scenario);
+  if (result === undefined) return '—';
+  if (result.status === 'skipped') return 'skipped';
+  if (result.status === 'failed') return '**failed**';
+  const value = metricValue(results, impl, metric);
+  if (value === undefined) return '—';
+  const ratio = ratioToBaseline(results, impl, baseline, metric);
+  const text = `${metric.format(value)}${ratio === undefined ? '' : ` (${formatRatio(ratio)})`}`;
+  return result.status === 'incomplete' ? `${text} **incomplete**` : text;
+}
+
+function renderProblems(results: ScenarioResult[]): string {
+  const problems = results.filter((r) => r.status !== 'ok' && r.scenario !== 'grip');
+  if (problems.length === 0) return '';
+  return [
+    '### Not complete',
+    '',
+    ...problems.map((r) => `- ${r.implementation} / ${r.scenario}: ${r.status}${r.note ? ` — ${r.note}` : ''}`),
+    '',
+    '',
+  ].join('\n');
+}
+
+function renderCaveats(run: RunInfo): string {
+  return [
+    '## How it is measured, and fairness choices',
+    '',
+    `- Server and load client are separate processes (${run.pinning}); each (implementation, scenario) ` +
+      'pair gets fresh processes. The client is one process holding every socket: raw `net` sockets, ' +
+      'a minimal chunked-HTTP reader and a byte-level SSE scanner that counts complete events named `b` ' +
+      '(so `stream-open`, keep-alives, comments and `retry:` lines never count).',
+    '- Every implementation sits behind the same plain `node:http` server and publishing loop, gets the ' +
+      'same data object `{"n":<i>,"t":<publish time>}` and serialises it itself (raw-node: one ' +
+      '`JSON.stringify` per publish, one pre-encoded string written to every subscriber).',
+    '- Publishing awaits each `publishEvent` promise where the library returns one (reference, gripstream). ' +
+      'Libraries that coalesce writes within a tick (gripstream) benefit from back-to-back publishing; ' +
+      'the latency scenario (one event per timer tick) shows the single-event path.',
+    '- Library defaults are kept unless noted: reference has a 20 s keep-alive timer per connection and ' +
+      'no way to turn it off; better-sse has a 10 s keep-alive timer per session and adds a random UUID ' +
+      '`id:` to every event; sse-channel keeps history only for events with an `id` (none here) and pings ' +
+      'per channel every 20 s. gripstream runs with `{ history: false }`, and again with its default ' +
+      'history as `gripstream+history`.',
+    '- Latency compares timestamps from two processes; each process anchors `performance.now()` to the ' +
+      'system clock (bench/clock.ts), so the error is well below the reported resolution.',
+    '- Memory per connection includes everything the server holds for an open stream (socket, HTTP ' +
+      'response, library objects, timers) and is noisy in RSS; heap is the steadier figure.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench`: runs every scenario against every implementation, side by side, and
+ * writes the Markdown report, a JSON dump and an SVG chart to bench/results/.
+ *
+ * Options (flags or environment):
+ *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
+ *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
+ *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency
+ *
+ * Everything is bounded: every request to a child has a timeout, every scenario has a
+ * hard deadline after which its processes are killed and it is reported as failed, and
+ * the whole run has a deadline after which it exits.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { renderChart } from './chart.ts';
+import { BASELINE, implementations, type ImplementationSpec } from './implementations.ts';
+import { machineInfo, type MachineInfo } from './machine.ts';
+import { cpuPinningAvailable } from './processes.ts';
+import { renderMarkdown, type RunInfo } from './report.ts';
+import { runGripStub } from './scenarios/grip.ts';
+import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
+import { latencyHardDeadlineMs, runLatency } from './scenarios/latency.ts';
+import { withSession, type Placement } from './scenarios/session.ts';
+import {
+  broadcastLayout,
+  perUserLayout,
+  runThroughput,
+  throughputHardDeadlineMs,
+} from './scenarios/throughput.ts';
+import type { ScenarioId, ScenarioResult } from './scenarios/types.ts';
+import { DEFAULT_SIZES, QUICK_SIZES, capConnections, peakConnections, type Sizes } from './sizes.ts';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const GRIPSTREAM_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+/** File descriptors a process needs besides its sockets (stdio, IPC, libuv, modules). */
+const FD_HEADROOM = 128;
+const RUN_DEADLINE_MS = { default: 15 * 60_000, quick: 3 * 60_000 };
+
+type MeasuredScenario = Exclude<ScenarioId, 'grip'>;
+const SCENARIOS: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
+
+interface Options {
+  quick: boolean;
+  only: string[] | undefined;
+  scenarios: MeasuredScenario[];
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const flag = (name: string): string | undefined => {
+    const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    return hit === undefined ? undefined : hit.includes('=') ? hit.split('=')[1] : '1';
+  };
+  const list = (text: string | undefined): string[] | undefined =>
+    text === undefined || text === '' ? undefined : text.split(',').map((s) => s.trim());
+  const quick = (flag('quick') ?? env['BENCH_QUICK'] ?? '0') !== '0';
+  const scenarios = list(flag('scenarios') ?? env['BENCH_SCENARIOS']) ?? SCENARIOS;
+  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as MeasuredScenario));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
+  return { quick, only: list(flag('only') ?? env['BENCH_ONLY']), scenarios: scenarios as MeasuredScenario[] };
+}
+
+/** Shrinks the sizes if either process could run out of file descriptors. */
+function fitToFdLimit(sizes: Sizes, machine: MachineInfo, adjustments: string[]): Sizes {
+  const needed = peakConnections(sizes) + FD_HEADROOM;
+  if (!(machine.fdSoftLimit < needed)) return sizes;
+  const limit = Math.max(0, machine.fdSoftLimit - FD_HEADROOM);
+  adjustments.push(
+    `ulimit -n is ${machine.fdSoftLimit} but ${needed} descriptors are needed per process; ` +
+      `connection counts capped at ${limit} (raise it with \`ulimit -n ${needed}\` before \`npm run bench\`).`,
+  );
+  return capConnections(sizes, limit);
+}
+
+/** Server on one CPU, client on the other, if the machine and container allow it. */
+function choosePlacement(adjustments: string[]): { placement: Placement; description: string } {
+  if (os.availableParallelism() >= 2 && cpuPinningAvailable()) {
+    return { placement: { serverCpu: 0, clientCpu: 1 }, description: 'server pinned to CPU 0, client to CPU 1 (taskset)' };
+  }
+  adjustments.push('CPU pinning unavailable; server and client processes were placed by the scheduler.');
+  return { placement: {}, description: 'unpinned (scheduler-placed)' };
+}
+
+async function runScenario(
+  scenario: MeasuredScenario,
+  impl: ImplementationSpec,
+  placement: Placement,
+  sizes: Sizes,
+): Promise<ScenarioResult> {
+  if (impl.unavailable !== undefined) {
+    return { scenario, implementation: impl.name, status: 'skipped', metrics: {}, note: impl.unavailable };
+  }
+  const connectMs = sizes.connectTimeoutMs;
+  const [hardDeadline, body] = ((): [number, Parameters<typeof withSession>[4]] => {
+    switch (scenario) {
+      case 'broadcast':
+        return [
+          throughputHardDeadlineMs(sizes.broadcast, connectMs),
+          (s) => runThroughput(s, 'broadcast', broadcastLayout(), sizes.broadcast),
+        ];
+      case 'per-user':
+        return [
+          throughputHardDeadlineMs(sizes.perUser, connectMs),
+          (s) => runThroughput(s, 'per-user', perUserLayout(sizes.perUser.clients), sizes.perUser),
+        ];
+      case 'idle-memory':
+        return [idleMemoryHardDeadlineMs(connectMs), (s) => runIdleMemory(s, sizes.idleMemory.connections)];
+      case 'latency':
+        return [latencyHardDeadlineMs(sizes.latency, connectMs), (s) => runLatency(s, sizes.latency)];
+    }
+  })();
+  try {
+    const outcome = (await withSession(impl, placement, sizes, hardDeadline, body)) as Omit<
+      ScenarioResult,
+      'implementation'
+    >;
+    return { ...outcome, implementation: impl.name };
+  } catch (err) {
+    const note = err instanceof Error ? err.message : String(err);
+    return { scenario, implementation: impl.name, status: 'failed', metrics: {}, note };
+  }
+}
+
+function describeResult(result: ScenarioResult): string {
+  const metrics = Object.entries(result.metrics)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
+    .join(' ');
+  return `${result.status.padEnd(10)} ${metrics}${result.note ? `  (${result.note})` : ''}`;
+}
+
+function writeResults(run: RunInfo, results: ScenarioResult[], markdown: string, partial: boolean): string[] {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  // Smoke and filtered runs must not overwrite the last full result.
+  const prefix = run.mode === 'quick' ? 'quick-' : partial ? 'partial-' : '';
+  const base = prefix === '' ? 'latest' : `${prefix}latest`;
+  const chart = renderChart(results, run.implementations, run.baseline, `SSE fan-out: ratio to ${run.baseline}`);
+  const files: [string, string][] = [
+    [`${base}.md`, markdown],
+    [`${base}.json`, JSON.stringify({ run, results }, null, 2) + '\n'],
+    [`${prefix}chart.svg`, chart],
+  ];
+  if (prefix === '') {
+    const stamp = run.startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+    files.push([`${stamp}.md`, markdown]);
+  }
+  for (const [name, content] of files) writeFileSync(RESULTS_DIR + name, content);
+  return files.map(([name]) => `bench/results/${name}`);
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const mode = options.quick ? 'quick' : 'default';
+  const runDeadline = setTimeout(() => {
+    console.error(`\nbench: the whole run exceeded ${RUN_DEADLINE_MS[mode] / 60_000} min; giving up.`);
+    process.exit(1);
+  }, RUN_DEADLINE_MS[mode]);
+  runDeadline.unref();
+
+  const adjustments: string[] = [];
+  const machine = machineInfo();
+  const sizes = fitToFdLimit(options.quick ? QUICK_SIZES : DEFAULT_SIZES, machine, adjustments);
+  const { placement, description: pinning } = choosePlacement(adjustments);
+  const gripstreamPresent = existsSync(GRIPSTREAM_ENTRY);
+  if (!gripstreamPresent) adjustments.push('gripstream skipped: src/index.ts does not exist yet.');
+  const impls = implementations(gripstreamPresent).filter(
+    (i) => options.only === undefined || i.name === BASELINE || options.only.includes(i.name),
+  );
+
+  console.log(`bench: ${mode} run, ${impls.length} implementations, scenarios: ${options.scenarios.join(', ')}`);
+  console.log(`bench: ${machine.cpuModel} × ${machine.cores}, Node ${machine.node}, ulimit -n ${machine.fdSoftLimit}, ${pinning}`);
+  for (const a of adjustments) console.log(`bench: note: ${a}`);
+
+  const results: ScenarioResult[] = [];
+  // Scenario-major order: all implementations run one scenario back to back, so a
+  // scenario's numbers are as close in time (and machine state) as possible.
+  for (const scenario of options.scenarios) {
+    for (const impl of impls) {
+      const started = Date.now();
+      const result = await runScenario(scenario, impl, placement, sizes);
+      results.push(result);
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`  ${scenario.padEnd(12)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+    }
+  }
+  for (const impl of impls) results.push({ ...runGripStub(), implementation: impl.name });
+
+  const run: RunInfo = {
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+    mode,
+    machine,
+    sizes,
+    implementations: impls.map((i) => i.name),
+    baseline: BASELINE,
+    adjustments,
+    pinning,
+  };
+  const markdown = renderMarkdown(run, results);
+  const partial = options.only !== undefined || options.scenarios.length !== SCENARIOS.length;
+  const written = writeResults(run, results, markdown, partial);
+  console.log('\n' + markdown);
+  console.log(`bench: wrote ${written.join(', ')}`);
+  clearTimeout(runDeadline);
+}
+
+main().catch((err: unknown) => {
+  console.error('bench: failed:', err);
+  process.exit(1);
+});
