@@ -31,6 +31,9 @@ export interface ChildOptions {
 
 type Message = { type: string; id?: number };
 
+/** A request as the caller writes it: the id is assigned here. Distributes over unions. */
+export type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
 /** A child process with request/reply messaging over IPC. */
 export class Child<Req extends { id: number }, Reply extends Message> {
   private nextId = 1;
@@ -76,11 +79,11 @@ export class Child<Req extends { id: number }, Reply extends Message> {
   }
 
   /** Sends a request and waits for the reply with the same id, or fails after `timeoutMs`. */
-  request<R extends Reply>(message: Omit<Req, 'id'>, timeoutMs: number): Promise<R> {
+  request<R extends Reply>(message: WithoutId<Req>, timeoutMs: number): Promise<R> {
     const id = this.nextId++;
     const reply = new Promise<Reply>((resolve) => this.waiters.set(id, resolve));
     this.proc.send({ ...message, id });
-    return this.withTimeout(reply, timeoutMs, `'${String((message as Message).type)}'`).finally(() =>
+    return this.withTimeout(reply, timeoutMs, `'${(message as unknown as Message).type}'`).finally(() =>
       this.waiters.delete(id),
     ) as Promise<R>;
   }

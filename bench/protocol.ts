@@ -73,6 +73,9 @@ export type ServerMessage =
   | { type: 'published'; id: number; published: number; firstAt: number; lastAt: number; error?: string }
   | { type: 'stats'; id: number; memory: MemorySample; connections: number };
 
+export type PublishedReply = Extract<ServerMessage, { type: 'published' }>;
+export type StatsReply = Extract<ServerMessage, { type: 'stats' }>;
+
 // ---- parent → client -------------------------------------------------------------
 
 export interface ConnectRequest {

@@ -10,6 +10,7 @@ import { GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { HistoryStore } from './history/HistoryStore.js';
 import { MemoryHistory } from './history/MemoryHistory.js';
+import { RedisHistory } from './history/RedisHistory.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
@@ -244,7 +245,8 @@ function createState(config: EventStreamOptions): EventStreamState {
 function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
   if (option === false) return undefined;
   if (option === undefined) return new MemoryHistory();
-  return isHistoryStore(option) ? option : new MemoryHistory(option);
+  if (isHistoryStore(option)) return option;
+  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
 }
 
 function isHistoryStore(option: object): option is HistoryStore {

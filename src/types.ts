@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
+import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
 /** One Server-Sent Event as the publisher hands it over. */
 export interface ServerSentEvent {
@@ -41,6 +42,13 @@ export interface HistoryOptions {
   maxEvents?: number;
   /** Milliseconds an event is kept (default 5 minutes). */
   maxAge?: number;
+  /**
+   * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
+   * Needs the optional peer dependency `ioredis`.
+   */
+  redis?: RedisHistoryOptions['redis'];
+  /** Prefix of the Redis keys (default `'gripstream:'`). */
+  keyPrefix?: string;
 }
 
 export interface EventStreamConfig {

@@ -3,15 +3,13 @@
  * GCs before and after N clients connect to one channel; the difference divided by N is
  * what one open, idle SSE stream costs.
  */
-import { SHARED_CHANNEL, type ServerMessage } from '../protocol.ts';
+import { SHARED_CHANNEL, type StatsReply as Stats } from '../protocol.ts';
 import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
 
 /** Lets lazily-created per-connection state (timers, buffers) appear before sampling. */
 const SETTLE_MS = 1_000;
 const STATS_TIMEOUT_MS = 30_000;
-
-type Stats = Extract<ServerMessage, { type: 'stats' }>;
 
 export function idleMemoryHardDeadlineMs(connectTimeoutMs: number): number {
   return connectTimeoutMs + SETTLE_MS + 2 * STATS_TIMEOUT_MS + 30_000;

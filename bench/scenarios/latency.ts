@@ -5,7 +5,7 @@
  * `warmupEvents` are delivered and checked but left out of the percentiles (JIT warm-up).
  */
 import { wallClockMs } from '../clock.ts';
-import { SHARED_CHANNEL, type AwaitResult, type ChannelLayout } from '../protocol.ts';
+import { SHARED_CHANNEL, type AwaitResult, type ChannelLayout, type PublishedReply } from '../protocol.ts';
 import type { Sizes } from '../sizes.ts';
 import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
@@ -35,7 +35,7 @@ export async function runLatency(
   const deadline = wallClockMs() + scheduleMs(spec) + SCHEDULE_SLACK_MS;
   const replyTimeout = scheduleMs(spec) + SCHEDULE_SLACK_MS + DRAIN_GRACE_MS + 10_000;
   const [published, received] = await Promise.all([
-    session.server.request<{ type: 'published'; id: number; published: number; error?: string }>(
+    session.server.request<PublishedReply>(
       {
         type: 'publish',
         plan: { layout, events, intervalMs: spec.intervalMs, yieldEvery: session.sizes.yieldEvery, deadline },
@@ -47,7 +47,7 @@ export async function runLatency(
 
   const latency = received.latency;
   const complete = received.complete && published.published === events && latency !== undefined;
-  const metrics = latency ? { p50: latency.p50, p99: latency.p99 } : {};
+  const metrics: Record<string, number> = latency ? { p50: latency.p50, p99: latency.p99 } : {};
   return {
     scenario: 'latency',
     status: complete ? 'ok' : latency && latency.samples > 0 ? 'incomplete' : 'failed',

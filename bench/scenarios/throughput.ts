@@ -6,7 +6,13 @@
  * own channel, events round-robin over the channels).
  */
 import { wallClockMs } from '../clock.ts';
-import { PER_USER_PREFIX, SHARED_CHANNEL, type AwaitResult, type ChannelLayout } from '../protocol.ts';
+import {
+  PER_USER_PREFIX,
+  SHARED_CHANNEL,
+  type AwaitResult,
+  type ChannelLayout,
+  type PublishedReply,
+} from '../protocol.ts';
 import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
 
@@ -55,7 +61,7 @@ export async function runThroughput(
   const replyTimeout = spec.deadlineMs + DRAIN_GRACE_MS + 10_000;
   // Both requests go out together: the client counts from its first byte regardless.
   const [published, received] = await Promise.all([
-    session.server.request<{ type: 'published'; id: number; published: number; firstAt: number; lastAt: number; error?: string }>(
+    session.server.request<PublishedReply>(
       { type: 'publish', plan },
       replyTimeout,
     ),

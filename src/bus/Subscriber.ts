@@ -38,6 +38,7 @@ export class Subscriber {
   private pendingBytes = 0;
   /** While a replay is being written, live frames wait here so none is lost or doubled. */
   private held: Frame[] | undefined;
+  private replayedUpTo = -Infinity;
   private readonly canFlush: boolean;
 
   constructor(
@@ -58,6 +59,9 @@ export class Subscriber {
 
   send(frame: Frame): void {
     if (this.closed) return;
+    // A publish that was already in the replay snapshot can still reach the bus after the
+    // release (its store write finished before the read, its delivery after): skip it.
+    if (frame.seq !== undefined && frame.seq <= this.replayedUpTo) return;
     if (this.held !== undefined) {
       this.held.push(frame);
       return;
@@ -74,11 +78,10 @@ export class Subscriber {
   release(replay: Buffer, replayedUpTo: number): void {
     const held = this.held ?? [];
     this.held = undefined;
+    this.replayedUpTo = replayedUpTo;
     if (this.closed) return;
     if (replay.length > 0) this.enqueue(replay);
-    for (const frame of held) {
-      if (frame.seq === undefined || frame.seq > replayedUpTo) this.enqueue(frame.bytes);
-    }
+    for (const frame of held) this.send(frame);
   }
 
   /** Called once per tick by the flusher. */

@@ -150,10 +150,26 @@ function trySignal(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitAllDead(pids: number[], ms: number): Promise<boolean> {
+/**
+ * Alive and possibly ours: cmdline mentions the workdir, or is empty because the process is
+ * still tearing down after a signal (its memory, hence its cmdline, is gone before it turns
+ * into a zombie, and it may still hold its listening sockets at that point).
+ */
+function pidMaybeOurs(pid: number, workdir: string): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline === '' || cmdline.includes(workdir);
+  } catch {
+    return pidAlive(pid);
+  }
+}
+
+async function waitAllDead(pids: number[], ms: number, workdir?: string): Promise<boolean> {
   const deadline = Date.now() + ms;
+  const alive = (p: number): boolean => (workdir === undefined ? pidAlive(p) : pidMaybeOurs(p, workdir));
   for (;;) {
-    if (pids.every((p) => !pidAlive(p))) return true;
+    if (!pids.some(alive)) return true;
     if (Date.now() >= deadline) return false;
     await sleep(POLL_MS);
   }
@@ -727,11 +743,15 @@ class PushpinProcess implements PushpinInstance {
     let left = this.liveChildren();
     if (left.length > 0 && mode === 'term') {
       for (const p of left) trySignal(p, 'SIGTERM');
-      await waitAllDead(left, KILL_TIMEOUT_MS);
+      await waitAllDead(left, KILL_TIMEOUT_MS, this.workdir);
       left = this.liveChildren();
     }
     for (const p of left) trySignal(p, 'SIGKILL');
-    const allDead = await waitAllDead([...left, this.pid], KILL_TIMEOUT_MS);
+    // Wait for every known child, not only those still matching by cmdline: a SIGKILLed process
+    // loses its cmdline before it has finished exiting and released its ports.
+    const allDead =
+      (await waitAllDead([this.pid], KILL_TIMEOUT_MS)) &&
+      (await waitAllDead([...this.knownChildren], KILL_TIMEOUT_MS, this.workdir));
     live.delete(this);
     this.finalLog = this.log();
     if (allDead) this.dismissGuardian(); // otherwise let it retry when this process ends
