@@ -52,7 +52,7 @@ export class Child<Req extends { id: number }, Reply extends Message> {
   }
 
   static start<Req extends { id: number }, Reply extends Message>(options: ChildOptions): Child<Req, Reply> {
-    const nodeArgs = ['--expose-gc', '--import', 'tsx', options.script, ...(options.args ?? [])];
+    const nodeArgs = ['--expose-gc', ...(options.label.endsWith('server') && process.env['BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/benchprof'] : []), '--import', 'tsx', options.script, ...(options.args ?? [])];
     const [command, args] =
       options.cpu === undefined
         ? [process.execPath, nodeArgs]

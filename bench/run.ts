@@ -6,6 +6,7 @@
  *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
  *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency
+ *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
  *
  * Everything is bounded: every request to a child has a timeout, every scenario has a
  * hard deadline after which its processes are killed and it is reported as failed, and
@@ -43,6 +44,7 @@ const SCENARIOS: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', '
 
 interface Options {
   quick: boolean;
+  yieldEvery: number | undefined;
   only: string[] | undefined;
   scenarios: MeasuredScenario[];
 }
@@ -58,7 +60,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const scenarios = list(flag('scenarios') ?? env['BENCH_SCENARIOS']) ?? SCENARIOS;
   const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as MeasuredScenario));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
-  return { quick, only: list(flag('only') ?? env['BENCH_ONLY']), scenarios: scenarios as MeasuredScenario[] };
+  const yieldEvery = Number(flag('yield-every') ?? env['BENCH_YIELD_EVERY'] ?? NaN);
+  return {
+    quick,
+    yieldEvery: yieldEvery >= 1 ? Math.floor(yieldEvery) : undefined,
+    only: list(flag('only') ?? env['BENCH_ONLY']),
+    scenarios: scenarios as MeasuredScenario[],
+  };
 }
 
 /** Shrinks the sizes if either process could run out of file descriptors. */
@@ -160,7 +168,8 @@ async function main(): Promise<void> {
 
   const adjustments: string[] = [];
   const machine = machineInfo();
-  const sizes = fitToFdLimit(options.quick ? QUICK_SIZES : DEFAULT_SIZES, machine, adjustments);
+  const planned = options.quick ? QUICK_SIZES : DEFAULT_SIZES;
+  const sizes = fitToFdLimit({ ...planned, yieldEvery: options.yieldEvery ?? planned.yieldEvery }, machine, adjustments);
   const { placement, description: pinning } = choosePlacement(adjustments);
   const gripstreamPresent = existsSync(GRIPSTREAM_ENTRY);
   if (!gripstreamPresent) adjustments.push('gripstream skipped: src/index.ts does not exist yet.');

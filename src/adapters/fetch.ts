@@ -31,8 +31,15 @@ export async function serveFetch(
   const sink = new WebStreamSink(ctx.maxBufferedBytes);
   const subscription = subscribe(ctx, sink, { req: request, channels: decision.channels, proxied: false }, decision.lastEventId);
   sink.onClose(subscription.closed);
-  if (request.signal.aborted) sink.destroy();
-  else request.signal.addEventListener('abort', () => sink.destroy(), { once: true });
+  // The client left: end quietly. Erroring the stream here would make the server running this
+  // handler report an error for every ordinary disconnect (@hono/node-server logs each one).
+  const signal = request.signal;
+  if (signal.aborted) sink.end();
+  else {
+    const onAbort = (): void => sink.end();
+    signal.addEventListener('abort', onAbort, { once: true });
+    sink.onFinish(() => signal.removeEventListener('abort', onAbort));
+  }
   await subscription.ready;
   return new Response(sink.readable, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
@@ -46,6 +53,7 @@ class WebStreamSink implements StreamSink {
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private done = false;
   private closeListener: (() => void) | undefined;
+  private finishListener: (() => void) | undefined;
 
   constructor(private readonly highWaterMark: number) {
     this.readable = new ReadableStream<Uint8Array>(
@@ -73,19 +81,27 @@ class WebStreamSink implements StreamSink {
     this.finish();
   }
 
+  /** Only for a client over the buffer bound: the server then drops the connection. */
   destroy(): void {
     if (this.done) return;
-    this.controller.error(new Error('event stream closed'));
+    this.controller.error(new Error('gripstream: client dropped, it left more than maxBufferedBytes unread'));
     this.finish();
   }
 
+  /** The subscriber's cleanup, run once however the stream ends. */
   onClose(listener: () => void): void {
     this.closeListener = listener;
+  }
+
+  /** The adapter's own cleanup, run after the subscriber's. */
+  onFinish(listener: () => void): void {
+    this.finishListener = listener;
   }
 
   private finish(): void {
     if (this.done) return;
     this.done = true;
     this.closeListener?.();
+    this.finishListener?.();
   }
 }

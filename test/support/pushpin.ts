@@ -444,7 +444,8 @@ function routesText(targets: number[]): string {
 // process goes away in any way (exit, signal, SIGKILL, or a vitest worker *thread* being
 // terminated, where process 'exit' handlers never run) the pipe reaches EOF and the guardian
 // SIGKILLs the runner and the children listed in rundir/*.pid, checking that each PID's command
-// line mentions the workdir (PID-reuse safe). stop()/kill() SIGKILL the guardian first.
+// line mentions the workdir (PID-reuse safe). stop()/kill() SIGKILL the guardian once
+// everything is down, so it never acts after a normal stop.
 
 const GUARDIAN_SCRIPT = `
 cat >/dev/null 2>&1

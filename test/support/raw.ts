@@ -27,6 +27,8 @@ export interface RawRequest {
   /** Sent as given, after Host; `null` drops the default Accept. */
   headers?: Record<string, string>;
   accept?: string | null;
+  /** Keep every raw byte and the whole body text (default true); off for bulk streams. */
+  retain?: boolean;
 }
 
 /**
@@ -64,7 +66,10 @@ export class RawClient {
   });
   readonly closedPromise: Promise<void>;
 
-  private constructor(socket: net.Socket) {
+  private constructor(
+    socket: net.Socket,
+    private readonly retain: boolean,
+  ) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.closedPromise = new Promise((resolve) => {
@@ -82,7 +87,7 @@ export class RawClient {
   /** Connects, writes the request, and registers the socket for clean-up. */
   static async get(port: number, request: RawRequest): Promise<RawClient> {
     const socket = net.connect({ port, host: '127.0.0.1' });
-    const client = new RawClient(socket);
+    const client = new RawClient(socket, request.retain ?? true);
     defer(() => client.destroy());
     await withTimeout(
       new Promise<void>((resolve, reject) => {
@@ -146,7 +151,7 @@ export class RawClient {
   }
 
   private onData(chunk: Buffer): void {
-    this.raw.push(chunk);
+    if (this.retain) this.raw.push(chunk);
     this.rawLength += chunk.length;
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     if (this.head === undefined) this.parseHead();
@@ -211,7 +216,7 @@ export class RawClient {
     if (data.length === 0) return;
     this.bodyBytes += data.length;
     const text = this.decoder.decode(data, { stream: true });
-    this.bodyText += text;
+    if (this.retain) this.bodyText += text;
     this.parser.feed(text);
   }
 }

@@ -1,0 +1,299 @@
+/**
+ * History retention and truncation: MemoryHistory as a unit (injected clock, no waiting), and
+ * the `history-truncated` notice end to end on a real server.
+ */
+import express from 'express';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  EventStream,
+  HISTORY_TRUNCATED_EVENT,
+  MemoryHistory,
+  type EventStreamOptions,
+  type HistoryRecord,
+} from '../src/index.js';
+import { listen, SseClient, type SseEvent, type TestServer } from './support/resume-helpers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+function fill(store: MemoryHistory, channel: string, count: number, from = 0): HistoryRecord[] {
+  const records: HistoryRecord[] = [];
+  for (let i = 0; i < count; i++) records.push(store.append(channel, { event: 'm', data: String(from + i) }));
+  return records;
+}
+
+const dataOf = (records: readonly { data: string }[]): string[] => records.map((r) => r.data);
+
+describe('MemoryHistory (unit, injected clock)', () => {
+  it('numbers events from the clock in microseconds, one sequence for all channels', () => {
+    const c = clock();
+    const store = new MemoryHistory({}, c.now);
+    const a = store.append('a', { event: 'm', data: '1' });
+    const b = store.append('b', { event: 'm', data: '2' });
+    const a2 = store.append('a', { event: 'm', data: '3' });
+    expect(a.seq).toBe(c.now() * 1000 + 1);
+    expect([a.id, b.id, a2.id]).toEqual([String(a.seq), String(a.seq + 1), String(a.seq + 2)]);
+    expect(a2.prevId).toBe(a.id);
+    expect(b.prevId).toBeUndefined();
+  });
+
+  it('maxEvents: a resume from before the retained window is incomplete and gets the retained events', () => {
+    const store = new MemoryHistory({ maxEvents: 5 }, clock().now);
+    const records = fill(store, 'a', 20);
+    expect(store.size).toBe(5);
+    const fromFirst = store.readAfter(['a'], records[0]!.id);
+    expect(fromFirst.complete).toBe(false);
+    expect(dataOf(fromFirst.records)).toEqual(['15', '16', '17', '18', '19']);
+    // Resuming from the last evicted event loses nothing.
+    const fromEdge = store.readAfter(['a'], records[14]!.id);
+    expect(fromEdge.complete).toBe(true);
+    expect(dataOf(fromEdge.records)).toEqual(['15', '16', '17', '18', '19']);
+    const fromLast = store.readAfter(['a'], records[19]!.id);
+    expect(fromLast).toEqual({ records: [], complete: true });
+  });
+
+  it.each(['nope', '', '-1', '1e99', '99999999999999999999', '12abc', ' 1'])(
+    'an unknown or malformed id (%j) is incomplete and gets everything retained',
+    (id) => {
+      const store = new MemoryHistory({ maxEvents: 5 }, clock().now);
+      fill(store, 'a', 7);
+      const replay = store.readAfter(['a'], id);
+      expect(replay.complete).toBe(false);
+      expect(dataOf(replay.records)).toEqual(['2', '3', '4', '5', '6']);
+    },
+  );
+
+  it('an id from the future (never handed out) is unknown', () => {
+    const store = new MemoryHistory({}, clock().now);
+    const [last] = fill(store, 'a', 3).slice(-1);
+    const replay = store.readAfter(['a'], String(last!.seq + 1));
+    expect(replay.complete).toBe(false);
+    expect(replay.records).toHaveLength(3);
+  });
+
+  it('an id from before a restart (a previous store) is incomplete', () => {
+    const c = clock();
+    const before = new MemoryHistory({}, c.now);
+    const old = fill(before, 'a', 3);
+    c.advance(5_000); // the restart
+    const after = new MemoryHistory({}, c.now);
+    fill(after, 'a', 4, 100);
+    const replay = after.readAfter(['a'], old[2]!.id);
+    expect(replay.complete).toBe(false);
+    expect(dataOf(replay.records)).toEqual(['100', '101', '102', '103']);
+  });
+
+  it('maxAge: expired events are evicted on read and a resume from before them is incomplete', () => {
+    const c = clock();
+    const store = new MemoryHistory({ maxAge: 50 }, c.now);
+    const early = fill(store, 'a', 3);
+    c.advance(30);
+    const late = fill(store, 'a', 2, 3);
+    expect(store.readAfter(['a'], early[0]!.id)).toMatchObject({ complete: true });
+    c.advance(21); // the first three are now 51 ms old
+    const replay = store.readAfter(['a'], early[0]!.id);
+    expect(replay.complete).toBe(false);
+    expect(dataOf(replay.records)).toEqual(['3', '4']);
+    expect(store.readAfter(['a'], early[2]!.id).complete).toBe(true);
+    c.advance(30);
+    const empty = store.readAfter(['a'], late[1]!.id);
+    expect(empty).toEqual({ records: [], complete: true });
+    expect(store.readAfter(['a'], late[0]!.id).complete).toBe(false);
+  });
+
+  it('custom ids resume until evicted, then count as unknown', () => {
+    const store = new MemoryHistory({ maxEvents: 3 }, clock().now);
+    store.append('a', { event: 'm', data: '0', id: 'first' });
+    store.append('a', { event: 'm', data: '1', id: 'second' });
+    store.append('a', { event: 'm', data: '2' });
+    expect(store.readAfter(['a'], 'first')).toMatchObject({ complete: true });
+    expect(dataOf(store.readAfter(['a'], 'first').records)).toEqual(['1', '2']);
+    store.append('a', { event: 'm', data: '3' });
+    const replay = store.readAfter(['a'], 'first');
+    expect(replay.complete).toBe(false);
+    expect(dataOf(replay.records)).toEqual(['1', '2', '3']);
+    expect(store.readAfter(['a'], 'second').complete).toBe(true);
+  });
+
+  it('merges channels in global publish order and reports truncation per channel', () => {
+    const store = new MemoryHistory({ maxEvents: 4 }, clock().now);
+    const order = 'abbaabbbbbab'.split('');
+    const records = order.map((ch, i) => store.append(ch, { event: 'm', data: String(i) }));
+    // b keeps its last 4 (7, 8, 9, 11): 6 and before are gone from b.
+    const replay = store.readAfter(['a', 'b'], records[5]!.id);
+    expect(replay.complete).toBe(false);
+    expect(dataOf(replay.records)).toEqual(['7', '8', '9', '10', '11']);
+    expect(replay.records.map((r) => r.seq)).toEqual([...replay.records.map((r) => r.seq)].sort((x, y) => x - y));
+    // a alone lost nothing after 5.
+    expect(store.readAfter(['a'], records[5]!.id)).toMatchObject({ complete: true });
+    // A channel that never had an event loses nothing.
+    expect(store.readAfter(['zzz'], records[5]!.id)).toEqual({ records: [], complete: true });
+  });
+
+  it('a channel whose events all expired and were swept reports truncation to an old id', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const c = clock();
+    const store = new MemoryHistory({ maxAge: 50 }, c.now);
+    cleanups.push(() => store.close());
+    const records = fill(store, 'a', 10);
+    c.advance(100);
+    vi.advanceTimersByTime(1_000); // the sweep drops the empty channel
+    expect(store.size).toBe(0);
+    expect(store.readAfter(['a'], records[4]!.id)).toEqual({ records: [], complete: false });
+  });
+
+  // BUG (see report): once a swept channel gets a new event, its fresh log starts with
+  // evictedUpTo = 0 and the store-wide `droppedUpTo` floor is no longer consulted.
+  it('still reports truncation after the swept channel receives a new event', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const c = clock();
+    const store = new MemoryHistory({ maxAge: 50 }, c.now);
+    cleanups.push(() => store.close());
+    const records = fill(store, 'a', 10);
+    c.advance(100);
+    vi.advanceTimersByTime(1_000);
+    store.append('a', { event: 'm', data: 'new' });
+    const replay = store.readAfter(['a'], records[4]!.id); // events 5..9 expired unseen
+    expect(dataOf(replay.records)).toEqual(['new']);
+    expect(replay.complete).toBe(false);
+  });
+
+  it('keeps its bounds under sustained load (compaction keeps order and content)', () => {
+    const store = new MemoryHistory({ maxEvents: 100 }, clock().now);
+    let last: HistoryRecord | undefined;
+    for (let i = 0; i < 10_000; i++) last = store.append(i % 2 ? 'a' : 'b', { event: 'm', data: String(i) });
+    expect(store.size).toBe(200);
+    const replay = store.readAfter(['a', 'b'], String(last!.seq - 150));
+    expect(replay.complete).toBe(true);
+    expect(dataOf(replay.records)).toEqual(Array.from({ length: 150 }, (_, i) => String(9_850 + i)));
+  });
+});
+
+describe('history-truncated on the wire', () => {
+  async function serve(options: EventStreamOptions): Promise<{ es: EventStream; srv: TestServer }> {
+    const es = new EventStream({ keepAliveInterval: 60_000, ...options });
+    const app = express();
+    app.get('/a', es('a'));
+    app.get('/ab', es('a', 'b'));
+    const srv = await listen(app);
+    cleanups.push(() => srv.close(), () => es.close());
+    return { es, srv };
+  }
+
+  async function idsOfTwenty(es: EventStream, srv: TestServer): Promise<string[]> {
+    const watcher = await SseClient.open(`${srv.url}/a`);
+    await watcher.waitForOpen();
+    for (let i = 0; i < 20; i++) await es.publishEvent('a', { event: 'm', data: i });
+    await watcher.waitForData(20);
+    await watcher.close();
+    return watcher.data.map((e) => e.id!);
+  }
+
+  async function resume(srv: TestServer, path: string, lastEventId: string | undefined, expected: number): Promise<SseEvent[]> {
+    const client = await SseClient.open(srv.url + path, { headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } });
+    await client.waitFor((c) => c.data.length >= expected && c.events.length >= 1, 3000, `${expected} replayed`);
+    await client.close();
+    return client.events;
+  }
+
+  it('maxEvents 5, 20 published, resume from the first id: stream-open, history-truncated, the 5 retained', async () => {
+    const { es, srv } = await serve({ history: { maxEvents: 5 } });
+    const ids = await idsOfTwenty(es, srv);
+    const events = await resume(srv, '/a', ids[0], 5);
+    expect(events.map((e) => e.event)).toEqual(['stream-open', HISTORY_TRUNCATED_EVENT, 'm', 'm', 'm', 'm', 'm']);
+    expect(JSON.parse(events[1]!.data)).toEqual({ lastEventId: ids[0] });
+    expect(events.slice(2).map((e) => e.data)).toEqual(['15', '16', '17', '18', '19']);
+    expect(events.slice(2).map((e) => e.id)).toEqual(ids.slice(15));
+  });
+
+  it('resume from inside the retained window has no truncation notice', async () => {
+    const { es, srv } = await serve({ history: { maxEvents: 5 } });
+    const ids = await idsOfTwenty(es, srv);
+    const events = await resume(srv, '/a', ids[16], 3);
+    expect(events.map((e) => e.event)).toEqual(['stream-open', 'm', 'm', 'm']);
+    expect(events.slice(1).map((e) => e.data)).toEqual(['17', '18', '19']);
+  });
+
+  it('unknown id: history-truncated with that id, then everything retained', async () => {
+    const { es, srv } = await serve({ history: { maxEvents: 5 } });
+    await idsOfTwenty(es, srv);
+    const events = await resume(srv, '/a', 'no-such-id', 5);
+    expect(events[1]).toMatchObject({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: 'no-such-id' }) });
+    expect(events.slice(2).map((e) => e.data)).toEqual(['15', '16', '17', '18', '19']);
+  });
+
+  it('maxAge (injected clock): expired events are not replayed and the resume is flagged', async () => {
+    const c = clock();
+    const store = new MemoryHistory({ maxAge: 50 }, c.now);
+    const { es, srv } = await serve({ history: store });
+    for (let i = 0; i < 3; i++) await es.publishEvent('a', { event: 'm', data: i });
+    c.advance(40);
+    for (let i = 3; i < 5; i++) await es.publishEvent('a', { event: 'm', data: i });
+    c.advance(20);
+    const events = await resume(srv, '/a', 'unknown', 2);
+    expect(events.map((e) => e.data).slice(2)).toEqual(['3', '4']);
+    expect(events[1]!.event).toBe(HISTORY_TRUNCATED_EVENT);
+  });
+
+  it('maxAge (real clock, 50 ms): the same through the default store', async () => {
+    const { es, srv } = await serve({ history: { maxAge: 50 } });
+    const ids = await (async () => {
+      const w = await SseClient.open(`${srv.url}/a`);
+      await w.waitForOpen();
+      for (let i = 0; i < 3; i++) await es.publishEvent('a', { event: 'm', data: i });
+      await w.waitForData(3);
+      await w.close();
+      return w.data.map((e) => e.id!);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 80)); // unavoidable: real expiry
+    await es.publishEvent('a', { event: 'm', data: 3 });
+    const events = await resume(srv, '/a', ids[0], 1);
+    expect(events.map((e) => e.event)).toEqual(['stream-open', HISTORY_TRUNCATED_EVENT, 'm']);
+    expect(events[2]!.data).toBe('3');
+  });
+
+  it('an id from before a restart gets history-truncated and what the new process kept', async () => {
+    const c = clock();
+    const first = await serve({ history: new MemoryHistory({}, c.now) });
+    const oldIds = await idsOfTwenty(first.es, first.srv);
+    c.advance(2_000);
+    const second = await serve({ history: new MemoryHistory({}, c.now) });
+    for (let i = 100; i < 103; i++) await second.es.publishEvent('a', { event: 'm', data: i });
+    const events = await resume(second.srv, '/a', oldIds[19], 3);
+    expect(events.map((e) => e.event)).toEqual(['stream-open', HISTORY_TRUNCATED_EVENT, 'm', 'm', 'm']);
+    expect(events.slice(2).map((e) => e.data)).toEqual(['100', '101', '102']);
+  });
+
+  it('multi-channel resume reports truncation when one of the channels lost events', async () => {
+    const { es, srv } = await serve({ history: { maxEvents: 2 } });
+    const w = await SseClient.open(`${srv.url}/ab`);
+    await w.waitForOpen();
+    await es.publishEvent('a', { event: 'm', data: 0 });
+    for (let i = 1; i <= 4; i++) await es.publishEvent('b', { event: 'm', data: i });
+    await es.publishEvent('a', { event: 'm', data: 5 });
+    await w.waitForData(6);
+    await w.close();
+    const events = await resume(srv, '/ab', w.data[0]!.id, 3);
+    expect(events[1]!.event).toBe(HISTORY_TRUNCATED_EVENT);
+    expect(events.slice(2).map((e) => e.data)).toEqual(['3', '4', '5']);
+  });
+
+  it('history: false — a Last-Event-ID gets live events only (documented current behaviour)', async () => {
+    const { es, srv } = await serve({ history: false });
+    const client = await SseClient.open(`${srv.url}/a`, { headers: { 'last-event-id': '123' } });
+    await client.waitForOpen();
+    await es.publishEvent('a', { event: 'm', data: 1, id: 'x' });
+    await es.publishEvent('a', { event: 'm', data: 2 });
+    await client.waitForData(2);
+    expect(client.events.map((e) => e.event)).toEqual(['stream-open', 'm', 'm']);
+    expect(client.data.map((e) => e.id)).toEqual(['x', undefined]);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * examples/nextjs end to end: the library's dist/ (installed as `file:../..`) inside a real
+ * `next build` + `next start`, pages-router API routes and app-router route handlers side by
+ * side, sharing one EventStream through getEventStreamSingleton().
+ *
+ * Setup needs the npm registry once (examples/nextjs/node_modules). When the app cannot be
+ * installed, built or started, the suite is skipped loudly, except under CI=true where it fails.
+ */
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  APP_DIR,
+  REPO_ROOT,
+  appDepsInstalled,
+  openClient,
+  publish,
+  rawFirstChunk,
+  run,
+  sleep,
+  startNext,
+  type NextServer,
+  type SseClient,
+} from './support/nextjs-app.js';
+
+const CI = process.env.CI === 'true';
+/** Published events are this far apart, so an event held back until the next write shows up. */
+const GAP_MS = 200;
+/** Each event must reach the client this soon after its publish request started. */
+const MAX_LATENCY_MS = 150;
+const EVENTS = 5;
+
+let server: NextServer | undefined;
+let setupError: Error | undefined;
+const clients: SseClient[] = [];
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  try {
+    timings.libraryBuild = (await run('npm', ['run', 'build'], REPO_ROOT, 60_000)).ms;
+    if (!appDepsInstalled()) {
+      timings.install = (await run('npm', ['install', '--no-audit', '--no-fund'], APP_DIR, 120_000)).ms;
+    }
+    const next = path.join(APP_DIR, 'node_modules', 'next', 'dist', 'bin', 'next');
+    timings.nextBuild = (await run(process.execPath, [next, 'build'], APP_DIR, 150_000)).ms;
+    server = await startNext('/api/stats', 20_000);
+    timings.nextStart = server.startMs;
+    // The first request to a route loads its chunks; keep that out of the latency measurements.
+    for (const route of ['/api/publish', '/api/app-publish']) {
+      await publish(server.baseUrl, route, { channel: 'warm-up', event: 'warm-up', data: null });
+    }
+    console.info(`[nextjs] setup timings (ms): ${JSON.stringify(timings)}`);
+  } catch (err) {
+    setupError = err instanceof Error ? err : new Error(String(err));
+    if (CI) throw setupError;
+    console.error(
+      `\n${'!'.repeat(78)}\n[nextjs] SKIPPING the Next.js suite: the example app could not be set up here.\n` +
+        `(Under CI=true this fails instead.)\n${setupError.message}\n${'!'.repeat(78)}\n`,
+    );
+  }
+}, 240_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  if (server !== undefined) {
+    const log = server.log();
+    await server.stop();
+    // Anything Next logged besides its banner is worth seeing (errors, warnings).
+    const noise = log
+      .split('\n')
+      .filter((line) => /error|warn|⚠|⨯/i.test(line))
+      .join('\n');
+    if (noise !== '') console.warn(`[nextjs] next start logged:\n${noise}`);
+  }
+}, 15_000);
+
+function client(url: string, types: readonly string[]): SseClient {
+  const c = openClient(server!.baseUrl + url, types);
+  clients.push(c);
+  return c;
+}
+
+/**
+ * Publishes EVENTS events GAP_MS apart through `route`, and checks that every listening client
+ * gets each one, in order, within MAX_LATENCY_MS of the start of its publish request.
+ */
+async function publishAndExpect(route: string, channel: string, listeners: SseClient[]): Promise<void> {
+  const runId = randomUUID();
+  const event = 'tick';
+  const sentAt: number[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    const slot = performance.now();
+    sentAt.push(slot);
+    await publish(server!.baseUrl, route, { channel, event, data: { runId, i } });
+    // Wait for this event everywhere before the next publish: a buffered event shows as a timeout here.
+    await Promise.all(listeners.map((l) => l.waitFor(event, (d) => d === JSON.stringify({ runId, i }), 2000)));
+    const elapsed = performance.now() - slot;
+    if (i < EVENTS - 1) await sleep(Math.max(0, GAP_MS - elapsed));
+  }
+  for (const listener of listeners) {
+    const mine = listener.received.filter((r) => r.type === event && JSON.parse(r.data).runId === runId);
+    expect(mine.map((r) => JSON.parse(r.data).i), listener.url).toEqual([0, 1, 2, 3, 4]);
+    const latencies = mine.map((r, i) => Math.round(r.at - sentAt[i]!));
+    expect(
+      latencies.every((ms) => ms <= MAX_LATENCY_MS),
+      `${listener.url} via ${route}: latencies ${JSON.stringify(latencies)} ms (max ${MAX_LATENCY_MS})`,
+    ).toBe(true);
+  }
+}
+
+function expectEventStreamHeaders(c: SseClient): void {
+  const res = c.responses[0];
+  expect(res, `${c.url} made no request`).toBeDefined();
+  expect(res!.status).toBe(200);
+  expect(res!.headers.get('content-type')).toMatch(/^text\/event-stream\b/);
+  expect(res!.headers.get('content-encoding')).toBeNull();
+}
+
+const channel = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+
+describe('examples/nextjs', () => {
+  test('pages router: /api/events (channel "test") gets events from /api/publish promptly', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const c = client('/api/events', ['tick']);
+    await c.opened;
+    expectEventStreamHeaders(c);
+    await publishAndExpect('/api/publish', 'test', [c]);
+    c.close();
+  });
+
+  test('pages router: /api/events/[id] fills {id} from the route and gets events promptly', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const ch = channel('pages');
+    const c = client(`/api/events/${ch}`, ['tick']);
+    const other = client(`/api/events/${channel('other')}`, ['tick']);
+    await Promise.all([c.opened, other.opened]);
+    expectEventStreamHeaders(c);
+    await publishAndExpect('/api/publish', ch, [c]);
+    expect(other.received.filter((r) => r.type === 'tick')).toEqual([]);
+    c.close();
+    other.close();
+  });
+
+  test('app router: /api/stream?channel=x gets events from /api/app-publish promptly', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const ch = channel('app');
+    const c = client(`/api/stream?channel=${ch}`, ['tick']);
+    await c.opened;
+    expectEventStreamHeaders(c);
+    await publishAndExpect('/api/app-publish', ch, [c]);
+    c.close();
+  });
+
+  test('cross-router: an app-router publish reaches a pages-router client', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const ch = channel('a2p');
+    const c = client(`/api/events/${ch}`, ['tick']);
+    await c.opened;
+    await publishAndExpect('/api/app-publish', ch, [c]);
+    c.close();
+  });
+
+  test('cross-router: a pages-router publish reaches an app-router client', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const ch = channel('p2a');
+    const c = client(`/api/stream?channel=${ch}`, ['tick']);
+    await c.opened;
+    await publishAndExpect('/api/publish', ch, [c]);
+    c.close();
+  });
+
+  test('one instance: both routers count each other’s clients, and disconnects are noticed', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    const ch = channel('shared');
+    const pages = client(`/api/events/${ch}`, ['tick']);
+    const app = client(`/api/stream?channel=${ch}`, ['tick']);
+    await Promise.all([pages.opened, app.opened]);
+    // One publish from each side reaches both clients.
+    await publishAndExpect('/api/publish', ch, [pages, app]);
+    await publishAndExpect('/api/app-publish', ch, [pages, app]);
+    const stats = async (): Promise<{ connections: number; channels: Record<string, number> }> =>
+      (await fetch(`${server!.baseUrl}/api/stats`)).json() as Promise<{ connections: number; channels: Record<string, number> }>;
+    expect((await stats()).channels[ch]).toBe(2);
+
+    // Closing the clients must free their subscriptions: res 'close' (pages) and request.signal (app).
+    pages.close();
+    app.close();
+    const deadline = Date.now() + 3000;
+    let last = await stats();
+    while (last.channels[ch] !== undefined && Date.now() < deadline) {
+      await sleep(50);
+      last = await stats();
+    }
+    expect(last.channels[ch], `subscribers left on ${ch}: ${JSON.stringify(last)}`).toBeUndefined();
+  });
+
+  test('streams are sent uncompressed, and their first bytes arrive at once, despite Accept-Encoding: gzip', async ({ skip }) => {
+    if (setupError) return skip(setupError.message.split('\n')[0]);
+    for (const url of ['/api/events', `/api/events/${channel('raw')}`, `/api/stream?channel=${channel('raw')}`]) {
+      const head = await rawFirstChunk(server!.baseUrl + url, 2000);
+      expect(head.status, url).toBe(200);
+      expect(head.headers['content-type'], url).toMatch(/^text\/event-stream\b/);
+      expect(head.headers['content-encoding'], url).toBeUndefined();
+      expect(head.headers['cache-control'], url).toContain('no-transform');
+      expect(head.firstChunk.toString('utf8'), url).toMatch(/^event: stream-open\n/);
+    }
+    // The same server does compress what it may, so the check above is not vacuous.
+    const page = await rawFirstChunk(`${server!.baseUrl}/`, 2000);
+    expect(page.headers['content-encoding']).toBe('gzip');
+  });
+});
