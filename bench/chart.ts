@@ -9,7 +9,7 @@ import type { ScenarioResult } from './scenarios/types.ts';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#edc948', '#e15759', '#76b7b2', '#59a14f', '#b07aa1', '#9c755f'];
 
-const WIDTH = 1040;
+const WIDTH = 1240;
 const HEIGHT = 480;
 const MARGIN = { top: 56, right: 20, bottom: 96, left: 64 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
@@ -21,14 +21,18 @@ export function renderChart(
   baseline: string,
   title: string,
 ): string {
-  const ratios = METRICS.map((metric) =>
+  // Only metrics some implementation has a figure for (filtered runs skip scenarios).
+  const metrics = METRICS.filter((metric) =>
+    implementations.some((impl) => ratioToBaseline(results, impl, baseline, metric) !== undefined),
+  );
+  const ratios = metrics.map((metric) =>
     implementations.map((impl) => ratioToBaseline(results, impl, baseline, metric)),
   );
   const [lowDecade, highDecade] = decadeRange(ratios.flat().filter((r): r is number => r !== undefined));
   const y = (ratio: number): number =>
     MARGIN.top + PLOT_H * (1 - (Math.log10(ratio) - lowDecade) / (highDecade - lowDecade));
 
-  const groupW = PLOT_W / METRICS.length;
+  const groupW = PLOT_W / Math.max(1, metrics.length);
   const barW = Math.min(28, (groupW * 0.8) / implementations.length);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif" font-size="11">`,
@@ -40,7 +44,7 @@ export function renderChart(
     ...gridLines(lowDecade, highDecade, y),
   ];
 
-  METRICS.forEach((metric, g) => {
+  metrics.forEach((metric, g) => {
     const groupX = MARGIN.left + g * groupW;
     const barsX = groupX + (groupW - barW * implementations.length) / 2;
     implementations.forEach((impl, i) => {

@@ -15,12 +15,22 @@ export interface ImplementationSpec {
 
 export const BASELINE = 'raw-node';
 
-export function implementations(gripstreamPresent: boolean): ImplementationSpec[] {
+/**
+ * `withHistoryVariant` adds gripstream with its default event history, to show what
+ * history costs; quick runs leave it out to stay short.
+ */
+export function implementations(
+  gripstreamPresent: boolean,
+  { withHistoryVariant }: { withHistoryVariant: boolean },
+): ImplementationSpec[] {
   const missing = gripstreamPresent ? {} : { unavailable: 'src/index.ts does not exist yet' };
+  const historyVariant: ImplementationSpec[] = withHistoryVariant
+    ? [{ name: 'gripstream+history', script: 'bench/servers/gripstream.ts', args: ['--history'], ...missing }]
+    : [];
   return [
     { name: BASELINE, script: 'bench/servers/raw-node.ts' },
     { name: 'gripstream', script: 'bench/servers/gripstream.ts', ...missing },
-    { name: 'gripstream+history', script: 'bench/servers/gripstream.ts', args: ['--history'], ...missing },
+    ...historyVariant,
     { name: 'reference', script: 'bench/servers/reference.ts' },
     { name: 'better-sse', script: 'bench/servers/better-sse.ts' },
     { name: 'sse-channel', script: 'bench/servers/sse-channel.ts' },

@@ -52,7 +52,7 @@ export class Child<Req extends { id: number }, Reply extends Message> {
   }
 
   static start<Req extends { id: number }, Reply extends Message>(options: ChildOptions): Child<Req, Reply> {
-    const nodeArgs = ['--expose-gc', ...(options.label.endsWith('server') && process.env['BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/benchprof'] : []), '--import', 'tsx', options.script, ...(options.args ?? [])];
+    const nodeArgs = ['--expose-gc', ...profilingArgs(), '--import', 'tsx', options.script, ...(options.args ?? [])];
     const [command, args] =
       options.cpu === undefined
         ? [process.execPath, nodeArgs]
@@ -133,6 +133,12 @@ export class Child<Req extends { id: number }, Reply extends Message> {
       if (onDeath !== undefined) this.exitWaiters.delete(onDeath);
     });
   }
+}
+
+/** BENCH_CPU_PROF_DIR=<dir> makes every child write a V8 CPU profile there (for digging). */
+function profilingArgs(): string[] {
+  const dir = process.env['BENCH_CPU_PROF_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 function prefixLines(label: string, text: string): string {

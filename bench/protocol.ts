@@ -70,8 +70,24 @@ export type ServerRequest =
 
 export type ServerMessage =
   | { type: 'ready'; port: number }
-  | { type: 'published'; id: number; published: number; firstAt: number; lastAt: number; error?: string }
-  | { type: 'stats'; id: number; memory: MemorySample; connections: number };
+  | {
+      type: 'published';
+      id: number;
+      published: number;
+      firstAt: number;
+      lastAt: number;
+      /** Server CPU time (user + system, µs) used so far when publishing started. */
+      cpuAtStartMicros: number;
+      error?: string;
+    }
+  | {
+      type: 'stats';
+      id: number;
+      memory: MemorySample;
+      connections: number;
+      /** Server CPU time (user + system, µs) used so far, read before the GCs. */
+      cpuMicros: number;
+    };
 
 export type PublishedReply = Extract<ServerMessage, { type: 'published' }>;
 export type StatsReply = Extract<ServerMessage, { type: 'stats' }>;

@@ -18,6 +18,10 @@ export interface RunInfo {
   /** Why and how sizes or placement differ from the plan (fd limits, no pinning, …). */
   adjustments: string[];
   pinning: string;
+  /** Best-of-N: each throughput and latency measurement was taken this many times. */
+  repeat: number;
+  /** 1-minute load average just before the run started (other work on the machine). */
+  loadAtStart: number;
 }
 
 export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string {
@@ -30,7 +34,7 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
     '',
     renderMachine(run),
     '',
-    renderSizes(run.sizes),
+    renderSizes(run.sizes, run.repeat),
     '',
     '## Results',
     '',
@@ -38,7 +42,15 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
       'A scenario counts only when every client received every event it should; otherwise the ' +
       'cell is marked **incomplete** and shows what was achieved.',
     '',
-    renderTable(run, results),
+    renderTable(run, results, 'main'),
+    '',
+    '### Server CPU per delivered event',
+    '',
+    'CPU time (user + system) the server process used from the first publish until the last event ' +
+      'arrived, divided by deliveries. Other processes competing for the core stretch wall-clock ' +
+      'rates but barely move this, so on a busy machine these ratios are the steadier ones.',
+    '',
+    renderTable(run, results, 'cpu'),
     '',
     renderProblems(results),
     renderCaveats(run),
@@ -57,12 +69,16 @@ function renderMachine(run: RunInfo): string {
     `- ${m.os}; Node ${m.node}`,
     `- File descriptors (ulimit -n): soft ${m.fdSoftLimit}, hard ${m.fdHardLimit}`,
     `- Placement: ${run.pinning}`,
+    `- Load average (1 min) when the run started: ${run.loadAtStart.toFixed(2)}` +
+      (run.loadAtStart > 0.5 * m.cores
+        ? ' — **other work was running on this machine; wall-clock figures are noisy, prefer the CPU table**'
+        : ''),
     `- Libraries: ${libs}`,
     ...run.adjustments.map((a) => `- **Adjusted:** ${a}`),
   ].join('\n');
 }
 
-function renderSizes(s: Sizes): string {
+function renderSizes(s: Sizes, repeat: number): string {
   const latencyEvents = s.latency.measuredEvents;
   return [
     '## Scenarios',
@@ -79,15 +95,17 @@ function renderSizes(s: Sizes): string {
       `${s.latency.warmupEvents} warm-up events.`,
     '5. **GRIP (Pushpin)**: not implemented yet (stub in `bench/scenarios/grip.ts`).',
     '',
-    `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.`,
+    `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.` +
+      (repeat > 1 ? ` Throughput and latency scenarios ran ${repeat} times each (interleaved); the best run is shown.` : ''),
   ].join('\n');
 }
 
-function renderTable(run: RunInfo, results: ScenarioResult[]): string {
-  const header = ['Implementation', ...METRICS.map((m) => `${m.label} (${m.unit}) ${m.better === 'higher' ? '↑' : '↓'}`)];
+function renderTable(run: RunInfo, results: ScenarioResult[], table: MetricSpec['table']): string {
+  const metrics = METRICS.filter((m) => m.table === table);
+  const header = ['Implementation', ...metrics.map((m) => `${m.label} (${m.unit}) ${m.better === 'higher' ? '↑' : '↓'}`)];
   const rows = run.implementations.map((impl) => [
     impl === run.baseline ? `**${impl}**` : impl,
-    ...METRICS.map((metric) => renderCell(results, impl, run.baseline, metric)),
+    ...metrics.map((metric) => renderCell(results, impl, run.baseline, metric)),
   ]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

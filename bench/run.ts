@@ -7,6 +7,8 @@
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
  *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
+ *   --repeat=N         / BENCH_REPEAT=N         best of N runs for throughput and latency (default 1)
+ *   BENCH_CPU_PROF_DIR=<dir>                    children write V8 CPU profiles there
  *
  * Everything is bounded: every request to a child has a timeout, every scenario has a
  * hard deadline after which its processes are killed and it is reported as failed, and
@@ -45,6 +47,7 @@ const SCENARIOS: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', '
 interface Options {
   quick: boolean;
   yieldEvery: number | undefined;
+  repeat: number;
   only: string[] | undefined;
   scenarios: MeasuredScenario[];
 }
@@ -61,8 +64,10 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as MeasuredScenario));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const yieldEvery = Number(flag('yield-every') ?? env['BENCH_YIELD_EVERY'] ?? NaN);
+  const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? 1);
   return {
     quick,
+    repeat: repeat >= 1 ? Math.min(10, Math.floor(repeat)) : 1,
     yieldEvery: yieldEvery >= 1 ? Math.floor(yieldEvery) : undefined,
     only: list(flag('only') ?? env['BENCH_ONLY']),
     scenarios: scenarios as MeasuredScenario[],
@@ -130,6 +135,28 @@ async function runScenario(
   }
 }
 
+/** Memory is not disturbed by other load the way rates are; one sample is enough. */
+function repetitionsFor(scenario: MeasuredScenario, repeat: number): number {
+  return scenario === 'idle-memory' ? 1 : repeat;
+}
+
+const STATUS_RANK: Record<ScenarioResult['status'], number> = { ok: 0, incomplete: 1, failed: 2, skipped: 3 };
+
+/**
+ * The least disturbed of several runs: other processes can only slow a run down, so the
+ * fastest complete one is closest to what the implementation can do.
+ */
+function bestOf(attempts: ScenarioResult[]): ScenarioResult {
+  const score = (r: ScenarioResult): number =>
+    r.scenario === 'latency' ? -(r.metrics['p50'] ?? Infinity) : (r.metrics['eventsPerSec'] ?? -Infinity);
+  const best = [...attempts].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || score(b) - score(a))[0]!;
+  if (attempts.length === 1) return best;
+  return {
+    ...best,
+    details: { ...best.details, attempts: attempts.map((a) => ({ status: a.status, metrics: a.metrics, note: a.note })) },
+  };
+}
+
 function describeResult(result: ScenarioResult): string {
   const metrics = Object.entries(result.metrics)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
@@ -140,7 +167,7 @@ function describeResult(result: ScenarioResult): string {
 function writeResults(run: RunInfo, results: ScenarioResult[], markdown: string, partial: boolean): string[] {
   mkdirSync(RESULTS_DIR, { recursive: true });
   // Smoke and filtered runs must not overwrite the last full result.
-  const prefix = run.mode === 'quick' ? 'quick-' : partial ? 'partial-' : '';
+  const prefix = `${run.mode === 'quick' ? 'quick-' : ''}${partial ? 'partial-' : ''}`;
   const base = prefix === '' ? 'latest' : `${prefix}latest`;
   const chart = renderChart(results, run.implementations, run.baseline, `SSE fan-out: ratio to ${run.baseline}`);
   const files: [string, string][] = [
@@ -166,6 +193,7 @@ async function main(): Promise<void> {
   }, RUN_DEADLINE_MS[mode]);
   runDeadline.unref();
 
+  const loadAtStart = os.loadavg()[0]!;
   const adjustments: string[] = [];
   const machine = machineInfo();
   const planned = options.quick ? QUICK_SIZES : DEFAULT_SIZES;
@@ -173,25 +201,33 @@ async function main(): Promise<void> {
   const { placement, description: pinning } = choosePlacement(adjustments);
   const gripstreamPresent = existsSync(GRIPSTREAM_ENTRY);
   if (!gripstreamPresent) adjustments.push('gripstream skipped: src/index.ts does not exist yet.');
-  const impls = implementations(gripstreamPresent).filter(
+  const impls = implementations(gripstreamPresent, { withHistoryVariant: !options.quick }).filter(
     (i) => options.only === undefined || i.name === BASELINE || options.only.includes(i.name),
   );
 
   console.log(`bench: ${mode} run, ${impls.length} implementations, scenarios: ${options.scenarios.join(', ')}`);
   console.log(`bench: ${machine.cpuModel} × ${machine.cores}, Node ${machine.node}, ulimit -n ${machine.fdSoftLimit}, ${pinning}`);
+  if (loadAtStart > 0.5 * machine.cores) {
+    console.log(`bench: note: load average ${loadAtStart.toFixed(2)} — other work is running; wall-clock figures will be noisy.`);
+  }
   for (const a of adjustments) console.log(`bench: note: ${a}`);
 
   const results: ScenarioResult[] = [];
-  // Scenario-major order: all implementations run one scenario back to back, so a
-  // scenario's numbers are as close in time (and machine state) as possible.
+  // Scenario-major order: all implementations run one scenario back to back (and
+  // repetitions interleave), so a scenario's numbers are close in time and machine state.
   for (const scenario of options.scenarios) {
-    for (const impl of impls) {
-      const started = Date.now();
-      const result = await runScenario(scenario, impl, placement, sizes);
-      results.push(result);
-      const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`  ${scenario.padEnd(12)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+    const attempts = new Map<string, ScenarioResult[]>();
+    for (let round = 1; round <= repetitionsFor(scenario, options.repeat); round++) {
+      for (const impl of impls) {
+        const started = Date.now();
+        const result = await runScenario(scenario, impl, placement, sizes);
+        attempts.set(impl.name, [...(attempts.get(impl.name) ?? []), result]);
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        const label = options.repeat > 1 ? `${scenario} #${round}` : scenario;
+        console.log(`  ${label.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+      }
     }
+    for (const impl of impls) results.push(bestOf(attempts.get(impl.name)!));
   }
   for (const impl of impls) results.push({ ...runGripStub(), implementation: impl.name });
 
@@ -205,6 +241,8 @@ async function main(): Promise<void> {
     baseline: BASELINE,
     adjustments,
     pinning,
+    repeat: options.repeat,
+    loadAtStart,
   };
   const markdown = renderMarkdown(run, results);
   const partial = options.only !== undefined || options.scenarios.length !== SCENARIOS.length;

@@ -203,8 +203,13 @@ function createState(config: EventStreamOptions): EventStreamState {
     throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
   }
   const publisher = publisherFromSpec(config.grip);
-  const grip = publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX);
   const history = historyFrom(config.history);
+  const reliable = config.gripReliable === true;
+  if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
+    throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
+  }
+  const grip =
+    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
   const bus = new ChannelBus();
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());

@@ -56,6 +56,12 @@ export interface EventStreamConfig {
   grip?: GripPublisherSpec | null;
   /** Prefix of GRIP channel names (default `'events-'`). */
   gripPrefix?: string;
+  /**
+   * GRIP reliable mode: publishes carry `id` and `prev-id`, holds carry each channel's
+   * `prev-id` and a next link, so the proxy detects a gap and fetches the missed events from
+   * any instance. Needs `grip` and a history every publishing instance shares (`history.redis`).
+   */
+  gripReliable?: boolean;
   /** Milliseconds between keep-alive comments on idle streams (default 20000). */
   keepAliveInterval?: number;
   /** Bytes a client may have unread before it is disconnected (default 1 MiB). */

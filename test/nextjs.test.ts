@@ -101,6 +101,7 @@ async function publishAndExpect(route: string, channel: string, listeners: SseCl
     const mine = listener.received.filter((r) => r.type === event && JSON.parse(r.data).runId === runId);
     expect(mine.map((r) => JSON.parse(r.data).i), listener.url).toEqual([0, 1, 2, 3, 4]);
     const latencies = mine.map((r, i) => Math.round(r.at - sentAt[i]!));
+    console.info(`[nextjs] ${listener.url} via ${route}: latencies ${JSON.stringify(latencies)} ms`);
     expect(
       latencies.every((ms) => ms <= MAX_LATENCY_MS),
       `${listener.url} via ${route}: latencies ${JSON.stringify(latencies)} ms (max ${MAX_LATENCY_MS})`,

@@ -8,7 +8,7 @@ import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
 
 /** Lets lazily-created per-connection state (timers, buffers) appear before sampling. */
-const SETTLE_MS = 1_000;
+const SETTLE_MS = 500;
 const STATS_TIMEOUT_MS = 30_000;
 
 export function idleMemoryHardDeadlineMs(connectTimeoutMs: number): number {

@@ -12,6 +12,7 @@ import {
   type AwaitResult,
   type ChannelLayout,
   type PublishedReply,
+  type StatsReply,
 } from '../protocol.ts';
 import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
@@ -20,6 +21,7 @@ import type { ScenarioResult } from './types.ts';
 const SETTLE_MS = 200;
 /** After the publishing deadline, how long in-flight events may still arrive. */
 const DRAIN_GRACE_MS = 3_000;
+const STATS_TIMEOUT_MS = 30_000;
 
 export interface ThroughputSpec {
   clients: number;
@@ -38,7 +40,7 @@ export function perUserLayout(clients: number): ChannelLayout {
 
 /** Upper bound on the scenario's wall time, for the session watchdog. */
 export function throughputHardDeadlineMs(spec: ThroughputSpec, connectTimeoutMs: number): number {
-  return connectTimeoutMs + spec.deadlineMs + DRAIN_GRACE_MS + 30_000;
+  return connectTimeoutMs + spec.deadlineMs + DRAIN_GRACE_MS + STATS_TIMEOUT_MS + 30_000;
 }
 
 export async function runThroughput(
@@ -71,13 +73,21 @@ export async function runThroughput(
     ),
   ]);
 
+  // Everything the server spent from the first publish until the last event was received
+  // (writes that were queued keep costing CPU after the publish loop ends).
+  const stats = await session.server.request<StatsReply>({ type: 'stats' }, STATS_TIMEOUT_MS);
+  const serverCpuMs = (stats.cpuMicros - published.cpuAtStartMicros) / 1000;
+
   const elapsedMs = received.lastReceiptAt - published.firstAt;
   const eventsPerSec = received.received > 0 && elapsedMs > 0 ? received.received / (elapsedMs / 1000) : 0;
   const complete = received.complete && published.published === spec.events && published.error === undefined;
   return {
     scenario,
     status: complete ? 'ok' : received.received > 0 ? 'incomplete' : 'failed',
-    metrics: { eventsPerSec },
+    metrics: {
+      eventsPerSec,
+      ...(received.received > 0 ? { cpuMicrosPerEvent: (serverCpuMs * 1000) / received.received } : {}),
+    },
     ...(complete ? {} : { note: incompleteNote(spec, published, received) }),
     details: {
       clients: spec.clients,
@@ -90,6 +100,7 @@ export async function runThroughput(
       clientsClosed: received.clientsClosed,
       publishMs: published.lastAt - published.firstAt,
       firstPublishToLastReceiptMs: elapsedMs,
+      serverCpuMs,
       ...(published.error ? { publishError: published.error } : {}),
     },
   };

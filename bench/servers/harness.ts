@@ -87,7 +87,8 @@ async function handle(
   req: ServerRequest,
 ): Promise<ServerMessage> {
   if (req.type === 'stats') {
-    return { type: 'stats', id: req.id, memory: sampleMemory(), connections: connections.open };
+    const cpuMicros = cpuTimeMicros();
+    return { type: 'stats', id: req.id, memory: sampleMemory(), connections: connections.open, cpuMicros };
   }
   return { type: 'published', id: req.id, ...(await publishPlan(impl, req.plan)) };
 }
@@ -96,6 +97,7 @@ interface PublishOutcome {
   published: number;
   firstAt: number;
   lastAt: number;
+  cpuAtStartMicros: number;
   error?: string;
 }
 
@@ -106,6 +108,7 @@ interface PublishOutcome {
  * server does and which would measure the allocator rather than the library.
  */
 async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<PublishOutcome> {
+  const cpuAtStartMicros = cpuTimeMicros();
   const startAt = wallClockMs();
   let firstAt = 0;
   let published = 0;
@@ -127,15 +130,24 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
       published++;
     }
   } catch (err) {
-    return { published, firstAt, lastAt: wallClockMs(), error: String(err) };
+    return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, error: String(err) };
   }
-  return { published, firstAt, lastAt: wallClockMs() };
+  return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros };
 }
 
 function sleepUntil(wallClockTarget: number): Promise<void> {
   const delay = wallClockTarget - wallClockMs();
   if (delay <= 0) return Promise.resolve();
   return new Promise((resolve) => setTimeout(resolve, delay));
+}
+
+/**
+ * CPU time this process has used. Unlike wall time it barely moves when other processes
+ * compete for the core, so it is the steadier cost measure on a shared machine.
+ */
+function cpuTimeMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 /** Memory after a full collection, so the numbers are live data rather than garbage. */

@@ -1,4 +1,4 @@
-import { GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
+import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 
@@ -22,10 +22,28 @@ interface BatchCapableClient {
  * instructions, and publishes encoded events to every configured proxy.
  * Protocol: https://pushpin.org/docs/protocols/grip/
  */
+/**
+ * The `prev-id` of a channel's first event, and of a channel with no events in a hold.
+ * Pushpin only tracks a channel's position when the hold names one; without it the first
+ * recovery of that channel comes without `Grip-Last` and nothing can be replayed.
+ */
+export const NO_PREVIOUS_ID = '-';
+
+/** Seconds Pushpin may let a reliable stream idle before it checks the next link anyway. */
+export const NEXT_LINK_TIMEOUT = 120;
+
+/** What makes a hold reliable: each channel's position, and where to fetch what was missed. */
+export interface ReliableHold {
+  prevIds: ReadonlyMap<string, string>;
+  nextLink: string;
+}
+
 export class GripTransport {
   constructor(
     readonly publisher: Publisher,
     private readonly prefix: string,
+    /** GRIP reliable mode: items carry `prev-id`, holds carry `prev-id` and a next link. */
+    readonly reliable = false,
   ) {}
 
   /**
@@ -43,12 +61,39 @@ export class GripTransport {
     return (this.publisher.prefix ?? '') + this.prefix + channel;
   }
 
-  /** Headers telling the proxy to hold the stream open on `channels` and keep it alive. */
-  holdHeaders(channels: readonly string[], keepAliveSeconds: number): Record<string, string> {
-    const instruct = new GripInstruct(channels.map((channel) => this.gripChannel(channel)));
+  /**
+   * Headers telling the proxy to hold the stream open on `channels` and keep it alive. In
+   * reliable mode each channel names the id the client has (`prev-id`) and `Grip-Link` names
+   * the URL the proxy GETs, with `Grip-Last`, when it sees a gap
+   * (https://pushpin.org/docs/reliability/).
+   */
+  holdHeaders(channels: readonly string[], keepAliveSeconds: number, reliable?: ReliableHold): Record<string, string> {
+    const instruct = new GripInstruct(
+      channels.map((channel) => {
+        const prevId = reliable === undefined ? null : (reliable.prevIds.get(channel) ?? NO_PREVIOUS_ID);
+        return new Channel(this.gripChannel(channel), prevId);
+      }),
+    );
     instruct.setHoldStream();
     if (keepAliveSeconds > 0) instruct.setKeepAlive(KEEP_ALIVE, keepAliveSeconds);
+    if (reliable !== undefined) instruct.setNextLink(reliable.nextLink, NEXT_LINK_TIMEOUT);
     return instruct.toHeaders();
+  }
+
+  /**
+   * Reads `Grip-Last: <grip channel>; last-id=<id>, ...`, sent by the proxy when it fetches
+   * the next link to recover a gap: the last id it delivered, per channel of ours.
+   */
+  parseGripLast(header: string | undefined): Map<string, string> | undefined {
+    if (header === undefined || header === '') return undefined;
+    const positions = new Map<string, string>();
+    const prefix = this.gripChannel('');
+    for (const entry of header.split(',')) {
+      const [name = '', ...params] = entry.split(';').map((part) => part.trim());
+      const lastId = params.find((param) => param.startsWith('last-id='))?.slice('last-id='.length);
+      if (name.startsWith(prefix) && lastId !== undefined) positions.set(name.slice(prefix.length), unquote(lastId));
+    }
+    return positions;
   }
 
   /**
@@ -57,13 +102,19 @@ export class GripTransport {
    */
   async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
     const gripChannel = this.gripChannel(channel);
-    const items = frames.map((frame) => toItem(gripChannel, frame));
+    const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
     await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items)));
   }
 }
 
-function toItem(channel: string, frame: GripFrame): IItemExport {
-  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, frame.prevId).export();
+function unquote(value: string): string {
+  return value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+// `prev-id` only in reliable mode: outside it the proxy has no next link to recover with.
+function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExport {
+  const prevId = reliable ? (frame.prevId ?? NO_PREVIOUS_ID) : undefined;
+  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, prevId).export();
   exported.channel = channel;
   return exported;
 }

@@ -11,6 +11,11 @@ export interface HistoryStore {
   append(channel: string, event: HistoryInput): HistoryRecord | Promise<HistoryRecord>;
   /** The retained events of `channels` published after `lastEventId`, in publish order. */
   readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
+  /**
+   * The newest id of each channel that has events. Needed for GRIP reliable mode, where the
+   * proxy is told each channel's `prev-id` when it starts holding a stream.
+   */
+  lastIds?(channels: readonly string[]): Map<string, string> | Promise<Map<string, string>>;
   /** Releases timers and connections. */
   close?(): void | Promise<void>;
 }
@@ -41,4 +46,6 @@ export interface Replay {
    * older than what the store still keeps for one of the channels.
    */
   complete: boolean;
+  /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
+  lastIds?: Map<string, string>;
 }

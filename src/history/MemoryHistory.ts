@@ -78,7 +78,16 @@ export class MemoryHistory implements HistoryStore {
       for (let i = firstAfter(log, after); i < log.records.length; i++) records.push(log.records[i]!);
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    return { records, complete };
+    return { records, complete, lastIds: this.lastIds(channels) };
+  }
+
+  lastIds(channels: readonly string[]): Map<string, string> {
+    const ids = new Map<string, string>();
+    for (const channel of channels) {
+      const log = this.logs.get(channel);
+      if (log !== undefined && log.records.length > log.head) ids.set(channel, log.records[log.records.length - 1]!.id);
+    }
+    return ids;
   }
 
   close(): void {

@@ -56,6 +56,8 @@ return {seq, id, prev}
 `;
 
 type StreamEntry = [id: string, fields: string[]];
+/** Per channel: entries after the position, evicted mark, last seq, newest entry. */
+type ChannelSnapshot = [StreamEntry[], string | null, string | null, StreamEntry[]];
 
 /**
  * History shared by every instance through one Redis (streams, one per channel). Same
@@ -113,8 +115,11 @@ export class RedisHistory implements HistoryStore {
     // One transaction for all channels: a consistent snapshot, so every event up to the
     // newest one replayed is in it (the request side relies on that to skip live duplicates).
     const snapshot = await this.attempt(() => this.readChannels(redis, channels, after));
+    const lastIds = new Map<string, string>();
     channels.forEach((channel, i) => {
-      const [entries, evicted, last] = snapshot[i]!;
+      const [entries, evicted, last, newest] = snapshot[i]!;
+      const [newestEntry] = newest;
+      if (newestEntry !== undefined) lastIds.set(channel, toRecord(channel, newestEntry).record.id);
       if (Number(evicted ?? 0) > after) complete = false;
       if (entries.length === 0 && Number(last ?? 0) > after) complete = false; // expired as a whole
       for (const entry of entries) {
@@ -124,7 +129,7 @@ export class RedisHistory implements HistoryStore {
       }
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    return { records, complete };
+    return { records, complete, lastIds };
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
@@ -148,13 +153,14 @@ export class RedisHistory implements HistoryStore {
     redis: Redis,
     channels: readonly string[],
     after: number,
-  ): Promise<Array<[StreamEntry[], string | null, string | null]>> {
+  ): Promise<Array<ChannelSnapshot>> {
     const start = Number.isFinite(after) ? `(${after}-0` : '-';
     const multi = redis.multi();
     for (const channel of channels) {
       multi.xrange(this.streamKey(channel), start, '+');
       multi.hget(this.key('meta'), `${channel}|evicted`);
       multi.hget(this.key('meta'), `${channel}|last`);
+      multi.xrevrange(this.streamKey(channel), '+', '-', 'COUNT', 1);
     }
     const replies = await multi.exec();
     if (replies === null) throw new Error('redis transaction aborted');
@@ -162,7 +168,7 @@ export class RedisHistory implements HistoryStore {
       if (err) throw err;
       return value;
     });
-    return channels.map((_, i) => values.slice(i * 3, i * 3 + 3) as [StreamEntry[], string | null, string | null]);
+    return channels.map((_, i) => values.slice(i * 4, i * 4 + 4) as ChannelSnapshot);
   }
 
   private async positionOf(redis: Redis, lastEventId: string): Promise<number | undefined> {

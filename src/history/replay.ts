@@ -12,6 +12,8 @@ export interface ReplayText {
   text: string;
   /** Highest history position replayed; live events at or below it were already sent. */
   upTo: number;
+  /** Newest id per channel in the snapshot replayed from, when the store tells. */
+  lastIds?: Map<string, string>;
 }
 
 const NOTHING: ReplayText = { text: '', upTo: -Infinity };
@@ -36,13 +38,38 @@ export async function replayAfter(
     debug('history read failed, resuming live only: %O', err);
     return { text: truncatedNotice(asked), upTo: -Infinity };
   }
+  return toText(replay, asked);
+}
+
+/**
+ * For GRIP recovery: the proxy says, per channel, the last id it delivered (`Grip-Last`).
+ * Each channel resumes from its own position; the events are merged in publish order.
+ */
+export async function replayEachAfter(
+  store: HistoryStore,
+  positions: ReadonlyMap<string, string>,
+): Promise<ReplayText> {
+  const replays = await Promise.all(
+    [...positions].map(async ([channel, lastId]) => {
+      const pending = store.readAfter([channel], lastId);
+      return { lastId, replay: pending instanceof Promise ? await pending : pending };
+    }),
+  );
+  const records = replays.flatMap(({ replay }) => replay.records).sort((a, b) => a.seq - b.seq);
+  const truncated = replays.find(({ replay }) => !replay.complete);
+  const lastIds = new Map<string, string>();
+  for (const { replay } of replays) for (const [channel, id] of replay.lastIds ?? []) lastIds.set(channel, id);
+  return toText({ records, complete: truncated === undefined, lastIds }, truncated?.lastId ?? null);
+}
+
+function toText(replay: Replay, asked: string | null): ReplayText {
   let text = replay.complete ? '' : truncatedNotice(asked);
   let upTo = -Infinity;
   for (const record of replay.records) {
     text += encodeEvent({ event: record.event, data: record.data, id: record.id });
     upTo = record.seq;
   }
-  return { text, upTo };
+  return { text, upTo, lastIds: replay.lastIds };
 }
 
 function truncatedNotice(lastEventId: string | null): string {

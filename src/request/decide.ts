@@ -1,5 +1,6 @@
 import { InvalidChannelError } from '../errors.js';
-import { replayAfter } from '../history/replay.js';
+import type { ReliableHold } from '../grip/GripTransport.js';
+import { replayAfter, replayEachAfter } from '../history/replay.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { acceptsEventStream } from './accept.js';
@@ -42,14 +43,59 @@ export async function decideStream(
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
   if (origin === 'forged') return refusal(403, 'Grip-Sig is not valid for this server');
   if (origin === 'direct') return { kind: 'stream', channels, lastEventId };
-  // Through a proxy: it keeps the connection; we answer once with the opening frames.
-  const replay = await replayAfter(ctx.history, channels, lastEventId);
+  return holdDecision(ctx, req, channels, lastEventId);
+}
+
+/**
+ * Through a proxy, which keeps the connection: answer once with hold instructions and the
+ * opening frames plus any replay. A request carrying `Grip-Last` is the proxy recovering a
+ * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
+ */
+async function holdDecision(
+  ctx: StreamContext,
+  req: RequestView,
+  channels: string[],
+  lastEventId: LastEventId,
+): Promise<StreamDecision> {
+  const grip = ctx.grip!;
+  const recovery = grip.reliable && ctx.history !== undefined ? grip.parseGripLast(req.header('grip-last')) : undefined;
+  const replay =
+    recovery !== undefined
+      ? await replayEachAfter(ctx.history!, recovery)
+      : await replayAfter(ctx.history, channels, lastEventId);
+  const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
   return {
     kind: 'hold',
     channels,
-    headers: { ...EVENT_STREAM_HEADERS, ...ctx.grip!.holdHeaders(channels, ctx.keepAliveSeconds) },
-    body: openingText(ctx) + replay.text,
+    headers: { ...EVENT_STREAM_HEADERS, ...grip.holdHeaders(channels, ctx.keepAliveSeconds, reliable) },
+    body: (recovery !== undefined ? '' : openingText(ctx)) + replay.text,
   };
+}
+
+async function reliableHold(
+  ctx: StreamContext,
+  req: RequestView,
+  channels: readonly string[],
+  known: Map<string, string> | undefined,
+): Promise<ReliableHold> {
+  const prevIds = new Map(known);
+  const missing = channels.filter((channel) => !prevIds.has(channel));
+  if (missing.length > 0 && ctx.history?.lastIds !== undefined) {
+    const pending = ctx.history.lastIds(missing);
+    for (const [channel, id] of pending instanceof Promise ? await pending : pending) prevIds.set(channel, id);
+  }
+  return { prevIds, nextLink: nextLinkFor(req) };
+}
+
+/**
+ * The proxy fetches the same URL to recover. Resume parameters are dropped from it: on
+ * recovery, `Grip-Last` is the only true position (a stale `lastEventId` would replay twice).
+ */
+function nextLinkFor(req: RequestView): string {
+  const url = new URL(req.url ?? '/', 'http://origin.invalid');
+  url.searchParams.delete('lastEventId');
+  url.searchParams.delete('last_event_id');
+  return url.pathname + url.search;
 }
 
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */

@@ -27,6 +27,8 @@ export interface RawRequest {
   /** Sent as given, after Host; `null` drops the default Accept. */
   headers?: Record<string, string>;
   accept?: string | null;
+  /** Default '1.1'. */
+  httpVersion?: '1.0' | '1.1';
   /** Keep every raw byte and the whole body text (default true); off for bulk streams. */
   retain?: boolean;
 }
@@ -97,7 +99,7 @@ export class RawClient {
       5000,
       'TCP connect',
     );
-    const lines = [`GET ${request.path} HTTP/1.1`, `Host: 127.0.0.1:${port}`];
+    const lines = [`GET ${request.path} HTTP/${request.httpVersion ?? '1.1'}`, `Host: 127.0.0.1:${port}`];
     const accept = request.accept === undefined ? 'text/event-stream' : request.accept;
     if (accept !== null) lines.push(`Accept: ${accept}`);
     for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);

@@ -1,0 +1,21 @@
+import { serve } from '@hono/node-server';
+import { EventStream } from '../../src/index.js';
+import { createApp } from './app.js';
+
+// `tsx examples/hono/server.ts`; PORT=0 picks a free port (the log line says which).
+const eventStream = new EventStream({
+  grip: process.env.GRIP_URL ?? null,
+  retry: process.env.RETRY_MS === undefined ? undefined : Number(process.env.RETRY_MS),
+});
+const port = Number(process.env.PORT ?? 3000);
+const hostname = process.env.HOST ?? '127.0.0.1';
+
+const server = serve({ fetch: createApp(eventStream).fetch, port, hostname }, (info) => {
+  console.log(`gripstream hono example on http://${hostname}:${info.port}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
+});
+
+function shutdown(): void {
+  void eventStream.close().then(() => server.close(() => process.exit(0)));
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,267 @@
+import createDebug from 'debug';
+import { serveFetch } from './adapters/fetch.js';
+import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
+import { ChannelBus } from './bus/ChannelBus.js';
+import { KeepAlive } from './bus/KeepAlive.js';
+import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
+import { TickFlusher } from './bus/TickFlusher.js';
+import { InvalidConfigError } from './errors.js';
+import { GripTransport } from './grip/GripTransport.js';
+import { publisherFromSpec } from './grip/publisherFromSpec.js';
+import type { HistoryStore } from './history/HistoryStore.js';
+import { MemoryHistory } from './history/MemoryHistory.js';
+import { RedisHistory } from './history/RedisHistory.js';
+import { ChannelPublisher } from './publish/ChannelPublisher.js';
+import type { ChannelWritable } from './publish/ChannelWritable.js';
+import { Dispatcher } from './publish/Dispatcher.js';
+import { normalizeChannel } from './request/channelName.js';
+import { toChannelSpec, type ChannelSpec } from './request/channels.js';
+import type { RequestHooks, StreamContext } from './request/context.js';
+import { serveStream } from './request/serveStream.js';
+import type {
+  ChannelsBuilder,
+  EventStreamConfig,
+  EventStreamHandler,
+  EventStreamStats,
+  NextFunction,
+  ServerSentEvent,
+  StreamRequest,
+  StreamResponse,
+} from './types.js';
+
+const debug = createDebug('gripstream');
+
+export const DEFAULT_GRIP_PREFIX = 'events-';
+export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** Options beyond the reference's: request hooks. */
+export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
+
+interface EventStreamState {
+  readonly bus: ChannelBus;
+  readonly keepAlive: KeepAlive;
+  readonly dispatcher: Dispatcher;
+  readonly context: StreamContext;
+  readonly history: HistoryStore | undefined;
+  readonly publishers: Map<string, ChannelPublisher>;
+  readonly counters: { eventsPublished: number; clientsDropped: number };
+  closed: boolean;
+}
+
+const STATE = Symbol('gripstream.state');
+
+/**
+ * Calling an EventStream makes a route handler; see the class for everything else.
+ * `eventStream('a')`, `eventStream('a', 'b')`, `eventStream(['a', 'b'])`, `eventStream(req => ...)`.
+ */
+export interface EventStream {
+  (...channels: string[]): EventStreamHandler;
+  (channels: readonly string[]): EventStreamHandler;
+  (builder: ChannelsBuilder): EventStreamHandler;
+}
+
+/**
+ * Server-Sent Events endpoints over named channels. The instance is callable: calling it
+ * returns connect-style middleware. Events reach this process's clients through an
+ * in-process bus and, when `grip` is configured, the clients held by a GRIP proxy.
+ */
+// A class whose constructor returns a function: `new EventStream()` is callable, still passes
+// `instanceof EventStream`, and its methods live on the prototype (nothing copied per instance).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class EventStream {
+  private declare readonly [STATE]: EventStreamState;
+
+  constructor(config?: EventStreamOptions | null) {
+    const callable = function eventStream(...args: unknown[]): EventStreamHandler {
+      return (EventStream.prototype.route as (...a: unknown[]) => EventStreamHandler).apply(callable, args);
+    } as unknown as EventStream;
+    Object.setPrototypeOf(callable, new.target.prototype);
+    Object.defineProperty(callable, STATE, { value: createState(config ?? {}) });
+    return callable;
+  }
+
+  /** Route handler for the given channels; the same as calling the instance. */
+  route(...channels: string[]): EventStreamHandler;
+  route(channels: readonly string[]): EventStreamHandler;
+  route(builder: ChannelsBuilder): EventStreamHandler;
+  route(...args: unknown[]): EventStreamHandler {
+    const spec = toChannelSpec(args);
+    return (req, res, next) => this.handle(spec, req, res, next);
+  }
+
+  /** Serves an event stream for `channels` on this request, without a route. */
+  run(req: StreamRequest, res: StreamResponse, channels: string | string[]): Promise<void> {
+    return serveStream(this[STATE].context, req, res, typeof channels === 'string' ? [channels] : channels);
+  }
+
+  /**
+   * Serves a WHATWG `Request` (Next.js app router, Hono, any fetch runtime): resolves to a
+   * `Response` whose body is the event stream. `params` fill `{name}` tokens, as route params
+   * do in Express; otherwise they come from the URL's query.
+   */
+  fetch(
+    request: Request,
+    channels: string | string[] | ((request: Request) => string | string[]),
+    params?: Record<string, unknown>,
+  ): Promise<Response> {
+    const spec = typeof channels === 'string' ? [channels] : (channels as ChannelSpec);
+    return serveFetch(this[STATE].context, request, spec, params);
+  }
+
+  /** Koa middleware for the channels (same arguments as calling the instance). */
+  koa(...channels: string[]): KoaMiddleware;
+  koa(channels: readonly string[]): KoaMiddleware;
+  koa(builder: ChannelsBuilder): KoaMiddleware;
+  koa(...args: unknown[]): KoaMiddleware {
+    return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+  }
+
+  /**
+   * Publishes one event to a channel's subscribers here and on every GRIP proxy. Resolves
+   * when local subscribers have it and every proxy accepted it.
+   */
+  publishEvent(channel: string, event: ServerSentEvent): Promise<void> {
+    return this[STATE].dispatcher.publish(channel, [event]);
+  }
+
+  /** Publishes several events in order; through GRIP they travel as one request. */
+  publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
+    return this[STATE].dispatcher.publish(channel, events);
+  }
+
+  /** The publisher of one channel; the same object every time for the same channel. */
+  getChannelPublisher(channel: string): ChannelPublisher {
+    const name = normalizeChannel(channel);
+    const { publishers, dispatcher } = this[STATE];
+    let publisher = publishers.get(name);
+    if (publisher === undefined) {
+      publisher = new ChannelPublisher(name, (ch, events) => dispatcher.publish(ch, events));
+      publishers.set(name, publisher);
+    }
+    return publisher;
+  }
+
+  /** An object-mode Writable of events for `channel`, with backpressure down to delivery. */
+  createChannelWritable(channel: string): ChannelWritable {
+    return this.getChannelPublisher(channel).createWritable();
+  }
+
+  stats(): EventStreamStats {
+    const { bus, counters } = this[STATE];
+    const channels = bus.counts();
+    let subscribers = 0;
+    for (const count of Object.values(channels)) subscribers += count;
+    return {
+      connections: bus.connections,
+      subscribers,
+      channels,
+      eventsPublished: counters.eventsPublished,
+      clientsDropped: counters.clientsDropped,
+    };
+  }
+
+  /** Ends every open stream, stops timers and the history store; later publishes reject. */
+  async close(): Promise<void> {
+    const state = this[STATE];
+    if (state.closed) return;
+    state.closed = true;
+    state.dispatcher.closed = true;
+    state.keepAlive.stop();
+    for (const subscriber of [...state.bus.subscribers()]) {
+      subscriber.end();
+      state.bus.remove(subscriber);
+    }
+    await state.history?.close?.();
+  }
+
+  private async handle(
+    spec: ChannelSpec,
+    req: StreamRequest,
+    res: StreamResponse,
+    next: NextFunction | undefined,
+  ): Promise<void> {
+    try {
+      await serveStream(this[STATE].context, req, res, spec);
+    } catch (err) {
+      if (next !== undefined) return next(err);
+      debug('request failed: %O', err);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('internal error\n');
+      } else {
+        res.destroy();
+      }
+    }
+  }
+}
+
+function createState(config: EventStreamOptions): EventStreamState {
+  const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
+  const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
+  if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
+    throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
+  }
+  const publisher = publisherFromSpec(config.grip);
+  const history = historyFrom(config.history);
+  const reliable = config.gripReliable === true;
+  if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
+    throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
+  }
+  const grip =
+    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
+  const bus = new ChannelBus();
+  const counters = { eventsPublished: 0, clientsDropped: 0 };
+  const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
+  const flusher = new TickFlusher();
+  const subscriberHooks: SubscriberHooks = {
+    schedule: flusher.schedule,
+    overflow(subscriber: Subscriber) {
+      counters.clientsDropped++;
+      debug('dropping a client over %d buffered bytes', maxBufferedBytes);
+      bus.remove(subscriber);
+      subscriber.destroy();
+    },
+  };
+  const state: EventStreamState = {
+    bus,
+    keepAlive,
+    history,
+    counters,
+    publishers: new Map(),
+    dispatcher: new Dispatcher(bus, history, grip, counters),
+    closed: false,
+    context: {
+      bus,
+      keepAlive,
+      subscriberHooks,
+      history,
+      grip,
+      maxBufferedBytes,
+      keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
+      retry: config.retry,
+      hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      isClosed: () => state.closed,
+    },
+  };
+  return state;
+}
+
+function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) return new MemoryHistory();
+  if (isHistoryStore(option)) return option;
+  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
+}
+
+function isHistoryStore(option: object): option is HistoryStore {
+  return typeof (option as Partial<HistoryStore>).append === 'function';
+}
+
+function positiveNumber(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidConfigError(`${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}

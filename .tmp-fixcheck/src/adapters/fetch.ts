@@ -1,0 +1,107 @@
+import type { StreamSink } from '../bus/Subscriber.js';
+import type { ChannelSpec } from '../request/channels.js';
+import type { StreamContext } from '../request/context.js';
+import { decideStream } from '../request/decide.js';
+import { EVENT_STREAM_HEADERS } from '../request/reply.js';
+import { viewOfFetchRequest } from '../request/RequestView.js';
+import { subscribe } from '../request/subscribe.js';
+
+/**
+ * Serves a WHATWG `Request` as an event stream: a `Response` whose body is a
+ * `ReadableStream`. For Next.js route handlers, Hono, and other fetch-style runtimes.
+ * The stream ends when the client disconnects (`request.signal`) or the reader cancels.
+ */
+export async function serveFetch(
+  ctx: StreamContext,
+  request: Request,
+  spec: ChannelSpec | string,
+  params?: Record<string, unknown>,
+): Promise<Response> {
+  const decision = await decideStream(ctx, viewOfFetchRequest(request, params), spec);
+  if (decision.kind === 'refuse') {
+    return new Response(`${decision.reason}\n`, {
+      status: decision.status,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+    });
+  }
+  if (decision.kind === 'hold') {
+    ctx.hooks.onConnect?.({ req: request, channels: decision.channels, proxied: true });
+    return new Response(decision.body, { status: 200, headers: decision.headers });
+  }
+  const sink = new WebStreamSink(ctx.maxBufferedBytes);
+  const subscription = subscribe(ctx, sink, { req: request, channels: decision.channels, proxied: false }, decision.lastEventId);
+  sink.onClose(subscription.closed);
+  // The client left: end quietly. Erroring the stream here would make the server running this
+  // handler report an error for every ordinary disconnect (@hono/node-server logs each one).
+  const signal = request.signal;
+  if (signal.aborted) sink.end();
+  else {
+    const onAbort = (): void => sink.end();
+    signal.addEventListener('abort', onAbort, { once: true });
+    sink.onFinish(() => signal.removeEventListener('abort', onAbort));
+  }
+  await subscription.ready;
+  return new Response(sink.readable, { status: 200, headers: EVENT_STREAM_HEADERS });
+}
+
+/**
+ * A `ReadableStream` fed like a response. Its byte-counting queue measures what the reader
+ * has not taken yet, which is what the per-client bound applies to.
+ */
+class WebStreamSink implements StreamSink {
+  readonly readable: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private done = false;
+  private closeListener: (() => void) | undefined;
+  private finishListener: (() => void) | undefined;
+
+  constructor(private readonly highWaterMark: number) {
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        cancel: () => this.finish(),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark }),
+    );
+  }
+
+  get writableLength(): number {
+    return this.done ? 0 : this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark);
+  }
+
+  write(chunk: Buffer): void {
+    if (!this.done) this.controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.controller.close();
+    this.finish();
+  }
+
+  /** Only for a client over the buffer bound: the server then drops the connection. */
+  destroy(): void {
+    if (this.done) return;
+    this.controller.error(new Error('gripstream: client dropped, it left more than maxBufferedBytes unread'));
+    this.finish();
+  }
+
+  /** The subscriber's cleanup, run once however the stream ends. */
+  onClose(listener: () => void): void {
+    this.closeListener = listener;
+  }
+
+  /** The adapter's own cleanup, run after the subscriber's. */
+  onFinish(listener: () => void): void {
+    this.finishListener = listener;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.closeListener?.();
+    this.finishListener?.();
+  }
+}

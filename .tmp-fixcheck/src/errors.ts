@@ -1,0 +1,66 @@
+/**
+ * Every error gripstream throws or rejects with is a `GripstreamError` carrying a stable
+ * `code`, so callers can branch on `err.code` instead of parsing messages.
+ */
+export type GripstreamErrorCode =
+  | 'ERR_INVALID_EVENT'
+  | 'ERR_INVALID_CHANNEL'
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_GRIP_PUBLISH'
+  | 'ERR_HISTORY'
+  | 'ERR_CLOSED';
+
+export class GripstreamError extends Error {
+  readonly code: GripstreamErrorCode;
+
+  constructor(code: GripstreamErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An event whose `event`, `id` or `retry` cannot be framed as SSE without corrupting the stream. */
+export class InvalidEventError extends GripstreamError {
+  constructor(message: string) {
+    super('ERR_INVALID_EVENT', message);
+  }
+}
+
+/** A channel name that is empty, too long, or holds a character GRIP headers cannot carry. */
+export class InvalidChannelError extends GripstreamError {
+  constructor(message: string) {
+    super('ERR_INVALID_CHANNEL', message);
+  }
+}
+
+/** A constructor option that cannot work; thrown from `new EventStream()`. */
+export class InvalidConfigError extends GripstreamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_CONFIG', message, options);
+  }
+}
+
+/** A GRIP proxy refused or could not be reached; `cause` holds the proxy's status and body. */
+export class GripPublishError extends GripstreamError {
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, statusCode: number | undefined, cause: unknown) {
+    super('ERR_GRIP_PUBLISH', message, { cause });
+    this.statusCode = statusCode;
+  }
+}
+
+/** The history store failed (for example a shared store is unreachable). */
+export class HistoryError extends GripstreamError {
+  constructor(message: string, cause: unknown) {
+    super('ERR_HISTORY', message, { cause });
+  }
+}
+
+/** A publish or a new connection after `eventStream.close()`. */
+export class ClosedError extends GripstreamError {
+  constructor() {
+    super('ERR_CLOSED', 'this EventStream has been closed');
+  }
+}

@@ -1,0 +1,157 @@
+import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
+import { GripPublishError } from '../errors.js';
+import { KEEP_ALIVE } from '../sse/frames.js';
+
+/** How a request reached us. */
+export type RequestOrigin = 'direct' | 'proxied' | 'forged';
+
+/** One encoded event for the proxy, with its ids for GRIP reliable delivery. */
+export interface GripFrame {
+  content: string;
+  id?: string;
+  prevId?: string;
+}
+
+interface BatchCapableClient {
+  publishUri: string;
+  getAuth?(): { buildHeader(): Promise<string> } | undefined;
+}
+
+/**
+ * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
+ * instructions, and publishes encoded events to every configured proxy.
+ * Protocol: https://pushpin.org/docs/protocols/grip/
+ */
+/** Seconds Pushpin may let a reliable stream idle before it checks the next link anyway. */
+export const NEXT_LINK_TIMEOUT = 120;
+
+/** What makes a hold reliable: each channel's position, and where to fetch what was missed. */
+export interface ReliableHold {
+  prevIds: ReadonlyMap<string, string>;
+  nextLink: string;
+}
+
+export class GripTransport {
+  constructor(
+    readonly publisher: Publisher,
+    private readonly prefix: string,
+    /** GRIP reliable mode: items carry `prev-id`, holds carry `prev-id` and a next link. */
+    readonly reliable = false,
+  ) {}
+
+  /**
+   * `@fanoutio/serve-grip` 2.0.0 checks signatures with `Array.some()` over the async
+   * `validateSig`, so every forged Grip-Sig passes there. This awaits the check instead.
+   */
+  async classify(sig: string | undefined): Promise<RequestOrigin> {
+    if (sig === undefined || sig === '') return 'direct';
+    const result = await this.publisher.validateGripSig(sig);
+    if (result.isProxied) return 'proxied';
+    return result.needsSigned ? 'forged' : 'direct';
+  }
+
+  gripChannel(channel: string): string {
+    return (this.publisher.prefix ?? '') + this.prefix + channel;
+  }
+
+  /**
+   * Headers telling the proxy to hold the stream open on `channels` and keep it alive. In
+   * reliable mode each channel names the id the client has (`prev-id`) and `Grip-Link` names
+   * the URL the proxy GETs, with `Grip-Last`, when it sees a gap
+   * (https://pushpin.org/docs/reliability/).
+   */
+  holdHeaders(channels: readonly string[], keepAliveSeconds: number, reliable?: ReliableHold): Record<string, string> {
+    const instruct = new GripInstruct(
+      channels.map((channel) => new Channel(this.gripChannel(channel), reliable?.prevIds.get(channel) ?? null)),
+    );
+    instruct.setHoldStream();
+    if (keepAliveSeconds > 0) instruct.setKeepAlive(KEEP_ALIVE, keepAliveSeconds);
+    if (reliable !== undefined) instruct.setNextLink(reliable.nextLink, NEXT_LINK_TIMEOUT);
+    return instruct.toHeaders();
+  }
+
+  /**
+   * Reads `Grip-Last: <grip channel>; last-id=<id>, ...`, sent by the proxy when it fetches
+   * the next link to recover a gap: the last id it delivered, per channel of ours.
+   */
+  parseGripLast(header: string | undefined): Map<string, string> | undefined {
+    if (header === undefined || header === '') return undefined;
+    const positions = new Map<string, string>();
+    const prefix = this.gripChannel('');
+    for (const entry of header.split(',')) {
+      const [name = '', ...params] = entry.split(';').map((part) => part.trim());
+      const lastId = params.find((param) => param.startsWith('last-id='))?.slice('last-id='.length);
+      if (name.startsWith(prefix) && lastId !== undefined) positions.set(name.slice(prefix.length), unquote(lastId));
+    }
+    return positions;
+  }
+
+  /**
+   * Publishes `frames` to `channel` on every proxy, as ONE request per proxy carrying all
+   * items in order. Resolves when every proxy accepted them.
+   */
+  async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
+    const gripChannel = this.gripChannel(channel);
+    const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
+    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items)));
+  }
+}
+
+function unquote(value: string): string {
+  return value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+// `prev-id` only in reliable mode: outside it the proxy has no next link to recover with.
+function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExport {
+  const prevId = reliable ? frame.prevId : undefined;
+  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, prevId).export();
+  exported.channel = channel;
+  return exported;
+}
+
+type Client = Publisher['clients'][number];
+
+async function publishItems(client: Client, channel: string, items: IItemExport[]): Promise<void> {
+  if (!isBatchCapable(client)) {
+    // A custom client only knows one item at a time; keep the order by awaiting each.
+    for (const item of items) await publishOne(client, channel, item);
+    return;
+  }
+  const body = JSON.stringify({ items });
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const auth = await client.getAuth?.()?.buildHeader();
+  if (auth !== undefined) headers.Authorization = auth;
+  let res: Response;
+  try {
+    res = await fetch(client.publishUri, { method: 'POST', headers, body });
+  } catch (err) {
+    throw new GripPublishError(`GRIP publish to ${client.publishUri} failed: ${message(err)}`, undefined, err);
+  }
+  const text = await res.text().catch(() => '');
+  if (!res.ok) {
+    throw new GripPublishError(
+      `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
+      res.status,
+      { statusCode: res.status, body: text },
+    );
+  }
+}
+
+async function publishOne(client: Client, channel: string, item: IItemExport): Promise<void> {
+  try {
+    await client.publish(channel, { export: () => ({ ...item }) });
+  } catch (err) {
+    const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
+    throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
+  }
+}
+
+function isBatchCapable(client: Client): client is Client & BatchCapableClient {
+  return typeof (client as Partial<BatchCapableClient>).publishUri === 'string';
+}
+
+function message(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const text = (err as { message?: unknown } | null)?.message;
+  return typeof text === 'string' ? text : String(err);
+}

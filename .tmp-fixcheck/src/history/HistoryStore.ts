@@ -1,0 +1,51 @@
+/**
+ * Where published events are kept for Last-Event-ID resume. The request and publish paths
+ * speak only this interface, so a shared store (for several instances) can replace the
+ * in-memory one without touching them. Methods may answer synchronously or with a Promise.
+ */
+export interface HistoryStore {
+  /**
+   * Keeps one event and gives it its place in the global publish order. `id` is the
+   * publisher's own id when it gave one; otherwise the store makes one from the position.
+   */
+  append(channel: string, event: HistoryInput): HistoryRecord | Promise<HistoryRecord>;
+  /** The retained events of `channels` published after `lastEventId`, in publish order. */
+  readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
+  /**
+   * The newest id of each channel that has events. Needed for GRIP reliable mode, where the
+   * proxy is told each channel's `prev-id` when it starts holding a stream.
+   */
+  lastIds?(channels: readonly string[]): Map<string, string> | Promise<Map<string, string>>;
+  /** Releases timers and connections. */
+  close?(): void | Promise<void>;
+}
+
+export interface HistoryInput {
+  event: string;
+  /** Serialised data, exactly as it goes on the wire. */
+  data: string;
+  id?: string;
+}
+
+export interface HistoryRecord {
+  /** Position in the store's global publish order: larger is later, across all channels. */
+  seq: number;
+  /** The SSE id sent to clients. */
+  id: string;
+  /** Id of the previous event on the same channel, if the store still knows it. */
+  prevId?: string;
+  channel: string;
+  event: string;
+  data: string;
+}
+
+export interface Replay {
+  records: HistoryRecord[];
+  /**
+   * False when events after `lastEventId` may have been lost: the id was unknown, or
+   * older than what the store still keeps for one of the channels.
+   */
+  complete: boolean;
+  /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
+  lastIds?: Map<string, string>;
+}

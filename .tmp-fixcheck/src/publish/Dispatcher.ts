@@ -1,0 +1,83 @@
+import { ChannelBus } from '../bus/ChannelBus.js';
+import { ClosedError, HistoryError, InvalidEventError } from '../errors.js';
+import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
+import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
+import { normalizeChannel } from '../request/channelName.js';
+import { assertFieldValue, encodeEvent, serializeData } from '../sse/encode.js';
+import type { ServerSentEvent } from '../types.js';
+
+interface CheckedEvent {
+  event: string;
+  data: string;
+  id: string | undefined;
+}
+
+export interface DispatchCounters {
+  eventsPublished: number;
+}
+
+/**
+ * The publish flow: validate everything first (nothing is written for a bad batch), give
+ * each event its history position, encode it once, hand it to the local subscribers, then
+ * to the GRIP proxies in one request per batch.
+ */
+export class Dispatcher {
+  closed = false;
+
+  constructor(
+    private readonly bus: ChannelBus,
+    private readonly history: HistoryStore | undefined,
+    private readonly grip: GripTransport | undefined,
+    private readonly counters: DispatchCounters,
+  ) {}
+
+  async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
+    if (this.closed) throw new ClosedError();
+    const name = normalizeChannel(channel);
+    const checked = events.map(checkEvent);
+    const gripFrames: GripFrame[] = [];
+    for (const event of checked) {
+      const pending = this.remember(name, event);
+      // The in-memory store answers at once; awaiting only real promises saves a microtask per event.
+      const record = pending instanceof Promise ? await pending : pending;
+      const id = record?.id ?? event.id;
+      const content = encodeEvent({ event: event.event, data: event.data, id });
+      this.bus.deliver(name, { bytes: Buffer.from(content), seq: record?.seq });
+      this.counters.eventsPublished++;
+      if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
+    }
+    if (this.grip !== undefined && gripFrames.length > 0) await this.grip.publish(name, gripFrames);
+  }
+
+  private remember(
+    channel: string,
+    event: CheckedEvent,
+  ): HistoryRecord | undefined | Promise<HistoryRecord> {
+    if (this.history === undefined) return undefined;
+    try {
+      const pending = this.history.append(channel, event);
+      return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
+    } catch (err) {
+      return wrapHistoryError(err);
+    }
+  }
+}
+
+function wrapHistoryError(err: unknown): never {
+  throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
+}
+
+function checkEvent(input: ServerSentEvent): CheckedEvent {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidEventError('an event must be an object like { event, data }');
+  }
+  assertFieldValue('event', input.event);
+  if (input.id !== undefined) assertFieldValue('id', input.id);
+  let data: string;
+  try {
+    data = serializeData(input.data);
+  } catch (err) {
+    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
+  }
+  return { event: input.event, data, id: input.id };
+}

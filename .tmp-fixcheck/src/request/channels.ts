@@ -1,0 +1,78 @@
+import { InvalidChannelError } from '../errors.js';
+import type { ChannelsBuilder, StreamRequest } from '../types.js';
+import type { RequestView } from './RequestView.js';
+import { normalizeChannel } from './channelName.js';
+
+/** What a route was declared with: names (maybe templated), or a function of the request. */
+export type ChannelSpec = readonly string[] | ChannelsBuilder;
+
+/** More channels than this in one request is refused: each costs a subscription (and a GRIP header entry). */
+export const MAX_CHANNELS_PER_REQUEST = 100;
+
+const TOKEN = /\{([^{}]+)\}/g;
+
+/** Turns the arguments of `eventStream(...)` into a spec, accepting every form the reference does. */
+export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
+  const [first] = args;
+  if (args.length === 1 && typeof first === 'function') return first as ChannelsBuilder;
+  if (args.length === 1 && Array.isArray(first)) return assertStrings(first);
+  return assertStrings(args);
+}
+
+function assertStrings(values: readonly unknown[]): readonly string[] {
+  for (const value of values) {
+    if (typeof value !== 'string') {
+      throw new InvalidChannelError(
+        `eventStream() takes channel names, an array of them, or a function of the request; got ${typeof value}`,
+      );
+    }
+  }
+  return values as readonly string[];
+}
+
+/**
+ * The channels a request listens to: the spec evaluated, `{name}` tokens filled from route
+ * params (Express) or the query (Next.js), names normalised, duplicates dropped.
+ * Throws `InvalidChannelError`, which the request side answers with 400.
+ */
+export function resolveChannels(spec: ChannelSpec | string, req: RequestView): string[] {
+  // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
+  const raw = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
+  const names = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(names)) throw new InvalidChannelError('channel list must be a string or an array');
+  if (names.length > MAX_CHANNELS_PER_REQUEST) {
+    throw new InvalidChannelError(`more than ${MAX_CHANNELS_PER_REQUEST} channels in one request`);
+  }
+  const channels = new Set<string>();
+  for (const name of names) {
+    channels.add(normalizeChannel(fillTemplate(name, req)));
+  }
+  if (channels.size === 0) throw new InvalidChannelError('no channel to listen to');
+  return [...channels];
+}
+
+function fillTemplate(name: unknown, req: RequestView): unknown {
+  if (typeof name !== 'string' || !name.includes('{')) return name;
+  return name.replace(TOKEN, (_token, key: string) => {
+    const value = lookupParam(req, key);
+    if (value === undefined) throw new InvalidChannelError(`missing parameter "${key}" for channel "${name}"`);
+    return value;
+  });
+}
+
+function lookupParam(req: RequestView, key: string): string | undefined {
+  const fromParams = firstString(req.params?.[key]);
+  if (fromParams !== undefined) return fromParams;
+  const query = typeof req.query === 'object' && req.query !== null ? req.query : parseQuery(req.url);
+  return firstString(query[key]);
+}
+
+function parseQuery(url: string | undefined): Record<string, string> {
+  const search = url?.includes('?') ? url.slice(url.indexOf('?')) : '';
+  return Object.fromEntries(new URLSearchParams(search));
+}
+
+function firstString(value: unknown): string | undefined {
+  if (Array.isArray(value)) return firstString(value[0]);
+  return typeof value === 'string' ? value : undefined;
+}

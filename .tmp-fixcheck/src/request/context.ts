@@ -1,0 +1,35 @@
+import type { ChannelBus } from '../bus/ChannelBus.js';
+import type { KeepAlive } from '../bus/KeepAlive.js';
+import type { SubscriberHooks } from '../bus/Subscriber.js';
+import type { GripTransport } from '../grip/GripTransport.js';
+import type { HistoryStore } from '../history/HistoryStore.js';
+import type { StreamRequest } from '../types.js';
+
+export interface ConnectionInfo {
+  /** The request: a `node:http` request, or a WHATWG `Request` for fetch handlers. */
+  req: StreamRequest | Request;
+  channels: readonly string[];
+  /** True when a GRIP proxy holds the connection and this process only answered once. */
+  proxied: boolean;
+}
+
+export interface RequestHooks {
+  /** Refuse a stream with 403 before anything is written by returning false. */
+  authorize?: (req: StreamRequest | Request, channels: readonly string[]) => boolean | Promise<boolean>;
+  onConnect?: (info: ConnectionInfo) => void;
+  onDisconnect?: (info: ConnectionInfo) => void;
+}
+
+/** Everything the request side needs from its EventStream. */
+export interface StreamContext {
+  readonly bus: ChannelBus;
+  readonly keepAlive: KeepAlive;
+  readonly subscriberHooks: SubscriberHooks;
+  readonly history: HistoryStore | undefined;
+  readonly grip: GripTransport | undefined;
+  readonly maxBufferedBytes: number;
+  readonly keepAliveSeconds: number;
+  readonly retry: number | undefined;
+  readonly hooks: RequestHooks;
+  isClosed(): boolean;
+}

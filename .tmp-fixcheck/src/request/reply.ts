@@ -1,0 +1,27 @@
+import type { ServerResponse } from 'node:http';
+
+/** Refuses a request with a status and a one-line plain-text reason. */
+export function refuse(res: ServerResponse, status: number, reason: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/**
+ * Headers of every event stream. `no-transform` makes `compression` (and Next.js's gzip)
+ * leave the stream alone; `X-Accel-Buffering: no` does the same for nginx. No `Connection`
+ * or `Transfer-Encoding`: Node picks chunked itself, and HTTP/2 forbids both.
+ */
+export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};

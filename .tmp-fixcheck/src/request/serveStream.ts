@@ -1,0 +1,32 @@
+import type { StreamRequest, StreamResponse } from '../types.js';
+import type { StreamContext } from './context.js';
+import { type ChannelSpec } from './channels.js';
+import { decideStream } from './decide.js';
+import { EVENT_STREAM_HEADERS, refuse } from './reply.js';
+import { viewOfNodeRequest } from './RequestView.js';
+import { subscribe } from './subscribe.js';
+
+/** Serves one `node:http` request (Express, Next.js pages router, plain http) as an event stream. */
+export async function serveStream(
+  ctx: StreamContext,
+  req: StreamRequest,
+  res: StreamResponse,
+  spec: ChannelSpec | string,
+): Promise<void> {
+  const decision = await decideStream(ctx, viewOfNodeRequest(req), spec);
+  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason);
+  if (decision.kind === 'hold') {
+    res.writeHead(200, decision.headers);
+    res.end(decision.body);
+    ctx.hooks.onConnect?.({ req, channels: decision.channels, proxied: true });
+    return;
+  }
+  // The client may have left while authorize or the signature check was awaited.
+  if (res.destroyed || req.socket.destroyed) return;
+  res.writeHead(200, EVENT_STREAM_HEADERS);
+  res.flushHeaders();
+  // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
+  const subscription = subscribe(ctx, res, { req, channels: decision.channels, proxied: false }, decision.lastEventId);
+  res.once('close', subscription.closed);
+  await subscription.ready;
+}

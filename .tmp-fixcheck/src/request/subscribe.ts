@@ -1,0 +1,48 @@
+import createDebug from 'debug';
+import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
+import { replayAfter } from '../history/replay.js';
+import type { ConnectionInfo, StreamContext } from './context.js';
+import { openingText } from './decide.js';
+import type { LastEventId } from './lastEventId.js';
+
+const debug = createDebug('gripstream:request');
+
+export interface Subscription {
+  /** Call once when the client has gone; removes the subscriber from the bus. */
+  closed(): void;
+  /** Resolves when the opening frames and the replay have been handed over. */
+  ready: Promise<void>;
+}
+
+/**
+ * Puts a sink on the bus and writes its opening frames and replay. It subscribes BEFORE
+ * reading history, holding live frames meanwhile, so a publish racing the replay is
+ * neither lost (published after the read) nor doubled (already in the replay).
+ */
+export function subscribe(
+  ctx: StreamContext,
+  sink: StreamSink,
+  info: ConnectionInfo,
+  lastEventId: LastEventId,
+): Subscription {
+  const subscriber = new Subscriber(sink, info.channels, ctx.maxBufferedBytes, ctx.subscriberHooks);
+  subscriber.hold();
+  ctx.bus.add(subscriber);
+  ctx.keepAlive.start();
+  ctx.hooks.onConnect?.(info);
+  const ready = replayAfter(ctx.history, info.channels, lastEventId).then((replay) => {
+    subscriber.release(Buffer.from(openingText(ctx) + replay.text), replay.upTo);
+    debug('streaming %o (%d bytes replayed)', info.channels, replay.text.length);
+  });
+  let gone = false;
+  return {
+    ready,
+    closed() {
+      subscriber.markClosed();
+      ctx.bus.remove(subscriber);
+      if (gone) return;
+      gone = true;
+      ctx.hooks.onDisconnect?.(info);
+    },
+  };
+}

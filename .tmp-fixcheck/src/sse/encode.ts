@@ -1,0 +1,84 @@
+import { InvalidEventError } from '../errors.js';
+
+/**
+ * Fields of one SSE frame, with `data` already serialised to text.
+ * Framing follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ */
+export interface SseFields {
+  event?: string;
+  data?: string;
+  id?: string;
+  retry?: number;
+}
+
+// A field value holding any of these would end the field early (CR, LF) or, for `id`,
+// make the browser ignore it (NUL): reject instead of corrupting the stream.
+const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/** Throws `InvalidEventError` when `value` cannot be one SSE field value. */
+export function assertFieldValue(field: 'event' | 'id', value: unknown): asserts value is string {
+  if (typeof value !== 'string') {
+    throw new InvalidEventError(`SSE ${field} must be a string, got ${typeof value}`);
+  }
+  if (FORBIDDEN_IN_FIELD.test(value)) {
+    throw new InvalidEventError(`SSE ${field} must not contain CR, LF or NUL: ${JSON.stringify(value)}`);
+  }
+}
+
+function assertRetry(retry: number): void {
+  if (!Number.isSafeInteger(retry) || retry < 0) {
+    throw new InvalidEventError(`SSE retry must be a non-negative integer, got ${String(retry)}`);
+  }
+}
+
+/**
+ * Encodes one event. Data is split on every line break the spec knows (CRLF, CR, LF) into
+ * `data:` lines, so the client joins it back with LF. Always emits at least one `data:` line,
+ * because a frame without data is never dispatched by EventSource.
+ */
+export function encodeEvent(fields: SseFields): string {
+  let frame = '';
+  if (fields.retry !== undefined) {
+    assertRetry(fields.retry);
+    frame += `retry: ${fields.retry}\n`;
+  }
+  if (fields.id !== undefined) {
+    assertFieldValue('id', fields.id);
+    frame += `id: ${fields.id}\n`;
+  }
+  if (fields.event !== undefined && fields.event !== '') {
+    assertFieldValue('event', fields.event);
+    frame += `event: ${fields.event}\n`;
+  }
+  return frame + encodeData(fields.data ?? '') + '\n';
+}
+
+function encodeData(data: string): string {
+  if (!LINE_BREAK.test(data)) return `data: ${data}\n`;
+  let lines = '';
+  for (const line of data.split(LINE_BREAK)) lines += `data: ${line}\n`;
+  return lines;
+}
+
+/** A comment frame: ignored by clients, keeps proxies and load balancers from timing out. */
+export function encodeComment(text: string): string {
+  if (FORBIDDEN_IN_FIELD.test(text)) {
+    throw new InvalidEventError('SSE comment must not contain CR, LF or NUL');
+  }
+  return `: ${text}\n\n`;
+}
+
+/** A frame carrying only `retry`, sent first when a reconnection delay is configured. */
+export function encodeRetry(retry: number): string {
+  assertRetry(retry);
+  return `retry: ${retry}\n\n`;
+}
+
+/**
+ * JSON-encodes event data as `@fanoutio/eventstream` does. `undefined` (which JSON cannot
+ * represent) becomes empty data rather than the text "undefined".
+ */
+export function serializeData(data: unknown): string {
+  return data === undefined ? '' : (JSON.stringify(data) ?? '');
+}

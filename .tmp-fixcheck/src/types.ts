@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IGripConfig, Publisher } from '@fanoutio/grip';
+import type { HistoryStore } from './history/HistoryStore.js';
+import type { RedisHistoryOptions } from './history/RedisHistory.js';
+
+/** One Server-Sent Event as the publisher hands it over. */
+export interface ServerSentEvent {
+  /** The SSE `event` field: the name the browser's `addEventListener` listens for. */
+  event: string;
+  /** Any JSON-serialisable value; it is sent as `JSON.stringify(data)`. */
+  data?: unknown;
+  /** Optional id; one is assigned when history is on and none is given. */
+  id?: string;
+}
+
+/**
+ * What a request handler receives. Plain `node:http` objects, plus the fields Express
+ * (`params`) and Next.js (`query`) add, which `{name}` channel templates read.
+ */
+export type StreamRequest = IncomingMessage & {
+  params?: Record<string, unknown>;
+  query?: Record<string, unknown> | string;
+};
+export type StreamResponse = ServerResponse;
+export type NextFunction = (err?: unknown) => void;
+
+/** Connect-style middleware: Express route handler, Next.js API route, plain `node:http`. */
+export type EventStreamHandler = (
+  req: StreamRequest,
+  res: StreamResponse,
+  next?: NextFunction,
+) => Promise<void>;
+
+/** Picks the channels of a request, for routes whose channels depend on who asks. */
+export type ChannelsBuilder = (req: StreamRequest) => string | string[];
+
+/** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
+export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;
+
+export interface HistoryOptions {
+  /** Events kept per channel (default 1000). */
+  maxEvents?: number;
+  /** Milliseconds an event is kept (default 5 minutes). */
+  maxAge?: number;
+  /**
+   * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
+   * Needs the optional peer dependency `ioredis`.
+   */
+  redis?: RedisHistoryOptions['redis'];
+  /** Prefix of the Redis keys (default `'gripstream:'`). */
+  keyPrefix?: string;
+}
+
+export interface EventStreamConfig {
+  /** A GRIP proxy to hold connections and receive publishes; `null` (default) keeps everything in process. */
+  grip?: GripPublisherSpec | null;
+  /** Prefix of GRIP channel names (default `'events-'`). */
+  gripPrefix?: string;
+  /**
+   * GRIP reliable mode: publishes carry `id` and `prev-id`, holds carry each channel's
+   * `prev-id` and a next link, so the proxy detects a gap and fetches the missed events from
+   * any instance. Needs `grip` and a history every publishing instance shares (`history.redis`).
+   */
+  gripReliable?: boolean;
+  /** Milliseconds between keep-alive comments on idle streams (default 20000). */
+  keepAliveInterval?: number;
+  /** Bytes a client may have unread before it is disconnected (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Reconnection delay, in ms, sent to clients as the SSE `retry` field at stream start. */
+  retry?: number;
+  /** Event history for Last-Event-ID resume: options for the in-memory store, a store, or `false`. */
+  history?: HistoryOptions | HistoryStore | false;
+}
+
+export interface EventStreamStats {
+  /** Open direct (non-GRIP) streams. */
+  connections: number;
+  /** Sum over channels of their subscribers (a client on two channels counts twice). */
+  subscribers: number;
+  /** Subscribers per channel, for channels that have any. */
+  channels: Record<string, number>;
+  /** Events accepted by `publishEvent` and the writables. */
+  eventsPublished: number;
+  /** Clients disconnected because they stopped reading (buffer over `maxBufferedBytes`). */
+  clientsDropped: number;
+}

@@ -1,0 +1,310 @@
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream, type HistoryStore, type Replay, type StreamRequest } from '../src/index.js';
+import { runCleanups, track } from './support/cleanup.js';
+import { RawClient } from './support/raw.js';
+import { startApp } from './support/server.js';
+import { connectSse } from './support/sse.js';
+import { LibraryTimers } from './support/timers.js';
+import { observeFor } from './support/wait.js';
+
+// What goes over the socket: status line, headers, the opening frames, keep-alive comments,
+// and the plain-text refusals. Raw sockets, so nothing is hidden by a client library.
+
+afterEach(runCleanups);
+
+const STREAM_OPEN = 'event: stream-open\ndata: \n\n';
+
+async function serveRoute(
+  es: EventStream,
+  handler: ReturnType<EventStream> = es('ch'),
+): Promise<{ port: number; url: string }> {
+  const app = express();
+  app.get('/e', handler);
+  return startApp(app);
+}
+
+describe('response head', () => {
+  it('200 with the event-stream headers and nothing forced on Connection/Transfer-Encoding', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    const head = await raw.waitForHead();
+    expect(head.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(head.headers['content-type']).toBe('text/event-stream');
+    expect(head.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(head.headers['x-accel-buffering']).toBe('no');
+    // Node's own choices for an HTTP/1.1 keep-alive request; nothing else.
+    expect(head.headers['connection'] ?? 'keep-alive').toBe('keep-alive');
+    expect(head.headers['transfer-encoding']).toBe('chunked');
+    expect(head.headers['content-length']).toBeUndefined();
+    expect(head.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('an HTTP/1.0 client gets no Transfer-Encoding at all (the library forces none)', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e', httpVersion: '1.0' });
+    const head = await raw.waitForHead();
+    expect(head.status).toBe(200);
+    expect(head.headers['transfer-encoding']).toBeUndefined();
+    expect(head.headers['connection']).not.toMatch(/transfer-encoding/i);
+    await raw.waitForBody(STREAM_OPEN);
+    expect(raw.bodyText.startsWith(STREAM_OPEN)).toBe(true);
+  });
+
+  it('the head is on the wire before any event is published', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    const head = await raw.waitForHead();
+    expect(head.status).toBe(200);
+    expect(es.stats().eventsPublished).toBe(0);
+  });
+
+  it('the head is flushed even while the opening frames are still being prepared', async () => {
+    // A history store whose replay we hold back: the opening frames cannot be written until it
+    // answers, but the client must already have its headers.
+    let release!: (replay: Replay) => void;
+    const store: HistoryStore = {
+      append: (channel, input) => ({ seq: 1, id: '1', channel, ...input }),
+      readAfter: () => new Promise<Replay>((resolve) => (release = resolve)),
+    };
+    const es = track(new EventStream({ history: store }));
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e', headers: { 'Last-Event-ID': '0' } });
+    const head = await raw.waitForHead();
+    expect(head.status).toBe(200);
+    expect(raw.bodyBytes).toBe(0);
+    release({ records: [], complete: true });
+    await raw.waitForBody(STREAM_OPEN);
+    expect(raw.bodyText).toBe(STREAM_OPEN);
+  });
+});
+
+describe('opening frames', () => {
+  it('the body starts with exactly `event: stream-open\\ndata: \\n\\n`', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    expect(raw.bodyText).toBe(STREAM_OPEN);
+  });
+
+  it('with retry: 3000 the body starts with `retry: 3000\\n\\n` then stream-open', async () => {
+    const es = track(new EventStream({ retry: 3000 }));
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    expect(raw.bodyText).toBe(`retry: 3000\n\n${STREAM_OPEN}`);
+  });
+
+  it('an EventSource client sees stream-open first, with empty data', async () => {
+    const es = track(new EventStream());
+    const { url } = await serveRoute(es);
+    const client = await connectSse(`${url}/e`);
+    expect(client.events[0]).toMatchObject({ type: 'stream-open', data: '' });
+  });
+
+  it('a published event follows stream-open as one framed event with an id', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    await es.publishEvent('ch', { event: 'update', data: { a: 1 } });
+    await raw.waitForEvents(2);
+    expect(raw.bodyText).toMatch(/^event: stream-open\ndata: \n\nid: [^\n]+\nevent: update\ndata: \{"a":1\}\n\n$/);
+  });
+});
+
+describe('keep-alive', () => {
+  const INTERVAL = 200;
+
+  it('an idle stream gets `: keep-alive\\n\\n`, at most once per interval', async () => {
+    const es = track(new EventStream({ keepAliveInterval: INTERVAL }));
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    const start = raw.headAt!;
+    await raw.waitFor((c) => c.comments.length >= 3, '3 keep-alive comments', 5000);
+    const elapsed = raw.comments[2]!.at - start;
+    // Three comments cannot come faster than one per interval (one of slack for timer phase).
+    expect(elapsed).toBeGreaterThanOrEqual(2 * INTERVAL - 20);
+    expect(raw.bodyText).toBe(STREAM_OPEN + ': keep-alive\n\n'.repeat(raw.comments.length));
+    expect(raw.events).toHaveLength(1);
+  });
+
+  it('over a fixed window each connection gets no more keep-alives than intervals elapsed', async () => {
+    const es = track(new EventStream({ keepAliveInterval: INTERVAL }));
+    const { port } = await serveRoute(es);
+    const clients = await Promise.all([0, 1, 2].map(() => RawClient.get(port, { path: '/e' })));
+    await Promise.all(clients.map((c) => c.waitForBody(STREAM_OPEN)));
+    const opened = Math.min(...clients.map((c) => c.headAt!));
+    await observeFor(5 * INTERVAL);
+    const window = performance.now() - opened;
+    for (const client of clients) {
+      expect(client.comments.length).toBeGreaterThanOrEqual(1);
+      expect(client.comments.length).toBeLessThanOrEqual(Math.floor(window / INTERVAL) + 1);
+    }
+  });
+
+  it('one timer serves every connection (50 connections, one library timer)', async () => {
+    const timers = LibraryTimers.start();
+    try {
+      const es = track(new EventStream({ keepAliveInterval: INTERVAL }));
+      const { port } = await serveRoute(es);
+      const first = await RawClient.get(port, { path: '/e' });
+      await first.waitForBody(STREAM_OPEN);
+      const withOne = timers.live.size;
+      const more = await Promise.all(Array.from({ length: 49 }, () => RawClient.get(port, { path: '/e' })));
+      await Promise.all(more.map((c) => c.waitForBody(STREAM_OPEN)));
+      expect(es.stats().connections).toBe(50);
+      expect(withOne).toBe(1);
+      expect(timers.live.size).toBe(1);
+      expect(timers.created).toHaveLength(1);
+      // ...and that timer does reach all 50.
+      await Promise.all([first, ...more].map((c) => c.waitFor((x) => x.comments.length >= 1, 'a keep-alive', 5000)));
+      await es.close();
+      expect(timers.live.size).toBe(0);
+    } finally {
+      timers.stop();
+    }
+  });
+
+  it('BUG: a keepAliveInterval beyond what setInterval can hold must not flood clients (Node clamps it to 1 ms)', async () => {
+    // 2^31 ms is a positive number, accepted by the constructor, but setInterval overflows
+    // at 2^31 - 1 and runs it every 1 ms instead (TimeoutOverflowWarning).
+    let es: EventStream;
+    try {
+      es = track(new EventStream({ keepAliveInterval: 2 ** 31 }));
+    } catch (err) {
+      // Refusing it up front is an acceptable fix.
+      expect((err as { code?: string }).code).toBe('ERR_INVALID_CONFIG');
+      return;
+    }
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    await observeFor(150);
+    expect(raw.comments).toHaveLength(0);
+  });
+});
+
+describe('refusals', () => {
+  async function request(
+    handler: (es: EventStream) => ReturnType<EventStream>,
+    accept: string | null = 'text/event-stream',
+  ): Promise<{ raw: RawClient; es: EventStream }> {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es, handler(es));
+    const raw = await RawClient.get(port, { path: '/e', accept });
+    await raw.waitForHead();
+    if (raw.head!.status !== 200) await raw.waitForComplete();
+    return { raw, es };
+  }
+
+  function expectOneLinePlainText(raw: RawClient): void {
+    expect(raw.head!.headers['content-type']).toMatch(/^text\/plain\b/);
+    expect(raw.bodyText).toMatch(/^[^\r\n]+\n$/);
+  }
+
+  it.each([
+    ['text/html', 406],
+    [null, 200],
+    ['*/*', 200],
+    ['text/*', 200],
+    ['text/event-stream', 200],
+    ['TEXT/Event-Stream', 200],
+    ['text/event-stream; charset=utf-8', 200],
+    ['text/html, text/event-stream;q=0.5', 200],
+    ['text/event-stream;q=0, */*', 406],
+    ['application/json', 406],
+    ['text/html, */*;q=0', 406],
+  ])('Accept: %s → %i', async (accept, status) => {
+    const { raw, es } = await request((es) => es('ch'), accept);
+    expect(raw.head!.status).toBe(status);
+    if (status === 200) {
+      expect(raw.head!.headers['content-type']).toBe('text/event-stream');
+      expect(es.stats().connections).toBe(1);
+    } else {
+      expectOneLinePlainText(raw);
+      expect(es.stats().connections).toBe(0);
+    }
+  });
+
+  const tooMany = Array.from({ length: 101 }, (_, i) => `c${i}`);
+  it.each<[string, () => string | string[]]>([
+    ['an empty list', () => []],
+    ['an empty name', () => ''],
+    ['a blank name', () => '  '],
+    ['a name with a comma', () => 'a,b'],
+    ['a name with a semicolon', () => 'a;b'],
+    ['a name with CR', () => 'a\rb'],
+    ['a name with LF', () => 'a\nb'],
+    ['a name with CRLF', () => ['ok', 'a\r\nb']],
+    ['a name with NUL', () => 'a\0b'],
+    ['a name of 256 bytes', () => 'x'.repeat(256)],
+    ['a name of 256 bytes in 128 two-byte characters', () => 'é'.repeat(128)],
+    ['101 channels', () => tooMany],
+  ])('400 when the builder returns %s', async (_what, build) => {
+    const { raw, es } = await request((es) => es(() => build()));
+    expect(raw.head!.status).toBe(400);
+    expectOneLinePlainText(raw);
+    expect(es.stats().connections).toBe(0);
+  });
+
+  it.each<[string, () => string | string[], string[]]>([
+    ['a name of exactly 255 bytes', () => 'x'.repeat(255), ['x'.repeat(255)]],
+    ['255 bytes of multi-byte text', () => 'é'.repeat(127) + 'a', ['é'.repeat(127) + 'a']],
+    ['exactly 100 channels', () => tooMany.slice(0, 100), tooMany.slice(0, 100)],
+    ['a name with surrounding spaces (trimmed)', () => '  padded  ', ['padded']],
+  ])('200 for %s', async (_what, build, expected) => {
+    const { raw, es } = await request((es) => es(() => build()));
+    expect(raw.head!.status).toBe(200);
+    expect(Object.keys(es.stats().channels).sort()).toEqual([...expected].sort());
+  });
+
+  it.each([
+    ['a comma', '/e/a%2Cb'],
+    ['a semicolon', '/e/a;b'],
+    ['NUL', '/e/a%00b'],
+  ])('400 when a route parameter brings %s into a template', async (_what, path) => {
+    const es = track(new EventStream());
+    const app = express();
+    app.get('/e/:id', es('{id}'));
+    const { port } = await startApp(app);
+    const raw = await RawClient.get(port, { path });
+    await raw.waitForComplete();
+    expect(raw.head!.status).toBe(400);
+    expectOneLinePlainText(raw);
+  });
+
+  it('400 for a literal invalid channel given to the route', async () => {
+    const { raw } = await request((es) => es('bad,channel'));
+    expect(raw.head!.status).toBe(400);
+    expectOneLinePlainText(raw);
+  });
+
+  it('a refusal is a complete response with a Content-Length, not a stream', async () => {
+    const es = track(new EventStream());
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e', accept: 'text/html' });
+    await raw.waitForComplete();
+    expect(raw.head!.status).toBe(406);
+    expect(raw.head!.headers['content-length']).toBe(String(Buffer.byteLength(raw.bodyText)));
+    expect(raw.head!.headers['transfer-encoding']).toBeUndefined();
+    expect(es.stats().connections).toBe(0);
+  });
+
+  it('the builder receives the request object itself', async () => {
+    let seen: StreamRequest | undefined;
+    const { raw } = await request((es) =>
+      es((req) => {
+        seen = req;
+        return 'ch';
+      }),
+    );
+    expect(raw.head!.status).toBe(200);
+    expect(seen?.headers.accept).toBe('text/event-stream');
+  });
+});
