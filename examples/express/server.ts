@@ -1,14 +1,20 @@
+import type { AddressInfo } from 'node:net';
 import { EventStream } from '../../src/index.js';
 import { createApp } from './app.js';
 
 // Without GRIP_URL everything stays in this process; with it, a GRIP proxy (Pushpin,
-// Fastly Fanout) holds the connections and receives the publishes.
-const eventStream = new EventStream({ grip: process.env.GRIP_URL ?? null });
+// Fastly Fanout) holds the connections and receives the publishes. RETRY_MS sets how soon
+// browsers reconnect (theirs is ~3 s); PORT=0 picks a free port.
+const eventStream = new EventStream({
+  grip: process.env.GRIP_URL ?? null,
+  retry: process.env.RETRY_MS === undefined ? undefined : Number(process.env.RETRY_MS),
+});
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 
 const server = createApp(eventStream).listen(port, host, () => {
-  console.log(`gripstream example on http://${host}:${port}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
+  const { port: actual } = server.address() as AddressInfo;
+  console.log(`gripstream example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 });
 
 function shutdown(): void {
