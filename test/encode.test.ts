@@ -1,10 +1,16 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { describe, expect, it } from 'vitest';
-import { encodeEvent, GripstreamError, InvalidEventError, type SseFields } from '../src/index.js';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeEvent, EventStream, GripstreamError, InvalidEventError, type SseFields } from '../src/index.js';
+import { runCleanups, track } from './support/cleanup.js';
+import { startApp } from './support/server.js';
+import { connectSse } from './support/sse.js';
 
 // encodeEvent against an independent SSE parser (eventsource-parser): whatever we frame must
 // parse back to the same event. SSE joins data lines with LF, so CR and CRLF inside data come
 // back as LF: that is the protocol, not a loss we could avoid (JSON-encoded data never has them).
+
+afterEach(runCleanups);
 
 /** mulberry32: small, seeded, reproducible. */
 function rng(seed: number): () => number {
@@ -150,5 +156,33 @@ describe('encodeEvent framing round trip', () => {
     expect(caught).toBeInstanceOf(InvalidEventError);
     expect(caught).toBeInstanceOf(GripstreamError);
     expect((caught as InvalidEventError).code).toBe('ERR_INVALID_EVENT');
+  });
+});
+
+describe('framing through a real server and EventSource client', () => {
+  it('500 seeded random payloads arrive as exactly JSON.stringify(data), with their event names and ids', async () => {
+    const es = track(new EventStream());
+    const app = express();
+    app.get('/e', es('r'));
+    const { url } = await startApp(app);
+    const next = rng(7);
+    const names = ['alpha', 'beta', 'gamma'];
+    const client = await connectSse(`${url}/e`, { types: names });
+    const sent = Array.from({ length: 500 }, (_, i) => ({
+      event: names[i % names.length]!,
+      id: i % 3 === 0 ? `custom ${i} ✓` : undefined,
+      data: i % 5 === 0 ? { text: randomText(next, 10, true), n: i } : randomText(next, 10, true),
+    }));
+    for (const event of sent) await es.publishEvent('r', event);
+    await client.until((ev) => ev.length >= sent.length + 1, `${sent.length} events`);
+    const got = client.events.slice(1);
+    for (let i = 0; i < sent.length; i++) {
+      const s = sent[i]!;
+      const g = got[i]!;
+      expect(g.type).toBe(s.event);
+      expect(g.data).toBe(JSON.stringify(s.data));
+      if (s.id !== undefined) expect(g.lastEventId).toBe(s.id);
+      else expect(g.lastEventId).not.toBe('');
+    }
   });
 });

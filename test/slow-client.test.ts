@@ -41,6 +41,7 @@ interface Scenario {
   disconnects: number;
   subscribersAtEnd: number;
   slowReadBytes: number;
+  slowPhaseBytes: number;
   durationMs: number;
 }
 
@@ -54,6 +55,8 @@ class SlowReader {
   private owed = 0;
   private timer: NodeJS.Timeout | undefined;
   readBytes = 0;
+  /** Bytes taken by the slow reads, before the drop was noticed. */
+  slowPhaseBytes = 0;
   readonly closed: Promise<void>;
 
   constructor(port: number, path: string) {
@@ -89,6 +92,7 @@ class SlowReader {
   /** After the drop: read everything that is left, fast, until the socket closes. */
   async drain(): Promise<Buffer> {
     clearInterval(this.timer);
+    this.slowPhaseBytes = this.readBytes;
     this.socket.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.readBytes += chunk.length;
@@ -235,12 +239,13 @@ beforeAll(async () => {
     disconnects,
     subscribersAtEnd: es.stats().subscribers,
     slowReadBytes: slow.readBytes,
+    slowPhaseBytes: slow.slowPhaseBytes,
     durationMs: Date.now() - started,
   };
   console.info(
     `[slow-client] published ${n} events of ${frameBytes} B; bound ${MAX_BUFFERED} B; ` +
       `peak res.writableLength before a publish ${peakBefore} B, peak writableLength+frame after a publish ${peakAfter} B ` +
-      `(${samples} samples); slow client read ${slow.readBytes} B (${firstConnection.length} events) before/after its drop; ` +
+      `(${samples} samples); slow client read ${slow.slowPhaseBytes} B slowly, then ${slow.readBytes - slow.slowPhaseBytes} B left in kernel buffers after the drop (${firstConnection.length} events in all); ` +
       `reconnects: ${JSON.stringify(reconnects)}; ${Date.now() - started} ms`,
   );
 }, 60_000);
@@ -302,6 +307,7 @@ describe('replay larger than maxBufferedBytes (minimal reproduction)', () => {
       await es.publishEvent('feed', { event: 'm', data: 0 });
       await first.waitForData(1);
       await first.close();
+      await until(() => es.stats().connections === 0, 2000, 'server saw the first client leave');
       for (let i = 1; i <= 100; i++) await es.publishEvent('feed', { event: 'm', data: { i, p: PAYLOAD } }); // ~100 KiB missed
       const resumed = await SseClient.open(`${srv.url}/feed`, { headers: { 'last-event-id': first.lastId! } });
       await resumed.waitFor((c) => c.data.length >= 100 || c.ended, 5000, 'replay or drop');

@@ -81,8 +81,13 @@ async function reliableHold(
   const prevIds = new Map(known);
   const missing = channels.filter((channel) => !prevIds.has(channel));
   if (missing.length > 0 && ctx.history?.lastIds !== undefined) {
-    const pending = ctx.history.lastIds(missing);
-    for (const [channel, id] of pending instanceof Promise ? await pending : pending) prevIds.set(channel, id);
+    try {
+      const pending = ctx.history.lastIds(missing);
+      for (const [channel, id] of pending instanceof Promise ? await pending : pending) prevIds.set(channel, id);
+    } catch {
+      // History unreachable: hold anyway. The first publish after it is back reveals the
+      // gap to the proxy, which then recovers through the next link.
+    }
   }
   return { prevIds, nextLink: nextLinkFor(req) };
 }
