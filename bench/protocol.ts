@@ -78,6 +78,8 @@ export type ServerMessage =
       lastAt: number;
       /** Server CPU time (user + system, µs) used so far when publishing started. */
       cpuAtStartMicros: number;
+      /** Interval mode: how far behind its schedule the latest publish started, in ms. */
+      maxLagMs: number;
       error?: string;
     }
   | {

@@ -122,13 +122,14 @@ function renderCell(results: ScenarioResult[], impl: string, baseline: string, m
   return result.status === 'incomplete' ? `${text} **incomplete**` : text;
 }
 
+/** Every result that is not plainly ok, or that carries a caveat. */
 function renderProblems(results: ScenarioResult[]): string {
-  const problems = results.filter((r) => r.status !== 'ok' && r.scenario !== 'grip');
-  if (problems.length === 0) return '';
+  const noted = results.filter((r) => r.scenario !== 'grip' && (r.status !== 'ok' || r.note !== undefined));
+  if (noted.length === 0) return '';
   return [
-    '### Not complete',
+    '### Notes on individual results',
     '',
-    ...problems.map((r) => `- ${r.implementation} / ${r.scenario}: ${r.status}${r.note ? ` — ${r.note}` : ''}`),
+    ...noted.map((r) => `- ${r.implementation} / ${r.scenario}: ${r.status}${r.note ? ` — ${r.note}` : ''}`),
     '',
     '',
   ].join('\n');

@@ -8,6 +8,7 @@
  *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
  *   --repeat=N         / BENCH_REPEAT=N         best of N runs for throughput and latency (default 1)
+ *   --no-pin           / BENCH_NO_PIN=1         do not pin server and client to CPUs 0 and 1
  *   BENCH_CPU_PROF_DIR=<dir>                    children write V8 CPU profiles there
  *
  * Everything is bounded: every request to a child has a timeout, every scenario has a
@@ -25,7 +26,7 @@ import { renderMarkdown, type RunInfo } from './report.ts';
 import { runGripStub } from './scenarios/grip.ts';
 import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
 import { latencyHardDeadlineMs, runLatency } from './scenarios/latency.ts';
-import { withSession, type Placement } from './scenarios/session.ts';
+import { withSession, type Placement, type Session } from './scenarios/session.ts';
 import {
   broadcastLayout,
   perUserLayout,
@@ -46,6 +47,7 @@ const SCENARIOS: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', '
 
 interface Options {
   quick: boolean;
+  pin: boolean;
   yieldEvery: number | undefined;
   repeat: number;
   only: string[] | undefined;
@@ -67,6 +69,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? 1);
   return {
     quick,
+    pin: (flag('no-pin') ?? env['BENCH_NO_PIN'] ?? '0') === '0',
     repeat: repeat >= 1 ? Math.min(10, Math.floor(repeat)) : 1,
     yieldEvery: yieldEvery >= 1 ? Math.floor(yieldEvery) : undefined,
     only: list(flag('only') ?? env['BENCH_ONLY']),
@@ -87,12 +90,50 @@ function fitToFdLimit(sizes: Sizes, machine: MachineInfo, adjustments: string[])
 }
 
 /** Server on one CPU, client on the other, if the machine and container allow it. */
-function choosePlacement(adjustments: string[]): { placement: Placement; description: string } {
+function choosePlacement(pin: boolean, adjustments: string[]): { placement: Placement; description: string } {
+  if (!pin) {
+    adjustments.push('CPU pinning turned off (--no-pin); the scheduler placed server and client.');
+    return { placement: {}, description: 'unpinned (--no-pin)' };
+  }
   if (os.availableParallelism() >= 2 && cpuPinningAvailable()) {
     return { placement: { serverCpu: 0, clientCpu: 1 }, description: 'server pinned to CPU 0, client to CPU 1 (taskset)' };
   }
   adjustments.push('CPU pinning unavailable; server and client processes were placed by the scheduler.');
   return { placement: {}, description: 'unpinned (scheduler-placed)' };
+}
+
+type Measurement = Omit<ScenarioResult, 'implementation'>;
+
+interface ScenarioPlan {
+  /** After this long the session's processes are killed and the scenario fails. */
+  hardDeadlineMs: number;
+  measure: (session: Session) => Promise<Measurement>;
+}
+
+function planScenario(scenario: MeasuredScenario, sizes: Sizes): ScenarioPlan {
+  const connectMs = sizes.connectTimeoutMs;
+  switch (scenario) {
+    case 'broadcast':
+      return {
+        hardDeadlineMs: throughputHardDeadlineMs(sizes.broadcast, connectMs),
+        measure: (s) => runThroughput(s, 'broadcast', broadcastLayout(), sizes.broadcast),
+      };
+    case 'per-user':
+      return {
+        hardDeadlineMs: throughputHardDeadlineMs(sizes.perUser, connectMs),
+        measure: (s) => runThroughput(s, 'per-user', perUserLayout(sizes.perUser.clients), sizes.perUser),
+      };
+    case 'idle-memory':
+      return {
+        hardDeadlineMs: idleMemoryHardDeadlineMs(connectMs),
+        measure: (s) => runIdleMemory(s, sizes.idleMemory.connections),
+      };
+    case 'latency':
+      return {
+        hardDeadlineMs: latencyHardDeadlineMs(sizes.latency, connectMs),
+        measure: (s) => runLatency(s, sizes.latency),
+      };
+  }
 }
 
 async function runScenario(
@@ -104,31 +145,10 @@ async function runScenario(
   if (impl.unavailable !== undefined) {
     return { scenario, implementation: impl.name, status: 'skipped', metrics: {}, note: impl.unavailable };
   }
-  const connectMs = sizes.connectTimeoutMs;
-  const [hardDeadline, body] = ((): [number, Parameters<typeof withSession>[4]] => {
-    switch (scenario) {
-      case 'broadcast':
-        return [
-          throughputHardDeadlineMs(sizes.broadcast, connectMs),
-          (s) => runThroughput(s, 'broadcast', broadcastLayout(), sizes.broadcast),
-        ];
-      case 'per-user':
-        return [
-          throughputHardDeadlineMs(sizes.perUser, connectMs),
-          (s) => runThroughput(s, 'per-user', perUserLayout(sizes.perUser.clients), sizes.perUser),
-        ];
-      case 'idle-memory':
-        return [idleMemoryHardDeadlineMs(connectMs), (s) => runIdleMemory(s, sizes.idleMemory.connections)];
-      case 'latency':
-        return [latencyHardDeadlineMs(sizes.latency, connectMs), (s) => runLatency(s, sizes.latency)];
-    }
-  })();
+  const plan = planScenario(scenario, sizes);
   try {
-    const outcome = (await withSession(impl, placement, sizes, hardDeadline, body)) as Omit<
-      ScenarioResult,
-      'implementation'
-    >;
-    return { ...outcome, implementation: impl.name };
+    const measurement = await withSession(impl, placement, sizes, plan.hardDeadlineMs, plan.measure);
+    return { ...measurement, implementation: impl.name };
   } catch (err) {
     const note = err instanceof Error ? err.message : String(err);
     return { scenario, implementation: impl.name, status: 'failed', metrics: {}, note };
@@ -198,7 +218,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const planned = options.quick ? QUICK_SIZES : DEFAULT_SIZES;
   const sizes = fitToFdLimit({ ...planned, yieldEvery: options.yieldEvery ?? planned.yieldEvery }, machine, adjustments);
-  const { placement, description: pinning } = choosePlacement(adjustments);
+  const { placement, description: pinning } = choosePlacement(options.pin, adjustments);
   const gripstreamPresent = existsSync(GRIPSTREAM_ENTRY);
   if (!gripstreamPresent) adjustments.push('gripstream skipped: src/index.ts does not exist yet.');
   const impls = implementations(gripstreamPresent, { withHistoryVariant: !options.quick }).filter(

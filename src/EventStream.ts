@@ -34,6 +34,7 @@ const debug = createDebug('gripstream');
 export const DEFAULT_GRIP_PREFIX = 'events-';
 export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Options beyond the reference's: request hooks. */
 export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
@@ -198,6 +199,10 @@ export class EventStream {
 
 function createState(config: EventStreamOptions): EventStreamState {
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
+  if (keepAliveInterval > MAX_TIMER_DELAY) {
+    // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
+    throw new InvalidConfigError(`keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms, got ${keepAliveInterval}`);
+  }
   const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
     throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
@@ -219,7 +224,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     overflow(subscriber: Subscriber) {
       counters.clientsDropped++;
       debug('dropping a client over %d buffered bytes', maxBufferedBytes);
-      bus.remove(subscriber);
+      // Its sink's close removes it from the bus and reports the disconnect.
       subscriber.destroy();
     },
   };

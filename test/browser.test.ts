@@ -76,7 +76,7 @@ describe.skipIf(!shouldRunBrowserTests())('the Express example page in Chromium'
   it('shows events from the form and the API, and resumes by itself after a server restart, each event once', async () => {
     const first = await startExample();
     servers.push(first);
-    page = await browser!.newPage({ viewport: { width: 760, height: 460 } });
+    page = await browser!.newPage({ viewport: { width: 760, height: 320 } });
     page.on('pageerror', (err) => pageErrors.push(err));
     page.setDefaultTimeout(STEP_MS);
 

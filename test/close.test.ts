@@ -8,7 +8,7 @@ import { RawClient } from './support/raw.js';
 import { getOnce, startApp } from './support/server.js';
 import { connectSse } from './support/sse.js';
 import { LibraryTimers, activeTimeoutCount } from './support/timers.js';
-import { turn } from './support/wait.js';
+import { turn, Waiters } from './support/wait.js';
 
 // eventStream.close(): every stream ends, publishing is refused, new requests get 503, and the
 // library leaves no timer behind.
@@ -108,21 +108,30 @@ describe('close()', () => {
     }
   });
 
-  it('BUG: onDisconnect fires for each stream ended by close() ("once per stream")', async () => {
+  it('onDisconnect fires once for each stream ended by close() ("once per stream")', async () => {
     const connected: ConnectionInfo[] = [];
     const disconnected: ConnectionInfo[] = [];
+    const hooks = new Waiters();
     const es = track(
-      new EventStream({ onConnect: (i) => connected.push(i), onDisconnect: (i) => disconnected.push(i) }),
+      new EventStream({
+        onConnect: (i) => connected.push(i),
+        onDisconnect: (i) => {
+          disconnected.push(i);
+          hooks.notify();
+        },
+      }),
     );
     const { port } = await serve(es);
     const clients = await Promise.all(['a', 'b'].map((ch) => RawClient.get(port, { path: `/e/${ch}` })));
     await Promise.all(clients.map((c) => c.waitForEvents(1)));
     expect(connected).toHaveLength(2);
     await es.close();
-    await Promise.all(clients.map((c) => c.waitForComplete()));
+    // The clients keep their (keep-alive) sockets open: the hook must not wait for them.
+    await hooks.wait(() => disconnected.length >= 2, 2000, 'onDisconnect for both streams');
+    expect(disconnected.map((i) => i.channels.join()).sort()).toEqual(['a', 'b']);
     for (const c of clients) c.destroy();
     await Promise.all(clients.map((c) => c.waitForClose()));
     await turn();
-    expect(disconnected.map((i) => i.channels.join()).sort()).toEqual(['a', 'b']);
+    expect(disconnected).toHaveLength(2);
   });
 });

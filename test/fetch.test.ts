@@ -247,6 +247,22 @@ describe('eventStream.fetch() with plain Request objects', () => {
     expect(eventStream.stats().connections).toBe(0);
   });
 
+  it("rejects with a channel builder's or authorize's own error, for the framework to answer", async () => {
+    const boom = new Error('builder exploded');
+    const { eventStream, connects } = track();
+    await expect(
+      eventStream.fetch(request('http://localhost/x').request, () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    const denied = new Error('auth service down');
+    const strict = track({ authorize: () => Promise.reject(denied) });
+    await expect(strict.eventStream.fetch(request('http://localhost/x').request, 'x')).rejects.toBe(denied);
+    expect(connects).toHaveLength(0);
+    expect(strict.connects).toHaveLength(0);
+    expect(eventStream.stats().connections + strict.eventStream.stats().connections).toBe(0);
+  });
+
   it('replays history after Last-Event-ID (header or query), then streams live', async () => {
     const { eventStream } = track();
     for (const n of [1, 2, 3]) await eventStream.publishEvent('r', { event: 'tick', data: n, id: `e${n}` });
@@ -479,7 +495,7 @@ describe('examples/hono/server.ts as a process', () => {
     child.kill('SIGTERM');
     const [code] = (await Promise.race([
       exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), WAIT_MS)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), 2 * WAIT_MS)),
     ])) as [number | null];
     expect(code).toBe(0);
   });

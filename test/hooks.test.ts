@@ -162,7 +162,11 @@ async function harness(options: EventStreamOptions = {}, spec: string | Channels
 
 async function open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  // Bounded wait for the response head; the body stays open until close().
+  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
+    clearTimeout(timer),
+  );
   const client = new SseClient(response, controller);
   cleanups.push(() => client.close());
   return client;
@@ -312,22 +316,22 @@ describe('onConnect / onDisconnect', () => {
   // subscription's own close path is the one that removes the subscriber from the bus. When
   // EventStream.close() (node transport) or the slow-client overflow removes it first, the later
   // `closed()` sees bus.remove() === false and skips the hook. These assert the documented
-  // contract and are expected to fail until that is fixed; then turn `it.fails` into `it`.
-  it.fails('node handler: onDisconnect also fires when eventStream.close() ends the stream', async () => {
+  // contract.
+  it('node handler: onDisconnect also fires when eventStream.close() ends the stream', async () => {
     const h = await harness();
     const client = await open(`${h.base}/node/x`);
     await client.next((e) => e.event === 'stream-open', 'stream-open');
     await h.eventStream.close();
-    await h.hooks.until(() => h.disconnects.length === 1, 'onDisconnect after close()', 500);
+    await h.hooks.until(() => h.disconnects.length === 1, 'onDisconnect after close()', 1000);
   });
 
-  it.fails('onDisconnect also fires for a client dropped for not reading', async () => {
+  it('onDisconnect also fires for a client dropped for not reading', async () => {
     const h = await harness({ maxBufferedBytes: 64 * 1024 });
     const slow = await slowClient(h.base, '/node/x');
     await h.hooks.until(() => h.connects.length === 1, 'the slow client to subscribe');
     await floodUntilDropped(h.eventStream, 'x');
     slow.destroy();
-    await h.hooks.until(() => h.disconnects.length === 1, 'onDisconnect of the dropped client', 500);
+    await h.hooks.until(() => h.disconnects.length === 1, 'onDisconnect of the dropped client', 1000);
   });
 });
 

@@ -143,7 +143,11 @@ async function start(build: (es: EventStream) => Koa = createApp, options: Event
 
 async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  // Bounded wait for the response head; the body stays open until close().
+  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
+    clearTimeout(timer),
+  );
   const client = new SseClient(response, controller);
   cleanups.push(() => client.close());
   return client;
@@ -187,7 +191,7 @@ describe('Koa adapter (examples/koa)', () => {
     expect(client.response.headers.get('access-control-allow-origin')).toBe('*');
     expect(client.response.headers.get('cache-control')).toBe('no-cache, no-transform');
 
-    const refused = await fetch(`${base}/events/cors`, { headers: { accept: 'text/html' } });
+    const refused = await fetch(`${base}/events/cors`, { headers: { accept: 'text/html' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(refused.status).toBe(406);
     expect(refused.headers.get('access-control-allow-origin')).toBe('*');
   });
@@ -215,10 +219,10 @@ describe('Koa adapter (examples/koa)', () => {
 
   it("routes a channel builder's error with a status to the app's error middleware (401 JSON)", async () => {
     const { base, eventStream, connects } = await start();
-    const refused = await fetch(`${base}/me/events`, { headers: { accept: 'text/event-stream' } });
+    const refused = await fetch(`${base}/me/events`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await refused.json()).toEqual({ error: 'send X-User to listen to your channel', code: 'ERR_INTERNAL' });
+    expect(await refused.json()).toEqual({ error: 'send X-User to listen to your channel', code: 'ERR_HTTP' });
     expect(connects).toHaveLength(0);
     expect(eventStream.stats().connections).toBe(0);
 
@@ -248,12 +252,12 @@ describe('Koa adapter (examples/koa)', () => {
       return app;
     });
 
-    const failed = await fetch(`${base}/boom`, { headers: { accept: 'text/event-stream' } });
+    const failed = await fetch(`${base}/boom`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(failed.status).toBe(500);
     expect(await failed.text()).toBe('Internal Server Error');
     expect(appErrors).toEqual([boom]);
 
-    const teapot = await fetch(`${base}/teapot`, { headers: { accept: 'text/event-stream' } });
+    const teapot = await fetch(`${base}/teapot`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(teapot.status).toBe(418);
     expect(await teapot.text()).toBe('short and stout');
 
@@ -263,18 +267,29 @@ describe('Koa adapter (examples/koa)', () => {
 
   it('still answers 406 (not acceptable) and 400 (invalid channel from the param)', async () => {
     const { base, eventStream, connects } = await start();
-    const notAcceptable = await fetch(`${base}/events/x`, { headers: { accept: 'application/json' } });
+    const notAcceptable = await fetch(`${base}/events/x`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(notAcceptable.status).toBe(406);
     expect(notAcceptable.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await notAcceptable.text()).toBe('this endpoint only serves text/event-stream\n');
 
     // @koa/router decodes %2C to ',' which channel names may not contain.
-    const invalid = await fetch(`${base}/events/a%2Cb`, { headers: { accept: 'text/event-stream' } });
+    const invalid = await fetch(`${base}/events/a%2Cb`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(WAIT_MS) });
     expect(invalid.status).toBe(400);
     expect(await invalid.text()).toMatch(/contains CR, LF, NUL, ',' or ';'/);
 
     expect(connects).toHaveLength(0);
     expect(eventStream.stats().connections).toBe(0);
+  });
+
+  it('answers bad publishes with 400 from the error middleware', async () => {
+    const { base, eventStream } = await start();
+    const badChannel = await publish(base, 'a;b', { event: 'x', data: 1 });
+    expect(badChannel.status).toBe(400);
+    expect(await badChannel.json()).toMatchObject({ code: 'ERR_INVALID_CHANNEL' });
+    const badEvent = await publish(base, 'ok', { event: 'two\nlines', data: 1 });
+    expect(badEvent.status).toBe(400);
+    expect(await badEvent.json()).toMatchObject({ code: 'ERR_INVALID_EVENT' });
+    expect(eventStream.stats().eventsPublished).toBe(0);
   });
 
   it('removes the subscriber when the client disconnects', async () => {
@@ -336,7 +351,7 @@ describe('examples/koa/server.ts as a process', () => {
     child.kill('SIGTERM');
     const [code] = (await Promise.race([
       exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), WAIT_MS)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), 2 * WAIT_MS)),
     ])) as [number | null];
     expect(code).toBe(0);
     // The server ended the stream on shutdown.

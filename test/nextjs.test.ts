@@ -7,6 +7,8 @@
  * installed, built or started, the suite is skipped loudly, except under CI=true where it fails.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -208,5 +210,45 @@ describe('examples/nextjs', () => {
     // The same server does compress what it may, so the check above is not vacuous.
     const page = await rawFirstChunk(`${server!.baseUrl}/`, 2000);
     expect(page.headers['content-encoding']).toBe('gzip');
+  });
+
+  // The example links the repository (`file:../..`), whose node_modules holds every dev
+  // dependency, so its build cannot show what an app that installs gripstream from the
+  // registry lacks. Turbopack (Next 16's default bundler) resolves every import specifier in
+  // the server bundle, lazy `import()`s included, and fails the build on one it cannot find.
+  test('dist/ imports only what an app installing gripstream has (Turbopack resolves lazy import() too)', ({ skip }) => {
+    const dist = path.join(REPO_ROOT, 'dist');
+    if (!fs.existsSync(path.join(dist, 'index.js'))) {
+      if (CI) throw new Error('dist/ was not built');
+      return skip('dist/ was not built');
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    const installed = new Set([
+      ...Object.keys(pkg.dependencies ?? {}),
+      // npm installs required peers; optional ones only when the app asks for them.
+      ...Object.keys(pkg.peerDependencies ?? {}).filter((name) => pkg.peerDependenciesMeta?.[name]?.optional !== true),
+    ]);
+    const builtins = new Set(builtinModules);
+    const specifier = /\bfrom\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]|\bimport\(\s*((?:\/\*[^]*?\*\/\s*)*)['"]([^'"]+)['"]\s*\)/g;
+    const missing: string[] = [];
+    const files = fs.readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(dist, file), 'utf8');
+      for (const m of text.matchAll(specifier)) {
+        const name = m[1] ?? m[2] ?? m[4]!;
+        if (m[4] !== undefined && /(?:turbopack|webpack)Ignore:\s*true/.test(m[3] ?? '')) continue;
+        if (name.startsWith('.') || name.startsWith('node:') || builtins.has(name)) continue;
+        const pkgName = name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!;
+        if (!installed.has(pkgName)) {
+          const line = text.slice(0, m.index).split('\n').length;
+          missing.push(`dist/${file}:${line} imports '${name}', which an app installing gripstream does not get`);
+        }
+      }
+    }
+    expect(missing, missing.join('\n')).toEqual([]);
   });
 });

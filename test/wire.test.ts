@@ -134,16 +134,15 @@ describe('keep-alive', () => {
     expect(raw.events).toHaveLength(1);
   });
 
-  it('over a fixed window each connection gets no more keep-alives than intervals elapsed', async () => {
+  it('each connection gets its own keep-alives, never more than one per elapsed interval', async () => {
     const es = track(new EventStream({ keepAliveInterval: INTERVAL }));
     const { port } = await serveRoute(es);
     const clients = await Promise.all([0, 1, 2].map(() => RawClient.get(port, { path: '/e' })));
     await Promise.all(clients.map((c) => c.waitForBody(STREAM_OPEN)));
     const opened = Math.min(...clients.map((c) => c.headAt!));
-    await observeFor(5 * INTERVAL);
+    await Promise.all(clients.map((c) => c.waitFor((x) => x.comments.length >= 2, '2 keep-alives', 5000)));
     const window = performance.now() - opened;
     for (const client of clients) {
-      expect(client.comments.length).toBeGreaterThanOrEqual(1);
       expect(client.comments.length).toBeLessThanOrEqual(Math.floor(window / INTERVAL) + 1);
     }
   });
@@ -171,7 +170,7 @@ describe('keep-alive', () => {
     }
   });
 
-  it('BUG: a keepAliveInterval beyond what setInterval can hold must not flood clients (Node clamps it to 1 ms)', async () => {
+  it('a keepAliveInterval beyond what setInterval can hold is refused, or at least does not flood clients', async () => {
     // 2^31 ms is a positive number, accepted by the constructor, but setInterval overflows
     // at 2^31 - 1 and runs it every 1 ms instead (TimeoutOverflowWarning).
     let es: EventStream;

@@ -14,6 +14,8 @@ const SETTLE_MS = 200;
 /** Slack on top of the schedule's own length, for an implementation that falls behind. */
 const SCHEDULE_SLACK_MS = 10_000;
 const DRAIN_GRACE_MS = 2_000;
+/** Lag beyond timer jitter: several intervals' worth of events queued up. */
+const LAG_WORTH_NOTING_MS = 100;
 
 function scheduleMs(spec: Sizes['latency']): number {
   return (spec.warmupEvents + spec.measuredEvents) * spec.intervalMs;
@@ -48,13 +50,18 @@ export async function runLatency(
   const latency = received.latency;
   const complete = received.complete && published.published === events && latency !== undefined;
   const metrics: Record<string, number> = latency ? { p50: latency.p50, p99: latency.p99 } : {};
+  const notes = [
+    ...(complete ? [] : [`published ${published.published}/${events}; ${received.received}/${received.expected} deliveries`]),
+    ...(published.maxLagMs > LAG_WORTH_NOTING_MS
+      ? [`could not keep up with one event per ${spec.intervalMs} ms: publishing fell up to ` +
+          `${Math.round(published.maxLagMs)} ms behind, so its latency is mostly queueing`]
+      : []),
+  ];
   return {
     scenario: 'latency',
     status: complete ? 'ok' : latency && latency.samples > 0 ? 'incomplete' : 'failed',
     metrics,
-    ...(complete
-      ? {}
-      : { note: `published ${published.published}/${events}; ${received.received}/${received.expected} deliveries` }),
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     details: {
       clients: spec.clients,
       intervalMs: spec.intervalMs,
@@ -62,6 +69,7 @@ export async function runLatency(
       warmupEvents: spec.warmupEvents,
       latency,
       clientsClosed: received.clientsClosed,
+      maxScheduleLagMs: published.maxLagMs,
     },
   };
 }

@@ -98,6 +98,7 @@ interface PublishOutcome {
   firstAt: number;
   lastAt: number;
   cpuAtStartMicros: number;
+  maxLagMs: number;
   error?: string;
 }
 
@@ -112,16 +113,20 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
   const startAt = wallClockMs();
   let firstAt = 0;
   let published = 0;
+  let maxLagMs = 0;
   try {
     for (let i = 0; i < plan.events; i++) {
+      const dueAt = startAt + i * plan.intervalMs;
       if (plan.intervalMs > 0) {
-        await sleepUntil(startAt + i * plan.intervalMs);
+        await sleepUntil(dueAt);
       } else if (i > 0 && i % plan.yieldEvery === 0) {
         await yieldToEventLoop();
       }
       if (wallClockMs() > plan.deadline) break;
       const t = wallClockMs();
       if (i === 0) firstAt = t;
+      // An implementation slower than the interval falls behind; its latency is then queueing.
+      if (plan.intervalMs > 0) maxLagMs = Math.max(maxLagMs, t - dueAt);
       const pending = impl.publish(channelOfEvent(plan.layout, i), {
         event: BENCH_EVENT_NAME,
         data: { n: i, t },
@@ -130,9 +135,9 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
       published++;
     }
   } catch (err) {
-    return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, error: String(err) };
+    return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, maxLagMs, error: String(err) };
   }
-  return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros };
+  return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, maxLagMs };
 }
 
 function sleepUntil(wallClockTarget: number): Promise<void> {

@@ -22,8 +22,9 @@ export function createApp(eventStream: EventStream): Koa {
     try {
       await next();
     } catch (err) {
-      const code = err instanceof GripstreamError ? err.code : 'ERR_INTERNAL';
-      const status = statusOf(err) ?? (code === 'ERR_GRIP_PUBLISH' ? 502 : code.startsWith('ERR_INVALID') ? 400 : 500);
+      const httpStatus = statusOf(err);
+      const code = err instanceof GripstreamError ? err.code : httpStatus !== undefined ? 'ERR_HTTP' : 'ERR_INTERNAL';
+      const status = httpStatus ?? (code === 'ERR_GRIP_PUBLISH' ? 502 : code.startsWith('ERR_INVALID') ? 400 : 500);
       ctx.status = status;
       ctx.body = { error: status < 500 && err instanceof Error ? err.message : 'internal error', code };
       if (status >= 500) ctx.app.emit('error', err, ctx);

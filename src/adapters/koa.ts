@@ -28,7 +28,7 @@ export function toKoaMiddleware(handler: EventStreamHandler): KoaMiddleware {
     });
     if (failure !== undefined) {
       // Let Koa's error handling answer: it needs to respond again for that.
-      //ctx.respond = true;
+      ctx.respond = true;
       throw failure;
     }
   };

@@ -39,6 +39,8 @@ export class Subscriber {
   /** While a replay is being written, live frames wait here so none is lost or doubled. */
   private held: Frame[] | undefined;
   private replayedUpTo = -Infinity;
+  /** Extra room for the opening replay, which may exceed the bound; gone once it drained. */
+  private replayAllowance = 0;
   private readonly canFlush: boolean;
 
   constructor(
@@ -80,7 +82,11 @@ export class Subscriber {
     this.held = undefined;
     this.replayedUpTo = replayedUpTo;
     if (this.closed) return;
-    if (replay.length > 0) this.enqueue(replay);
+    // The replay is bounded by the history settings, not by `maxBufferedBytes`: let it through.
+    if (replay.length > 0) {
+      this.replayAllowance = replay.length;
+      this.append(replay);
+    }
     for (const frame of held) this.send(frame);
   }
 
@@ -117,10 +123,16 @@ export class Subscriber {
   }
 
   private enqueue(bytes: Buffer): void {
-    if (this.pendingBytes + this.res.writableLength + bytes.length > this.maxBufferedBytes) {
+    const buffered = this.pendingBytes + this.res.writableLength;
+    if (this.replayAllowance > 0 && buffered <= this.maxBufferedBytes) this.replayAllowance = 0;
+    if (buffered + bytes.length > this.maxBufferedBytes + this.replayAllowance) {
       this.hooks.overflow(this);
       return;
     }
+    this.append(bytes);
+  }
+
+  private append(bytes: Buffer): void {
     if (this.pendingBytes === 0) this.hooks.schedule(this);
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;

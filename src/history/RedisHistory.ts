@@ -225,7 +225,9 @@ async function readyOrTimeout(client: Redis, ms: number): Promise<void> {
 }
 
 async function connect(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
+  // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
+  // or every app would need ioredis installed just to build.
+  const { Redis } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
   const options: RedisOptions = {
     // Fail a command at once while Redis is down (a typed publish error), instead of
     // queueing it for an unknown time; reconnect in the background.

@@ -34,11 +34,16 @@ export function subscribe(
     subscriber.release(Buffer.from(openingText(ctx) + replay.text), replay.upTo);
     debug('streaming %o (%d bytes replayed)', info.channels, replay.text.length);
   });
+  let open = true;
   return {
     ready,
+    // Once per stream, whoever ended it: the client, a slow-client drop, or close().
     closed() {
+      if (!open) return;
+      open = false;
       subscriber.markClosed();
-      if (ctx.bus.remove(subscriber)) ctx.hooks.onDisconnect?.(info);
+      ctx.bus.remove(subscriber);
+      ctx.hooks.onDisconnect?.(info);
     },
   };
 }

@@ -58,7 +58,7 @@ export class RawClient {
   headAt: number | undefined;
 
   private readonly waiters = new Waiters();
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private chunked = false;
   private remainingLength: number | undefined;
   private readonly decoder = new TextDecoder();

@@ -74,7 +74,7 @@ describe('slow client bound (maxBufferedBytes)', () => {
     expect(stalled.complete).toBe(false); // cut off, not ended politely
   });
 
-  it('BUG: onDisconnect fires for a client dropped for being slow ("once per stream")', async () => {
+  it('onDisconnect fires exactly once for a client dropped for being slow ("once per stream")', async () => {
     const disconnected: ConnectionInfo[] = [];
     const { es, stalled } = await setup({ onDisconnect: (info) => disconnected.push(info) });
     await publishUntil(es, () => es.stats().clientsDropped > 0);
