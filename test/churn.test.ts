@@ -28,7 +28,8 @@ function getGc(): (() => void) | undefined {
 const gc = getGc();
 
 const CYCLES = 10_000;
-const WARMUP = 1_000;
+/** Enough to settle JIT, pools and caches before the baseline is taken. */
+const WARMUP = 2_000;
 const BATCH = 100;
 const HEAP_TOLERANCE = 0.05;
 
@@ -64,9 +65,11 @@ beforeAll(async () => {
   srv = await listen(app);
   const watcher = await SseClient.open(`${srv.url}/a`, { keepBody: false });
   await watcher.waitForOpen();
-  const payload = 'r'.repeat(400);
-  for (let i = 0; i < 300; i++) await es.publishEvent(i % 3 ? 'a' : 'b', { event: 'm', data: { i, payload } });
-  await watcher.waitForData(300);
+  // Both channels filled to their cap (300 each), so history holds the same amount of data
+  // before and after the churn; a resume from the first id replays all of it (~130 KB).
+  const payload = 'r'.repeat(200);
+  for (let i = 0; i < 600; i++) await es.publishEvent(i % 2 ? 'a' : 'b', { event: 'm', data: { i, payload } });
+  await watcher.waitForData(600);
   firstId = watcher.data[0]!.id!;
   await watcher.close();
   await until(() => es.stats().connections === 0, 2000, 'watcher gone');
@@ -165,7 +168,7 @@ async function churn(count: number, seed: number): Promise<Record<Kind, number>>
       batch.push(cycle(kind, srv.port));
     }
     // Publishes racing the batch: subscribers come and go while events are delivered.
-    await es.publishEvent(published % 2 ? 'a' : 'b', { event: 'm', data: { churn: published++ } });
+    await es.publishEvent(published % 2 ? 'a' : 'b', { event: 'm', data: { churn: published++, payload: 'c'.repeat(190) } });
     await Promise.all(batch);
   }
   return counts;

@@ -277,15 +277,17 @@ describe('a client reading 100× slower than the publish rate', () => {
     expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i));
   });
 
-  // BUG (see report): the overflow hook removes the subscriber from the bus itself, so the
-  // 'close' handler's `bus.remove()` returns false and onDisconnect is skipped.
+  // Regression: before 22ed4f3 the overflow hook removed the subscriber from the bus itself,
+  // so the 'close' handler's `bus.remove()` returned false and onDisconnect was skipped.
+  // Here: 2 + 1 resume connects (fast, slow, resume), every one of them disconnected.
   it('onDisconnect fires once for every onConnect, the dropped client included', () => {
     expect(scenario.disconnects).toBe(scenario.connects);
   });
 
-  // BUG (see report): the replay is enqueued as one frame and checked against
-  // maxBufferedBytes; what a dropped client missed is by construction more than the bound,
-  // so every resume is dropped again before a byte of it is written.
+  // Regression: before 22ed4f3 the replay was enqueued as one frame and checked against
+  // maxBufferedBytes; what a dropped client missed is by construction more than the bound
+  // (that is the overflow condition), so every resume was dropped again before a byte of it
+  // was written: a livelock. The replay now gets an allowance over the bound.
   it('after reconnecting with its last complete id it has received every event exactly once', () => {
     const all = [...numbers(scenario.firstConnection), ...numbers(scenario.resumed)];
     expect(scenario.reconnects[0]?.droppedAgain, JSON.stringify(scenario.reconnects)).toBe(false);

@@ -23,7 +23,7 @@ interface Cluster {
   publishPort: number;
 }
 
-async function cluster(): Promise<Cluster> {
+async function cluster(retry = 200): Promise<Cluster> {
   const redis = await startRedis();
   cleanups.push(() => redis.stop());
   const httpPort = await freePort();
@@ -32,7 +32,7 @@ async function cluster(): Promise<Cluster> {
     grip: `http://127.0.0.1:${publishPort}/`,
     gripReliable: true,
     history: { redis: redis.url, keyPrefix: `t-${randomUUID()}:` },
-    retry: 200,
+    retry,
   };
   const a = await startOrigin('A', options);
   const b = await startOrigin('B', options);
@@ -75,7 +75,9 @@ describe.runIf(requirePushpin() && requireRedis())('many instances: reliable GRI
   });
 
   it('Pushpin killed mid-stream: publishes fail typed, clients come back through the new Pushpin with nothing lost or doubled', async () => {
-    const { a, b, pushpin, httpPort, publishPort } = await cluster();
+    // Clients wait 2.5 s before reconnecting, so the new Pushpin is warmed up (a fresh Pushpin
+    // can lose its very first proxied response, and EventSource gives up on a non-200).
+    const { a, b, pushpin, httpPort, publishPort } = await cluster(2500);
     const clients = [listen(httpPort, '/events/k'), listen(httpPort, '/multi')];
     for (const client of clients) await client.until(opened, 5000, 'open');
     await a.eventStream.publishEvent('k', { event: 'm', data: 'k1' });
@@ -91,6 +93,7 @@ describe.runIf(requirePushpin() && requireRedis())('many instances: reliable GRI
 
     const again = await startPushpin({ originPort: b.port, httpPort, publishPort, messageWait: 300 });
     cleanups.push(() => again.stop());
+    await again.waitForOrigin('/events/warmup');
     await clients[0]!.until((e) => e.filter((x) => x.type === 'm').length >= 2, 15_000, 'k2 replayed on reconnect');
     await clients[1]!.until((e) => e.filter((x) => x.type === 'm').length >= 2, 15_000, 'b1 replayed on reconnect');
     await b.eventStream.publishEvent('k', { event: 'm', data: 'k3' });
