@@ -1,0 +1,28 @@
+import { EventStream } from '../../src/index.js';
+import { pushpinAvailable, startPushpin } from '../../test/support/pushpin.js';
+import { createApp } from './app.js';
+
+// The Express example behind a private Pushpin: browsers connect to Pushpin (PUSHPIN_PORT,
+// default 7999), Pushpin holds the streams and asks the app (PORT, default 3000) which
+// channels each one wants; the app publishes to Pushpin's control port (5561).
+if (!pushpinAvailable()) {
+  console.error('pushpin is not installed: apt-get install -y pushpin');
+  process.exit(1);
+}
+const port = Number(process.env.PORT ?? 3000);
+const pushpinPort = Number(process.env.PUSHPIN_PORT ?? 7999);
+const publishPort = Number(process.env.PUSHPIN_PUBLISH_PORT ?? 5561);
+
+const eventStream = new EventStream({ grip: `http://127.0.0.1:${publishPort}/` });
+const server = createApp(eventStream).listen(port, '127.0.0.1');
+const pushpin = await startPushpin({ originPort: port, httpPort: pushpinPort, publishPort });
+await pushpin.waitForOrigin('/api/stats');
+console.log(`open http://127.0.0.1:${pushpinPort}/ (through Pushpin; the app itself is on ${port})`);
+
+async function shutdown(): Promise<void> {
+  await pushpin.stop();
+  await eventStream.close();
+  server.close(() => process.exit(0));
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
