@@ -129,6 +129,23 @@ describe.runIf(requirePushpin() && requireRedis())('many instances: reliable GRI
     expect(text).toMatch(/^retry: 200\n\nevent: stream-open\ndata: \n\nid: \d+\nevent: m\ndata: "h2"\n\nid: \d+\nevent: m\ndata: "h3"\n\n/);
   });
 
+  it('one origin instance killed: clients of the others, and those Pushpin holds, are untouched', async () => {
+    const { a, b, pushpin } = await cluster();
+    const held = listen(pushpin.httpPort, '/events/u');
+    const directToB = listen(b.port, '/events/u');
+    const directToA = listen(a.port, '/events/u');
+    for (const client of [held, directToB, directToA]) await client.until(opened, 5000, 'open');
+    expect(a.holds).toBe(1); // Pushpin's first target served the held client
+
+    await a.close(); // A dies: its own direct client loses its connection, nobody else does
+    await b.eventStream.publishEvent('u', { event: 'm', data: 'after A died' });
+    await held.until((e) => e.some((x) => x.type === 'm'), 5000, 'held client');
+    await directToB.until((e) => e.some((x) => x.type === 'm'), 5000, 'B client');
+    expect(data(held)).toEqual(['after A died']);
+    expect(data(directToB)).toEqual(['after A died']);
+    expect(data(directToA)).toEqual([]);
+  });
+
   it('Redis restarted: publishes fail typed while it is down and work again after', async () => {
     const { a, redis, pushpin } = await cluster();
     const client = listen(pushpin.httpPort, '/events/z');
