@@ -78,8 +78,10 @@ export type ServerMessage =
       lastAt: number;
       /** Server CPU time (user + system, µs) used so far when publishing started. */
       cpuAtStartMicros: number;
-      /** Interval mode: how far behind its schedule the latest publish started, in ms. */
+      /** Interval mode: the furthest behind schedule any publish started, in ms. */
       maxLagMs: number;
+      /** Interval mode: how far behind schedule the last publish started, in ms. */
+      finalLagMs: number;
       error?: string;
     }
   | {

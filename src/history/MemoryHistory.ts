@@ -114,7 +114,8 @@ export class MemoryHistory implements HistoryStore {
   private logFor(channel: string): ChannelLog {
     let log = this.logs.get(channel);
     if (log === undefined) {
-      log = { records: [], head: 0, evictedUpTo: 0, times: [] };
+      // A channel re-created after a sweep inherits the floor of what was dropped.
+      log = { records: [], head: 0, evictedUpTo: this.droppedUpTo, times: [] };
       this.logs.set(channel, log);
     }
     return log;

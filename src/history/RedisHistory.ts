@@ -38,6 +38,22 @@ if #last > 0 then
   for i = 1, #fields, 2 do if fields[i] == 'i' then prev = fields[i + 1] end end
 end
 local len = redis.call('XLEN', streamKey)
+if len == 0 then
+  -- The whole stream expired (PEXPIRE below): everything it had counts as evicted.
+  local lastSeq = redis.call('HGET', metaKey, channel .. '|last')
+  if lastSeq then redis.call('HSET', metaKey, channel .. '|evicted', lastSeq) end
+else
+  -- Age eviction from the front, at most 100 entries per append (amortised).
+  local head = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', 100)
+  for i = 1, #head do
+    local fields, t = head[i][2], nil
+    for j = 1, #fields, 2 do if fields[j] == 't' then t = tonumber(fields[j + 1]) end end
+    if t == nil or t >= now - maxAge then break end
+    redis.call('XDEL', streamKey, head[i][1])
+    redis.call('HSET', metaKey, channel .. '|evicted', string.match(head[i][1], '^(%d+)'))
+    len = len - 1
+  end
+end
 if len >= maxEvents then
   local old = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', len - maxEvents + 1)
   local upTo = string.match(old[#old][1], '^(%d+)')

@@ -72,7 +72,11 @@ function checkEvent(input: ServerSentEvent): CheckedEvent {
     throw new InvalidEventError('an event must be an object like { event, data }');
   }
   assertFieldValue('event', input.event);
-  if (input.id !== undefined) assertFieldValue('id', input.id);
+  if (input.id !== undefined) {
+    assertFieldValue('id', input.id);
+    // HTTP trims header values: such an id could never come back as Last-Event-ID.
+    if (input.id !== input.id.trim()) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
+  }
   let data: string;
   try {
     data = serializeData(input.data);

@@ -17,10 +17,22 @@ export type LastEventId =
  * that cannot set headers. The header wins when both are there.
  */
 export function readLastEventId(req: RequestView): LastEventId {
-  const raw = req.header('last-event-id') ?? queryValue(req);
+  const header = req.header('last-event-id');
+  const raw = header === undefined ? queryValue(req) : fromHeaderBytes(header);
   if (raw === undefined) return { kind: 'none' };
   if (raw.length > MAX_LAST_EVENT_ID_LENGTH || CONTROL_CHARACTERS.test(raw)) return { kind: 'invalid' };
   return raw === '' ? { kind: 'none' } : { kind: 'id', value: raw };
+}
+
+/**
+ * Browsers send Last-Event-ID as UTF-8 bytes (HTML spec), which Node and fetch's Headers
+ * present one byte per character. Decode when that round-trips; otherwise the client sent
+ * Latin-1 itself (undici does), so keep the text as it came.
+ */
+function fromHeaderBytes(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  const decoded = Buffer.from(value, 'latin1').toString('utf8');
+  return Buffer.from(decoded, 'utf8').toString('latin1') === value ? decoded : value;
 }
 
 function queryValue(req: RequestView): string | undefined {

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryHistory, RedisHistory, type HistoryOptions, type HistoryStore } from '../src/index.js';
+import { requireRedis, startRedis, type RedisInstance } from './support/redis.js';
+
+// One contract, every store: what the request and publish paths rely on must hold for the
+// in-memory store and for the shared Redis store alike.
+
+let redis: RedisInstance | undefined;
+const hasRedis = requireRedis();
+beforeAll(async () => {
+  if (hasRedis) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+type Factory = (options?: HistoryOptions) => HistoryStore;
+const stores: Array<[string, Factory]> = [['MemoryHistory', (options) => new MemoryHistory(options)]];
+if (hasRedis) {
+  stores.push([
+    'RedisHistory',
+    (options) => new RedisHistory({ ...options, redis: redis!.url, keyPrefix: `contract-${randomUUID()}:` }),
+  ]);
+}
+
+async function appendAll(store: HistoryStore, items: Array<[string, string, string?]>) {
+  const records = [];
+  for (const [channel, data, id] of items) records.push(await store.append(channel, { event: 'm', data, id }));
+  return records;
+}
+
+describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
+  it('orders every channel in one sequence and makes ids from it', async () => {
+    const store = make();
+    const records = await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3']]);
+    expect(records.map((r) => r.seq)).toEqual([...records.map((r) => r.seq)].sort((x, y) => x - y));
+    expect(new Set(records.map((r) => r.seq)).size).toBe(3);
+    expect(records.map((r) => r.id)).toEqual(records.map((r) => String(r.seq)));
+    await store.close?.();
+  });
+
+  it('chains prev-ids per channel', async () => {
+    const store = make();
+    const [a1, b1, a2] = await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3']]);
+    expect(a1!.prevId).toBeUndefined();
+    expect(b1!.prevId).toBeUndefined();
+    expect(a2!.prevId).toBe(a1!.id);
+    await store.close?.();
+  });
+
+  it('replays what came after an id, merged across channels in publish order', async () => {
+    const store = make();
+    const [first, ...rest] = await appendAll(store, [['a', '1'], ['b', '2'], ['c', 'x'], ['a', '3'], ['b', '4']]);
+    const replay = await store.readAfter(['a', 'b'], first!.id);
+    expect(replay.complete).toBe(true);
+    expect(replay.records.map((r) => r.data)).toEqual(['2', '3', '4']);
+    expect(replay.records.map((r) => r.seq)).toEqual(rest.filter((r) => r.channel !== 'c').map((r) => r.seq));
+    await store.close?.();
+  });
+
+  it('resumes from a publisher id', async () => {
+    const store = make();
+    await appendAll(store, [['a', '1', 'order-1'], ['a', '2', 'order-2'], ['a', '3']]);
+    const replay = await store.readAfter(['a'], 'order-1');
+    expect(replay).toMatchObject({ complete: true });
+    expect(replay.records.map((r) => [r.id, r.data])).toEqual([
+      ['order-2', '2'],
+      [expect.stringMatching(/^\d+$/), '3'],
+    ]);
+    await store.close?.();
+  });
+
+  it('keeps maxEvents per channel and says a resume from before them is incomplete', async () => {
+    const store = make({ maxEvents: 3 });
+    const records = await appendAll(store, Array.from({ length: 8 }, (_, i) => ['a', String(i)] as [string, string]));
+    const fromStart = await store.readAfter(['a'], records[0]!.id);
+    expect(fromStart.complete).toBe(false);
+    expect(fromStart.records.map((r) => r.data)).toEqual(['5', '6', '7']);
+    const fromEdge = await store.readAfter(['a'], records[4]!.id);
+    expect(fromEdge.complete).toBe(true);
+    expect(fromEdge.records.map((r) => r.data)).toEqual(['5', '6', '7']);
+    await store.close?.();
+  });
+
+  it('forgets events older than maxAge', async () => {
+    const store = make({ maxAge: 150 });
+    const [old] = await appendAll(store, [['a', 'old'], ['a', 'older']]);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // age is the point here
+    await appendAll(store, [['a', 'new']]);
+    const replay = await store.readAfter(['a'], old!.id);
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['new']);
+    await store.close?.();
+  });
+
+  it.each(['nope', '', '-1', '99999999999999999', '1e5'])('treats %j as unknown: everything kept, incomplete', async (id) => {
+    const store = make();
+    await appendAll(store, [['a', '1'], ['a', '2']]);
+    const replay = await store.readAfter(['a'], id);
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['1', '2']);
+    await store.close?.();
+  });
+
+  it('tells each channel newest id (for GRIP prev-id)', async () => {
+    const store = make();
+    const [, b1, a2] = await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3', 'custom']]);
+    const ids = await store.lastIds!(['a', 'b', 'empty']);
+    expect(Object.fromEntries(ids)).toEqual({ a: a2!.id, b: b1!.id });
+    expect(a2!.id).toBe('custom');
+    await store.close?.();
+  });
+});
