@@ -210,14 +210,23 @@ class LoadClient {
     if (layout === undefined) throw new Error('await before connect');
     const expected = this.connections.map((_, i) => expectedForClient(layout, req.events, i));
     const expectedTotal = expected.reduce((a, b) => a + b, 0);
+    const cpuAtStart = process.cpuUsage();
+    const wallAtStart = Date.now();
     // Bounded by the deadline; the cheap total check avoids scanning every connection.
     while (Date.now() < req.deadline && this.tally.received < expectedTotal) {
       await sleep(Math.min(AWAIT_POLL_MS, Math.max(1, req.deadline - Date.now())));
     }
-    return this.result(req.id, expected, expectedTotal);
+    const cpu = process.cpuUsage(cpuAtStart);
+    const usage = { clientCpuMs: (cpu.user + cpu.system) / 1000, awaitWallMs: Date.now() - wallAtStart };
+    return this.result(req.id, expected, expectedTotal, usage);
   }
 
-  private result(id: number, expected: number[], expectedTotal: number): AwaitResult {
+  private result(
+    id: number,
+    expected: number[],
+    expectedTotal: number,
+    usage: Pick<AwaitResult, 'clientCpuMs' | 'awaitWallMs'>,
+  ): AwaitResult {
     let clientsComplete = 0;
     let clientsOverDelivered = 0;
     let lastReceiptAt = 0;
@@ -237,6 +246,7 @@ class LoadClient {
       clientsOverDelivered,
       clientsClosed: this.tally.closed,
       lastReceiptAt,
+      ...usage,
       ...(this.latency ? { latency: this.latency.summary() } : {}),
     };
   }

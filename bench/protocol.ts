@@ -156,6 +156,9 @@ export interface AwaitResult {
   clientsClosed: number;
   /** Wall-clock ms of the last bench event received (0 when none). */
   lastReceiptAt: number;
+  /** Client CPU time (user + system) while awaiting, in ms, and the wall time it spanned. */
+  clientCpuMs: number;
+  awaitWallMs: number;
   latency?: LatencySummary;
 }
 

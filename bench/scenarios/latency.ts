@@ -69,6 +69,8 @@ export async function runLatency(
       warmupEvents: spec.warmupEvents,
       latency,
       clientsClosed: received.clientsClosed,
+      clientCpuMs: received.clientCpuMs,
+      clientAwaitWallMs: received.awaitWallMs,
       maxScheduleLagMs: published.maxLagMs,
       finalScheduleLagMs: published.finalLagMs,
     },

@@ -98,6 +98,8 @@ export async function runThroughput(
       clientsComplete: received.clientsComplete,
       clientsOverDelivered: received.clientsOverDelivered,
       clientsClosed: received.clientsClosed,
+      clientCpuMs: received.clientCpuMs,
+      clientAwaitWallMs: received.awaitWallMs,
       publishMs: published.lastAt - published.firstAt,
       firstPublishToLastReceiptMs: elapsedMs,
       serverCpuMs,

@@ -74,8 +74,9 @@ function checkEvent(input: ServerSentEvent): CheckedEvent {
   assertFieldValue('event', input.event);
   if (input.id !== undefined) {
     assertFieldValue('id', input.id);
-    // HTTP trims header values: such an id could never come back as Last-Event-ID.
-    if (input.id !== input.id.trim()) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
+    // HTTP trims spaces and tabs around header values: such an id could never come back
+    // as Last-Event-ID.
+    if (/^[ \t]|[ \t]$/.test(input.id)) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
   }
   let data: string;
   try {
