@@ -107,7 +107,7 @@ function bar(
   return [
     `<rect ${rect} fill="${color}"><title>${escape(label)}</title></rect>`,
     ...(incomplete ? [`<rect ${rect} fill="url(#hatch)"/>`] : []),
-    `<text x="${cx}" y="${(top - 4).toFixed(1)}" text-anchor="start" font-size="9" fill="#333" transform="rotate(-60 ${cx} ${(top - 4).toFixed(1)})">${escape(label)}</text>`,
+    `<text x="${cx}" y="${(top - 4).toFixed(1)}" text-anchor="start" font-size="9" fill="#333" stroke="white" stroke-width="2.5" paint-order="stroke" transform="rotate(-60 ${cx} ${(top - 4).toFixed(1)})">${escape(label)}</text>`,
   ];
 }
 

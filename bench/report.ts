@@ -53,7 +53,7 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
     renderTable(run, results, 'cpu'),
     '',
     renderProblems(results),
-    renderCaveats(run),
+    renderCaveats(run, results),
   ].join('\n');
 }
 
@@ -135,7 +135,27 @@ function renderProblems(results: ScenarioResult[]): string {
   ].join('\n');
 }
 
-function renderCaveats(run: RunInfo): string {
+/**
+ * How busy the load client was, per scenario: near 100 % would mean the figures measure
+ * the client, not the server.
+ */
+function clientUtilisation(results: ScenarioResult[]): string[] {
+  const byScenario = new Map<string, number[]>();
+  for (const r of results) {
+    const cpu = r.details?.['clientCpuMs'];
+    const wall = r.details?.['clientAwaitWallMs'];
+    if (typeof cpu !== 'number' || typeof wall !== 'number' || wall <= 0) continue;
+    byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), (100 * cpu) / wall]);
+  }
+  return [...byScenario].map(([scenario, shares]) => {
+    const low = Math.round(Math.min(...shares));
+    const high = Math.round(Math.max(...shares));
+    return `${scenario} ${low === high ? low : `${low}–${high}`} %`;
+  });
+}
+
+function renderCaveats(run: RunInfo, results: ScenarioResult[]): string {
+  const utilisation = clientUtilisation(results);
   return [
     '## How it is measured, and fairness choices',
     '',
@@ -154,6 +174,14 @@ function renderCaveats(run: RunInfo): string {
       '`id:` to every event; sse-channel keeps history only for events with an `id` (none here) and pings ' +
       'per channel every 20 s. gripstream runs with `{ history: false }`, and again with its default ' +
       'history as `gripstream+history`.',
+    ...(utilisation.length > 0
+      ? [
+          `- Load client CPU use while events were flowing (user + system, of one core): ${utilisation.join(', ')}. ` +
+            'Most of it is the kernel reading sockets. In the latency scenario each event is 1,000 small ' +
+            'reads on the client and 1,000 small writes on the server, so on a small VM both sides run close ' +
+            'to a full core and latency includes the time to fan one event out to all clients.',
+        ]
+      : []),
     '- Latency compares timestamps from two processes; each process anchors `performance.now()` to the ' +
       'system clock (bench/clock.ts), so the error is well below the reported resolution.',
     '- Memory per connection includes everything the server holds for an open stream (socket, HTTP ' +

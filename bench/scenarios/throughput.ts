@@ -81,14 +81,18 @@ export async function runThroughput(
   const elapsedMs = received.lastReceiptAt - published.firstAt;
   const eventsPerSec = received.received > 0 && elapsedMs > 0 ? received.received / (elapsedMs / 1000) : 0;
   const complete = received.complete && published.published === spec.events && published.error === undefined;
+  const notes = [
+    ...(complete ? [] : [incompleteNote(spec, published, received)]),
+    ...clientSaturationNote(received),
+  ];
   return {
     scenario,
     status: complete ? 'ok' : received.received > 0 ? 'incomplete' : 'failed',
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     metrics: {
       eventsPerSec,
       ...(received.received > 0 ? { cpuMicrosPerEvent: (serverCpuMs * 1000) / received.received } : {}),
     },
-    ...(complete ? {} : { note: incompleteNote(spec, published, received) }),
     details: {
       clients: spec.clients,
       eventsPublished: published.published,
@@ -106,6 +110,15 @@ export async function runThroughput(
       ...(published.error ? { publishError: published.error } : {}),
     },
   };
+}
+
+/** Beyond this share of a core the client, not the server, may set the pace. */
+const CLIENT_SATURATED = 0.85;
+
+function clientSaturationNote(received: AwaitResult): string[] {
+  const busy = received.awaitWallMs > 0 ? received.clientCpuMs / received.awaitWallMs : 0;
+  if (busy < CLIENT_SATURATED) return [];
+  return [`the load client was ${Math.round(busy * 100)} % busy, so this rate is a lower bound`];
 }
 
 function incompleteNote(
