@@ -52,8 +52,32 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
     '',
     renderTable(run, results, 'cpu'),
     '',
+    renderGrip(results),
+    '',
     renderProblems(results),
     renderCaveats(run, results),
+  ].join('\n');
+}
+
+/** GRIP has no raw-node floor: ratios are to the reference, the peer that speaks GRIP. */
+function renderGrip(results: ScenarioResult[]): string {
+  const grip = results.filter((r) => r.scenario === 'grip' && r.status !== 'skipped');
+  if (grip.length === 0) return '### GRIP (Pushpin)\n\nNot run: ' + (results.find((r) => r.scenario === 'grip')?.note ?? 'no GRIP implementation') + '.';
+  const reference = grip.find((r) => r.implementation === 'reference')?.metrics.gripAccepted;
+  const rows = grip.map((r) => {
+    const accepted = r.metrics.gripAccepted;
+    const ratio = accepted !== undefined && reference !== undefined ? ` (${(accepted / reference).toFixed(1)}× reference)` : '';
+    const cell = accepted === undefined ? r.status : `${Math.round(accepted).toLocaleString('en-US')}${ratio}`;
+    const delivered = r.metrics.gripDelivered === undefined ? '—' : Math.round(r.metrics.gripDelivered).toLocaleString('en-US');
+    const flag = r.status === 'ok' ? '' : ` **${r.status}**${r.note ? `: ${r.note}` : ''}`;
+    return `| ${r.implementation} | ${cell}${flag} | ${delivered} |`;
+  });
+  return [
+    '### GRIP (Pushpin): the channel Writable through a real proxy',
+    '',
+    '| Implementation | Accepted by Pushpin (events/s) ↑ | Delivered to the client (events/s) ↑ |',
+    '| --- | --- | --- |',
+    ...rows,
   ].join('\n');
 }
 
@@ -93,7 +117,7 @@ function renderSizes(s: Sizes, repeat: number): string {
     `4. **Latency**: ${s.latency.clients} clients on one channel, one event every ${s.latency.intervalMs} ms; ` +
       `p50/p99 of publish → receive over ${latencyEvents} events × ${s.latency.clients} clients, after ` +
       `${s.latency.warmupEvents} warm-up events.`,
-    '5. **GRIP (Pushpin)**: not implemented yet (stub in `bench/scenarios/grip.ts`).',
+    '5. **GRIP (Pushpin)**: one client through a private Pushpin; the channel Writable is fed by `pipeline()` from a fast Readable; accepted events/s = events ÷ time for the pipeline to finish (backpressure = proxy acceptance), counted only when the client got every event.',
     '',
     `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.` +
       (repeat > 1 ? ` Throughput and latency scenarios ran ${repeat} times each (interleaved); the best run is shown.` : ''),

@@ -23,7 +23,7 @@ import { BASELINE, implementations, type ImplementationSpec } from './implementa
 import { machineInfo, type MachineInfo } from './machine.ts';
 import { cpuPinningAvailable } from './processes.ts';
 import { renderMarkdown, type RunInfo } from './report.ts';
-import { runGripStub } from './scenarios/grip.ts';
+import { runGrip } from './scenarios/grip.ts';
 import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
 import { latencyHardDeadlineMs, runLatency } from './scenarios/latency.ts';
 import { withSession, type Placement, type Session } from './scenarios/session.ts';
@@ -249,7 +249,17 @@ async function main(): Promise<void> {
     }
     for (const impl of impls) results.push(bestOf(attempts.get(impl.name)!));
   }
-  for (const impl of impls) results.push({ ...runGripStub(), implementation: impl.name });
+  // GRIP: the Writable through a real Pushpin, for the implementations that speak GRIP.
+  const gripEvents = options.quick ? 300 : 2000;
+  for (const impl of impls) {
+    const started = Date.now();
+    const result = { ...(await runGrip(impl.name, gripEvents)), implementation: impl.name };
+    results.push(result);
+    if (result.status !== 'skipped') {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`  ${'grip'.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+    }
+  }
 
   const run: RunInfo = {
     startedAt,
