@@ -8,6 +8,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../examples/hono/app.js';
 import { EventStream, HISTORY_TRUNCATED_EVENT, type ConnectionInfo, type EventStreamOptions } from '../src/index.js';
+import { Waiter } from './support/waiter.js';
 
 // `eventStream.fetch(request, channels, params?)`: first with hand-made WHATWG Requests and
 // the Response read directly, then served by Hono on @hono/node-server to real clients.
@@ -15,42 +16,6 @@ import { EventStream, HISTORY_TRUNCATED_EVENT, type ConnectionInfo, type EventSt
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAIT_MS = 5000;
 
-/** Resolves `until(cond)` promises when `notify()` is called and `cond` holds; bounded by a timeout. */
-class Waiter {
-  private readonly wakers = new Set<() => void>();
-
-  notify(): void {
-    for (const wake of [...this.wakers]) wake();
-  }
-
-  until<T>(check: () => T | undefined | false, label: string, timeoutMs = WAIT_MS): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const wake = (): void => {
-        let value: T | undefined | false;
-        try {
-          value = check();
-        } catch (err) {
-          cleanup();
-          reject(err as Error);
-          return;
-        }
-        if (value === undefined || value === false) return;
-        cleanup();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(wake);
-      };
-      this.wakers.add(wake);
-      wake();
-    });
-  }
-}
 
 /** Reads an event-stream Response body with its reader, parsing events as they arrive. */
 class BodyReader {

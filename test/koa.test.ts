@@ -9,6 +9,7 @@ import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../examples/koa/app.js';
 import { EventStream, type ConnectionInfo, type EventStreamOptions } from '../src/index.js';
+import { Waiter } from './support/waiter.js';
 
 // The Koa adapter (`eventStream.koa(...)`) through a real Koa 3 + @koa/router server on an
 // ephemeral loopback port, read by fetch() streams; plus the example started as its own process.
@@ -16,35 +17,6 @@ import { EventStream, type ConnectionInfo, type EventStreamOptions } from '../sr
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAIT_MS = 5000;
 
-/** Resolves `until(cond)` promises when `notify()` is called and `cond` holds; bounded by a timeout. */
-class Waiter {
-  private readonly wakers = new Set<() => void>();
-
-  notify(): void {
-    for (const wake of [...this.wakers]) wake();
-  }
-
-  until<T>(check: () => T | undefined | false, label: string, timeoutMs = WAIT_MS): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const wake = (): void => {
-        const value = check();
-        if (value === undefined || value === false) return;
-        cleanup();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(wake);
-      };
-      this.wakers.add(wake);
-      wake();
-    });
-  }
-}
 
 /** A text/event-stream response read with fetch and parsed as it arrives. */
 class SseClient {
