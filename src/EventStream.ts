@@ -69,7 +69,6 @@ export interface EventStream {
  */
 // A class whose constructor returns a function: `new EventStream()` is callable, still passes
 // `instanceof EventStream`, and its methods live on the prototype (nothing copied per instance).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class EventStream {
   private declare readonly [STATE]: EventStreamState;
 

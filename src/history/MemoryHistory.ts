@@ -30,6 +30,7 @@ export class MemoryHistory implements HistoryStore {
   private lastSeq: number;
   private droppedUpTo = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
 
   constructor(options: HistoryOptions = {}, now: () => number = Date.now) {
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
@@ -38,8 +39,6 @@ export class MemoryHistory implements HistoryStore {
     this.firstSeq = now() * 1000;
     this.lastSeq = this.firstSeq;
   }
-
-  private readonly now: () => number;
 
   append(channel: string, input: HistoryInput): HistoryRecord {
     const seq = ++this.lastSeq;
