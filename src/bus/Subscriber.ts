@@ -34,7 +34,9 @@ export class Subscriber {
   active = true;
   closed = false;
 
-  private pending: Buffer[] = [];
+  // Most ticks carry one frame per subscriber: keep it alone, and only gather an array
+  // (one allocation fewer per write) when a second frame arrives in the same tick.
+  private pending: Buffer | Buffer[] | undefined;
   private pendingBytes = 0;
   /** While a replay is being written, live frames wait here so none is lost or doubled. */
   private held: Frame[] | undefined;
@@ -92,9 +94,10 @@ export class Subscriber {
 
   /** Called once per tick by the flusher. */
   flush(): void {
-    if (this.closed || this.pendingBytes === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    if (this.closed || this.pending === undefined) return;
+    const pending = this.pending!;
+    const chunk = Array.isArray(pending) ? Buffer.concat(pending, this.pendingBytes) : pending;
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.res.write(chunk);
     if (this.canFlush) (this.res as unknown as { flush(): void }).flush();
@@ -117,7 +120,7 @@ export class Subscriber {
 
   markClosed(): void {
     this.closed = true;
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.held = undefined;
   }
@@ -133,8 +136,14 @@ export class Subscriber {
   }
 
   private append(bytes: Buffer): void {
-    if (this.pendingBytes === 0) this.hooks.schedule(this);
-    this.pending.push(bytes);
+    if (this.pending === undefined) {
+      this.hooks.schedule(this);
+      this.pending = bytes;
+    } else if (Array.isArray(this.pending)) {
+      this.pending.push(bytes);
+    } else {
+      this.pending = [this.pending, bytes];
+    }
     this.pendingBytes += bytes.length;
     this.active = true;
   }
