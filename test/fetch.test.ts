@@ -8,13 +8,12 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../examples/hono/app.js';
 import { EventStream, HISTORY_TRUNCATED_EVENT, type ConnectionInfo, type EventStreamOptions } from '../src/index.js';
-import { Waiter } from './support/waiter.js';
+import { WAIT_MS, Waiter } from './support/waiter.js';
 
 // `eventStream.fetch(request, channels, params?)`: first with hand-made WHATWG Requests and
 // the Response read directly, then served by Hono on @hono/node-server to real clients.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WAIT_MS = 5000;
 
 
 /** Reads an event-stream Response body with its reader, parsing events as they arrive. */

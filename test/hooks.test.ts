@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EventStream,
@@ -11,66 +10,14 @@ import {
   type EventStreamOptions,
   type StreamRequest,
 } from '../src/index.js';
-import { Waiter } from './support/waiter.js';
+import { SseResponse as SseClient } from './support/sse-response.js';
+import { WAIT_MS, Waiter } from './support/waiter.js';
 
 // Request hooks (`authorize`, `onConnect`, `onDisconnect`) and `stats()`, on both transports:
 // a node:http server running the connect-style handler, and `eventStream.fetch()`.
 
-const WAIT_MS = 5000;
 
 
-/** An event-stream body read as it arrives; `close()` aborts the request (the client leaves). */
-class SseClient {
-  readonly events: EventSourceMessage[] = [];
-  ended = false;
-  private readonly waiter = new Waiter();
-
-  constructor(
-    readonly response: Response,
-    private readonly controller: AbortController,
-  ) {
-    void this.pump();
-  }
-
-  next(match: (e: EventSourceMessage) => boolean, label: string, timeoutMs?: number): Promise<EventSourceMessage> {
-    return this.waiter.until(
-      () => {
-        const found = this.events.find(match);
-        if (found === undefined && this.ended) throw new Error(`stream ended before ${label}`);
-        return found;
-      },
-      label,
-      timeoutMs,
-    );
-  }
-
-  close(): void {
-    this.controller.abort();
-  }
-
-  private async pump(): Promise<void> {
-    const parser = createParser({
-      onEvent: (event) => {
-        this.events.push(event);
-        this.waiter.notify();
-      },
-    });
-    const decoder = new TextDecoder();
-    try {
-      const reader = this.response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.feed(decoder.decode(value, { stream: true }));
-      }
-    } catch {
-      // aborted by close()
-    } finally {
-      this.ended = true;
-      this.waiter.notify();
-    }
-  }
-}
 
 interface Harness {
   eventStream: EventStream;

@@ -4,73 +4,19 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../examples/koa/app.js';
 import { EventStream, type ConnectionInfo, type EventStreamOptions } from '../src/index.js';
-import { Waiter } from './support/waiter.js';
+import { SseResponse as SseClient } from './support/sse-response.js';
+import { WAIT_MS, Waiter } from './support/waiter.js';
 
 // The Koa adapter (`eventStream.koa(...)`) through a real Koa 3 + @koa/router server on an
 // ephemeral loopback port, read by fetch() streams; plus the example started as its own process.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WAIT_MS = 5000;
 
 
-/** A text/event-stream response read with fetch and parsed as it arrives. */
-class SseClient {
-  readonly events: EventSourceMessage[] = [];
-  ended = false;
-  private readonly waiter = new Waiter();
-
-  constructor(
-    readonly response: Response,
-    private readonly controller: AbortController,
-  ) {
-    void this.pump();
-  }
-
-  /** The first event (from `from` on) matching `match`. */
-  next(match: (e: EventSourceMessage) => boolean, label: string, from = 0): Promise<EventSourceMessage> {
-    return this.waiter.until(() => {
-      const found = this.events.slice(from).find(match);
-      if (found === undefined && this.ended) throw new Error(`stream ended before ${label}`);
-      return found;
-    }, label);
-  }
-
-  whenEnded(): Promise<true> {
-    return this.waiter.until(() => this.ended, 'the stream to end');
-  }
-
-  close(): void {
-    this.controller.abort();
-  }
-
-  private async pump(): Promise<void> {
-    const parser = createParser({
-      onEvent: (event) => {
-        this.events.push(event);
-        this.waiter.notify();
-      },
-    });
-    const decoder = new TextDecoder();
-    try {
-      const reader = this.response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.feed(decoder.decode(value, { stream: true }));
-      }
-    } catch {
-      // aborted by close(): that is how these clients leave
-    } finally {
-      this.ended = true;
-      this.waiter.notify();
-    }
-  }
-}
 
 interface Started {
   base: string;
