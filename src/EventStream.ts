@@ -166,7 +166,6 @@ export class EventStream {
     const state = this[STATE];
     if (state.closed) return;
     state.closed = true;
-    state.dispatcher.closed = true;
     state.keepAlive.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
       subscriber.end();
@@ -233,7 +232,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     history,
     counters,
     publishers: new Map(),
-    dispatcher: new Dispatcher(bus, history, grip, counters),
+    dispatcher: new Dispatcher(bus, history, grip, counters, () => state.closed),
     closed: false,
     context: {
       bus,

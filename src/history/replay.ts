@@ -32,8 +32,7 @@ export async function replayAfter(
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
   let replay: Replay;
   try {
-    const pending = store.readAfter(channels, asked ?? '');
-    replay = pending instanceof Promise ? await pending : pending;
+    replay = await store.readAfter(channels, asked ?? '');
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
     return { text: truncatedNotice(asked), upTo: -Infinity };
@@ -51,8 +50,7 @@ export async function replayEachAfter(
 ): Promise<ReplayText> {
   const replays = await Promise.all(
     [...positions].map(async ([channel, lastId]) => {
-      const pending = store.readAfter([channel], lastId);
-      return { lastId, replay: pending instanceof Promise ? await pending : pending };
+      return { lastId, replay: await store.readAfter([channel], lastId) };
     }),
   );
   const records = replays.flatMap(({ replay }) => replay.records).sort((a, b) => a.seq - b.seq);

@@ -22,17 +22,16 @@ export interface DispatchCounters {
  * to the GRIP proxies in one request per batch.
  */
 export class Dispatcher {
-  closed = false;
-
   constructor(
     private readonly bus: ChannelBus,
     private readonly history: HistoryStore | undefined,
     private readonly grip: GripTransport | undefined,
     private readonly counters: DispatchCounters,
+    private readonly isClosed: () => boolean,
   ) {}
 
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
-    if (this.closed) throw new ClosedError();
+    if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
     const checked = events.map(checkEvent);
     const gripFrames: GripFrame[] = [];

@@ -82,8 +82,7 @@ async function reliableHold(
   const missing = channels.filter((channel) => !prevIds.has(channel));
   if (missing.length > 0 && ctx.history?.lastIds !== undefined) {
     try {
-      const pending = ctx.history.lastIds(missing);
-      for (const [channel, id] of pending instanceof Promise ? await pending : pending) prevIds.set(channel, id);
+      for (const [channel, id] of await ctx.history.lastIds(missing)) prevIds.set(channel, id);
     } catch {
       // History unreachable: hold anyway. The first publish after it is back reveals the
       // gap to the proxy, which then recovers through the next link.
