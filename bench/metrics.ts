@@ -53,13 +53,18 @@ export function metricValue(
   return value !== undefined && Number.isFinite(value) ? value : undefined;
 }
 
-/** value ÷ baseline value, when both exist and the division means something. */
+/**
+ * value ÷ baseline value, when both exist and the division means something; after several
+ * rounds, the median of the per-round ratios (bench/aggregate.ts).
+ */
 export function ratioToBaseline(
   results: ScenarioResult[],
   implementation: string,
   baseline: string,
   metric: MetricSpec,
 ): number | undefined {
+  const ownRatio = findResult(results, implementation, metric.scenario)?.ratios?.[metric.key];
+  if (ownRatio !== undefined && Number.isFinite(ownRatio)) return ownRatio;
   const value = metricValue(results, implementation, metric);
   const base = metricValue(results, baseline, metric);
   if (value === undefined || base === undefined || base <= 0) return undefined;

@@ -120,7 +120,10 @@ function renderSizes(s: Sizes, repeat: number): string {
     '5. **GRIP (Pushpin)**: one client through a private Pushpin; the channel Writable is fed by `pipeline()` from a fast Readable; accepted events/s = events ÷ time for the pipeline to finish (backpressure = proxy acceptance), counted only when the client got every event.',
     '',
     `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.` +
-      (repeat > 1 ? ` Throughput and latency scenarios ran ${repeat} times each (interleaved); the best run is shown.` : ''),
+      (repeat > 1
+        ? ` Throughput and latency scenarios ran ${repeat} rounds (each round runs every implementation in turn); ` +
+          'each cell shows the median value, and each ratio is the median of the per-round ratios to raw-node.'
+        : ''),
   ].join('\n');
 }
 

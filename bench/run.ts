@@ -5,9 +5,10 @@
  * Options (flags or environment):
  *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
- *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency
+ *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
- *   --repeat=N         / BENCH_REPEAT=N         best of N runs for throughput and latency (default 1)
+ *   --repeat=N         / BENCH_REPEAT=N         rounds of throughput and latency; medians are
+ *                                               reported (default 3, quick 1)
  *   --no-pin           / BENCH_NO_PIN=1         do not pin server and client to CPUs 0 and 1
  *   BENCH_CPU_PROF_DIR=<dir>                    children write V8 CPU profiles there
  *
@@ -18,6 +19,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { combineRounds } from './aggregate.ts';
 import { renderChart } from './chart.ts';
 import { BASELINE, implementations, type ImplementationSpec } from './implementations.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
@@ -40,10 +42,11 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const GRIPSTREAM_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 /** File descriptors a process needs besides its sockets (stdio, IPC, libuv, modules). */
 const FD_HEADROOM = 128;
-const RUN_DEADLINE_MS = { default: 15 * 60_000, quick: 3 * 60_000 };
+const RUN_DEADLINE_MS = { default: 30 * 60_000, quick: 3 * 60_000 };
 
 type MeasuredScenario = Exclude<ScenarioId, 'grip'>;
-const SCENARIOS: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
+const MEASURED: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
+const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip'];
 
 interface Options {
   quick: boolean;
@@ -51,7 +54,7 @@ interface Options {
   yieldEvery: number | undefined;
   repeat: number;
   only: string[] | undefined;
-  scenarios: MeasuredScenario[];
+  scenarios: ScenarioId[];
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -63,17 +66,17 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     text === undefined || text === '' ? undefined : text.split(',').map((s) => s.trim());
   const quick = (flag('quick') ?? env['BENCH_QUICK'] ?? '0') !== '0';
   const scenarios = list(flag('scenarios') ?? env['BENCH_SCENARIOS']) ?? SCENARIOS;
-  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as MeasuredScenario));
+  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as ScenarioId));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const yieldEvery = Number(flag('yield-every') ?? env['BENCH_YIELD_EVERY'] ?? NaN);
-  const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? 1);
+  const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? (quick ? 1 : 3));
   return {
     quick,
     pin: (flag('no-pin') ?? env['BENCH_NO_PIN'] ?? '0') === '0',
     repeat: repeat >= 1 ? Math.min(10, Math.floor(repeat)) : 1,
     yieldEvery: yieldEvery >= 1 ? Math.floor(yieldEvery) : undefined,
     only: list(flag('only') ?? env['BENCH_ONLY']),
-    scenarios: scenarios as MeasuredScenario[],
+    scenarios: scenarios as ScenarioId[],
   };
 }
 
@@ -160,23 +163,6 @@ function repetitionsFor(scenario: MeasuredScenario, repeat: number): number {
   return scenario === 'idle-memory' ? 1 : repeat;
 }
 
-const STATUS_RANK: Record<ScenarioResult['status'], number> = { ok: 0, incomplete: 1, failed: 2, skipped: 3 };
-
-/**
- * The least disturbed of several runs: other processes can only slow a run down, so the
- * fastest complete one is closest to what the implementation can do.
- */
-function bestOf(attempts: ScenarioResult[]): ScenarioResult {
-  const score = (r: ScenarioResult): number =>
-    r.scenario === 'latency' ? -(r.metrics['p50'] ?? Infinity) : (r.metrics['eventsPerSec'] ?? -Infinity);
-  const best = [...attempts].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || score(b) - score(a))[0]!;
-  if (attempts.length === 1) return best;
-  return {
-    ...best,
-    details: { ...best.details, attempts: attempts.map((a) => ({ status: a.status, metrics: a.metrics, note: a.note })) },
-  };
-}
-
 function describeResult(result: ScenarioResult): string {
   const metrics = Object.entries(result.metrics)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
@@ -235,23 +221,25 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   // Scenario-major order: all implementations run one scenario back to back (and
   // repetitions interleave), so a scenario's numbers are close in time and machine state.
-  for (const scenario of options.scenarios) {
-    const attempts = new Map<string, ScenarioResult[]>();
+  for (const scenario of MEASURED.filter((m) => options.scenarios.includes(m))) {
+    const rounds: Map<string, ScenarioResult>[] = [];
     for (let round = 1; round <= repetitionsFor(scenario, options.repeat); round++) {
+      const byImplementation = new Map<string, ScenarioResult>();
+      rounds.push(byImplementation);
       for (const impl of impls) {
         const started = Date.now();
         const result = await runScenario(scenario, impl, placement, sizes);
-        attempts.set(impl.name, [...(attempts.get(impl.name) ?? []), result]);
+        byImplementation.set(impl.name, result);
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         const label = options.repeat > 1 ? `${scenario} #${round}` : scenario;
         console.log(`  ${label.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
       }
     }
-    for (const impl of impls) results.push(bestOf(attempts.get(impl.name)!));
+    results.push(...combineRounds(rounds, impls.map((i) => i.name), BASELINE));
   }
   // GRIP: the Writable through a real Pushpin, for the implementations that speak GRIP.
   const gripEvents = options.quick ? 300 : 2000;
-  for (const impl of impls) {
+  for (const impl of options.scenarios.includes('grip') ? impls : []) {
     const started = Date.now();
     const result = { ...(await runGrip(impl.name, gripEvents)), implementation: impl.name };
     results.push(result);

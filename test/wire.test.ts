@@ -51,6 +51,9 @@ describe('response head', () => {
     expect(head.headers['connection']).not.toMatch(/transfer-encoding/i);
     await raw.waitForBody(STREAM_OPEN);
     expect(raw.bodyText.startsWith(STREAM_OPEN)).toBe(true);
+    await es.publishEvent('ch', { event: 'e', data: 'plain body' });
+    await raw.waitForBody('event: e\ndata: "plain body"\n\n');
+    expect(raw.rawText).not.toMatch(/\r\n[0-9a-f]+\r\n/);
   });
 
   it('the head is on the wire before any event is published', async () => {
@@ -79,6 +82,83 @@ describe('response head', () => {
     release({ records: [], complete: true });
     await raw.waitForBody(STREAM_OPEN);
     expect(raw.bodyText).toBe(STREAM_OPEN);
+  });
+});
+
+describe('body framing', () => {
+  /** Splits a chunked body into its chunks' payloads, checking every size line and CRLF. */
+  function chunksOf(rawText: string): string[] {
+    let rest = Buffer.from(rawText.slice(rawText.indexOf('\r\n\r\n') + 4));
+    const chunks: string[] = [];
+    for (;;) {
+      const lineEnd = rest.indexOf('\r\n');
+      const sizeLine = rest.subarray(0, lineEnd).toString('latin1');
+      expect(sizeLine).toMatch(/^[0-9a-f]+$/);
+      const size = parseInt(sizeLine, 16);
+      const payload = rest.subarray(lineEnd + 2, lineEnd + 2 + size);
+      expect(rest.subarray(lineEnd + 2 + size, lineEnd + 4 + size).toString()).toBe('\r\n');
+      rest = rest.subarray(lineEnd + 4 + size);
+      if (size === 0) break;
+      chunks.push(payload.toString('utf8'));
+    }
+    expect(rest.length).toBe(0);
+    return chunks;
+  }
+
+  it('every write is one well-formed chunk; close() ends the body with the last chunk', async () => {
+    const es = track(new EventStream({ history: false }));
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    await es.publishEvent('ch', { event: 'one', data: 'é 😀' });
+    await raw.waitForEvents(2);
+    // A burst in one tick: gathered into a single chunk.
+    await es.publishEvents('ch', Array.from({ length: 50 }, (_, i) => ({ event: 'burst', data: i })));
+    await raw.waitForEvents(52);
+    await es.close();
+    await raw.waitForComplete();
+    const chunks = chunksOf(raw.rawText);
+    expect(chunks[0]).toBe(STREAM_OPEN);
+    expect(chunks[1]).toBe('event: one\ndata: "é 😀"\n\n');
+    expect(chunks.slice(2).join('')).toBe(
+      Array.from({ length: 50 }, (_, i) => `event: burst\ndata: ${i}\n\n`).join(''),
+    );
+    expect(chunks.length).toBe(3);
+  });
+
+  it('a HEAD request gets the head and never a body byte', async () => {
+    const es = track(new EventStream({ history: false }));
+    const { port } = await serveRoute(es);
+    const head = await RawClient.get(port, { path: '/e', method: 'HEAD' });
+    await head.waitForHead();
+    const get = await RawClient.get(port, { path: '/e' });
+    await get.waitForBody(STREAM_OPEN);
+    await es.publishEvent('ch', { event: 'e', data: 1 });
+    await get.waitForEvents(2);
+    expect(head.head!.status).toBe(200);
+    expect(head.bodyBytes).toBe(0);
+  });
+
+  it('a middleware that wraps res.write sees every byte of the stream', async () => {
+    const es = track(new EventStream({ history: false }));
+    let seen = '';
+    const app = express();
+    app.use((_req, res, next) => {
+      const write = res.write;
+      res.write = ((chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        return write.call(res, chunk, 'utf8', () => {});
+      }) as typeof res.write;
+      next();
+    });
+    app.get('/e', es('ch'));
+    const { port } = await startApp(app);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    await es.publishEvent('ch', { event: 'e', data: 'through the wrapper' });
+    await raw.waitForEvents(2);
+    expect(seen).toBe(raw.bodyText);
+    expect(seen).toContain('through the wrapper');
   });
 });
 

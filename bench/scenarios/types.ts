@@ -18,6 +18,8 @@ export interface ScenarioResult {
   status: Status;
   /** Headline numbers by metric key (see report.ts METRICS). */
   metrics: Record<string, number>;
+  /** Over several rounds: median of per-round ratios to the baseline, by metric key. */
+  ratios?: Record<string, number>;
   /** Why it is not ok, in a few words. */
   note?: string;
   /** Everything else worth keeping in the JSON results. */

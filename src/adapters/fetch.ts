@@ -1,3 +1,4 @@
+import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
 import type { ChannelSpec } from '../request/channels.js';
 import type { StreamContext } from '../request/context.js';
@@ -71,8 +72,9 @@ class WebStreamSink implements StreamSink {
     return this.done ? 0 : this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark);
   }
 
-  write(chunk: Buffer): void {
-    if (!this.done) this.controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  write(frame: Frame): void {
+    const { bytes } = frame;
+    if (!this.done) this.controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   end(): void {

@@ -1,4 +1,5 @@
-import type { Frame, Subscriber } from './Subscriber.js';
+import type { Frame } from './Frame.js';
+import type { Subscriber } from './Subscriber.js';
 
 /**
  * Channel → subscribers index. A publish touches only that channel's subscribers, so its

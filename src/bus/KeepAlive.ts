@@ -1,5 +1,8 @@
-import { KEEP_ALIVE_BYTES } from '../sse/frames.js';
+import { KEEP_ALIVE } from '../sse/frames.js';
+import { Frame } from './Frame.js';
 import type { Subscriber } from './Subscriber.js';
+
+const KEEP_ALIVE_FRAME = Frame.of(KEEP_ALIVE);
 
 /**
  * One timer for every connection of an EventStream: each round sends a comment to the
@@ -26,7 +29,7 @@ export class KeepAlive {
 
   private round(): void {
     for (const subscriber of this.subscribers()) {
-      if (!subscriber.active) subscriber.send({ bytes: KEEP_ALIVE_BYTES });
+      if (!subscriber.active) subscriber.send(KEEP_ALIVE_FRAME);
       subscriber.active = false;
     }
   }

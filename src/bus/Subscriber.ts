@@ -1,19 +1,14 @@
+import { Frame } from './Frame.js';
+
 /**
- * Where a subscriber's bytes go: a `node:http` response, or the adapter of a web
- * `ReadableStream`. `writableLength` is what the client has not taken yet.
+ * Where a subscriber's frames go: a `node:http` response (request/responseSink.ts), or the
+ * adapter of a web `ReadableStream`. `writableLength` is what the client has not taken yet.
  */
 export interface StreamSink {
-  write(chunk: Buffer): unknown;
+  write(frame: Frame): unknown;
   end(): unknown;
   destroy(): unknown;
   readonly writableLength: number;
-}
-
-/** What the bus hands a subscriber: bytes encoded once per publish, and their history position. */
-export interface Frame {
-  bytes: Buffer;
-  /** History position, when history is on; orders live frames against a replay. */
-  seq?: number;
 }
 
 export interface SubscriberHooks {
@@ -25,7 +20,7 @@ export interface SubscriberHooks {
 
 /**
  * One open event-stream response. Frames delivered in the same tick are gathered and written
- * with one `res.write`, which costs one chunk and one syscall instead of one per event.
+ * with one sink write, which costs one chunk and one syscall instead of one per event.
  * Memory per client is bounded: gathered plus socket-buffered bytes may not pass `maxBufferedBytes`.
  */
 export class Subscriber {
@@ -34,31 +29,28 @@ export class Subscriber {
   active = true;
   closed = false;
 
-  // Most ticks carry one frame per subscriber: keep it alone, and only gather an array
-  // (one allocation fewer per write) when a second frame arrives in the same tick.
-  private pending: Buffer | Buffer[] | undefined;
+  // Most ticks carry one frame per subscriber: keep it alone and write its shared bytes;
+  // only a second frame in the same tick starts an array, joined into one write at flush.
+  private pending: Frame | Frame[] | undefined;
   private pendingBytes = 0;
   /** While a replay is being written, live frames wait here so none is lost or doubled. */
   private held: Frame[] | undefined;
   private replayedUpTo = -Infinity;
   /** Extra room for the opening replay, which may exceed the bound; gone once it drained. */
   private replayAllowance = 0;
-  private readonly canFlush: boolean;
 
   constructor(
-    readonly res: StreamSink,
+    private readonly sink: StreamSink,
     channels: readonly string[],
     private readonly maxBufferedBytes: number,
     private readonly hooks: SubscriberHooks,
   ) {
     this.channels = channels;
-    // compression middleware buffers until flushed; it adds `flush()` to the response.
-    this.canFlush = typeof (res as { flush?: unknown }).flush === 'function';
   }
 
   /** Bytes this client has not yet taken: gathered here plus buffered in the response/socket. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.res.writableLength;
+    return this.pendingBytes + this.sink.writableLength;
   }
 
   send(frame: Frame): void {
@@ -70,7 +62,7 @@ export class Subscriber {
       this.held.push(frame);
       return;
     }
-    this.enqueue(frame.bytes);
+    this.enqueue(frame);
   }
 
   /** Buffer live frames until `release()`: used while history is replayed. */
@@ -79,14 +71,14 @@ export class Subscriber {
   }
 
   /** Write `replay`, then the held live frames that come after it. */
-  release(replay: Buffer, replayedUpTo: number): void {
+  release(replay: Frame, replayedUpTo: number): void {
     const held = this.held ?? [];
     this.held = undefined;
     this.replayedUpTo = replayedUpTo;
     if (this.closed) return;
     // The replay is bounded by the history settings, not by `maxBufferedBytes`: let it through.
-    if (replay.length > 0) {
-      this.replayAllowance = replay.length;
+    if (replay.bytes.length > 0) {
+      this.replayAllowance = replay.bytes.length;
       this.append(replay);
     }
     for (const frame of held) this.send(frame);
@@ -95,12 +87,11 @@ export class Subscriber {
   /** Called once per tick by the flusher. */
   flush(): void {
     if (this.closed || this.pending === undefined) return;
-    const pending = this.pending!;
-    const chunk = Array.isArray(pending) ? Buffer.concat(pending, this.pendingBytes) : pending;
+    const pending = this.pending;
+    const frame = Array.isArray(pending) ? Frame.join(pending, this.pendingBytes) : pending;
     this.pending = undefined;
     this.pendingBytes = 0;
-    this.res.write(chunk);
-    if (this.canFlush) (this.res as unknown as { flush(): void }).flush();
+    this.sink.write(frame);
   }
 
   /** End the stream politely (server shutdown). */
@@ -108,14 +99,14 @@ export class Subscriber {
     if (this.closed) return;
     this.flush();
     this.markClosed();
-    this.res.end();
+    this.sink.end();
   }
 
   /** Drop the connection at once (client too slow). */
   destroy(): void {
     if (this.closed) return;
     this.markClosed();
-    this.res.destroy();
+    this.sink.destroy();
   }
 
   markClosed(): void {
@@ -125,26 +116,26 @@ export class Subscriber {
     this.held = undefined;
   }
 
-  private enqueue(bytes: Buffer): void {
-    const buffered = this.pendingBytes + this.res.writableLength;
+  private enqueue(frame: Frame): void {
+    const buffered = this.pendingBytes + this.sink.writableLength;
     if (this.replayAllowance > 0 && buffered <= this.maxBufferedBytes) this.replayAllowance = 0;
-    if (buffered + bytes.length > this.maxBufferedBytes + this.replayAllowance) {
+    if (buffered + frame.bytes.length > this.maxBufferedBytes + this.replayAllowance) {
       this.hooks.overflow(this);
       return;
     }
-    this.append(bytes);
+    this.append(frame);
   }
 
-  private append(bytes: Buffer): void {
+  private append(frame: Frame): void {
     if (this.pending === undefined) {
       this.hooks.schedule(this);
-      this.pending = bytes;
+      this.pending = frame;
     } else if (Array.isArray(this.pending)) {
-      this.pending.push(bytes);
+      this.pending.push(frame);
     } else {
-      this.pending = [this.pending, bytes];
+      this.pending = [this.pending, frame];
     }
-    this.pendingBytes += bytes.length;
+    this.pendingBytes += frame.bytes.length;
     this.active = true;
   }
 }

@@ -1,4 +1,5 @@
 import { ChannelBus } from '../bus/ChannelBus.js';
+import { Frame } from '../bus/Frame.js';
 import { ClosedError, HistoryError, InvalidEventError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
 import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
@@ -41,7 +42,7 @@ export class Dispatcher {
       const record = pending instanceof Promise ? await pending : pending;
       const id = record?.id ?? event.id;
       const content = encodeEvent({ event: event.event, data: event.data, id });
-      this.bus.deliver(name, { bytes: Buffer.from(content), seq: record?.seq });
+      this.bus.deliver(name, Frame.of(content, record?.seq));
       this.counters.eventsPublished++;
       if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
     }

@@ -4,6 +4,7 @@ import { type ChannelSpec } from './channels.js';
 import { decideStream } from './decide.js';
 import { EVENT_STREAM_HEADERS, refuse } from './reply.js';
 import { viewOfNodeRequest } from './RequestView.js';
+import { sinkOfResponse } from './responseSink.js';
 import { subscribe } from './subscribe.js';
 
 /** Serves one `node:http` request (Express, Next.js pages router, plain http) as an event stream. */
@@ -26,7 +27,7 @@ export async function serveStream(
   res.writeHead(200, EVENT_STREAM_HEADERS);
   res.flushHeaders();
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
-  const subscription = subscribe(ctx, res, { req, channels: decision.channels, proxied: false }, decision.lastEventId);
+  const subscription = subscribe(ctx, sinkOfResponse(res), { req, channels: decision.channels, proxied: false }, decision.lastEventId);
   res.once('close', subscription.closed);
   await subscription.ready;
 }

@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { Frame } from '../bus/Frame.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { replayAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
@@ -31,7 +32,7 @@ export function subscribe(
   ctx.keepAlive.start();
   ctx.hooks.onConnect?.(info);
   const ready = replayAfter(ctx.history, info.channels, lastEventId).then((replay) => {
-    subscriber.release(Buffer.from(openingText(ctx) + replay.text), replay.upTo);
+    subscriber.release(Frame.of(openingText(ctx) + replay.text), replay.upTo);
     debug('streaming %o (%d bytes replayed)', info.channels, replay.text.length);
   });
   let open = true;

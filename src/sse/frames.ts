@@ -6,5 +6,3 @@ import { encodeComment, encodeEvent } from './encode.js';
 export const STREAM_OPEN = encodeEvent({ event: 'stream-open', data: '' });
 
 export const KEEP_ALIVE = encodeComment('keep-alive');
-
-export const KEEP_ALIVE_BYTES = Buffer.from(KEEP_ALIVE);

@@ -29,6 +29,8 @@ export interface RawRequest {
   accept?: string | null;
   /** Default '1.1'. */
   httpVersion?: '1.0' | '1.1';
+  /** Default 'GET'. */
+  method?: 'GET' | 'HEAD';
   /** Keep every raw byte and the whole body text (default true); off for bulk streams. */
   retain?: boolean;
 }
@@ -99,7 +101,7 @@ export class RawClient {
       5000,
       'TCP connect',
     );
-    const lines = [`GET ${request.path} HTTP/${request.httpVersion ?? '1.1'}`, `Host: 127.0.0.1:${port}`];
+    const lines = [`${request.method ?? 'GET'} ${request.path} HTTP/${request.httpVersion ?? '1.1'}`, `Host: 127.0.0.1:${port}`];
     const accept = request.accept === undefined ? 'text/event-stream' : request.accept;
     if (accept !== null) lines.push(`Accept: ${accept}`);
     for (const [name, value] of Object.entries(request.headers ?? {})) lines.push(`${name}: ${value}`);
@@ -199,7 +201,8 @@ export class RawClient {
     while (!this.complete) {
       const lineEnd = this.pending.indexOf('\r\n');
       if (lineEnd === -1) return;
-      const size = parseInt(this.pending.subarray(0, lineEnd).toString('latin1'), 16);
+      const sizeLine = this.pending.subarray(0, lineEnd).toString('latin1');
+      const size = /^[0-9a-f]+$/i.test(sizeLine) ? parseInt(sizeLine, 16) : NaN;
       if (!Number.isFinite(size)) throw new Error(`bad chunk size line: ${this.pending.subarray(0, lineEnd).toString()}`);
       if (size === 0) {
         if (this.pending.length < lineEnd + 4) return;
@@ -208,6 +211,9 @@ export class RawClient {
         return;
       }
       if (this.pending.length < lineEnd + 2 + size + 2) return;
+      if (this.pending[lineEnd + 2 + size] !== 0x0d || this.pending[lineEnd + 3 + size] !== 0x0a) {
+        throw new Error(`chunk of ${size} bytes is not followed by CRLF`);
+      }
       const data = this.pending.subarray(lineEnd + 2, lineEnd + 2 + size);
       this.pending = this.pending.subarray(lineEnd + 2 + size + 2);
       this.feed(data);

@@ -1,0 +1,84 @@
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Frame } from '../bus/Frame.js';
+import type { StreamSink } from '../bus/Subscriber.js';
+
+const nodeWrite = ServerResponse.prototype.write;
+
+/**
+ * The sink of a `node:http` response whose head has been sent. When nothing stands between
+ * the response and its socket (no middleware wrapped `write`, chunked HTTP/1.1, nothing queued
+ * in the response), frames go to the socket as ready-made chunks: one shared buffer and one
+ * syscall per write, where `res.write` would build four pieces per subscriber.
+ * Anything else (compression, HTTP/1.0, a patched `write`) goes through `res.write`.
+ */
+export function sinkOfResponse(res: ServerResponse): StreamSink {
+  const socket = rawChunkSocket(res);
+  return socket === undefined ? new ResponseSink(res) : new RawChunkSink(res, socket);
+}
+
+function rawChunkSocket(res: ServerResponse): Socket | undefined {
+  const socket = res.socket;
+  const canTakeChunks =
+    socket !== null &&
+    socket.writable &&
+    res.headersSent &&
+    !res.writableEnded &&
+    res.write === nodeWrite &&
+    (res as { chunkedEncoding?: unknown }).chunkedEncoding === true &&
+    // Bytes the response still holds would be overtaken by ours.
+    res.writableLength === socket.writableLength;
+  return canTakeChunks ? socket : undefined;
+}
+
+class RawChunkSink implements StreamSink {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly socket: Socket,
+  ) {}
+
+  get writableLength(): number {
+    return this.res.writableLength;
+  }
+
+  write(frame: Frame): void {
+    // A zero-length chunk would end the body.
+    if (frame.bytes.length > 0) this.socket.write(frame.chunk);
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+}
+
+class ResponseSink implements StreamSink {
+  // compression middleware holds output until flushed; it adds `flush()` to the response.
+  private readonly flush: (() => void) | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    const { flush } = res as { flush?: unknown };
+    this.flush = typeof flush === 'function' ? () => flush.call(res) : undefined;
+  }
+
+  get writableLength(): number {
+    return this.res.writableLength;
+  }
+
+  write(frame: Frame): void {
+    if (frame.bytes.length === 0) return;
+    this.res.write(frame.bytes);
+    this.flush?.();
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+}
