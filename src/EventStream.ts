@@ -218,6 +218,7 @@ function createState(config: EventStreamOptions): EventStreamState {
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
   const subscriberHooks: SubscriberHooks = {
+    maxBufferedBytes,
     schedule: flusher.schedule,
     overflow(subscriber: Subscriber) {
       counters.clientsDropped++;

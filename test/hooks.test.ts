@@ -224,11 +224,8 @@ describe('onConnect / onDisconnect', () => {
     expect(h.disconnects).toHaveLength(1);
   });
 
-  // KNOWN BUG (src/request/subscribe.ts + src/EventStream.ts): onDisconnect fires only when the
-  // subscription's own close path is the one that removes the subscriber from the bus. When
-  // EventStream.close() (node transport) or the slow-client overflow removes it first, the later
-  // `closed()` sees bus.remove() === false and skips the hook. These assert the documented
-  // contract.
+  // Regression guard: onDisconnect must fire whichever path removes the subscriber first
+  // (the client's close, EventStream.close(), or the slow-client drop), exactly once.
   it('node handler: onDisconnect also fires when eventStream.close() ends the stream', async () => {
     const h = await harness();
     const client = await open(`${h.base}/node/x`);

@@ -30,7 +30,7 @@ export async function serveFetch(
     return new Response(decision.body, { status: 200, headers: decision.headers });
   }
   const sink = new WebStreamSink(ctx.maxBufferedBytes);
-  const subscription = subscribe(ctx, sink, { req: request, channels: decision.channels, proxied: false }, decision.lastEventId);
+  const subscription = subscribe(ctx, sink, request, decision.channels, decision.lastEventId);
   sink.onClose(subscription.closed);
   // The client left: end quietly. Erroring the stream here would make the server running this
   // handler report an error for every ordinary disconnect (@hono/node-server logs each one).

@@ -3,14 +3,15 @@ import type { Subscriber } from './Subscriber.js';
 
 /**
  * Channel → subscribers index. A publish touches only that channel's subscribers, so its
- * cost does not grow with the total number of connections.
+ * cost does not grow with the total number of connections. There is no second, global set:
+ * every subscriber is found through its first channel, which saves an entry per connection.
  */
 export class ChannelBus {
   private readonly channels = new Map<string, Set<Subscriber>>();
-  private readonly all = new Set<Subscriber>();
+  private count = 0;
 
   add(subscriber: Subscriber): void {
-    this.all.add(subscriber);
+    if (this.has(subscriber)) return;
     for (const channel of subscriber.channels) {
       let set = this.channels.get(channel);
       if (set === undefined) {
@@ -19,16 +20,18 @@ export class ChannelBus {
       }
       set.add(subscriber);
     }
+    this.count++;
   }
 
   remove(subscriber: Subscriber): boolean {
-    if (!this.all.delete(subscriber)) return false;
+    if (!this.has(subscriber)) return false;
     for (const channel of subscriber.channels) {
       const set = this.channels.get(channel);
       if (set === undefined) continue;
       set.delete(subscriber);
       if (set.size === 0) this.channels.delete(channel);
     }
+    this.count--;
     return true;
   }
 
@@ -39,11 +42,14 @@ export class ChannelBus {
   }
 
   get connections(): number {
-    return this.all.size;
+    return this.count;
   }
 
-  subscribers(): IterableIterator<Subscriber> {
-    return this.all.values();
+  /** Every subscriber once, however many channels it is on. */
+  *subscribers(): IterableIterator<Subscriber> {
+    for (const [channel, set] of this.channels) {
+      for (const subscriber of set) if (subscriber.channels[0] === channel) yield subscriber;
+    }
   }
 
   /** Subscribers per channel; a client on two channels counts in both. */
@@ -51,5 +57,10 @@ export class ChannelBus {
     const counts: Record<string, number> = {};
     for (const [channel, set] of this.channels) counts[channel] = set.size;
     return counts;
+  }
+
+  private has(subscriber: Subscriber): boolean {
+    const first = subscriber.channels[0];
+    return first !== undefined && this.channels.get(first)?.has(subscriber) === true;
   }
 }

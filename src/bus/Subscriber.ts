@@ -11,7 +11,10 @@ export interface StreamSink {
   readonly writableLength: number;
 }
 
+/** What every subscriber of one EventStream shares: one object, not two fields per connection. */
 export interface SubscriberHooks {
+  /** Bytes a client may leave unread before it is dropped. */
+  readonly maxBufferedBytes: number;
   /** Queue this subscriber for the end-of-tick flush. */
   schedule(subscriber: Subscriber): void;
   /** The client stopped reading and passed the buffer bound. */
@@ -35,14 +38,14 @@ export class Subscriber {
   private pendingBytes = 0;
   /** While a replay is being written, live frames wait here so none is lost or doubled. */
   private held: Frame[] | undefined;
-  private replayedUpTo = -Infinity;
+  /** Newest history position the replay covered; undefined (no boxed number) when none. */
+  private replayedUpTo: number | undefined;
   /** Extra room for the opening replay, which may exceed the bound; gone once it drained. */
   private replayAllowance = 0;
 
   constructor(
     private readonly sink: StreamSink,
     channels: readonly string[],
-    private readonly maxBufferedBytes: number,
     private readonly hooks: SubscriberHooks,
   ) {
     this.channels = channels;
@@ -57,7 +60,7 @@ export class Subscriber {
     if (this.closed) return;
     // A publish that was already in the replay snapshot can still reach the bus after the
     // release (its store write finished before the read, its delivery after): skip it.
-    if (frame.seq !== undefined && frame.seq <= this.replayedUpTo) return;
+    if (frame.seq !== undefined && this.replayedUpTo !== undefined && frame.seq <= this.replayedUpTo) return;
     if (this.held !== undefined) {
       this.held.push(frame);
       return;
@@ -74,7 +77,7 @@ export class Subscriber {
   release(replay: Frame, replayedUpTo: number): void {
     const held = this.held ?? [];
     this.held = undefined;
-    this.replayedUpTo = replayedUpTo;
+    if (replayedUpTo > -Infinity) this.replayedUpTo = replayedUpTo;
     if (this.closed) return;
     // The replay is bounded by the history settings, not by `maxBufferedBytes`: let it through.
     if (replay.bytes.length > 0) {
@@ -118,8 +121,8 @@ export class Subscriber {
 
   private enqueue(frame: Frame): void {
     const buffered = this.pendingBytes + this.sink.writableLength;
-    if (this.replayAllowance > 0 && buffered <= this.maxBufferedBytes) this.replayAllowance = 0;
-    if (buffered + frame.bytes.length > this.maxBufferedBytes + this.replayAllowance) {
+    if (this.replayAllowance > 0 && buffered <= this.hooks.maxBufferedBytes) this.replayAllowance = 0;
+    if (buffered + frame.bytes.length > this.hooks.maxBufferedBytes + this.replayAllowance) {
       this.hooks.overflow(this);
       return;
     }

@@ -53,9 +53,10 @@ export class MemoryHistory implements HistoryStore {
     };
     if (previous !== undefined) record.prevId = previous.id;
     if (input.id !== undefined) this.seqOfCustomId.set(input.id, seq);
+    const now = this.now();
     log.records.push(record);
-    log.times.push(this.now());
-    this.evict(log, this.now());
+    log.times.push(now);
+    this.evict(log, now);
     this.startSweeping();
     return record;
   }

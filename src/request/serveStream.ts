@@ -27,7 +27,9 @@ export async function serveStream(
   res.writeHead(200, EVENT_STREAM_HEADERS);
   res.flushHeaders();
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
-  const subscription = subscribe(ctx, sinkOfResponse(res), { req, channels: decision.channels, proxied: false }, decision.lastEventId);
-  res.once('close', subscription.closed);
+  const subscription = subscribe(ctx, sinkOfResponse(res), req, decision.channels, decision.lastEventId);
+  // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
+  // and its state per connection for as long as the stream is open.
+  res.on('close', subscription.closed);
   await subscription.ready;
 }

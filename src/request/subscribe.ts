@@ -23,17 +23,22 @@ export interface Subscription {
 export function subscribe(
   ctx: StreamContext,
   sink: StreamSink,
-  info: ConnectionInfo,
+  req: ConnectionInfo['req'],
+  channels: readonly string[],
   lastEventId: LastEventId,
 ): Subscription {
-  const subscriber = new Subscriber(sink, info.channels, ctx.maxBufferedBytes, ctx.subscriberHooks);
+  const subscriber = new Subscriber(sink, channels, ctx.subscriberHooks);
   subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
-  ctx.hooks.onConnect?.(info);
-  const ready = replayAfter(ctx.history, info.channels, lastEventId).then((replay) => {
+  const { onConnect, onDisconnect } = ctx.hooks;
+  // Held for the life of the stream, so only made when a hook will receive it.
+  const info: ConnectionInfo | undefined =
+    onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
+  if (info !== undefined) onConnect?.(info);
+  const ready = replayAfter(ctx.history, channels, lastEventId).then((replay) => {
     subscriber.release(Frame.of(openingText(ctx) + replay.text), replay.upTo);
-    debug('streaming %o (%d bytes replayed)', info.channels, replay.text.length);
+    debug('streaming %o (%d bytes replayed)', channels, replay.text.length);
   });
   let open = true;
   return {
@@ -44,7 +49,7 @@ export function subscribe(
       open = false;
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
-      ctx.hooks.onDisconnect?.(info);
+      if (info !== undefined) onDisconnect?.(info);
     },
   };
 }
