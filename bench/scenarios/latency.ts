@@ -5,7 +5,7 @@
  * `warmupEvents` are delivered and checked but left out of the percentiles (JIT warm-up).
  */
 import { wallClockMs } from '../clock.ts';
-import { SHARED_CHANNEL, type AwaitResult, type ChannelLayout, type PublishedReply } from '../protocol.ts';
+import { SHARED_CHANNEL, type AwaitResult, type ChannelLayout, type PublishedReply, type StatsReply } from '../protocol.ts';
 import type { Sizes } from '../sizes.ts';
 import { connectClients, sleep, type Session } from './session.ts';
 import type { ScenarioResult } from './types.ts';
@@ -16,6 +16,7 @@ const SCHEDULE_SLACK_MS = 10_000;
 const DRAIN_GRACE_MS = 2_000;
 /** Still this far behind at the end: several intervals' worth of events queued up. */
 const LAG_WORTH_NOTING_MS = 100;
+const STATS_TIMEOUT_MS = 30_000;
 
 function scheduleMs(spec: Sizes['latency']): number {
   return (spec.warmupEvents + spec.measuredEvents) * spec.intervalMs;
@@ -47,6 +48,9 @@ export async function runLatency(
     session.client.request<AwaitResult>({ type: 'await', events, deadline: deadline + DRAIN_GRACE_MS }, replyTimeout),
   ]);
 
+  const stats = await session.server.request<StatsReply>({ type: 'stats' }, STATS_TIMEOUT_MS);
+  const serverCpuMs = (stats.cpuMicros - published.cpuAtStartMicros) / 1000;
+
   // Falling behind shows at the end: either publishing itself ran late, or the library
   // accepted events on time but queued them internally; both delay the last receipt.
   const lastDueAt = published.firstAt + (events - 1) * spec.intervalMs;
@@ -74,6 +78,7 @@ export async function runLatency(
       latency,
       clientsClosed: received.clientsClosed,
       clientCpuMs: received.clientCpuMs,
+      serverCpuMs,
       clientAwaitWallMs: received.awaitWallMs,
       maxScheduleLagMs: published.maxLagMs,
       finalScheduleLagMs: published.finalLagMs,
