@@ -4,6 +4,7 @@
  */
 import type { MachineInfo } from './machine.ts';
 import { METRICS, findResult, formatRatio, metricValue, ratioToBaseline, type MetricSpec } from './metrics.ts';
+import { roundsOf } from './rounds.ts';
 import type { ScenarioResult } from './scenarios/types.ts';
 import type { Sizes } from './sizes.ts';
 
@@ -121,7 +122,7 @@ function renderSizes(s: Sizes, repeat: number): string {
     '',
     `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.` +
       (repeat > 1
-        ? ` Throughput and latency scenarios ran ${repeat} rounds (each round runs every implementation in turn); ` +
+        ? ` Throughput scenarios ran ${repeat} rounds and latency ${roundsOf('latency', repeat)} (each round runs every implementation in turn); ` +
           'each cell shows the median value, and each ratio is the median of the per-round ratios to raw-node.'
         : ''),
   ].join('\n');

@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { combineRounds } from './aggregate.ts';
+import { roundsOf } from './rounds.ts';
 import { renderChart } from './chart.ts';
 import { BASELINE, implementations, type ImplementationSpec } from './implementations.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
@@ -158,11 +159,6 @@ async function runScenario(
   }
 }
 
-/** Memory is not disturbed by other load the way rates are; one sample is enough. */
-function repetitionsFor(scenario: MeasuredScenario, repeat: number): number {
-  return scenario === 'idle-memory' ? 1 : repeat;
-}
-
 function describeResult(result: ScenarioResult): string {
   const metrics = Object.entries(result.metrics)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
@@ -223,7 +219,7 @@ async function main(): Promise<void> {
   // repetitions interleave), so a scenario's numbers are close in time and machine state.
   for (const scenario of MEASURED.filter((m) => options.scenarios.includes(m))) {
     const rounds: Map<string, ScenarioResult>[] = [];
-    for (let round = 1; round <= repetitionsFor(scenario, options.repeat); round++) {
+    for (let round = 1; round <= roundsOf(scenario, options.repeat); round++) {
       const byImplementation = new Map<string, ScenarioResult>();
       rounds.push(byImplementation);
       for (const impl of impls) {
