@@ -65,9 +65,9 @@ describe('response head', () => {
     expect(es.stats().eventsPublished).toBe(0);
   });
 
-  it('the head is flushed even while the opening frames are still being prepared', async () => {
-    // A history store whose replay we hold back: the opening frames cannot be written until it
-    // answers, but the client must already have its headers.
+  it('the head and stream-open arrive while the replay is still being read', async () => {
+    // A history store whose replay we hold back: the replay cannot be written until it
+    // answers, but the client must already have its headers and the opening event.
     let release!: (replay: Replay) => void;
     const store: HistoryStore = {
       append: (channel, input) => ({ seq: 1, id: '1', channel, ...input }),
@@ -75,14 +75,24 @@ describe('response head', () => {
     };
     const es = track(new EventStream({ history: store }));
     const { port } = await serveRoute(es);
-    const raw = await RawClient.get(port, { path: '/e', headers: { 'Last-Event-ID': '0' } });
+    const raw = await RawClient.get(port, { path: '/e', headers: { 'Last-Event-ID': '1' } });
     const head = await raw.waitForHead();
     expect(head.status).toBe(200);
-    expect(raw.bodyBytes).toBe(0);
-    release({ records: [], complete: true });
     await raw.waitForBody(STREAM_OPEN);
-    expect(raw.bodyText).toBe(STREAM_OPEN);
+    const replayed = { seq: 2, id: '2', channel: 'ch', event: 'old', data: '"x"' };
+    release({ records: [replayed], complete: true });
+    await raw.waitForEvents(2);
+    expect(raw.bodyText).toBe(`${STREAM_OPEN}id: 2\nevent: old\ndata: "x"\n\n`);
   });
+
+  it('the head leaves in the same packet as the opening frames', async () => {
+    const es = track(new EventStream({ history: false }));
+    const { port } = await serveRoute(es);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForBody(STREAM_OPEN);
+    expect(raw.raw[0]!.toString('latin1')).toMatch(/\r\n\r\n[0-9a-f]+\r\nevent: stream-open\n/);
+  });
+
 });
 
 describe('body framing', () => {

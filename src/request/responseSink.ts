@@ -6,13 +6,32 @@ import type { StreamSink } from '../bus/Subscriber.js';
 const nodeWrite = ServerResponse.prototype.write;
 
 /**
- * The sink of a `node:http` response whose head has been sent. When nothing stands between
+ * Starts an event stream on `res`: the head goes out in the same packet as `opening` (the
+ * stream's first frames) as soon as this tick ends, one write where flushing the head on its
+ * own would take two. The client has its head and `stream-open` before any history is read.
+ */
+export function startResponseStream(
+  res: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  opening: Frame,
+  method: string | undefined,
+): StreamSink {
+  res.writeHead(200, headers);
+  // A HEAD response has no body: Node ignores the write, so the head must be pushed out alone.
+  if (method === 'HEAD') res.flushHeaders();
+  else new ResponseSink(res).write(opening);
+  return sinkOfResponse(res);
+}
+
+/**
+ * The sink of a `node:http` response whose head has been written. When nothing stands between
  * the response and its socket (no middleware wrapped `write`, chunked HTTP/1.1, nothing queued
  * in the response), frames go to the socket as ready-made chunks: one shared buffer and one
  * syscall per write, where `res.write` would build four pieces per subscriber.
  * Anything else (compression, HTTP/1.0, a patched `write`) goes through `res.write`.
  */
-export function sinkOfResponse(res: ServerResponse): StreamSink {
+/** Only once a body write has put the head on the socket: raw chunks must not overtake it. */
+function sinkOfResponse(res: ServerResponse): StreamSink {
   const socket = rawChunkSocket(res);
   return socket === undefined ? new ResponseSink(res) : new RawChunkSink(res, socket);
 }

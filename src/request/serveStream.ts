@@ -1,10 +1,11 @@
+import { Frame } from '../bus/Frame.js';
 import type { StreamRequest, StreamResponse } from '../types.js';
 import type { StreamContext } from './context.js';
 import { type ChannelSpec } from './channels.js';
-import { decideStream } from './decide.js';
+import { decideStream, openingText } from './decide.js';
 import { EVENT_STREAM_HEADERS, refuse } from './reply.js';
 import { viewOfNodeRequest } from './RequestView.js';
-import { sinkOfResponse } from './responseSink.js';
+import { startResponseStream } from './responseSink.js';
 import { subscribe } from './subscribe.js';
 
 /** Serves one `node:http` request (Express, Next.js pages router, plain http) as an event stream. */
@@ -24,10 +25,9 @@ export async function serveStream(
   }
   // The client may have left while authorize or the signature check was awaited.
   if (res.destroyed || req.socket.destroyed) return;
-  res.writeHead(200, EVENT_STREAM_HEADERS);
-  res.flushHeaders();
+  const sink = startResponseStream(res, EVENT_STREAM_HEADERS, Frame.of(openingText(ctx)), req.method);
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
-  const subscription = subscribe(ctx, sinkOfResponse(res), req, decision.channels, decision.lastEventId);
+  const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId);
   // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
   // and its state per connection for as long as the stream is open.
   res.on('close', subscription.closed);

@@ -3,7 +3,6 @@ import { Frame } from '../bus/Frame.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { replayAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
-import { openingText } from './decide.js';
 import type { LastEventId } from './lastEventId.js';
 
 const debug = createDebug('gripstream:request');
@@ -11,14 +10,14 @@ const debug = createDebug('gripstream:request');
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
   closed(): void;
-  /** Resolves when the opening frames and the replay have been handed over. */
+  /** Resolves when the replay has been handed over (the opening frames went before it). */
   ready: Promise<void>;
 }
 
 /**
- * Puts a sink on the bus and writes its opening frames and replay. It subscribes BEFORE
- * reading history, holding live frames meanwhile, so a publish racing the replay is
- * neither lost (published after the read) nor doubled (already in the replay).
+ * Puts a sink, whose opening frames are already written, on the bus and writes its replay.
+ * It subscribes BEFORE reading history, holding live frames meanwhile, so a publish racing
+ * the replay is neither lost (published after the read) nor doubled (already in the replay).
  */
 export function subscribe(
   ctx: StreamContext,
@@ -37,7 +36,7 @@ export function subscribe(
     onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
   if (info !== undefined) onConnect?.(info);
   const ready = replayAfter(ctx.history, channels, lastEventId).then((replay) => {
-    subscriber.release(Frame.of(openingText(ctx) + replay.text), replay.upTo);
+    subscriber.release(Frame.of(replay.text), replay.upTo);
     debug('streaming %o (%d bytes replayed)', channels, replay.text.length);
   });
   let open = true;
