@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GripPublishError, type EventStreamOptions } from '../../src/index.js';
-import { freePort, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { Listener, startOrigin, within, type Origin } from './helpers.js';
 
 // End to end through Debian's Pushpin: clients connect to Pushpin, Pushpin asks the origin,
@@ -21,8 +21,7 @@ interface Ports {
 
 /** Pushpin's ports are chosen first, so origins can be configured with its publish URL. */
 async function choosePorts(): Promise<Ports> {
-  const httpPort = await freePort();
-  const publishPort = await freePort();
+  const [httpPort, publishPort] = await freePortPair();
   return { httpPort, publishPort, controlUri: `http://127.0.0.1:${publishPort}/` };
 }
 

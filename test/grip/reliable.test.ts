@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, HistoryError, type EventStreamOptions } from '../../src/index.js';
-import { freePort, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { Listener, startOrigin, within, type Origin } from './helpers.js';
 
@@ -26,8 +26,7 @@ interface Cluster {
 async function cluster(retry = 200): Promise<Cluster> {
   const redis = await startRedis();
   cleanups.push(() => redis.stop());
-  const httpPort = await freePort();
-  const publishPort = await freePort();
+  const [httpPort, publishPort] = await freePortPair();
   const options: EventStreamOptions = {
     grip: `http://127.0.0.1:${publishPort}/`,
     gripReliable: true,

@@ -209,6 +209,19 @@ export function requirePushpin(): boolean {
 }
 
 /** Ask the OS for an ephemeral loopback port (free at the time of the call). */
+/**
+ * Two distinct free ports, e.g. Pushpin's http and publish ports chosen before it starts.
+ * Two plain freePort() calls can return the same port: each one's listener is already closed.
+ */
+export async function freePortPair(): Promise<[number, number]> {
+  const first = await freePort();
+  for (let i = 0; i < 5; i++) {
+    const second = await freePort();
+    if (second !== first) return [first, second];
+  }
+  throw new Error('freePortPair: could not get two distinct free ports');
+}
+
 export function freePort(): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const srv = net.createServer();
