@@ -82,6 +82,11 @@ export type ServerMessage =
       maxLagMs: number;
       /** Interval mode: how far behind schedule the last publish started, in ms. */
       finalLagMs: number;
+      /**
+       * Interval mode: median ms from a publish until the server's event loop reached its next
+       * check phase, by which time every write the publish caused has been handed to the kernel.
+       */
+      fanOutMs?: number;
       error?: string;
     }
   | {

@@ -79,6 +79,7 @@ export async function runLatency(
       clientsClosed: received.clientsClosed,
       clientCpuMs: received.clientCpuMs,
       serverCpuMs,
+      serverFanOutMedianMs: published.fanOutMs,
       clientAwaitWallMs: received.awaitWallMs,
       maxScheduleLagMs: published.maxLagMs,
       finalScheduleLagMs: published.finalLagMs,

@@ -100,6 +100,7 @@ interface PublishOutcome {
   cpuAtStartMicros: number;
   maxLagMs: number;
   finalLagMs: number;
+  fanOutMs?: number;
   error?: string;
 }
 
@@ -116,6 +117,7 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
   let published = 0;
   let maxLagMs = 0;
   let finalLagMs = 0;
+  const fanOuts: number[] = [];
   try {
     for (let i = 0; i < plan.events; i++) {
       const dueAt = startAt + i * plan.intervalMs;
@@ -137,6 +139,9 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
         event: BENCH_EVENT_NAME,
         data: { n: i, t },
       });
+      // setImmediate runs after this tick's nextTick writes (where every library here
+      // writes): the span is the server's own share of the latency.
+      if (plan.intervalMs > 0) setImmediate(() => fanOuts.push(wallClockMs() - t));
       if (pending !== undefined) await pending;
       published++;
     }
@@ -144,7 +149,8 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
     const lastAt = wallClockMs();
     return { published, firstAt, lastAt, cpuAtStartMicros, maxLagMs, finalLagMs, error: String(err) };
   }
-  return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, maxLagMs, finalLagMs };
+  const fanOutMs = fanOuts.length > 0 ? fanOuts.sort((a, b) => a - b)[fanOuts.length >> 1] : undefined;
+  return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, maxLagMs, finalLagMs, fanOutMs };
 }
 
 function sleepUntil(wallClockTarget: number): Promise<void> {

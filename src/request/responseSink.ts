@@ -6,9 +6,9 @@ import type { StreamSink } from '../bus/Subscriber.js';
 const nodeWrite = ServerResponse.prototype.write;
 
 /**
- * Starts an event stream on `res`: the head goes out in the same packet as `opening` (the
- * stream's first frames) as soon as this tick ends, one write where flushing the head on its
- * own would take two. The client has its head and `stream-open` before any history is read.
+ * Starts an event stream on `res`: the head goes out at once, in the same packet as `opening`
+ * (the stream's first frames), one write where flushing the head on its own would take two.
+ * The client has its head and `stream-open` before any history is read.
  */
 export function startResponseStream(
   res: ServerResponse,
@@ -35,8 +35,8 @@ export function startResponseStream(
  * in the response), frames go to the socket as ready-made chunks: one shared buffer and one
  * syscall per write, where `res.write` would build four pieces per subscriber.
  * Anything else (compression, HTTP/1.0, a patched `write`) goes through `res.write`.
+ * Only called once the head is on the socket: raw chunks must not overtake it.
  */
-/** Only once a body write has put the head on the socket: raw chunks must not overtake it. */
 function sinkOfResponse(res: ServerResponse): StreamSink {
   const socket = rawChunkSocket(res);
   return socket === undefined ? new ResponseSink(res) : new RawChunkSink(res, socket);
