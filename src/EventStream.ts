@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import { serveFetch } from './adapters/fetch.js';
 import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
 import { ChannelBus } from './bus/ChannelBus.js';
+import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { TickFlusher } from './bus/TickFlusher.js';
@@ -17,6 +18,7 @@ import { Dispatcher } from './publish/Dispatcher.js';
 import { normalizeChannel } from './request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from './request/channels.js';
 import type { RequestHooks, StreamContext } from './request/context.js';
+import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
 import type {
   ChannelsBuilder,
@@ -241,7 +243,7 @@ function createState(config: EventStreamOptions): EventStreamState {
       subscriberHooks,
       history,
       grip,
-      maxBufferedBytes,
+      opening: Frame.of(openingText(config.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       retry: config.retry,
       hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },

@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { median } from '../aggregate.ts';
 import { wallClockMs } from '../clock.ts';
 import {
   BENCH_EVENT_NAME,
@@ -149,7 +150,7 @@ async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<Pub
     const lastAt = wallClockMs();
     return { published, firstAt, lastAt, cpuAtStartMicros, maxLagMs, finalLagMs, error: String(err) };
   }
-  const fanOutMs = fanOuts.length > 0 ? fanOuts.sort((a, b) => a - b)[fanOuts.length >> 1] : undefined;
+  const fanOutMs = fanOuts.length > 0 ? median(fanOuts) : undefined;
   return { published, firstAt, lastAt: wallClockMs(), cpuAtStartMicros, maxLagMs, finalLagMs, fanOutMs };
 }
 

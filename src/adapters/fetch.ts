@@ -1,8 +1,8 @@
-import { Frame } from '../bus/Frame.js';
+import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
 import type { ChannelSpec } from '../request/channels.js';
 import type { StreamContext } from '../request/context.js';
-import { decideStream, openingText } from '../request/decide.js';
+import { decideStream } from '../request/decide.js';
 import { EVENT_STREAM_HEADERS } from '../request/reply.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
 import { subscribe } from '../request/subscribe.js';
@@ -29,8 +29,8 @@ export async function serveFetch(
     ctx.hooks.onConnect?.({ req: request, channels: decision.channels, proxied: true });
     return new Response(decision.body, { status: 200, headers: decision.headers });
   }
-  const sink = new WebStreamSink(ctx.maxBufferedBytes);
-  sink.write(Frame.of(openingText(ctx)));
+  const sink = new WebStreamSink(ctx.subscriberHooks.maxBufferedBytes);
+  sink.write(ctx.opening);
   const subscription = subscribe(ctx, sink, request, decision.channels, decision.lastEventId);
   sink.onClose(subscription.closed);
   // The client left: end quietly. Erroring the stream here would make the server running this

@@ -1,4 +1,5 @@
 import type { ChannelBus } from '../bus/ChannelBus.js';
+import type { Frame } from '../bus/Frame.js';
 import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
@@ -27,7 +28,8 @@ export interface StreamContext {
   readonly subscriberHooks: SubscriberHooks;
   readonly history: HistoryStore | undefined;
   readonly grip: GripTransport | undefined;
-  readonly maxBufferedBytes: number;
+  /** `openingText(retry)`, encoded once for every stream of this EventStream. */
+  readonly opening: Frame;
   readonly keepAliveSeconds: number;
   readonly retry: number | undefined;
   readonly hooks: RequestHooks;

@@ -68,7 +68,7 @@ async function holdDecision(
     kind: 'hold',
     channels,
     headers: { ...EVENT_STREAM_HEADERS, ...grip.holdHeaders(channels, ctx.keepAliveSeconds, reliable) },
-    body: (recovery !== undefined ? '' : openingText(ctx)) + replay.text,
+    body: (recovery !== undefined ? '' : openingText(ctx.retry)) + replay.text,
   };
 }
 
@@ -103,8 +103,8 @@ function nextLinkFor(req: RequestView): string {
 }
 
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */
-export function openingText(ctx: StreamContext): string {
-  return (ctx.retry === undefined ? '' : encodeRetry(ctx.retry)) + STREAM_OPEN;
+export function openingText(retry: number | undefined): string {
+  return (retry === undefined ? '' : encodeRetry(retry)) + STREAM_OPEN;
 }
 
 function refusal(status: number, reason: string): StreamDecision {

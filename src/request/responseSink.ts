@@ -23,25 +23,21 @@ export function startResponseStream(
   const socket = res.socket;
   socket?.cork();
   res.flushHeaders();
+  const viaResponse = new ResponseSink(res);
   // A HEAD response has no body (Node would ignore the write anyway).
-  if (method !== 'HEAD') new ResponseSink(res).write(opening);
+  if (method !== 'HEAD') viaResponse.write(opening);
   socket?.uncork();
-  return sinkOfResponse(res);
+  const rawSocket = rawChunkSocket(res);
+  return rawSocket === undefined ? viaResponse : new RawChunkSink(res, rawSocket);
 }
 
 /**
- * The sink of a `node:http` response whose head has been written. When nothing stands between
- * the response and its socket (no middleware wrapped `write`, chunked HTTP/1.1, nothing queued
- * in the response), frames go to the socket as ready-made chunks: one shared buffer and one
- * syscall per write, where `res.write` would build four pieces per subscriber.
+ * The socket to write ready-made chunks to, when nothing stands between the response and it
+ * (no middleware wrapped `write`, chunked HTTP/1.1, nothing queued in the response): one shared
+ * buffer and one syscall per write, where `res.write` would build four pieces per subscriber.
  * Anything else (compression, HTTP/1.0, a patched `write`) goes through `res.write`.
- * Only called once the head is on the socket: raw chunks must not overtake it.
+ * Only asked once the head is on the socket: raw chunks must not overtake it.
  */
-function sinkOfResponse(res: ServerResponse): StreamSink {
-  const socket = rawChunkSocket(res);
-  return socket === undefined ? new ResponseSink(res) : new RawChunkSink(res, socket);
-}
-
 function rawChunkSocket(res: ServerResponse): Socket | undefined {
   const socket = res.socket;
   const canTakeChunks =

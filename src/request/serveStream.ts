@@ -1,8 +1,7 @@
-import { Frame } from '../bus/Frame.js';
 import type { StreamRequest, StreamResponse } from '../types.js';
 import type { StreamContext } from './context.js';
 import { type ChannelSpec } from './channels.js';
-import { decideStream, openingText } from './decide.js';
+import { decideStream } from './decide.js';
 import { EVENT_STREAM_HEADERS, refuse } from './reply.js';
 import { viewOfNodeRequest } from './RequestView.js';
 import { startResponseStream } from './responseSink.js';
@@ -25,7 +24,7 @@ export async function serveStream(
   }
   // The client may have left while authorize or the signature check was awaited.
   if (res.destroyed || req.socket.destroyed) return;
-  const sink = startResponseStream(res, EVENT_STREAM_HEADERS, Frame.of(openingText(ctx)), req.method);
+  const sink = startResponseStream(res, EVENT_STREAM_HEADERS, ctx.opening, req.method);
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
   const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId);
   // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
