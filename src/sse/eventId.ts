@@ -11,7 +11,7 @@
  *   resume at all.
  * - At most MAX_EVENT_ID_LENGTH code units.
  */
-export const MAX_EVENT_ID_LENGTH = 1024;
+export const MAX_EVENT_ID_LENGTH = 2048;
 
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const SURROUNDING_WHITE_SPACE = /^[ \t]|[ \t]$/;
@@ -24,10 +24,15 @@ export function eventIdProblem(id: unknown): string | undefined {
   if (id.length > MAX_EVENT_ID_LENGTH) return `must be at most ${MAX_EVENT_ID_LENGTH} characters, got ${id.length}`;
   if (CONTROL_CHARACTER.test(id)) return 'must not contain control characters (a browser cannot send them back)';
   if (SURROUNDING_WHITE_SPACE.test(id)) return 'must not start or end with a space or tab (HTTP trims them)';
-  if (LONE_SURROGATE.test(id)) return 'must be well-formed Unicode (no lone surrogate)';
+  if (!isWellFormed(id)) return 'must be well-formed Unicode (no lone surrogate)';
   return undefined;
 }
 
 export function isValidEventId(id: unknown): id is string {
   return eventIdProblem(id) === undefined;
+}
+
+/** No lone surrogate: the text survives a trip through UTF-8 unchanged. */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
 }
