@@ -221,7 +221,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
     // reaching the origin directly could pose as the proxy and ask for it.
     throw new InvalidConfigError(
-      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` or `verify_key`, or `?key=` in the GRIP URL)',
+      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
     );
   }
   const bus = new ChannelBus();
