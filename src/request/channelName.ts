@@ -19,7 +19,7 @@ export function normalizeChannel(name: unknown): string {
   // Checked before trimming: a name of control characters must not trim down to another name.
   if (FORBIDDEN_IN_CHANNEL.test(name)) {
     throw new InvalidChannelError(
-      `channel name ${JSON.stringify(name)} contains a control character, ',' or ';'`,
+      `channel name ${JSON.stringify(name)} contains CR, LF, NUL, ',' or ';' (or another control character)`,
     );
   }
   const trimmed = name.trim();
