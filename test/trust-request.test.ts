@@ -308,6 +308,24 @@ describe('item 12: smaller defects', () => {
     expect(es.stats().connections).toBe(0);
   });
 
+  it('through es.fetch too: HEAD gets the headers and no stream, POST gets 405 with Allow', async () => {
+    const es = track();
+    const head = await es.fetch(new Request('http://x/', { method: 'HEAD' }), 'a');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/event-stream');
+    expect(head.body).toBeNull();
+    const post = await es.fetch(new Request('http://x/', { method: 'POST', body: 'x' }), 'a');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect(es.stats().connections).toBe(0);
+  });
+
+  it('a channel name that is not well-formed Unicode is refused (it cannot travel as UTF-8)', async () => {
+    const es = track();
+    await expect(es.publishEvent('a\ud800', { event: 'm' })).rejects.toMatchObject({ code: 'ERR_INVALID_CHANNEL' });
+    await expect(es.publishEvent('a\u007f', { event: 'm' })).rejects.toMatchObject({ code: 'ERR_INVALID_CHANNEL' });
+  });
+
   it('an async channel builder is awaited (node and fetch); its rejection is the route\'s error, not a 400', async () => {
     const es = track();
     const app = express();
@@ -341,6 +359,7 @@ describe('item 12: smaller defects', () => {
     expect(() => new EventStream({ history: { maxEvent: 10 } } as EventStreamOptions)).toThrow(/"maxEvents"/);
     expect(() => new EventStream({ gripReliable: 'yes' } as unknown as EventStreamOptions)).toThrow(InvalidConfigError);
     expect(() => new EventStream({ authorize: true } as unknown as EventStreamOptions)).toThrow(InvalidConfigError);
+    expect(() => new EventStream({ gripPrefix: 7 } as unknown as EventStreamOptions)).toThrow(InvalidConfigError);
     expect(() => new EventStream('http://grip' as unknown as EventStreamOptions)).toThrow(InvalidConfigError);
   });
 
