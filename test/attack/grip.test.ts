@@ -99,8 +99,8 @@ describe('Grip-Last in reliable mode (signed proxy)', () => {
     ['garbage', '\u00ff\u00fe garbage'],
   ])('%s → a definite 200 hold (no stream-open, nothing of other channels) or a 4xx', async (_name, gripLast) => {
     const history = new MemoryHistory();
-    history.append('a', { event: 'm', data: '"a1"' });
-    history.append('b', { event: 'm', data: '"b1"' });
+    history.append('a', [{ event: 'm', data: '"a1"' }]);
+    history.append('b', [{ event: 'm', data: '"b1"' }]);
     const target = await signedOrigin(history);
     const client = await rawHead(target.port, { path: '/a', headers: { 'Grip-Sig': valid(), 'Grip-Last': gripLast } });
     const status = client.head?.status ?? 0;

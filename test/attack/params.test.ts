@@ -53,11 +53,18 @@ describe('encodings in a route param', () => {
     ['a double-encoded slash stays literal', '/t/%252F', ['%2F']],
     ['dot segments are just a name', '/t/..%2F..%2Fetc', ['../../etc']],
     ['a template in the value is not expanded again', '/t/%7Bch%7D', ['{ch}']],
-    ['DEL passes the rules', '/t/a%7Fb', ['a\u007fb']],
-    ['SOH passes the rules', '/t/a%01b', ['a\u0001b']],
     ['a token used twice is filled twice', '/room/7', ['room-7-7']],
   ])('%s → served on exactly that channel', async (_name, path, channels) => {
     expect(await channelsOf(path)).toEqual(channels);
+  });
+
+  it.each([
+    ['DEL', '/t/a%7Fb'],
+    ['SOH', '/t/a%01b'],
+    ['TAB', '/t/a%09b'],
+    ['only a TAB (would trim to nothing)', '/t/%09'],
+  ])('a %s in the param → 400 with a one-line reason (no control character in a channel name)', async (_name, path) => {
+    await refused(path, 400);
   });
 
   it.each([
@@ -93,7 +100,7 @@ describe('the query', () => {
 
   it.each([
     ['empty', '/q?ch=', /empty/],
-    ['only CR LF (trimmed to nothing)', '/q?ch=%0D%0A', /empty|CR, LF/],
+    ['only CR LF', '/q?ch=%0D%0A', undefined],
     ['missing', '/q?other=1', /missing parameter "ch"/],
     ['as ch[]', '/q?ch[]=x', undefined],
     ['a NUL', '/q?ch=%00', /NUL/],

@@ -202,6 +202,7 @@ function openEventSource(url: string, headers: Record<string, string>): Wire {
 interface Session {
   wire: Wire;
   start: SessionStart;
+  truncationSeen?: boolean;
 }
 
 interface ClientState {
@@ -294,6 +295,7 @@ class Run {
       channel,
       events.map((e) => ({ type: e.event, customId: e.id })),
     );
+    this.widenPendingResumes();
     const wire: ServerSentEvent[] = events.map((e, i) => ({ ...e, data: { t: published[i]!.tag } }));
     const { es } = this;
     switch (api) {
@@ -313,6 +315,20 @@ class Run {
           for (const event of wire) writable.write(event);
           writable.end();
         });
+    }
+  }
+
+  /**
+   * A resumed session whose replay has not arrived may not have read history yet (Redis answers
+   * late): what this publish evicts may still turn its replay into a truncated one.
+   */
+  private widenPendingResumes(): void {
+    for (const client of this.clients.values()) {
+      const start = client.session?.start;
+      if (start?.kind !== 'resume' || client.lastIndex === undefined || client.session!.wire.seen().length > 0) continue;
+      const now = this.model.resumeStart(client.route.channels, start.after);
+      start.mayTruncate ||= now.mayTruncate;
+      start.keptFrom = now.keptFrom;
     }
   }
 
@@ -380,9 +396,6 @@ class Run {
     client.session = { wire, start };
     await this.settle(name, client);
     tally.resumes++;
-    const verdict = this.model.judge(client.route.channels, start, wire.seen());
-    if (verdict.truncated) tally.truncatedResumes++;
-    if (verdict.truncated) this.restartChain(client, (channel) => this.model.owed(channel, start, true)[0] ?? this.model.log.length);
     this.absorb(client);
     await this.settleAll();
   }
@@ -447,6 +460,14 @@ class Run {
   private absorb(client: ClientState): void {
     const session = client.session!;
     const verdict = this.model.judge(client.route.channels, session.start, session.wire.seen());
+    // A truncated replay may arrive after later steps (a late history read): the chain of
+    // owed events restarts from it whenever it shows.
+    if (verdict.truncated && !session.truncationSeen) {
+      session.truncationSeen = true;
+      tally.truncatedResumes++;
+      const start = session.start;
+      this.restartChain(client, (channel) => this.model.owed(channel, start, true)[0] ?? this.model.log.length);
+    }
     for (const [channel, indices] of verdict.received) {
       tally.received += indices.length;
       let set = client.chain.get(channel);
