@@ -39,27 +39,10 @@ describe('options of the wrong type or range → InvalidConfigError', () => {
     ['grip an empty object', { grip: {} }],
     ['grip not a URL', { grip: 'not a url' }],
     ['gripReliable without grip', { gripReliable: true }],
-  ])('%s', (_name, options) => {
-    const err = construct(options);
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    expect((err as InvalidConfigError).code).toBe('ERR_INVALID_CONFIG');
-  });
-
-  // BUG(attack): wrong-typed values of known options are accepted silently (see each row); `history: null` throws a TypeError.
-  it.skip.each<[string, unknown]>([
     ['history null (JSON configs have nulls)', { history: null }],
     ['history a string', { history: 'yes' }],
     ['history a number', { history: 42 }],
-    ['history.maxEvents -1', { history: { maxEvents: -1 } }],
-    ['history.maxEvents as a string', { history: { maxEvents: '5' } }],
-    ['history.maxEvents NaN', { history: { maxEvents: Number.NaN } }],
-    ['history.maxAge -1', { history: { maxAge: -1 } }],
-    ['history.redis a number', { history: { redis: 42 } }],
-    ['history.redis not a URL', { history: { redis: 'not a url' } }],
-    ['maxBufferedBytes Infinity (no bound at all)', { maxBufferedBytes: Number.POSITIVE_INFINITY }],
     ['gripPrefix a number', { grip: 'http://127.0.0.1:1/', gripPrefix: 42 }],
-    ['gripPrefix with a comma (splits Grip-Channel)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a,b' }],
-    ['gripPrefix with CRLF (header injection)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a\r\nX-Injected: 1' }],
     ['gripReliable as a string', { gripReliable: 'yes' }],
     ['authorize not a function', { authorize: 'yes' }],
     ['onConnect not a function', { onConnect: 5 }],
@@ -67,6 +50,23 @@ describe('options of the wrong type or range → InvalidConfigError', () => {
     ['the options a number', 42],
     ['the options a string', 'grip'],
     ['the options an array', []],
+  ])('%s', (_name, options) => {
+    const err = construct(options);
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    expect((err as InvalidConfigError).code).toBe('ERR_INVALID_CONFIG');
+  });
+
+  // BUG(attack): the history sub-options, an infinite maxBufferedBytes and a gripPrefix with `,`/CRLF are accepted silently.
+  it.skip.each<[string, unknown]>([
+    ['history.maxEvents -1', { history: { maxEvents: -1 } }],
+    ['history.maxEvents as a string', { history: { maxEvents: '5' } }],
+    ['history.maxEvents NaN', { history: { maxEvents: Number.NaN } }],
+    ['history.maxAge -1', { history: { maxAge: -1 } }],
+    ['history.redis a number', { history: { redis: 42 } }],
+    ['history.redis not a URL', { history: { redis: 'not a url' } }],
+    ['maxBufferedBytes Infinity (no bound at all)', { maxBufferedBytes: Number.POSITIVE_INFINITY }],
+    ['gripPrefix with a comma (splits Grip-Channel)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a,b' }],
+    ['gripPrefix with CRLF (header injection)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a\r\nX-Injected: 1' }],
   ])('%s', (_name, options) => {
     const err = construct(options);
     expect(err).toBeInstanceOf(InvalidConfigError);
