@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { StreamResponse } from '../types.js';
 
 /** Refuses a request with a status and a one-line plain-text reason. */
-export function refuse(res: ServerResponse, status: number, reason: string): void {
+export function refuse(res: StreamResponse, status: number, reason: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
