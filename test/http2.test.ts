@@ -5,6 +5,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import Fastify from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttp2Server, type Http2AppOptions } from '../examples/http2/app.js';
@@ -249,6 +250,21 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
     if (!slow.request.closed) await once(slow.request, 'close');
     expect(slow.request.rstCode).not.toBe(http2.constants.NGHTTP2_NO_ERROR);
     expect(session.destroyed).toBe(false);
+  });
+
+  it("Fastify's HTTP/2 server (http2: true) serves eventStream.fastify() over h2, typed", async () => {
+    const eventStream = track(new EventStream());
+    const app = Fastify({ http2: true, https: cert });
+    app.addHook('preClose', () => eventStream.close());
+    app.get('/rooms/:room/events', eventStream.fastify('room-{room}'));
+    defer(() => app.close());
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const stream = new H2Stream(connect(Number(new URL(address).port)), '/rooms/7/events');
+    await stream.until(() => stream.named('stream-open').length === 1, 'stream-open');
+    await eventStream.publishEvent('room-7', { event: 'message', data: 'over h2' });
+    await stream.until(() => stream.named('message').length === 1, 'the message');
+    expect(stream.status).toBe(200);
+    expect(stream.named('message')[0]!.data).toBe('"over h2"');
   });
 
   it('with allowHTTP1, a TLS HTTP/1.1 client that stops reading is dropped at the bound too', async () => {
