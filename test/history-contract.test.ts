@@ -26,7 +26,7 @@ if (hasRedis) {
 
 async function appendAll(store: HistoryStore, items: Array<[string, string, string?]>) {
   const records = [];
-  for (const [channel, data, id] of items) records.push(await store.append(channel, { event: 'm', data, id }));
+  for (const [channel, data, id] of items) records.push((await store.append(channel, [{ event: 'm', data, id }]))[0]!);
   return records;
 }
 

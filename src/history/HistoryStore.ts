@@ -5,10 +5,12 @@
  */
 export interface HistoryStore {
   /**
-   * Keeps one event and gives it its place in the global publish order. `id` is the
-   * publisher's own id when it gave one; otherwise the store makes one from the position.
+   * Keeps the events of one publish call, in order, and gives each its place in the global
+   * publish order: all of them or none (a failed append keeps nothing, so a retry cannot
+   * duplicate). `id` is the publisher's own id when it gave one; otherwise the store makes
+   * one from the position.
    */
-  append(channel: string, event: HistoryInput): HistoryRecord | Promise<HistoryRecord>;
+  append(channel: string, events: readonly HistoryInput[]): HistoryRecord[] | Promise<HistoryRecord[]>;
   /** The retained events of `channels` published after `lastEventId`, in publish order. */
   readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
   /**

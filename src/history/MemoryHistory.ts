@@ -40,9 +40,17 @@ export class MemoryHistory implements HistoryStore {
     this.lastSeq = this.firstSeq;
   }
 
-  append(channel: string, input: HistoryInput): HistoryRecord {
-    const seq = ++this.lastSeq;
+  append(channel: string, inputs: readonly HistoryInput[]): HistoryRecord[] {
     const log = this.logFor(channel);
+    const now = this.now();
+    const records = inputs.map((input) => this.keep(log, channel, input, now));
+    this.evict(log, now);
+    this.startSweeping();
+    return records;
+  }
+
+  private keep(log: ChannelLog, channel: string, input: HistoryInput, now: number): HistoryRecord {
+    const seq = ++this.lastSeq;
     const previous = log.records.length > log.head ? log.records[log.records.length - 1] : undefined;
     const record: HistoryRecord = {
       seq,
@@ -53,11 +61,8 @@ export class MemoryHistory implements HistoryStore {
     };
     if (previous !== undefined) record.prevId = previous.id;
     if (input.id !== undefined) this.seqOfCustomId.set(input.id, seq);
-    const now = this.now();
     log.records.push(record);
     log.times.push(now);
-    this.evict(log, now);
-    this.startSweeping();
     return record;
   }
 

@@ -31,31 +31,39 @@ export class Dispatcher {
     private readonly isClosed: () => boolean,
   ) {}
 
+  /**
+   * All or nothing: the batch is validated, then kept in history in ONE store call; only
+   * when that succeeded does any subscriber or proxy see an event of it.
+   */
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
     if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
+    if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
     const checked = events.map(checkEvent);
-    const gripFrames: GripFrame[] = [];
-    for (const event of checked) {
-      const pending = this.remember(name, event);
-      // The in-memory store answers at once; awaiting only real promises saves a microtask per event.
-      const record = pending instanceof Promise ? await pending : pending;
+    if (checked.length === 0) return;
+    const pending = this.remember(name, checked);
+    // The in-memory store answers at once; awaiting only real promises saves a microtask.
+    const records = pending instanceof Promise ? await pending : pending;
+    const gripFrames: GripFrame[] | undefined = this.grip === undefined ? undefined : [];
+    for (let i = 0; i < checked.length; i++) {
+      const event = checked[i]!;
+      const record = records?.[i];
       const id = record?.id ?? event.id;
       const content = encodeEvent({ event: event.event, data: event.data, id });
       this.bus.deliver(name, Frame.of(content, record?.seq));
-      this.counters.eventsPublished++;
-      if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
+      gripFrames?.push({ content, id, prevId: record?.prevId });
     }
-    if (this.grip !== undefined && gripFrames.length > 0) await this.grip.publish(name, gripFrames);
+    this.counters.eventsPublished += checked.length;
+    if (gripFrames !== undefined) await this.grip!.publish(name, gripFrames);
   }
 
   private remember(
     channel: string,
-    event: CheckedEvent,
-  ): HistoryRecord | undefined | Promise<HistoryRecord> {
+    events: readonly CheckedEvent[],
+  ): HistoryRecord[] | undefined | Promise<HistoryRecord[]> {
     if (this.history === undefined) return undefined;
     try {
-      const pending = this.history.append(channel, event);
+      const pending = this.history.append(channel, events);
       return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
     } catch (err) {
       return wrapHistoryError(err);
