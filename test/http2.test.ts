@@ -252,6 +252,40 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
     expect(session.destroyed).toBe(false);
   });
 
+  it('a stream the client resets leaves the bus, also while authorize is still pending', async () => {
+    let releaseAuthorize: (() => void) | undefined;
+    const authorizing = new Promise<void>((resolve) => (releaseAuthorize = resolve));
+    const disconnects: string[] = [];
+    const server = await startServer(cert, {
+      stream: {
+        authorize: async (_req, channels) => {
+          if (channels[0] === 'slow-auth') await authorizing;
+          return true;
+        },
+        onDisconnect: (info) => disconnects.push(info.channels.join()),
+      },
+    });
+    const session = connect(server.port);
+    const open = new H2Stream(session, '/events?channel=open');
+    await open.until(() => open.named('stream-open').length === 1, 'stream-open');
+    const closed = once(server.responses.get('/events?channel=open')!, 'close');
+    open.request.close(http2.constants.NGHTTP2_CANCEL);
+    await closed;
+    expect(server.eventStream.stats().connections).toBe(0);
+    expect(disconnects).toEqual(['open']);
+
+    const pending = new H2Stream(session, '/events?channel=slow-auth');
+    await until(() => server.responses.has('/events?channel=slow-auth'), 'the request', (wake) => setTimeout(wake, 5));
+    const pendingClosed = once(server.responses.get('/events?channel=slow-auth')!, 'close');
+    pending.request.close(http2.constants.NGHTTP2_CANCEL);
+    await pendingClosed;
+    releaseAuthorize!();
+    // The connection is still good, and the late authorize opened nothing.
+    const after = new H2Stream(session, '/events?channel=after');
+    await after.until(() => after.named('stream-open').length === 1, 'stream-open after');
+    expect(server.eventStream.stats().channels).toEqual({ after: 1 });
+  });
+
   it("Fastify's HTTP/2 server (http2: true) serves eventStream.fastify() over h2, typed", async () => {
     const eventStream = track(new EventStream());
     const app = Fastify({ http2: true, https: cert });
