@@ -1,9 +1,9 @@
 import { ServerResponse } from 'node:http';
+import { constants, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
-import { constants, type Http2ServerResponse } from 'node:http2';
 import type { StreamResponse } from '../types.js';
 
 const nodeWrite = ServerResponse.prototype.write;
@@ -101,7 +101,7 @@ class RawChunkSink implements StreamSink {
 class ResponseSink implements StreamSink {
   // compression middleware holds output until flushed; it adds `flush()` to the response.
   private readonly flush: (() => void) | undefined;
-  // Both kinds of response are Writables; only their Writable side is used here.
+  // Both kinds of response are typed as Writables; only that side of them is used here.
   private readonly res: Writable;
 
   constructor(res: StreamResponse) {
@@ -130,8 +130,8 @@ class ResponseSink implements StreamSink {
 }
 
 class Http2ResponseSink extends ResponseSink {
-  constructor(private readonly stream: Http2ServerResponse) {
-    super(stream);
+  constructor(private readonly response: Http2ServerResponse) {
+    super(response);
   }
 
   /**
@@ -139,7 +139,7 @@ class Http2ResponseSink extends ResponseSink {
    * so the peer can tell a drop from an ending; the other streams of its connection go on.
    */
   override destroy(): void {
-    const stream = this.stream.stream;
+    const stream = this.response.stream;
     if (stream.destroyed) return;
     // close() alone would wait for the unread bytes to drain first; destroy() right after
     // resets at once, with the code close() set.
