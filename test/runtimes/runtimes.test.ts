@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +48,11 @@ interface Server {
   output: () => string;
 }
 
-function start(runtime: Runtime, mode: Mode): Promise<Server> {
+function start(runtime: Runtime, mode: Mode, entry?: string): Promise<Server> {
   if (!existsSync(runtime.binary)) throw new Error(`${runtime.name} is required (CI=true): ${runtime.binary} missing; npm install`);
   const child = spawn(runtime.binary, runtime.args(mode), {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+    env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...(entry === undefined ? {} : { GRIPSTREAM_ENTRY: entry }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -113,6 +114,30 @@ async function statsUntil(base: string, test: (s: Stats) => boolean, what: strin
   }
 }
 
+async function streamAndResume({ base }: Server, clients: SseClient[]): Promise<void> {
+  const client = await openStream(`${base}/events?channel=news`);
+  clients.push(client);
+  expect(client.response.status).toBe(200);
+  expect(client.response.headers.get('content-type')).toBe('text/event-stream');
+  await client.next((e) => e.event === 'stream-open', 'stream-open');
+  expect((await post(base, '/publish?channel=news', 'one')).status).toBe(202);
+  expect((await post(base, '/publish?channel=other', 'elsewhere')).status).toBe(202);
+  expect((await post(base, '/publish?channel=news', 'two')).status).toBe(202);
+  const two = await client.next((e) => e.data === '"two"', 'the second event');
+  const messages = client.events.filter((e) => e.event === 'message');
+  expect(messages.map((e) => e.data)).toEqual(['"one"', '"two"']);
+
+  const resumed = await openStream(`${base}/events?channel=news`, { 'last-event-id': messages[0]!.id! });
+  clients.push(resumed);
+  const replayed = await resumed.next((e) => e.event === 'message', 'the replay');
+  expect(replayed.data).toBe('"two"');
+  expect(replayed.id).toBe(two.id);
+
+  const refused = await fetch(`${base}/events?channel=`, { headers: { accept: 'text/event-stream' } });
+  expect(refused.status).toBe(400);
+  expect(await refused.text()).toMatch(/^[^\n]+\n$/);
+}
+
 const CASES = RUNTIMES.flatMap((runtime) => (['fetch', 'node'] as const).map((mode) => ({ runtime, mode })));
 
 describe.each(CASES.filter(({ runtime }) => available(runtime)))('$runtime.name, $mode server', ({ runtime, mode }) => {
@@ -128,30 +153,7 @@ describe.each(CASES.filter(({ runtime }) => available(runtime)))('$runtime.name,
     await stop(server);
   });
 
-  it('streams a published event, and resumes from Last-Event-ID', async () => {
-    const { base } = server!;
-    const client = await openStream(`${base}/events?channel=news`);
-    clients.push(client);
-    expect(client.response.status).toBe(200);
-    expect(client.response.headers.get('content-type')).toBe('text/event-stream');
-    await client.next((e) => e.event === 'stream-open', 'stream-open');
-    expect((await post(base, '/publish?channel=news', 'one')).status).toBe(202);
-    expect((await post(base, '/publish?channel=other', 'elsewhere')).status).toBe(202);
-    expect((await post(base, '/publish?channel=news', 'two')).status).toBe(202);
-    const two = await client.next((e) => e.data === '"two"', 'the second event');
-    const messages = client.events.filter((e) => e.event === 'message');
-    expect(messages.map((e) => e.data)).toEqual(['"one"', '"two"']);
-
-    const resumed = await openStream(`${base}/events?channel=news`, { 'last-event-id': messages[0]!.id! });
-    clients.push(resumed);
-    const replayed = await resumed.next((e) => e.event === 'message', 'the replay');
-    expect(replayed.data).toBe('"two"');
-    expect(replayed.id).toBe(two.id);
-
-    const refused = await fetch(`${base}/events?channel=`, { headers: { accept: 'text/event-stream' } });
-    expect(refused.status).toBe(400);
-    expect(await refused.text()).toMatch(/^[^\n]+\n$/);
-  });
+  it('streams a published event, and resumes from Last-Event-ID', () => streamAndResume(server!, clients));
 
   it('drops a client that stops reading, and keeps serving the others', async () => {
     const { base } = server!;
@@ -175,5 +177,34 @@ describe.each(CASES.filter(({ runtime }) => available(runtime)))('$runtime.name,
     slow.resume();
     await slowClosed;
     console.log(`${runtime.name}/${mode}: slow client dropped after ${flood.published} events of 16 kB (bound 64 KiB)`);
+  });
+});
+
+describe('a built copy (tsc -p tsconfig.build.json) under each runtime', () => {
+  const outDir = `${ROOT}.tmp-runtimes/dist`;
+  const usable = RUNTIMES.filter((runtime) => existsSync(runtime.binary) || process.env.CI === 'true');
+
+  beforeAll(async () => {
+    const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+    const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir, '--sourceMap', 'false', '--declaration', 'false'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`the build failed (${code})`);
+  }, 120_000);
+
+  afterAll(() => rm(`${ROOT}.tmp-runtimes`, { recursive: true, force: true }));
+
+  it.each(usable)('$name serves, publishes and resumes from dist/index.js', async (runtime) => {
+    const server = await start(runtime, 'fetch', `${outDir}/index.js`);
+    const clients: SseClient[] = [];
+    try {
+      expect(server.output()).toContain(`READY ${new URL(server.base).port} ${outDir}/index.js`);
+      await streamAndResume(server, clients);
+    } finally {
+      for (const client of clients) client.close();
+      await stop(server);
+    }
   });
 });

@@ -4,13 +4,17 @@
  *   deno run -A --sloppy-imports test/runtimes/smoke-server.ts <fetch|node>
  * `fetch` serves with the runtime's own server (Bun.serve / Deno.serve) and eventStream.fetch();
  * `node` with node:http and the connect-style route handler. Prints `READY <port>`.
+ * GRIPSTREAM_ENTRY=path/to/index.js runs a built copy instead of the sources.
  *   GET  /events?channel=NAME     the stream
  *   POST /publish?channel=NAME    publishes the body as a `message` event
  *   POST /flood?channel=NAME&n=N&size=BYTES  publishes up to N events, a macrotask apart, until a client is dropped
  *   GET  /stats                   eventStream.stats() as JSON
  */
 import http from 'node:http';
-import { EventStream } from '../../src/index.ts';
+
+// GRIPSTREAM_ENTRY: a built copy (dist/index.js) instead of the TypeScript sources.
+const entry = process.env.GRIPSTREAM_ENTRY ?? '../../src/index.ts';
+const { EventStream } = (await import(entry)) as typeof import('../../src/index.ts');
 
 declare const Bun: { serve(options: { port: number; hostname: string; fetch(request: Request): Promise<Response> }): { port: number } } | undefined;
 declare const Deno:
@@ -52,7 +56,7 @@ async function fetchHandler(request: Request): Promise<Response> {
 }
 
 function ready(port: number): void {
-  console.log(`READY ${port}`);
+  console.log(`READY ${port} ${entry}`);
 }
 
 if (mode === 'node') {
