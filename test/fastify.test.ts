@@ -162,6 +162,11 @@ describe('Fastify 5 handler (examples/fastify)', () => {
     app.addHook('preHandler', async (request, reply) => {
       if (request.headers.authorization !== 'Bearer ok') return reply.code(401).send({ error: 'login first' });
     });
+    const sentThroughFastify: number[] = [];
+    app.addHook('onSend', async (_request, reply, payload) => {
+      sentThroughFastify.push(reply.statusCode);
+      return payload;
+    });
     app.get('/topics', eventStream.fastify('topic-{topic}'));
     const base = await listen(app);
 
@@ -174,6 +179,8 @@ describe('Fastify 5 handler (examples/fastify)', () => {
     await client.next((e) => e.event === 'stream-open', 'stream-open');
     expect(eventStream.stats().channels).toEqual({ 'topic-a': 1 });
     expect(seen).toEqual(['onRequest /topics?topic=a', 'onRequest /topics?topic=a']);
+    // Only the 401 went through reply.send(); the stream (hijacked) did not.
+    expect(sentThroughFastify).toEqual([401]);
 
     const missing = await fetch(`${base}/topics`, { headers: { accept: 'text/event-stream', authorization: 'Bearer ok' } });
     expect(missing.status).toBe(400);

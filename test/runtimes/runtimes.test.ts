@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -24,11 +24,24 @@ interface Runtime {
 }
 type Mode = 'fetch' | 'node';
 
+/**
+ * The binary itself: where the package's postinstall puts it, else still in its platform
+ * package (when install scripts did not run; the package's own bin is then a placeholder).
+ */
+function binary(candidates: string[]): string {
+  const found = candidates.map((path) => `${ROOT}node_modules/${path}`).find((path) => existsSync(path) && statSync(path).size > 1e6);
+  return found ?? `${ROOT}node_modules/${candidates[0]}`;
+}
+
 const RUNTIMES: Runtime[] = [
-  { name: 'bun', binary: `${ROOT}node_modules/.bin/bun`, args: (mode) => ['test/runtimes/smoke-server.ts', mode] },
+  {
+    name: 'bun',
+    binary: binary(['bun/bin/bun.exe', `@oven/bun-${process.platform}-${process.arch}/bin/bun`]),
+    args: (mode) => ['test/runtimes/smoke-server.ts', mode],
+  },
   {
     name: 'deno',
-    binary: `${ROOT}node_modules/.bin/deno`,
+    binary: binary(['deno/deno', `@deno/${process.platform}-${process.arch}-glibc/deno`]),
     // --sloppy-imports: the sources import './x.js' meaning './x.ts', as tsc and Bun resolve it.
     args: (mode) => ['run', '--allow-net', '--allow-env', '--allow-read', '--sloppy-imports', 'test/runtimes/smoke-server.ts', mode],
   },
