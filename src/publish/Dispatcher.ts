@@ -1,6 +1,6 @@
 import { ChannelBus } from '../bus/ChannelBus.js';
 import { Frame } from '../bus/Frame.js';
-import { ClosedError, HistoryError, InvalidEventError } from '../errors.js';
+import { ClosedError, GripstreamError, HistoryError, InvalidEventError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
 import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
@@ -72,6 +72,8 @@ export class Dispatcher {
 }
 
 function wrapHistoryError(err: unknown): never {
+  // Already typed (a Redis timeout, a store's own HistoryError): callers branch on its code.
+  if (err instanceof GripstreamError) throw err;
   throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
 }
 
