@@ -16,6 +16,7 @@ export {
   InvalidConfigError,
   GripPublishError,
   HistoryError,
+  RedisTimeoutError,
   ClosedError,
   type GripstreamErrorCode,
 } from './errors.js';
