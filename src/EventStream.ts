@@ -9,9 +9,9 @@ import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
 import { GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
+import type { Engine } from './engine/Engine.js';
+import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
-import { MemoryHistory } from './history/MemoryHistory.js';
-import { RedisHistory } from './history/RedisHistory.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
@@ -46,7 +46,7 @@ interface EventStreamState {
   readonly keepAlive: KeepAlive;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
-  readonly history: HistoryStore | undefined;
+  readonly engine: Engine;
   readonly publishers: Map<string, ChannelPublisher>;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
@@ -173,7 +173,7 @@ export class EventStream {
       subscriber.end();
       state.bus.remove(subscriber);
     }
-    await state.history?.close?.();
+    await state.engine.close();
   }
 
   private async handle(
@@ -208,14 +208,14 @@ function createState(config: EventStreamOptions): EventStreamState {
     throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
   }
   const publisher = publisherFromSpec(config.grip);
-  const history = historyFrom(config.history);
+  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
     throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
   }
   const grip =
     publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
-  const bus = new ChannelBus();
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
@@ -232,10 +232,10 @@ function createState(config: EventStreamOptions): EventStreamState {
   const state: EventStreamState = {
     bus,
     keepAlive,
-    history,
+    engine,
     counters,
     publishers: new Map(),
-    dispatcher: new Dispatcher(bus, history, grip, counters, () => state.closed),
+    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
     closed: false,
     context: {
       bus,
@@ -251,17 +251,6 @@ function createState(config: EventStreamOptions): EventStreamState {
     },
   };
   return state;
-}
-
-function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
-  if (option === false) return undefined;
-  if (option === undefined) return new MemoryHistory();
-  if (isHistoryStore(option)) return option;
-  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
-}
-
-function isHistoryStore(option: object): option is HistoryStore {
-  return typeof (option as Partial<HistoryStore>).append === 'function';
 }
 
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {

@@ -30,6 +30,8 @@ export interface AppendResult {
 
 /** A channel's events after a position, for the engine's gap fill. */
 export interface Gap {
+  /** First position of the current epoch, '' when Redis holds none (wiped, nothing published since). */
+  epoch: string;
   /** Newest position of the channel (0 when Redis knows none). */
   last: number;
   entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
@@ -115,23 +117,17 @@ export class RedisHistory implements HistoryStore {
     return map;
   }
 
-  /** Everything the stream still holds after `afterSeq` (the engine's gap fill). */
-  async gap(channel: string, afterSeq: number): Promise<Gap> {
-    const [last, entries] = (await this.link.read(GAP_SCRIPT, [this.streamKey(channel), this.metaKey(channel)], [
-      formatSeq(afterSeq),
-    ])) as [string, StreamEntry[]];
-    return { last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)) };
-  }
-
-  /** The first position of the current epoch, or undefined when Redis holds none (wiped). */
-  async epoch(): Promise<string | undefined> {
-    const first = await this.link.command('HGET', this.key('epoch'), 'first');
-    return typeof first === 'string' ? first : undefined;
-  }
-
-  /** The newest position of a channel, 0 when Redis knows none. */
-  async lastSeq(channel: string): Promise<number> {
-    return Number((await this.link.command('HGET', this.metaKey(channel), 'last')) ?? 0);
+  /**
+   * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
+   * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
+   */
+  async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
+    const [epoch, last, entries] = (await this.link.read(
+      GAP_SCRIPT,
+      [this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
+      [formatSeq(afterSeq), read ? '1' : '0'],
+    )) as [string, string, StreamEntry[]];
+    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)) };
   }
 
   /** The Redis pub/sub channel a channel's batches are published on. */

@@ -154,11 +154,13 @@ return out
 `;
 
 /**
- * KEYS: stream, meta. ARGV: seq after which to read.
- * Reply: { newest seq of the channel or '', entries after the seq, oldest first }.
+ * KEYS: epoch, stream, meta. ARGV: seq after which to read, '1' to read entries ('0' only
+ * reports where the channel stands).
+ * Reply: { epoch first or '', newest seq of the channel or '', entries after the seq, oldest first }.
  * The engine's gap fill: what a subscriber missed between two messages or across a reconnect.
  */
 export const GAP_SCRIPT = `
-local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-0', '+')
-return { redis.call('HGET', KEYS[2], 'last') or '', entries }
+local entries = {}
+if ARGV[2] == '1' then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
+return { redis.call('HGET', KEYS[1], 'first') or '', redis.call('HGET', KEYS[3], 'last') or '', entries }
 `;

@@ -1,0 +1,154 @@
+import type { Gap } from '../history/RedisHistory.js';
+import type { BatchItem, BatchMessage } from './batchMessage.js';
+
+/** Where a feed reads what it missed. */
+export interface FeedSource {
+  gap(channel: string, afterSeq: number, read: boolean): Promise<Gap>;
+}
+
+export interface FeedTarget {
+  /** Hands one event, in channel order, to this instance's subscribers. */
+  deliver(channel: string, item: BatchItem): void;
+  /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
+  lost(channel: string): void;
+}
+
+/** Delay before a failed read of Redis is tried again. */
+const RETRY_MS = 250;
+
+/**
+ * One channel's live delivery on one instance, exactly once and in order. Batches arrive from
+ * Redis pub/sub (at most once) and from this instance's own publishes (the script's reply);
+ * each carries the channel's position before it, so a batch that does not follow the last one
+ * delivered reveals a gap, which is read from the stream before anything later is delivered.
+ * Batches already delivered are skipped. A changed epoch (a wiped Redis) or a gap the stream no
+ * longer holds means the live streams missed events for good: they are ended, and their
+ * clients' resume gets `history-truncated` from the store.
+ */
+export class ChannelFeed {
+  private lastSeq: number | undefined;
+  private epoch: string | undefined;
+  private readonly queue: BatchMessage[] = [];
+  private busy = false;
+  private recheckWanted = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly channel: string,
+    private readonly source: FeedSource,
+    private readonly target: FeedTarget,
+  ) {}
+
+  /** Learns where the channel stands now: later events are this feed's to deliver. */
+  start(): void {
+    void this.sync(false);
+  }
+
+  accept(batch: BatchMessage): void {
+    if (this.stopped || batch.items.length === 0) return;
+    this.queue.push(batch);
+    this.drain();
+  }
+
+  /**
+   * After the subscription (re)connected: anything published while it was down is read from
+   * the stream. Also the answer to a lost message that no later message would reveal.
+   */
+  recheck(): void {
+    if (this.stopped) return;
+    if (this.busy || this.lastSeq === undefined) {
+      this.recheckWanted = true;
+      return;
+    }
+    void this.sync(true);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    clearTimeout(this.retryTimer);
+  }
+
+  private drain(): void {
+    while (!this.busy && !this.stopped && this.lastSeq !== undefined) {
+      if (this.recheckWanted) {
+        this.recheckWanted = false;
+        void this.sync(true);
+        return;
+      }
+      const batch = this.queue.shift();
+      if (batch === undefined) return;
+      if (!this.take(batch)) {
+        this.queue.unshift(batch);
+        void this.sync(true);
+        return;
+      }
+    }
+  }
+
+  /** Delivers a batch that follows what was delivered; false when there is a gap before it. */
+  private take(batch: BatchMessage): boolean {
+    // A new epoch starts from nothing: whatever came before this batch in it is a gap.
+    if (batch.epoch !== this.epoch) this.newEpoch(batch.epoch, 0);
+    const last = this.lastSeq!;
+    if (batch.items[batch.items.length - 1]!.seq <= last) return true; // delivered already
+    if (batch.prevSeq > last) return false;
+    for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
+    this.lastSeq = batch.items[batch.items.length - 1]!.seq;
+    return true;
+  }
+
+  /**
+   * Reads the channel's state (and, with `fill`, what the stream holds after the last
+   * delivered event), then delivers what was missed and carries on with the queue.
+   */
+  private async sync(fill: boolean): Promise<void> {
+    this.busy = true;
+    let gap: Gap;
+    try {
+      gap = await this.source.gap(this.channel, this.lastSeq ?? 0, fill && this.lastSeq !== undefined);
+    } catch {
+      // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
+      this.busy = false;
+      if (!this.stopped) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => (this.lastSeq === undefined ? this.start() : this.recheck()), RETRY_MS);
+        this.retryTimer.unref();
+      }
+      return;
+    }
+    if (this.stopped) return;
+    if (this.lastSeq === undefined) {
+      this.epoch = gap.epoch;
+      this.lastSeq = gap.last;
+    } else if (gap.epoch !== this.epoch) {
+      this.newEpoch(gap.epoch, gap.last);
+    } else if (fill) {
+      this.fill(gap);
+    }
+    this.busy = false;
+    this.drain();
+  }
+
+  private fill(gap: Gap): void {
+    const last = this.lastSeq!;
+    const [first] = gap.entries;
+    if ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq !== last)) {
+      // Trimmed before we could read it.
+      this.target.lost(this.channel);
+    }
+    for (const entry of gap.entries) {
+      const { record } = entry;
+      this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });
+    }
+    this.lastSeq = Math.max(last, gap.last, gap.entries.at(-1)?.seq ?? 0);
+  }
+
+  private newEpoch(epoch: string, lastSeq: number): void {
+    // '' is an empty Redis (nothing published since a wipe, already handled): nothing to lose.
+    if (this.epoch !== undefined && this.epoch !== '') this.target.lost(this.channel);
+    this.epoch = epoch;
+    this.lastSeq = lastSeq;
+  }
+}

@@ -1,0 +1,132 @@
+import createDebug from 'debug';
+import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
+import { Frame } from '../bus/Frame.js';
+import type { GripFrame } from '../grip/GripTransport.js';
+import type { HistoryInput } from '../history/HistoryStore.js';
+import type { RedisSubscriberLike } from '../history/RedisClientLike.js';
+import type { RedisHistory } from '../history/RedisHistory.js';
+import { encodeEvent } from '../sse/encode.js';
+import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
+import { ChannelFeed } from './ChannelFeed.js';
+import type { Engine } from './Engine.js';
+
+const debug = createDebug('gripstream:redis');
+
+/**
+ * Many instances through one Redis. A publish is one script call that appends the batch to the
+ * channel's stream and PUBLISHes it with its positions; every instance SUBSCRIBEs only to the
+ * channels its own clients listen on, and a ChannelFeed per channel turns the at-most-once
+ * pub/sub into exactly-once, in-order delivery by reading gaps from the stream.
+ *
+ * The publishing instance delivers its own batch from the script's reply (no wait for the
+ * pub/sub echo, which its feed then skips as already delivered).
+ */
+export class RedisEngine implements Engine, ChannelWatcher {
+  private readonly feeds = new Map<string, ChannelFeed>();
+  /** Redis pub/sub channel → channel. */
+  private readonly names = new Map<string, string>();
+  private subscriber: Promise<RedisSubscriberLike> | undefined;
+  private shut = false;
+
+  constructor(
+    private readonly bus: ChannelBus,
+    readonly history: RedisHistory,
+  ) {}
+
+  async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
+    const { records, epoch, prevSeq } = await this.history.appendBatch(channel, events, true);
+    const feed = this.feeds.get(channel);
+    const items: BatchItem[] = [];
+    for (const record of records) {
+      const content = encodeEvent({ event: record.event, data: record.data, id: record.id });
+      collect?.push({ content, id: record.id, prevId: record.prevId });
+      if (feed !== undefined) items.push({ seq: record.seq, id: record.id, event: record.event, data: record.data, content });
+    }
+    feed?.accept({ epoch, prevSeq, items });
+  }
+
+  opened(channel: string): void {
+    if (this.shut) return;
+    const feed = new ChannelFeed(channel, this.history, this);
+    this.feeds.set(channel, feed);
+    const name = this.history.pubsubChannel(channel);
+    this.names.set(name, channel);
+    // Where the channel stands is read first, then the subscription starts, then a recheck
+    // reads what was published in between: nothing after the first client joined is missed.
+    feed.start();
+    void this.connection()
+      .then((subscriber) => subscriber.subscribe(name))
+      .then(() => feed.recheck())
+      .catch((err: unknown) => debug('subscribe %s failed: %O', channel, err));
+  }
+
+  closed(channel: string): void {
+    this.feeds.get(channel)?.stop();
+    this.feeds.delete(channel);
+    const name = this.history.pubsubChannel(channel);
+    this.names.delete(name);
+    void this.subscriber
+      ?.then((subscriber) => subscriber.unsubscribe(name))
+      .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
+  }
+
+  deliver(channel: string, item: BatchItem): void {
+    const content = item.content ?? encodeEvent({ event: item.event, data: item.data, id: item.id });
+    this.bus.deliver(channel, Frame.of(content, item.seq));
+  }
+
+  lost(channel: string): void {
+    debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
+    for (const subscriber of this.bus.subscribersOf(channel)) {
+      subscriber.end();
+      this.bus.remove(subscriber);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.shut = true;
+    for (const feed of this.feeds.values()) feed.stop();
+    this.feeds.clear();
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    subscriber?.disconnect();
+    await this.history.close();
+  }
+
+  private connection(): Promise<RedisSubscriberLike> {
+    if (this.subscriber === undefined) {
+      this.subscriber = this.history.link.subscriber().then((subscriber) => {
+        subscriber.on('error', (err) => debug('subscriber connection: %s', err.message));
+        subscriber.on('messageBuffer', (name, message) => this.onMessage(name, message));
+        // Every (re)connection: subscribe again (idempotent, and a client of yours may not
+        // queue commands while disconnected), then read what was published meanwhile.
+        subscriber.on('ready', () => this.resubscribed());
+        return subscriber;
+      });
+      this.subscriber.catch(() => undefined);
+    }
+    return this.subscriber;
+  }
+
+  /** After a (re)connect: subscribe again, then each feed reads what it missed meanwhile. */
+  private resubscribed(): void {
+    const names = [...this.names.keys()];
+    if (names.length === 0) return;
+    void this.connection()
+      .then((subscriber) => subscriber.subscribe(...names))
+      .then(() => {
+        for (const feed of this.feeds.values()) feed.recheck();
+      })
+      .catch((err: unknown) => debug('resubscribe failed: %O', err));
+  }
+
+  private onMessage(name: Buffer, message: Buffer): void {
+    const channel = this.names.get(name.toString());
+    if (channel === undefined) return;
+    const batch: BatchMessage | undefined = decodeBatch(message);
+    if (batch === undefined) {
+      debug('ignoring a malformed message on %s', channel);
+      return;
+    }
+    this.feeds.get(channel)?.accept(batch);
+  }
+}
