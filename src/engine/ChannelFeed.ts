@@ -27,6 +27,8 @@ const RETRY_MS = 250;
  */
 export class ChannelFeed {
   private lastSeq: number | undefined;
+  /** False until the first read: `lastSeq` is then a point in time, not yet a position of the channel. */
+  private anchored = false;
   private epoch: string | undefined;
   private readonly queue: BatchMessage[] = [];
   private busy = false;
@@ -40,9 +42,15 @@ export class ChannelFeed {
     private readonly target: FeedTarget,
   ) {}
 
-  /** Learns where the channel stands now: later events are this feed's to deliver. */
-  start(): void {
-    void this.sync(false);
+  /**
+   * Starts delivering what was appended after `fromSeq` (Redis's clock when the first local
+   * client joined): read from the stream first, so what was published while the subscription
+   * was being set up is not missed.
+   */
+  start(fromSeq: number): void {
+    if (this.stopped) return;
+    this.lastSeq = fromSeq;
+    void this.sync(true);
   }
 
   accept(batch: BatchMessage): void {
@@ -57,7 +65,7 @@ export class ChannelFeed {
    */
   recheck(): void {
     if (this.stopped) return;
-    if (this.busy || this.lastSeq === undefined) {
+    if (this.busy || !this.anchored) {
       this.recheckWanted = true;
       return;
     }
@@ -71,7 +79,7 @@ export class ChannelFeed {
   }
 
   private drain(): void {
-    while (!this.busy && !this.stopped && this.lastSeq !== undefined) {
+    while (!this.busy && !this.stopped && this.anchored) {
       if (this.recheckWanted) {
         this.recheckWanted = false;
         void this.sync(true);
@@ -107,21 +115,22 @@ export class ChannelFeed {
     this.busy = true;
     let gap: Gap;
     try {
-      gap = await this.source.gap(this.channel, this.lastSeq ?? 0, fill && this.lastSeq !== undefined);
+      gap = await this.source.gap(this.channel, this.lastSeq!, fill);
     } catch {
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
       this.busy = false;
       if (!this.stopped) {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => (this.lastSeq === undefined ? this.start() : this.recheck()), RETRY_MS);
+        this.retryTimer = setTimeout(() => void this.sync(fill), RETRY_MS);
         this.retryTimer.unref();
       }
       return;
     }
     if (this.stopped) return;
-    if (this.lastSeq === undefined) {
+    if (!this.anchored) {
+      this.anchored = true;
       this.epoch = gap.epoch;
-      this.lastSeq = gap.last;
+      this.deliverAll(gap);
     } else if (gap.epoch !== this.epoch) {
       this.newEpoch(gap.epoch, gap.last);
     } else if (fill) {
@@ -138,6 +147,11 @@ export class ChannelFeed {
       // Trimmed before we could read it.
       this.target.lost(this.channel);
     }
+    this.deliverAll(gap);
+  }
+
+  private deliverAll(gap: Gap): void {
+    const last = this.lastSeq!;
     for (const entry of gap.entries) {
       const { record } = entry;
       this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });

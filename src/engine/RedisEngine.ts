@@ -51,9 +51,10 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.feeds.set(channel, feed);
     const name = this.history.pubsubChannel(channel);
     this.names.set(name, channel);
-    // Where the channel stands is read first, then the subscription starts, then a recheck
-    // reads what was published in between: nothing after the first client joined is missed.
-    feed.start();
+    // The feed delivers what was appended after this moment (in Redis's clock), read from the
+    // stream; the subscription then carries on and its recheck reads what came in between:
+    // nothing published after the first client joined is missed.
+    this.startFeed(feed, Date.now());
     void this.connection()
       .then((subscriber) => subscriber.subscribe(name))
       .then(() => feed.recheck())
@@ -68,6 +69,16 @@ export class RedisEngine implements Engine, ChannelWatcher {
     void this.subscriber
       ?.then((subscriber) => subscriber.unsubscribe(name))
       .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
+  }
+
+  private startFeed(feed: ChannelFeed, joinedAt: number): void {
+    this.history.link.redisTimeAt(joinedAt).then(
+      (fromSeq) => feed.start(fromSeq),
+      () => {
+        if (this.feeds.get(feed.channel) !== feed) return;
+        setTimeout(() => this.startFeed(feed, joinedAt), 250).unref();
+      },
+    );
   }
 
   deliver(channel: string, item: BatchItem): void {

@@ -36,6 +36,7 @@ export class RedisLink {
   private readonly url: string | undefined;
   private clock: Clock | undefined;
   private readonly shas = new Map<string, string>();
+  private readyWait: Promise<void> | undefined;
 
   constructor(options: RedisConnectionOptions) {
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -92,6 +93,22 @@ export class RedisLink {
     }
   }
 
+  /**
+   * A position (µs of Redis's clock) no later than Redis's clock was at local time `at`:
+   * every event appended after `at` has a larger position (positions are at least the append
+   * time). Asks Redis for its TIME once if no reply has told it yet.
+   */
+  async redisTimeAt(at: number): Promise<number> {
+    if (this.clock === undefined) {
+      const started = Date.now();
+      await this.bounded('TIME', async () => {
+        const [seconds, micros] = (await (await this.ready(started)).call('TIME')) as [string, string];
+        this.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+      });
+    }
+    return (at + this.clock!.offset) * 1000;
+  }
+
   async close(): Promise<void> {
     if (!this.ownsClient) return;
     const client = await this.client.catch(() => undefined);
@@ -143,15 +160,19 @@ export class RedisLink {
       throw new HistoryError('cannot load ioredis for the Redis store (npm install ioredis)', err);
     }
     if (client.status === 'ready') return client;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
+    // One listener per reconnection, however many calls wait for it.
+    this.readyWait ??= new Promise<void>((resolve) => {
+      client.once('ready', () => {
+        this.readyWait = undefined;
         resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, started + this.timeoutMs - Date.now()));
-      client.once('ready', done);
+      });
     });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.readyWait,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, started + this.timeoutMs - Date.now())))),
+    ]);
+    clearTimeout(timer);
     return client;
   }
 

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventStream, HISTORY_TRUNCATED_EVENT, RedisTimeoutError } from '../../src/index.js';
+import { runCleanups, track } from '../support/cleanup.js';
+import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { startHttp } from '../support/server.js';
+import { connectSse, type SseClient } from '../support/sse.js';
+import { pollUntil } from '../support/wait.js';
+
+// The Redis engine with several EventStreams (instances) in one process, each with its own HTTP
+// server and clients, sharing one real redis-server; faults are real: CLIENT KILL, SIGSTOP,
+// SIGKILL and restarts. test/redis/processes.test.ts runs the same flow as separate processes.
+
+const hasRedis = requireRedis();
+const WAIT = 10_000;
+
+describe.runIf(hasRedis)('Redis engine: many instances', () => {
+  let redis: RedisInstance;
+  let prefix: string;
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: true });
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(runCleanups);
+
+  async function instance(): Promise<{ es: EventStream; url: string }> {
+    const es = track(new EventStream({ redis: { url: redis.url, keyPrefix: prefix, commandTimeout: 500 }, retry: 100 }));
+    const server = await startHttp((req, res) => {
+      const channel = new URL(req.url!, 'http://x').pathname.slice(1);
+      void es(channel)(req, res);
+    });
+    return { es, url: server.url };
+  }
+
+  function job(): EventStream {
+    return track(new EventStream({ redis: { url: redis.url, keyPrefix: prefix, commandTimeout: 500 } }));
+  }
+
+  const datas = (client: SseClient) => client.of('message').map((e) => e.data);
+  const received = (client: SseClient, n: number) =>
+    client.until((events) => events.filter((e) => e.type === 'message').length >= n, `${n} messages`, WAIT);
+  const subscribed = () => redis.cli('PUBSUB', 'CHANNELS', `${prefix}*`).split('\n').filter(Boolean).sort();
+
+  it('delivers every publish, from any instance or a job process, to every client once, in one order', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const a = await instance();
+    const b = await instance();
+    const publisher = job();
+    const clients = await Promise.all([
+      connectSse(`${a.url}/room`),
+      connectSse(`${a.url}/room`),
+      connectSse(`${b.url}/room`),
+      connectSse(`${b.url}/room`),
+    ]);
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < 20; i++) {
+      sends.push(a.es.publishEvent('room', { event: 'message', data: `a${i}` }));
+      sends.push(b.es.publishEvent('room', { event: 'message', data: `b${i}` }));
+      sends.push(publisher.publishEvents('room', [{ event: 'message', data: `j${i}.0` }, { event: 'message', data: `j${i}.1` }]));
+    }
+    await Promise.all(sends);
+    await Promise.all(clients.map((client) => received(client, 80))).catch((err) => { console.log(clients.map((c) => datas(c).length), clients.map((c) => datas(c).join(","))); throw err; });
+    const order = datas(clients[0]!);
+    expect(new Set(order).size).toBe(80);
+    for (const client of clients) expect(datas(client)).toEqual(order);
+    // Each publisher's own events keep their order, and a batch stays together.
+    expect(order.filter((d) => d.startsWith('"a'))).toEqual(Array.from({ length: 20 }, (_, i) => `"a${i}"`));
+    for (let i = 0; i < 20; i++) expect(order.indexOf(`"j${i}.1"`)).toBe(order.indexOf(`"j${i}.0"`) + 1);
+    // A client resumes on the other instance from an id the first one gave it.
+    const resumeFrom = clients[0]!.of('message')[39]!.lastEventId;
+    const resumed = await connectSse(`${b.url}/room`, { headers: { 'Last-Event-ID': resumeFrom } });
+    await received(resumed, 40);
+    expect(datas(resumed)).toEqual(order.slice(40));
+    expect(resumed.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
+  });
+
+  it('subscribes in Redis only to the channels its clients listen on, and lets go of the last', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const a = await instance();
+    const publisher = job();
+    await publisher.publishEvent('quiet', { event: 'message', data: 1 });
+    expect(subscribed()).toEqual([]);
+    const one = await connectSse(`${a.url}/one`);
+    const two = await connectSse(`${a.url}/two`);
+    const twoAgain = await connectSse(`${a.url}/two`);
+    await pollUntil(() => subscribed().length === 2, WAIT, 'two subscriptions');
+    expect(subscribed()).toEqual([`${prefix}{one}:p`, `${prefix}{two}:p`]);
+    two.close();
+    await pollUntil(() => a.es.stats().subscribers === 2, WAIT, 'one client of two gone');
+    expect(subscribed()).toEqual([`${prefix}{one}:p`, `${prefix}{two}:p`]);
+    twoAgain.close();
+    await pollUntil(() => subscribed().length === 1, WAIT, 'two unsubscribed');
+    expect(subscribed()).toEqual([`${prefix}{one}:p`]);
+    one.close();
+    await pollUntil(() => subscribed().length === 0, WAIT, 'nothing subscribed');
+  });
+
+  it('loses nothing when its Redis connections are killed (CLIENT KILL) while events are published', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const a = await instance();
+    const publisher = job();
+    const client = await connectSse(`${a.url}/room`);
+    await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
+    await publisher.publishEvent('room', { event: 'message', data: 'before' });
+    await received(client, 1);
+    // Every subscriber link at once, then publishes while the instance reconnects.
+    redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (let i = 0; i < 10; i++) await publisher.publishEvent('room', { event: 'message', data: `during${i}` });
+    await received(client, 11);
+    redis.cli('CLIENT', 'KILL', 'TYPE', 'normal');
+    await pollUntil(() => redis.cli('PUBSUB', 'NUMSUB', `${prefix}{room}:p`).endsWith('1'), WAIT, 'resubscribed');
+    for (let i = 0; i < 5; i++) await retry(() => publisher.publishEvent('room', { event: 'message', data: `after${i}` }));
+    await received(client, 16);
+    expect(datas(client)).toEqual([
+      '"before"',
+      ...Array.from({ length: 10 }, (_, i) => `"during${i}"`),
+      ...Array.from({ length: 5 }, (_, i) => `"after${i}"`),
+    ]);
+    expect(client.opens).toBe(1);
+  });
+
+  it('frozen Redis: a publish rejects within commandTimeout, no client gets it, streams carry on after', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const a = await instance();
+    const b = await instance();
+    const [onA, onB] = await Promise.all([connectSse(`${a.url}/room`), connectSse(`${b.url}/room`)]);
+    await pollUntil(() => redis.cli('PUBSUB', 'NUMSUB', `${prefix}{room}:p`).endsWith('2'), WAIT, 'subscribed');
+    await a.es.publishEvent('room', { event: 'message', data: 'before' });
+    redis.freeze();
+    let error: unknown;
+    const started = Date.now();
+    try {
+      error = await a.es.publishEvent('room', { event: 'message', data: 'rejected' }).catch((err: unknown) => err);
+    } finally {
+      redis.thaw();
+    }
+    expect(error).toBeInstanceOf(RedisTimeoutError);
+    expect(Date.now() - started).toBeLessThan(500 + 1000);
+    await a.es.publishEvent('room', { event: 'message', data: 'after' });
+    await Promise.all([received(onA, 2), received(onB, 2)]);
+    for (const client of [onA, onB]) {
+      expect(datas(client)).toEqual(['"before"', '"after"']);
+      expect(client.opens).toBe(1);
+    }
+  });
+
+  it('Redis restarted with its data: every accepted event arrives once; restarted empty: history-truncated', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const a = await instance();
+    const publisher = job();
+    const client = await connectSse(`${a.url}/room`, { types: [HISTORY_TRUNCATED_EVENT] });
+    await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
+    await publisher.publishEvent('room', { event: 'message', data: 'one' });
+    await received(client, 1);
+
+    redis = await redis.restart({ keepData: true });
+    await retry(() => publisher.publishEvent('room', { event: 'message', data: 'two' }));
+    await publisher.publishEvent('room', { event: 'message', data: 'three' });
+    await received(client, 3);
+    expect(datas(client)).toEqual(['"one"', '"two"', '"three"']);
+    expect(client.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
+
+    redis = await redis.restart({ keepData: false });
+    // The instance finds the new epoch on reconnecting and ends the stream; the client resumes.
+    await client.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
+    await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed again');
+    await retry(() => publisher.publishEvent('room', { event: 'message', data: 'four' }));
+    await received(client, 4);
+    expect(datas(client)).toEqual(['"one"', '"two"', '"three"', '"four"']);
+    expect(client.opens).toBe(2);
+  });
+});
+
+/** A publish right after a restart may find the connection still reconnecting: try again, bounded. */
+async function retry(publish: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    try {
+      return await publish();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
