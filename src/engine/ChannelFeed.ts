@@ -1,3 +1,4 @@
+import createDebug from 'debug';
 import type { Gap } from '../history/RedisHistory.js';
 import type { BatchItem, BatchMessage } from './batchMessage.js';
 
@@ -12,6 +13,8 @@ export interface FeedTarget {
   /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
   lost(channel: string): void;
 }
+
+const debug = createDebug('gripstream:redis:feed');
 
 /** Delay before a failed read of Redis is tried again. */
 const RETRY_MS = 250;
@@ -116,7 +119,8 @@ export class ChannelFeed {
     let gap: Gap;
     try {
       gap = await this.source.gap(this.channel, this.lastSeq!, fill);
-    } catch {
+    } catch (err) {
+      debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
       this.busy = false;
       if (!this.stopped) {
@@ -127,8 +131,13 @@ export class ChannelFeed {
       return;
     }
     if (this.stopped) return;
+    debug('%s: synced after %d (fill %s): epoch %s, last %d, %d entries', this.channel, this.lastSeq, fill, gap.epoch, gap.last, gap.entries.length);
     if (!this.anchored) {
       this.anchored = true;
+      this.epoch = gap.epoch;
+      this.deliverAll(gap);
+    } else if (gap.epoch !== this.epoch && this.epoch === '') {
+      // Redis was empty when we looked: everything in this first epoch since is new to us.
       this.epoch = gap.epoch;
       this.deliverAll(gap);
     } else if (gap.epoch !== this.epoch) {

@@ -63,7 +63,9 @@ for i = 6, #ARGV, 3 do
 end
 redis.call('HSET', epochKey, 'seq', p)
 redis.call('HSET', metaKey, 'last', p, 'id', id)
-redis.call('XTRIM', streamKey, 'MAXLEN', '~', maxEvents)
+-- The newest batch stays whole until the next publish, even beyond maxEvents: an instance
+-- that missed its message can still read it from the stream.
+redis.call('XTRIM', streamKey, 'MAXLEN', '~', math.max(maxEvents, (#ARGV - 5) / 3))
 if maxAge > 0 then
   redis.call('XTRIM', streamKey, 'MINID', '~', fmt(nowUs - maxAge * 1000))
   redis.call('PEXPIRE', streamKey, maxAge)
