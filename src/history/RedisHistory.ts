@@ -16,6 +16,16 @@ export interface RedisHistoryOptions extends RedisConnectionOptions {
 /** How long a channel's newest position is remembered after its last publish, beyond maxAge. */
 const META_GRACE_MS = 24 * 3600_000;
 
+/** Events one script call carries at most when it gathers concurrent calls (one call is never split). */
+const MAX_GROUP_EVENTS = 2000;
+
+interface PendingGroup {
+  channel: string;
+  publish: boolean;
+  calls: Array<{ inputs: readonly HistoryInput[]; resolve(result: AppendResult): void; reject(err: unknown): void }>;
+  events: number;
+}
+
 /** One stored stream entry as Redis returns it. */
 export type StreamEntry = [id: string, fields: string[]];
 
@@ -48,6 +58,8 @@ export class RedisHistory implements HistoryStore {
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
+  /** Appends waiting for this tick's script call, per channel (and publish flag). */
+  private readonly pending = new Map<string, PendingGroup>();
 
   constructor(options: RedisHistoryOptions) {
     this.link = new RedisLink(options);
@@ -62,27 +74,62 @@ export class RedisHistory implements HistoryStore {
     return (await this.appendBatch(channel, inputs, false)).records;
   }
 
-  /** Appends the batch in one script call; with `publish`, the same call PUBLISHes it. */
-  async appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<AppendResult> {
+  /**
+   * Appends the batch; with `publish`, the same script call PUBLISHes it. Calls for the same
+   * channel made in the same tick travel as ONE script call (10,000 concurrent publishes are a
+   * few round trips, not 10,000 scripts): each call stays whole, and the group is kept or
+   * refused as one, so every call is still all or nothing.
+   */
+  appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<AppendResult> {
+    const key = publish ? `p${channel}` : `s${channel}`;
+    let group = this.pending.get(key);
+    if (group === undefined || group.events + inputs.length > MAX_GROUP_EVENTS) {
+      const fresh: PendingGroup = { channel, publish, calls: [], events: 0 };
+      this.pending.set(key, fresh);
+      queueMicrotask(() => {
+        if (this.pending.get(key) === fresh) this.pending.delete(key);
+        void this.send(fresh);
+      });
+      group = fresh;
+    }
+    group.events += inputs.length;
+    return new Promise<AppendResult>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
+  }
+
+  private async send(group: PendingGroup): Promise<void> {
+    const { channel, publish, calls } = group;
     const args: Array<string | number> = [
       publish ? this.pubsubChannel(channel) : '',
       this.maxEvents,
       this.maxAge,
       this.metaTtl,
     ];
-    for (const input of inputs) args.push(input.event, input.data, input.id === undefined ? '' : `=${input.id}`);
-    const reply = await this.link.write(APPEND_SCRIPT, this.appendKeys(channel), args);
+    for (const call of calls) {
+      for (const input of call.inputs) args.push(input.event, input.data, input.id === undefined ? '' : `=${input.id}`);
+    }
+    let reply: unknown[];
+    try {
+      reply = await this.link.write(APPEND_SCRIPT, this.appendKeys(channel), args);
+    } catch (err) {
+      for (const call of calls) call.reject(err);
+      return;
+    }
     const [, epoch, prevSeqText, prevIdText, firstSeqText] = reply as [number, string, string, string, string];
-    const firstSeq = Number(firstSeqText);
+    let seq = Number(firstSeqText);
+    let prevSeq = Number(prevSeqText);
     let prevId = prevIdText === '' ? undefined : prevIdText;
-    const records = inputs.map((input, i): HistoryRecord => {
-      const seq = firstSeq + i;
-      const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
-      if (prevId !== undefined) record.prevId = prevId;
-      prevId = record.id;
-      return record;
-    });
-    return { records, epoch, prevSeq: Number(prevSeqText) };
+    for (const call of calls) {
+      const before = prevSeq;
+      const records = call.inputs.map((input): HistoryRecord => {
+        const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
+        if (prevId !== undefined) record.prevId = prevId;
+        prevId = record.id;
+        prevSeq = seq;
+        seq++;
+        return record;
+      });
+      call.resolve({ records, epoch, prevSeq: before });
+    }
   }
 
   async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {

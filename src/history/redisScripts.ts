@@ -37,14 +37,14 @@ if deadline > 0 and nowMs > deadline then
   return redis.error_reply('GRIPSTREAM_LATE publish reached Redis after its deadline')
 end
 local function fmt(n) return string.format('%.0f', n) end
-local last = tonumber(redis.call('HGET', epochKey, 'seq') or '0')
-local first = redis.call('HGET', epochKey, 'first')
+local epoch = redis.call('HMGET', epochKey, 'seq', 'first')
+local last, first = tonumber(epoch[1] or '0'), epoch[2]
 if not first then
   first = fmt(math.max(last + 1, nowUs))
   redis.call('HSET', epochKey, 'first', first)
 end
-local prevSeq = redis.call('HGET', metaKey, 'last') or '0'
-local prevId = redis.call('HGET', metaKey, 'id') or ''
+local meta = redis.call('HMGET', metaKey, 'last', 'id')
+local prevSeq, prevId = meta[1] or '0', meta[2] or ''
 local firstSeq = math.max(last + 1, nowUs)
 local parts = {}
 local function put(s) parts[#parts + 1] = #s .. ':' .. s end
@@ -70,15 +70,15 @@ if maxAge > 0 then
   redis.call('XTRIM', streamKey, 'MINID', '~', fmt(nowUs - maxAge * 1000))
   redis.call('PEXPIRE', streamKey, maxAge)
 end
+if metaTtl > 0 then redis.call('PEXPIRE', metaKey, metaTtl) end
 if custom > 0 then
   -- Two generations keep at least the newest maxEvents custom ids (what the stream can
   -- still replay) in bounded space: a rotation frees the older half, O(1) amortised.
   if redis.call('HLEN', idsKey) > maxEvents + 128 then redis.call('RENAME', idsKey, oldIdsKey) end
-end
-if metaTtl > 0 then
-  redis.call('PEXPIRE', metaKey, metaTtl)
-  redis.call('PEXPIRE', idsKey, metaTtl)
-  redis.call('PEXPIRE', oldIdsKey, metaTtl)
+  if metaTtl > 0 then
+    redis.call('PEXPIRE', idsKey, metaTtl)
+    redis.call('PEXPIRE', oldIdsKey, metaTtl)
+  end
 end
 if pub ~= '' then redis.call('PUBLISH', pub, table.concat(parts)) end
 return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }

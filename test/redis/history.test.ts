@@ -60,6 +60,22 @@ describe.runIf(hasRedis)('RedisHistory against a real Redis', () => {
     await history.close();
   });
 
+  it('gathers concurrent publishes to a channel into few script calls, each call whole and in call order', async () => {
+    const history = store();
+    await history.append('a', batch(0, 1));
+    redis.cli('CONFIG', 'RESETSTAT');
+    const calls = Array.from({ length: 2000 }, (_, i) => history.append('a', i % 10 === 0 ? batch(i * 10, 3) : batch(i * 10, 1)));
+    const results = await Promise.all(calls);
+    const seqs = results.flat().map((r) => r.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    for (const [i, records] of results.entries()) expect(records.map((r) => r.data)).toEqual(batch(i * 10, i % 10 === 0 ? 3 : 1).map((e) => e.data));
+    const stats = redis.cli('INFO', 'commandstats');
+    const scripts = Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    expect(scripts).toBeGreaterThan(0);
+    expect(scripts).toBeLessThanOrEqual(5);
+    await history.close();
+  });
+
   it('rejects a publish to a frozen Redis within commandTimeout, and it never takes effect later', async () => {
     const history = store({ commandTimeout: 300 });
     const [before] = await history.append('a', batch(0, 1));
