@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStream, HISTORY_TRUNCATED_EVENT, RedisTimeoutError } from '../../src/index.js';
+import { Redis } from 'ioredis';
+import { EventStream, HISTORY_TRUNCATED_EVENT, InvalidConfigError, RedisTimeoutError } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
@@ -208,6 +209,34 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
       expect(got.slice(1, -1)).toEqual(got.length === 3002 ? events.map((e) => JSON.stringify(e.data)) : []);
     }
     if (result === 'kept') expect(kept).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('takes an ioredis client (yours stays open) or { client, commandTimeout }', async () => {
+    prefix = `e-${randomUUID()}:`;
+    const mine = new Redis(redis.url);
+    try {
+      const serving = track(new EventStream({ redis: mine, history: { keyPrefix: prefix } }));
+      const server = await startHttp((req, res) => void serving('room')(req, res));
+      const client = await connectSse(`${server.url}/`);
+      const publisher = track(new EventStream({ redis: { client: mine, commandTimeout: 1000, keyPrefix: prefix } }));
+      await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
+      await publisher.publishEvent('room', { event: 'message', data: 'hi' });
+      await received(client, 1);
+      expect(datas(client)).toEqual(['"hi"']);
+      await publisher.close();
+      expect(await mine.ping()).toBe('PONG');
+    } finally {
+      mine.disconnect();
+    }
+  });
+
+  it.each([
+    ['history: false', { redis: 'redis://127.0.0.1:1', history: false as const }],
+    ['history.redis too', { redis: 'redis://127.0.0.1:1', history: { redis: 'redis://127.0.0.1:1' } }],
+    ['neither url nor client', { redis: {} }],
+    ['a bad commandTimeout', { redis: { url: 'redis://127.0.0.1:1', commandTimeout: -1 } }],
+  ])('refuses %s with InvalidConfigError', (_what, options) => {
+    expect(() => new EventStream(options)).toThrow(InvalidConfigError);
   });
 });
 
