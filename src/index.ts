@@ -9,6 +9,7 @@ export type { RedisClientLike, RedisSubscriberLike } from './history/RedisClient
 export type { RedisEngineOptions } from './engine/createEngine.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
+export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
 export type { ConnectionInfo, RequestHooks } from './request/context.js';
 export {

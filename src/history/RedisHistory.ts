@@ -1,4 +1,4 @@
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
@@ -140,8 +140,8 @@ export class RedisHistory implements HistoryStore {
       this.maxEvents,
       this.maxAge,
       this.metaTtl,
-      // readAfter always has an id; the flag leaves room for a read of everything.
-      1,
+      // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
+      lastEventId === FROM_START ? 0 : 1,
     ])) as [number, ...Array<[string, StreamEntry[]]>];
     const records: HistoryRecord[] = [];
     const lastIds = new Map<string, string>();

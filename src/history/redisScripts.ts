@@ -86,7 +86,8 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
 
 /**
  * KEYS: epoch, then per channel: stream, meta, ids, oldIds.
- * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), has id (0/1).
+ * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), has id (0/1;
+ * 0 reads from the start of this epoch: complete unless something was evicted).
  * Reply: { complete 0/1, then per channel { last id or '', entries newest first } }.
  *
  * Exact truncation: every entry carries the channel's previous seq, so the oldest entry a
@@ -102,9 +103,12 @@ local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(n) return string.format('%.0f', n) end
 local n = (#KEYS - 1) / 4
-local complete = hasId
+local complete = true
 local pos = nil
-if hasId then
+if not hasId then
+  local first = redis.call('HGET', epochKey, 'first')
+  if first then pos = tonumber(first) - 1 else pos = 0 end
+else
   -- A custom id is looked up among this stream's own channels only: found in one, exact;
   -- found in several, ambiguous (truncated, replayed from the oldest match).
   local found = 0
