@@ -17,9 +17,6 @@ const debug = createDebug('gripstream:redis');
  * channel's stream and PUBLISHes it with its positions; every instance SUBSCRIBEs only to the
  * channels its own clients listen on, and a ChannelFeed per channel turns the at-most-once
  * pub/sub into exactly-once, in-order delivery by reading gaps from the stream.
- *
- * The publishing instance delivers its own batch from the script's reply (no wait for the
- * pub/sub echo, which its feed then skips as already delivered).
  */
 export class RedisEngine implements Engine, ChannelWatcher {
   private readonly feeds = new Map<string, ChannelFeed>();
@@ -34,15 +31,14 @@ export class RedisEngine implements Engine, ChannelWatcher {
   ) {}
 
   async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
-    const { records, epoch, prevSeq } = await this.history.appendBatch(channel, events, true);
-    const feed = this.feeds.get(channel);
-    const items: BatchItem[] = [];
+    const { records } = await this.history.appendBatch(channel, events, true);
+    // This instance's own clients get the batch through its subscription like every other
+    // instance's: one connection carries every channel's messages in the order Redis ran the
+    // scripts, which is position order, so a stream on several channels sees publish order.
+    if (collect === undefined) return;
     for (const record of records) {
-      const content = encodeEvent({ event: record.event, data: record.data, id: record.id });
-      collect?.push({ content, id: record.id, prevId: record.prevId });
-      if (feed !== undefined) items.push({ seq: record.seq, id: record.id, event: record.event, data: record.data, content });
+      collect.push({ content: encodeEvent({ event: record.event, data: record.data, id: record.id }), id: record.id, prevId: record.prevId });
     }
-    feed?.accept({ epoch, prevSeq, items });
   }
 
   opened(channel: string): void {
@@ -82,7 +78,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   deliver(channel: string, item: BatchItem): void {
-    const content = item.content ?? encodeEvent({ event: item.event, data: item.data, id: item.id });
+    const content = encodeEvent({ event: item.event, data: item.data, id: item.id });
     this.bus.deliver(channel, Frame.of(content, item.seq));
   }
 

@@ -14,8 +14,6 @@ export interface BatchItem {
   id: string;
   event: string;
   data: string;
-  /** The encoded SSE text, when the publishing instance already made it. */
-  content?: string;
 }
 
 /** Decodes a message; undefined for anything not written by the append script. */

@@ -199,6 +199,11 @@ export class RedisLink {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          // Refused for its deadline: the same as our own timeout (it took no effect).
+          if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
+            reject(new RedisTimeoutError(what, this.timeoutMs));
+            return;
+          }
           reject(new HistoryError(`Redis store failed: ${err instanceof Error ? err.message : String(err)}`, err));
         },
       );
