@@ -239,9 +239,11 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
       const client = await connectSse(`${server.url}/`);
       const publisher = track(new EventStream({ redis: { client: mine, commandTimeout: 1000, keyPrefix: prefix } }));
       await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
-      await publisher.publishEvent('room', { event: 'message', data: 'hi' });
+      // Data of any bytes crosses Redis intact (the message frames by byte length).
+      const data = { text: 'héllo: 12:ab 😀', nested: ['a:b', 'ü'] };
+      await publisher.publishEvent('room', { event: 'message', data });
       await received(client, 1);
-      expect(datas(client)).toEqual(['"hi"']);
+      expect(datas(client)).toEqual([JSON.stringify(data)]);
       await publisher.close();
       expect(await mine.ping()).toBe('PONG');
     } finally {
