@@ -53,7 +53,7 @@ export class ChannelFeed {
   start(fromSeq: number): void {
     if (this.stopped) return;
     this.lastSeq = fromSeq;
-    void this.sync(true);
+    void this.sync();
   }
 
   accept(batch: BatchMessage): void {
@@ -64,7 +64,9 @@ export class ChannelFeed {
 
   /**
    * After the subscription (re)connected: anything published while it was down is read from
-   * the stream. Also the answer to a lost message that no later message would reveal.
+   * the stream. Also the answer to a lost message that no later message would reveal. It does
+   * not hold back live batches meanwhile (they are in order; only a gap waits for a read), so
+   * a stream on several channels keeps their publish order.
    */
   recheck(): void {
     if (this.stopped) return;
@@ -72,7 +74,7 @@ export class ChannelFeed {
       this.recheckWanted = true;
       return;
     }
-    void this.sync(true);
+    void this.check();
   }
 
   stop(): void {
@@ -85,14 +87,13 @@ export class ChannelFeed {
     while (!this.busy && !this.stopped && this.anchored) {
       if (this.recheckWanted) {
         this.recheckWanted = false;
-        void this.sync(true);
-        return;
+        void this.check();
       }
       const batch = this.queue.shift();
       if (batch === undefined) return;
       if (!this.take(batch)) {
         this.queue.unshift(batch);
-        void this.sync(true);
+        void this.sync();
         return;
       }
     }
@@ -110,62 +111,73 @@ export class ChannelFeed {
     return true;
   }
 
-  /**
-   * Reads the channel's state (and, with `fill`, what the stream holds after the last
-   * delivered event), then delivers what was missed and carries on with the queue.
-   */
-  private async sync(fill: boolean): Promise<void> {
+  /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
+  private async sync(): Promise<void> {
     this.busy = true;
-    let gap: Gap;
-    try {
-      gap = await this.source.gap(this.channel, this.lastSeq!, fill);
-    } catch (err) {
-      debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
-      // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
-      this.busy = false;
-      if (!this.stopped) {
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => void this.sync(fill), RETRY_MS);
-        this.retryTimer.unref();
-      }
-      return;
-    }
-    if (this.stopped) return;
-    debug('%s: synced after %d (fill %s): epoch %s, last %d, %d entries', this.channel, this.lastSeq, fill, gap.epoch, gap.last, gap.entries.length);
-    if (!this.anchored) {
-      this.anchored = true;
-      this.epoch = gap.epoch;
-      this.deliverAll(gap);
-    } else if (gap.epoch !== this.epoch && this.epoch === '') {
-      // Redis was empty when we looked: everything in this first epoch since is new to us.
-      this.epoch = gap.epoch;
-      this.deliverAll(gap);
-    } else if (gap.epoch !== this.epoch) {
-      this.newEpoch(gap.epoch, gap.last);
-    } else if (fill) {
-      this.fill(gap);
-    }
+    const gap = await this.read(() => void this.sync());
     this.busy = false;
+    if (gap === undefined || this.stopped) return;
+    this.apply(gap);
     this.drain();
   }
 
-  private fill(gap: Gap): void {
+  /** Non-blocking read for a recheck: applied only if no blocking read started meanwhile. */
+  private async check(): Promise<void> {
+    const gap = await this.read(() => this.recheck());
+    if (gap === undefined || this.stopped) return;
+    if (this.busy) {
+      this.recheckWanted = true;
+      return;
+    }
+    this.apply(gap);
+    this.drain();
+  }
+
+  private async read(retry: () => void): Promise<Gap | undefined> {
+    try {
+      return await this.source.gap(this.channel, this.lastSeq!, true);
+    } catch (err) {
+      debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
+      // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
+      if (!this.stopped) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(retry, RETRY_MS);
+        this.retryTimer.unref();
+      }
+      return undefined;
+    }
+  }
+
+  private apply(gap: Gap): void {
+    debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
+    if (!this.anchored) {
+      this.anchored = true;
+      this.epoch = gap.epoch;
+      this.deliverFresh(gap, false);
+    } else if (gap.epoch !== this.epoch && this.epoch === '') {
+      // Redis was empty when we looked: everything in this first epoch since is new to us.
+      this.epoch = gap.epoch;
+      this.deliverFresh(gap, false);
+    } else if (gap.epoch !== this.epoch) {
+      this.newEpoch(gap.epoch, gap.last);
+    } else {
+      this.deliverFresh(gap, true);
+    }
+  }
+
+  /** Delivers the entries after `lastSeq`; with `checkLoss`, notices what the stream no longer holds. */
+  private deliverFresh(gap: Gap, checkLoss: boolean): void {
     const last = this.lastSeq!;
-    const [first] = gap.entries;
-    if ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq !== last)) {
+    const fresh = gap.entries.filter((entry) => entry.seq > last);
+    const [first] = fresh;
+    if (checkLoss && ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq > last))) {
       // Trimmed before we could read it.
       this.target.lost(this.channel);
     }
-    this.deliverAll(gap);
-  }
-
-  private deliverAll(gap: Gap): void {
-    const last = this.lastSeq!;
-    for (const entry of gap.entries) {
-      const { record } = entry;
+    for (const { record } of fresh) {
       this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });
     }
-    this.lastSeq = Math.max(last, gap.last, gap.entries.at(-1)?.seq ?? 0);
+    this.lastSeq = Math.max(last, gap.last, fresh.at(-1)?.seq ?? 0);
   }
 
   private newEpoch(epoch: string, lastSeq: number): void {
