@@ -220,7 +220,11 @@ async function connect(url: string, subscriber = false): Promise<RedisClientLike
     // queueing it for an unknown time; reconnect in the background.
     // (The subscriber connection queues its SUBSCRIBEs until it is connected.)
     enableOfflineQueue: subscriber,
-    maxRetriesPerRequest: 1,
+    // A command caught by a dropped connection fails at once and is never sent again after
+    // the reconnect: a publish reported failed must not take effect later (a retry would
+    // duplicate it). SUBSCRIBEs are idempotent and re-sent by the engine itself.
+    maxRetriesPerRequest: subscriber ? null : 0,
+    autoResendUnfulfilledCommands: subscriber,
     retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
     // Concurrent publishes share round trips: each tick's commands leave as one write.
     enableAutoPipelining: true,
