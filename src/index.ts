@@ -5,6 +5,7 @@ export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
+export type { RedisClientLike, RedisTransactionLike } from './history/RedisClientLike.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';

@@ -1,11 +1,12 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisClientLike } from './RedisClientLike.js';
 import { HistoryError } from '../errors.js';
 import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 
 export interface RedisHistoryOptions {
   /** A `redis://` URL, or an ioredis client you configured yourself (it is not closed by us). */
-  redis: string | Redis;
+  redis: string | RedisClientLike;
   /** Prefix of every key (default `'gripstream:'`); instances sharing history share it. */
   keyPrefix?: string;
   maxEvents?: number;
@@ -91,7 +92,8 @@ export class RedisHistory implements HistoryStore {
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     this.maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.ownsClient = typeof options.redis === 'string';
-    this.client = typeof options.redis === 'string' ? connect(options.redis) : Promise.resolve(options.redis);
+    // The store calls only what RedisClientLike declares; internally it keeps ioredis's names.
+    this.client = typeof options.redis === 'string' ? connect(options.redis) : Promise.resolve(options.redis as Redis);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.catch(() => undefined);
   }
