@@ -22,6 +22,8 @@ export {
 } from './errors.js';
 export type {
   ServerSentEvent,
+  EventMap,
+  EventOf,
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
