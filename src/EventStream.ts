@@ -76,7 +76,6 @@ export interface EventStream<E extends object = EventMap> {
  */
 // A class whose constructor returns a function: `new EventStream()` is callable, still passes
 // `instanceof EventStream`, and its methods live on the prototype (nothing copied per instance).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the call signatures above
 export class EventStream<E extends object = EventMap> {
   private declare readonly [STATE]: EventStreamState;
 

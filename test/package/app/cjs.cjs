@@ -1,0 +1,26 @@
+// CommonJS: `require` resolves the package's CommonJS build. An `import()` of the same
+// package in the same process loads the ESM build; both must share the singletons.
+'use strict';
+const { EventSource } = require('eventsource');
+const express = require('express');
+const gripstream = require('gripstream');
+const { roundtrip } = require('./roundtrip.cjs');
+
+(async () => {
+  const received = await roundtrip(gripstream, express, EventSource);
+  const esm = await import('gripstream');
+  const fromRequire = gripstream.getEventStreamSingleton(null, 'install-check');
+  const fromImport = esm.getEventStreamSingleton(null, 'install-check');
+  const result = {
+    resolved: require.resolve('gripstream'),
+    received,
+    twoBuilds: esm.EventStream !== gripstream.EventStream,
+    sameSingleton: fromRequire === fromImport,
+    errorCode: new gripstream.ClosedError().code,
+  };
+  await fromRequire.close();
+  console.log(JSON.stringify(result));
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
