@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sh } from './shell.js';
+import { sh, type Ran } from './shell.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_FIXTURE = fileURLToPath(new URL('./app', import.meta.url));
@@ -35,6 +35,8 @@ function installedVersion(name: string): string {
 interface App {
   dir: string;
   installMs: number;
+  /** Started as soon as the app is installed, while the other install still runs. */
+  checks: { esm: Promise<Ran>; cjs: Promise<Ran>; tsc: Promise<Ran> };
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'gripstream-install-'));
@@ -48,7 +50,14 @@ async function freshApp(name: string, spec: string): Promise<App> {
   const dir = path.join(work, name);
   fs.cpSync(APP_FIXTURE, dir, { recursive: true });
   const { ms } = await sh('npm', ['install', spec, ...APP_DEPENDENCIES], dir, NPM_TIMEOUT_MS);
-  return { dir, installMs: ms };
+  const checks = {
+    esm: sh(process.execPath, ['esm.mjs'], dir, 60_000),
+    cjs: sh(process.execPath, ['cjs.cjs'], dir, 60_000),
+    tsc: sh(process.execPath, [TSC, '-p', 'tsconfig.json'], dir, 150_000),
+  };
+  // Each is awaited by its test; a run that fails before its test starts is not unhandled.
+  for (const check of Object.values(checks)) check.catch(() => undefined);
+  return { dir, installMs: ms, checks };
 }
 
 async function packAndInstall(): Promise<void> {
@@ -121,16 +130,16 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     expect(fs.existsSync(path.join(modules, 'gripstream', 'dist', 'cjs', 'index.js'))).toBe(true);
   });
 
-  test('ESM import: one publish reaches a real EventSource', async () => {
-    const { stdout } = await sh(process.execPath, ['esm.mjs'], app().dir, 30_000);
+  test('ESM import: one publish reaches a real EventSource', { timeout: 70_000 }, async () => {
+    const { stdout } = await app().checks.esm;
     const result = JSON.parse(stdout) as { resolved: string; received: { data: unknown; id: string } };
     expect(result.resolved).toMatch(/node_modules\/gripstream\/dist\/index\.js$/);
     expect(result.received.data).toEqual({ text: 'hello' });
     expect(result.received.id).not.toBe('');
   });
 
-  test('CommonJS require: one publish reaches a real EventSource; require and import share singletons', async () => {
-    const { stdout } = await sh(process.execPath, ['cjs.cjs'], app().dir, 30_000);
+  test('CommonJS require: one publish reaches a real EventSource; require and import share singletons', { timeout: 70_000 }, async () => {
+    const { stdout } = await app().checks.cjs;
     const result = JSON.parse(stdout) as {
       resolved: string;
       received: { data: unknown };
@@ -145,11 +154,11 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     expect(result.errorCode).toBe('ERR_CLOSED');
   });
 
-  test('strict TypeScript with skipLibCheck: false compiles an ESM and a CommonJS file', async () => {
+  test('strict TypeScript with skipLibCheck: false compiles an ESM and a CommonJS file', { timeout: 160_000 }, async () => {
     const tsconfig = JSON.parse(fs.readFileSync(path.join(app().dir, 'tsconfig.json'), 'utf8')) as {
       compilerOptions: { strict: boolean; skipLibCheck: boolean };
     };
     expect(tsconfig.compilerOptions).toMatchObject({ strict: true, skipLibCheck: false });
-    await sh(process.execPath, [TSC, '-p', 'tsconfig.json'], app().dir, 120_000);
-  }, 150_000);
+    await app().checks.tsc;
+  });
 });
