@@ -143,12 +143,14 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     const result = JSON.parse(stdout) as {
       resolved: string;
       received: { data: unknown };
+      sideEffectFree: boolean;
       twoBuilds: boolean;
       sameSingleton: boolean;
       errorCode: string;
     };
     expect(result.resolved).toMatch(/node_modules\/gripstream\/dist\/cjs\/index\.js$/);
     expect(result.received.data).toEqual({ text: 'hello' });
+    expect(result.sideEffectFree).toBe(true); // sideEffects: false holds: loading touched no global
     expect(result.twoBuilds).toBe(true); // the dual build really loaded twice...
     expect(result.sameSingleton).toBe(true); // ...and still one instance per key
     expect(result.errorCode).toBe('ERR_CLOSED');

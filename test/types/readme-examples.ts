@@ -70,6 +70,20 @@ export async function ourReadme(): Promise<void> {
   eventStream(['news', 'alerts']);
   eventStream('user-{id}');
   eventStream((req) => ['news', `user-${userOf(req)}`]);
+  app.get('/users/:id/events', eventStream((req: express.Request) => `user-${req.params.id}`));
+
+  type ChatEvents = {
+    message: { text: string; from: string };
+    typing: { from: string };
+    cleared: undefined;
+  };
+  const chat = new EventStream<ChatEvents>();
+  await chat.publishEvent('room-1', { event: 'message', data: { text: 'hi', from: 'ann' } });
+  await chat.publishEvent('room-1', { event: 'cleared' });
+  // @ts-expect-error typing's data is { from }
+  await chat.publishEvent('room-1', { event: 'typing', data: { text: 'hi' } });
+  // @ts-expect-error not an event of the map
+  await chat.publishEvent('room-1', { event: 'joined', data: {} });
 
   await eventStream.publishEvent('news', { event: 'message', data: { text: 'hi' } });
   await eventStream.publishEvent('news', { event: 'message', data: 1, id: 'order-17' });

@@ -6,14 +6,20 @@ const express = require('express');
 const gripstream = require('gripstream');
 const { roundtrip } = require('./roundtrip.cjs');
 
+// `sideEffects: false` is a promise: loading the package leaves the process as it was.
+const REGISTRY = Symbol.for('gripstream.singletons');
+const touchedGlobalsOnLoad = REGISTRY in globalThis;
+
 (async () => {
   const received = await roundtrip(gripstream, express, EventSource);
   const esm = await import('gripstream');
+  const touchedGlobalsOnImport = REGISTRY in globalThis;
   const fromRequire = gripstream.getEventStreamSingleton(null, 'install-check');
   const fromImport = esm.getEventStreamSingleton(null, 'install-check');
   const result = {
     resolved: require.resolve('gripstream'),
     received,
+    sideEffectFree: !touchedGlobalsOnLoad && !touchedGlobalsOnImport,
     twoBuilds: esm.EventStream !== gripstream.EventStream,
     sameSingleton: fromRequire === fromImport,
     errorCode: new gripstream.ClosedError().code,
