@@ -15,10 +15,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requireRedis, startRedis } from '../support/redis.js';
 import { sh, type Ran } from './shell.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_FIXTURE = fileURLToPath(new URL('./app', import.meta.url));
+const REDIS_FROM_CJS = fileURLToPath(new URL('./redis-from-cjs.cjs', import.meta.url));
 const TSC = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const NPM_TIMEOUT_MS = 240_000;
 
@@ -147,6 +149,7 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
       twoBuilds: boolean;
       sameSingleton: boolean;
       errorCode: string;
+      redisRefusal: string;
     };
     expect(result.resolved).toMatch(/node_modules\/gripstream\/dist\/cjs\/index\.js$/);
     expect(result.received.data).toEqual({ text: 'hello' });
@@ -154,6 +157,7 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     expect(result.twoBuilds).toBe(true); // the dual build really loaded twice...
     expect(result.sameSingleton).toBe(true); // ...and still one instance per key
     expect(result.errorCode).toBe('ERR_CLOSED');
+    expect(result.redisRefusal).toMatch(/^ERR_HISTORY: .*ioredis/);
   });
 
   test('strict TypeScript with skipLibCheck: false compiles an ESM and a CommonJS file', { timeout: 160_000 }, async () => {
@@ -162,5 +166,20 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     };
     expect(tsconfig.compilerOptions).toMatchObject({ strict: true, skipLibCheck: false });
     await app().checks.tsc;
+  });
+});
+
+describe.runIf(requireRedis())('the CommonJS build with ioredis installed', () => {
+  test('history.redis loads ioredis through require and keeps the events in a real Redis', async () => {
+    const redis = await startRedis();
+    try {
+      const entry = path.join(clone, 'dist', 'cjs', 'index.js');
+      const { stdout } = await sh(process.execPath, [REDIS_FROM_CJS, entry, redis.url], clone, 30_000);
+      expect(JSON.parse(stdout)).toEqual({ published: true, ioredisRequired: true });
+      const keys = await sh('redis-cli', ['-p', String(redis.port), 'DBSIZE'], work, 10_000);
+      expect(Number(keys.stdout.trim())).toBeGreaterThan(0);
+    } finally {
+      await redis.stop();
+    }
   });
 });

@@ -25,6 +25,13 @@ const touchedGlobalsOnLoad = REGISTRY in globalThis;
     errorCode: new gripstream.ClosedError().code,
   };
   await fromRequire.close();
+  // history.redis without the optional ioredis: a typed refusal from the CommonJS build's lazy load.
+  const withoutIoredis = new gripstream.EventStream({ history: { redis: 'redis://127.0.0.1:9' } });
+  result.redisRefusal = await withoutIoredis.publishEvent('x', { event: 'e' }).then(
+    () => 'published',
+    (err) => `${err.code}: ${err.message}`,
+  );
+  await withoutIoredis.close();
   console.log(JSON.stringify(result));
 })().catch((err) => {
   console.error(err);
