@@ -112,6 +112,16 @@ test('the tarball ships dist (ESM, CommonJS, declarations), LICENSE and README; 
   expect(packWarnings).toEqual([]);
 });
 
+test('npm publish --dry-run has nothing to warn about (beyond not being logged in)', async () => {
+  // dist/ is there from the pack; --ignore-scripts keeps it from building a second time.
+  const { stderr } = await sh('npm', ['publish', '--dry-run', '--ignore-scripts'], clone, 60_000);
+  const warnings = stderr
+    .split('\n')
+    .filter((line) => /^npm (warn|error)/i.test(line))
+    .filter((line) => !/requires you to be logged in/.test(line));
+  expect(warnings).toEqual([]);
+});
+
 test('no declaration imports ioredis (the optional peer)', async () => {
   const { stdout } = await sh('tar', ['-xzf', tarball, '-O', '--wildcards', 'package/dist/*.d.ts'], work, 30_000);
   expect(stdout).toContain('RedisClientLike');

@@ -95,3 +95,13 @@ loose.createChannelWritable('news').write(anyEvent);
 void getEventStreamSingleton().getChannelPublisher('news').publishEvent(anyEvent);
 // @ts-expect-error an event still needs a name
 void loose.publishEvent('news', { data: 1 });
+
+// A typed instance is not an untyped one: through that, any event could be published. A helper
+// that takes either kind is generic.
+// @ts-expect-error the map would be lost
+export const asLoose: EventStream = chat;
+function mount<E extends object>(eventStream: EventStream<E>): void {
+  app.get('/mounted', eventStream('mounted'));
+}
+mount(chat);
+mount(loose);
