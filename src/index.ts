@@ -8,6 +8,7 @@ export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.j
 export type { RedisClientLike, RedisTransactionLike } from './history/RedisClientLike.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
+export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
 export type { ConnectionInfo, RequestHooks } from './request/context.js';
 export {

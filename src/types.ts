@@ -55,10 +55,14 @@ export type EventStreamHandler<Req extends StreamRequest = StreamRequest> = (
 ) => Promise<void>;
 
 /**
- * Picks the channels of a request, for routes whose channels depend on who asks. Its
- * parameter may be typed as your framework's request (`(req: express.Request) => ...`).
+ * Picks the channels of a request, for routes whose channels depend on who asks. It may answer
+ * with a Promise (a lookup of the user's rooms); a rejection is the route's error (500 or `next(err)`).
+ * Its parameter may be typed as your framework's request (`(req: express.Request) => ...`).
  */
-export type ChannelsBuilder<Req extends StreamRequest = StreamRequest> = (req: Req) => string | readonly string[];
+export type ChannelsBuilder<Req extends StreamRequest = StreamRequest> = (req: Req) => ChannelList | Promise<ChannelList>;
+
+/** One channel name or several. */
+export type ChannelList = string | readonly string[];
 
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;

@@ -5,6 +5,7 @@ import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
 import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { assertFieldValue, encodeEvent, serializeData } from '../sse/encode.js';
+import { eventIdProblem } from '../sse/eventId.js';
 import type { ServerSentEvent } from '../types.js';
 
 interface CheckedEvent {
@@ -81,10 +82,9 @@ function checkEvent(input: ServerSentEvent): CheckedEvent {
   }
   assertFieldValue('event', input.event);
   if (input.id !== undefined) {
-    assertFieldValue('id', input.id);
-    // HTTP trims spaces and tabs around header values: such an id could never come back
-    // as Last-Event-ID.
-    if (/^[ \t]|[ \t]$/.test(input.id)) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
+    // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
+    const problem = eventIdProblem(input.id);
+    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(input.id)}`);
   }
   let data: string;
   try {

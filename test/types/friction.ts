@@ -29,6 +29,7 @@ const app = express();
 app.get('/users/:id/events', eventStream((req: express.Request) => `user-${String(req.params.id)}`));
 app.get('/rooms/:id/events', eventStream.route((req: express.Request) => ['news', `room-${String(req.params.id)}`]));
 app.get('/plain', eventStream((req) => [req.url ?? 'root'])); // untyped: the node request
+app.get('/async/:id', eventStream(async (req: express.Request) => [`room-${String(req.params.id)}`] as const));
 const app4 = express4();
 app4.get('/events/:id', eventStream((req: express4.Request) => `room-${req.params.id}`));
 

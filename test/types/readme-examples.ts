@@ -55,6 +55,7 @@ export async function referenceReadme(): Promise<void> {
 }
 
 declare function userOf(req: http.IncomingMessage): string;
+declare function roomsOf(user: string): string[];
 
 export async function ourReadme(): Promise<void> {
   const eventStream = new EventStream();
@@ -70,6 +71,7 @@ export async function ourReadme(): Promise<void> {
   eventStream(['news', 'alerts']);
   eventStream('user-{id}');
   eventStream((req) => ['news', `user-${userOf(req)}`]);
+  eventStream(async (req) => roomsOf(await userOf(req)));
   app.get('/users/:id/events', eventStream((req: express.Request) => `user-${req.params.id}`));
 
   type ChatEvents = {
