@@ -29,6 +29,7 @@ export type {
   EventStreamHandler,
   EventStreamStats,
   ChannelsBuilder,
+  ChannelList,
   GripPublisherSpec,
   HistoryOptions,
   StreamRequest,
