@@ -4,6 +4,7 @@
  * if it stopped being an error, tsc fails on the unused directive.
  */
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -36,6 +37,7 @@ app4.get('/events/:id', eventStream((req: express4.Request) => `room-${req.param
 // Plain node:http builders keep working.
 http.createServer(eventStream((req: IncomingMessage) => req.url ?? 'root'));
 http.createServer(eventStream('news'));
+http2.createSecureServer({}, eventStream((req: http2.Http2ServerRequest) => req.authority));
 // @ts-expect-error node:http does not pass an express.Request to a builder that needs one
 http.createServer(eventStream((req: express.Request) => String(req.params.id)));
 // @ts-expect-error a builder returns channel names

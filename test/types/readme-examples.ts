@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import Router from '@koa/router';
-import { EventStream, getEventStreamSingleton } from '../../src/index.js';
+import { EventStream, getEventStreamSingleton, type StreamRequest } from '../../src/index.js';
 
 const app = express();
 
@@ -54,7 +54,7 @@ export async function referenceReadme(): Promise<void> {
   void [eventStream1, eventStream2];
 }
 
-declare function userOf(req: http.IncomingMessage): string;
+declare function userOf(req: StreamRequest): string;
 declare function roomsOf(user: string): string[];
 
 export async function ourReadme(): Promise<void> {
