@@ -55,8 +55,12 @@ const SETTLE_MS = 1_000;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 60_000;
 
-/** Implementations that resume from `Last-Event-ID` (the others reconnect to live events). */
-const RESUMES = new Set(['gripstream']);
+/**
+ * Implementations that resume from `Last-Event-ID` (the others reconnect to live events).
+ * nchan's ids are `<time>:<tag>`, so an id from before the restart still finds the events
+ * published to the restarted nginx after it.
+ */
+const RESUMES = new Set(['gripstream', 'nchan']);
 
 export interface ScaleSetup {
   /** Streams per implementation (after any cap). */
@@ -167,8 +171,9 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
   await sleep(SETTLE_MS);
   const held = await stats();
   if (held.connections !== n) notes.push(`${held.connections}/${n} streams open when sampled`);
-  out.rssPerStream = (held.memory.rss - before.memory.rss) / n;
-  out.heapPerStream = (held.memory.heapUsed - before.memory.heapUsed) / n;
+  out.rssPerStream = perStream(held.memory.rss, before.memory.rss, n);
+  // Over IPC (JSON) a NaN arrives as null: nchan has no heap.
+  out.heapPerStream = perStream(held.memory.heapUsed, before.memory.heapUsed, n);
   out.loopDelay = {};
   if (held.loopDelay) out.loopDelay.accept = held.loopDelay;
 
@@ -241,6 +246,10 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
   const complete = notes.length === 0 && broadcast.complete && live.complete && (out.caughtUp ?? true);
   out.status = complete ? 'ok' : 'incomplete';
   if (notes.length > 0) out.note = notes.join('; ');
+}
+
+function perStream(after: number | null, before: number | null, n: number): number | undefined {
+  return typeof after === 'number' && typeof before === 'number' ? (after - before) / n : undefined;
 }
 
 interface Merged {

@@ -52,7 +52,8 @@ export interface ServerTarget {
   /** Closes every open stream at once (see the 'drop' request), resolving once all are gone. */
   dropAll(): Promise<void>;
   /** Event-loop delay since the last reset; undefined when the server is not a Node loop. */
-  loopDelay?(reset: boolean): LoopDelaySample;
+  loopDelay?(): LoopDelaySample;
+  resetLoopDelay?(): void;
   /** Releases what the target started (nchan: stops nginx) before this process exits. */
   close?(): Promise<void>;
 }
@@ -82,13 +83,13 @@ export function serve(impl: Implementation): void {
       server.closeAllConnections();
       return until(() => connections.open === 0, DROP_TIMEOUT_MS, 'every stream to close');
     },
-    ...(watchLoop ? { loopDelay } : {}),
+    ...(watchLoop
+      ? {
+          loopDelay: () => ({ p50Ms: loop.percentile(50) / 1e6, p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 }),
+          resetLoopDelay: () => loop.reset(),
+        }
+      : {}),
   };
-  function loopDelay(reset: boolean): LoopDelaySample {
-    const sample = { p50Ms: loop.percentile(50) / 1e6, p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 };
-    if (reset) loop.reset();
-    return sample;
-  }
   server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -144,9 +145,11 @@ async function handle(target: ServerTarget, req: ServerRequest): Promise<ServerM
   switch (req.type) {
     case 'stats': {
       const cpuMicros = target.cpuMicros();
-      const loopDelay = target.loopDelay?.(req.resetLoopDelay === true);
+      const loopDelay = target.loopDelay?.();
       const connections = await target.connections();
       const memory = target.memory();
+      // After the forced GCs, so their pause is not charged to the next phase.
+      if (req.resetLoopDelay === true) target.resetLoopDelay?.();
       return { type: 'stats', id: req.id, memory, connections, cpuMicros, ...(loopDelay ? { loopDelay } : {}) };
     }
     case 'drop':
@@ -200,8 +203,8 @@ interface PublishOutcome {
  * would queue every write in memory before any socket could drain, which no real
  * server does and which would measure the allocator rather than the library.
  */
-async function publishPlan(impl: Pick<ServerTarget, 'publish'>, plan: PublishPlan): Promise<PublishOutcome> {
-  const cpuAtStartMicros = cpuTimeMicros();
+async function publishPlan(impl: Pick<ServerTarget, 'publish' | 'cpuMicros'>, plan: PublishPlan): Promise<PublishOutcome> {
+  const cpuAtStartMicros = impl.cpuMicros();
   const startAt = wallClockMs();
   let firstAt = 0;
   let published = 0;
