@@ -26,6 +26,15 @@ import {
 } from './protocol.ts';
 import { SseEventCounter } from './sse-counter.ts';
 
+/**
+ * Source ports are chosen here, not by the kernel: `bind(port 0)` scans for a free port and
+ * slows to a crawl once most of an address's range is taken (tens of thousands of sockets),
+ * and Node cannot set IP_BIND_ADDRESS_NO_PORT. Stream k of a source address uses port
+ * PORT_BASE + k on even connection rounds and PORT_BASE + perSource + k on odd ones, so a
+ * reconnect never reuses the tuple its previous connection left in TIME_WAIT.
+ */
+const PORT_BASE = 20_000;
+
 /** One read buffer for every socket: each read is parsed before the next one happens. */
 const READ_BUFFER = Buffer.alloc(64 * 1024);
 const POLL_MS = 20;
@@ -65,8 +74,17 @@ class Stream {
     return this.counter.lastId ?? this.lastIdSeen;
   }
 
-  /** Opens a connection; resolves `true` once a 200 head arrived, else an error text. */
-  open(req: ScaleConnectRequest, source: string, giveUpAt: number): Promise<true | string> {
+  /**
+   * Opens a connection from `source`:`localPort` (or a port the kernel picks, if that one is
+   * taken); resolves `true` once a 200 head arrived, else an error text.
+   */
+  async open(req: ScaleConnectRequest, source: string, localPort: number | undefined, giveUpAt: number): Promise<true | string> {
+    const outcome = await this.openFrom(req, source, localPort, giveUpAt);
+    if (outcome === 'address in use' && localPort !== undefined) return this.openFrom(req, source, undefined, giveUpAt);
+    return outcome;
+  }
+
+  private openFrom(req: ScaleConnectRequest, source: string, localPort: number | undefined, giveUpAt: number): Promise<true | string> {
     if (this.socket !== undefined) this.retire();
     const path = pathForChannel(req.channel);
     const lastEventId = this.lastEventId;
@@ -76,6 +94,7 @@ class Stream {
       host: '127.0.0.1',
       port: req.port,
       localAddress: source,
+      ...(localPort !== undefined ? { localPort } : {}),
       onread: {
         buffer: READ_BUFFER,
         callback: (bytes: number) => {
@@ -111,7 +130,9 @@ class Stream {
           settle(true);
         }
       };
-      socket.on('error', (err) => settle(`${path} from ${source}: ${err.message}`));
+      socket.on('error', (err: NodeJS.ErrnoException) =>
+        settle(err.code === 'EADDRINUSE' ? 'address in use' : `${path} from ${source}: ${err.message}`),
+      );
       socket.on('close', () => {
         this.markClosed();
         settle(`${path}: closed before the response head`);
@@ -162,6 +183,7 @@ class Stream {
 class ScaleLoad {
   private streams: Stream[] = [];
   private readonly tally = new Tally();
+  private round = 0;
 
   async connect(req: ScaleConnectRequest): Promise<ScaleConnectResult> {
     if (this.streams.length === 0) this.streams = Array.from({ length: req.count }, () => new Stream(this.tally));
@@ -171,13 +193,16 @@ class ScaleLoad {
     const giveUpAt = Date.now() + req.timeoutMs;
     let lastHeadAt = 0;
     const failures: string[] = [];
+    const portOffset = PORT_BASE + (this.round++ % 2) * req.perSource;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < this.streams.length) {
         const i = next++;
         const global = req.first + i;
-        const source = req.sources[Math.min(req.sources.length - 1, Math.floor(global / req.perSource))]!;
-        const outcome = await this.streams[i]!.open(req, source, giveUpAt);
+        const sourceIndex = Math.floor(global / req.perSource);
+        const source = req.sources[Math.min(req.sources.length - 1, sourceIndex)]!;
+        const localPort = sourceIndex < req.sources.length ? portOffset + (global % req.perSource) : undefined;
+        const outcome = await this.streams[i]!.open(req, source, localPort, giveUpAt);
         if (outcome === true) lastHeadAt = wallClockMs();
         else failures.push(outcome);
       }
@@ -270,6 +295,8 @@ function main(): void {
     });
   });
   process.on('disconnect', () => process.exit(0));
+  // Belt and braces: a busy connect loop must not outlive an orchestrator that was killed.
+  setInterval(() => process.connected || process.exit(0), 1_000).unref();
   send({ type: 'ready' });
 }
 

@@ -33,7 +33,7 @@ const micros = (v: number | undefined): string => (v === undefined || !Number.is
 
 function loop(r: ScaleResult): string {
   if (r.loopDelay === undefined || Object.keys(r.loopDelay).length === 0) return r.status === 'skipped' || r.status === 'failed' ? '—' : 'n/a';
-  const phases = (['accept', 'broadcast', 'storm', 'live'] as const)
+  const phases = (['accept', 'idle', 'broadcast', 'storm', 'live'] as const)
     .map((p) => r.loopDelay?.[p])
     .filter((s) => s !== undefined);
   const p99 = Math.max(...phases.map((s) => s.p99Ms));
@@ -56,12 +56,12 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
   };
   const rows = results.map((r) => {
     if (r.status === 'skipped' || r.status === 'failed') {
-      return `| ${r.implementation} | **${r.status}**: ${r.note ?? ''} | | | | | | | |`;
+      return `| ${r.implementation} | **${r.status}**: ${r.note ?? ''} | | | | | | | | |`;
     }
     return (
       `| ${r.implementation} | ${int.format(r.streams)} | ${ms(r.acceptMs)} | ${bytes(r.rssPerStream)} | ` +
       `${bytes(r.heapPerStream)}${heapRatio(r)} | ${ms(r.broadcastMs)} | ${micros(r.broadcastCpuMicrosPerEvent)} | ` +
-      `${reconnect(r)} | ${loop(r)} |`
+      `${reconnect(r)} | ${loop(r)} | ${micros(r.acceptCpuMicrosPerStream)} / ${micros(r.reconnectCpuMicrosPerStream)} |`
     );
   });
   const m = run.machine;
@@ -84,8 +84,9 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
     '## Results',
     '',
     '| Implementation | Streams | Accept all | RSS / stream | Heap / stream (× floor) | One broadcast reaches all | ' +
-      'Server CPU / delivered event | Reconnect storm with Last-Event-ID | p99 event-loop delay (worst phase) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      'Server CPU / delivered event | Reconnect storm with Last-Event-ID | p99 event-loop delay (worst phase) | ' +
+      'Server CPU / stream accepted / reconnected |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     ...renderNotes(results),
@@ -96,6 +97,8 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
     '- Accept: time from the first connect to the last `200` response head, at most 1,024 handshakes in flight. ' +
       'Memory: server `rss` / `heapUsed` after two forced GCs with every stream open, minus before, ÷ streams ' +
       '(nchan: the nginx worker\'s RSS; heap n/a).',
+    '- Idle: the streams are then held idle for 21 s, longer than gripstream\'s default keep-alive interval ' +
+      '(20 s), so its keep-alive round over every stream falls inside; only the event-loop delay is taken.',
     '- Broadcast: one event published; from the publish call to the last stream\'s receipt (the load side\'s read). ' +
       'CPU: server user + system time from the publish until all received, ÷ deliveries.',
     '- Reconnect storm: the server closes every stream at once (the Node servers stay up, so the in-memory history ' +
@@ -105,8 +108,10 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
       'runs until the last stream has all 5 missed events; a stream counts as caught up only with exactly those, no ' +
       '`history-truncated` and its connection still open. Without resume it runs until the last response head. ' +
       'A last broadcast then checks every stream is live.',
-    '- Event-loop delay: `monitorEventLoopDelay` (10 ms resolution) in the server child, per phase; the worst ' +
-      'phase\'s p99 is shown (details in scale-latest.json). nchan has no Node loop: n/a.',
+    '- Event-loop delay: `monitorEventLoopDelay` (10 ms resolution) in the server child, per phase (accept, idle, ' +
+      'broadcast, storm, live; each window is reset after the forced GCs of its memory sample); the worst phase\'s ' +
+      'p99 and the longest single stall are shown (every phase in scale-latest.json). nchan has no Node loop: n/a.',
+    '- Server CPU per stream: user + system time of the accept phase ÷ N, and of the storm (replay included) ÷ N.',
     '',
   ].join('\n');
 }

@@ -1,20 +1,23 @@
 /**
  * How many streams one server process holds, and what that costs (issue 14): N concurrent
  * streams (default 100,000) on one channel against one process of each implementation, in
- * five phases, each timed and sampled by the server:
+ * six phases, each timed and sampled by the server:
  *
  * 1. accept: the load processes open all N streams (at most ACCEPT_IN_FLIGHT handshakes at
  *    once), from several loopback source addresses; RSS and heap per stream after GC.
- * 2. broadcast: one event; publish → the last of the N streams has it.
- * 3. drop: a deploy restart as the clients see it. The server closes every stream at once
+ * 2. idle: the streams are held idle for IDLE_HOLD_MS, longer than gripstream's default
+ *    keep-alive interval (20 s), so a keep-alive round over all N streams falls inside it.
+ *    Only the event-loop delay is taken.
+ * 3. broadcast: one event; publish → the last of the N streams has it.
+ * 4. drop: a deploy restart as the clients see it. The server closes every stream at once
  *    (nchan: nginx is killed and started again on the same port) and MISSED_EVENTS events
  *    are published while nobody listens. The Node servers stay up, so gripstream's default
  *    in-memory history survives as a shared history (Redis) would survive a real restart.
- * 4. reconnect storm: every stream reconnects at once (bounded by STORM_IN_FLIGHT, the
+ * 5. reconnect storm: every stream reconnects at once (bounded by STORM_IN_FLIGHT, the
  *    accept backlog) with the `Last-Event-ID` it last saw. Where the implementation resumes
  *    (gripstream), every stream must end exactly caught up: all missed events, none twice,
  *    no `history-truncated`, no connection dropped; elsewhere only the time is reported.
- * 5. live: one more broadcast, which every stream must receive.
+ * 6. live: one more broadcast, which every stream must receive.
  *
  * Event-loop delay (monitorEventLoopDelay in the server child, 10 ms resolution) is sampled
  * per phase; nchan has no Node loop (n/a).
@@ -43,8 +46,11 @@ import { sleep } from './session.ts';
 export const DEFAULT_SCALE_STREAMS = 100_000;
 /** Events published while the streams are away: what a resume must deliver. */
 const MISSED_EVENTS = 5;
-/** Streams per loopback source address: below the ~28,000 ephemeral ports each one has. */
-const STREAMS_PER_SOURCE = 20_000;
+/**
+ * Streams per loopback source address; the load side gives each its own port there, from
+ * 20,000 up, twice this many for the two connection rounds (scale-client.ts).
+ */
+const STREAMS_PER_SOURCE = 10_000;
 /** Descriptors a process needs besides its sockets. */
 const FD_HEADROOM = 512;
 /** TCP handshakes in flight while accepting: well within the 4,096 accept backlog. */
@@ -52,6 +58,8 @@ const ACCEPT_IN_FLIGHT = 1_024;
 /** The storm: as many at once as the accept backlog (4,096) takes without SYN retries. */
 const STORM_IN_FLIGHT = 4_000;
 const SETTLE_MS = 1_000;
+/** Longer than gripstream's default keep-alive interval (20 s): one round over all N falls in it. */
+const IDLE_HOLD_MS = 21_000;
 const STARTUP_TIMEOUT_MS = 60_000;
 const STATS_TIMEOUT_MS = 60_000;
 
@@ -110,7 +118,9 @@ export interface ScaleResult {
   /** Resuming implementations: every stream got exactly the missed events, no truncation. */
   caughtUp?: boolean;
   reconnectCpuMicrosPerStream?: number;
-  loopDelay?: Partial<Record<'accept' | 'broadcast' | 'storm' | 'live', LoopDelaySample>>;
+  /** Server CPU per stream opened, during the accept phase. */
+  acceptCpuMicrosPerStream?: number;
+  loopDelay?: Partial<Record<'accept' | 'idle' | 'broadcast' | 'storm' | 'live', LoopDelaySample>>;
   details: Record<string, unknown>;
   wallMs: number;
 }
@@ -118,7 +128,7 @@ export interface ScaleResult {
 type Server = Child<ServerRequest, ServerMessage>;
 type Load = Child<ScaleClientRequest, ScaleClientMessage>;
 
-/** Runs the five phases against one implementation; always stops what it started. */
+/** Runs the six phases against one implementation; always stops what it started. */
 export async function runScale(impl: ImplementationSpec, setup: ScaleSetup): Promise<ScaleResult> {
   const started = Date.now();
   const base = { implementation: impl.name, streams: setup.streams, resumes: RESUMES.has(impl.name), details: {} };
@@ -174,10 +184,17 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
   out.rssPerStream = perStream(held.memory.rss, before.memory.rss, n);
   // Over IPC (JSON) a NaN arrives as null: nchan has no heap.
   out.heapPerStream = perStream(held.memory.heapUsed, before.memory.heapUsed, n);
+  out.acceptCpuMicrosPerStream = (held.cpuMicros - before.cpuMicros) / n;
   out.loopDelay = {};
   if (held.loopDelay) out.loopDelay.accept = held.loopDelay;
 
-  // 2. broadcast
+  // 2. idle, through a keep-alive round
+  await sleep(IDLE_HOLD_MS);
+  const idle = await stats();
+  if (idle.loopDelay) out.loopDelay.idle = idle.loopDelay;
+  if (idle.connections !== n) notes.push(`${idle.connections}/${n} streams open after ${IDLE_HOLD_MS / 1000} s idle`);
+
+  // 3. broadcast
   const broadcast = await broadcastOne(server, loads, 1, n);
   const afterBroadcast = await stats();
   if (afterBroadcast.loopDelay) out.loopDelay.broadcast = afterBroadcast.loopDelay;
@@ -185,7 +202,7 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
   out.broadcastCpuMicrosPerEvent = (afterBroadcast.cpuMicros - broadcast.published.cpuAtStartMicros) / Math.max(1, broadcast.received.received);
   if (!broadcast.complete) notes.push(`broadcast reached ${broadcast.received.received}/${n} streams`);
 
-  // 3. drop
+  // 4. drop
   const dropped = await server.request<DroppedReply>(
     { type: 'drop', missed: MISSED_EVENTS, channel: SHARED_CHANNEL },
     connectTimeoutMs,
@@ -198,7 +215,7 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
   if (closedCount !== n) throw new Error(`drop: only ${closedCount}/${n} streams saw their connection close`);
   const cpuBeforeStorm = (await stats()).cpuMicros;
 
-  // 4. reconnect storm
+  // 5. reconnect storm
   const storm = await connectAll(loads, port, setup, STORM_IN_FLIGHT, connectTimeoutMs);
   if (storm.failed > 0) throw new Error(`reconnect: ${storm.failed}/${n} streams failed (first: ${storm.firstError})`);
   const expectedAfterStorm = out.resumes ? 1 + MISSED_EVENTS : 1;
@@ -222,7 +239,7 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
     if (caught.clientsOverDelivered > 0) notes.push(`${caught.clientsOverDelivered}/${n} streams were sent missed events after the restart`);
   }
 
-  // 5. live
+  // 6. live
   const live = await broadcastOne(server, loads, expectedAfterStorm + 1, n, caught.received);
   const afterLive = await stats();
   if (afterLive.loopDelay) out.loopDelay.live = afterLive.loopDelay;
@@ -233,6 +250,7 @@ async function phases(server: Server, loads: Load[], port: number, setup: ScaleS
     sources: setup.sources,
     memoryBefore: before.memory,
     memoryHeld: held.memory,
+    idleHoldMs: IDLE_HOLD_MS,
     memoryAfterStorm: afterStorm.memory,
     acceptInFlight: ACCEPT_IN_FLIGHT,
     stormInFlight: STORM_IN_FLIGHT,
