@@ -52,7 +52,9 @@ pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 # The worker may raise its soft descriptor limit up to the hard one, never beyond.
 worker_rlimit_nofile ${maxConnections + 256};
-events { worker_connections ${maxConnections + 128}; multi_accept on; }
+# Twice the streams: at one connection slot per stream, nchan ran out ("worker_connections are
+# not enough, reusing connections") with 160 of 19,300 subscribers still to accept.
+events { worker_connections ${2 * maxConnections + 128}; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path ${prefix}/body;
@@ -163,10 +165,27 @@ export class NchanServer {
     if (worker !== undefined) await waitGone(worker, STOP_GRACE_MS);
   }
 
-  /** Stops nginx and removes the private directory. */
+  /** Stops nginx, passes on what its error log says went wrong, removes the private directory. */
   async close(): Promise<void> {
     await this.stop();
+    for (const line of this.errorLines()) console.error(`[nginx] ${line}`);
     rmSync(this.prefix, { recursive: true, force: true });
+  }
+
+  /** Error-log lines at `warn` level or worse (one of each kind: they repeat by the thousand). */
+  private errorLines(): string[] {
+    let text = '';
+    try {
+      text = readFileSync(path.join(this.prefix, 'error.log'), 'utf8');
+    } catch {
+      return [];
+    }
+    const kinds = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const match = /\[(warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?(.*)$/.exec(line);
+      if (match) kinds.set(match[2]!.replace(/\d+/g, 'N').slice(0, 80), line);
+    }
+    return [...kinds.values()].slice(0, 10);
   }
 
   private async launch(): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * A load process of the scale scenario: holds its share of up to 100,000 SSE streams to one
  * server, each from one of several loopback source addresses (127.0.0.2, 127.0.0.3, …: Linux
- * routes all of 127.0.0.0/8 to lo, and each source address has its own ~28,000 ephemeral
- * ports), remembers each stream's last event id, and reconnects every stream at once with
+ * routes all of 127.0.0.0/8 to lo, and each source address has its own port space),
+ * remembers each stream's last event id, and reconnects every stream at once with
  * `Last-Event-ID` after the server dropped them. Driven by scenarios/scale.ts over IPC.
  *
  * Same parsing as the main client (bench/client.ts): a raw `net.Socket`, the minimal HTTP
