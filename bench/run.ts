@@ -304,7 +304,9 @@ async function runScaleScenario(
   startedAt: Date,
 ): Promise<void> {
   const loadAtStart = os.loadavg()[0]!;
-  const setup = planScale(options.scaleStreams, reachableFdLimit, placement);
+  // BENCH_SCALE_PER_LOAD=N: at most N streams per load process (to try several at small N).
+  const perLoad = Number(process.env['BENCH_SCALE_PER_LOAD'] ?? NaN);
+  const setup = planScale(options.scaleStreams, reachableFdLimit, placement, perLoad >= 1 ? perLoad : undefined);
   const impls = scaleImplementations(gripstreamPresent).filter(selected);
   console.log(
     `bench: scale: ${setup.streams.toLocaleString('en-US')} streams per implementation, ${setup.loadProcesses} load ` +

@@ -51,6 +51,11 @@ const MISSED_EVENTS = 5;
  * 20,000 up, twice this many for the two connection rounds (scale-client.ts).
  */
 const STREAMS_PER_SOURCE = 10_000;
+/**
+ * Streams one load process holds at most: beyond this a second one (same client CPU) keeps
+ * each heap, and each process's connect loop, at a size that stays cheap to collect.
+ */
+const MAX_STREAMS_PER_LOAD_PROCESS = 50_000;
 /** Descriptors a process needs besides its sockets. */
 const FD_HEADROOM = 512;
 /** TCP handshakes in flight while accepting: well within the 4,096 accept backlog. */
@@ -83,7 +88,12 @@ export interface ScaleSetup {
 }
 
 /** Plans N streams within what the machine allows (descriptors per process, source ports). */
-export function planScale(wanted: number, fdLimitReachable: (n: number) => number, placement: Placement): ScaleSetup {
+export function planScale(
+  wanted: number,
+  fdLimitReachable: (n: number) => number,
+  placement: Placement,
+  maxPerLoadProcess = MAX_STREAMS_PER_LOAD_PROCESS,
+): ScaleSetup {
   const adjustments: string[] = [];
   const fdLimit = fdLimitReachable(wanted + FD_HEADROOM);
   let streams = wanted;
@@ -96,7 +106,7 @@ export function planScale(wanted: number, fdLimitReachable: (n: number) => numbe
         '(`ulimit -Hn 200000` as root, or `docker run --ulimit nofile=200000:200000`).',
     );
   }
-  const perProcess = Math.max(1, fdLimit - FD_HEADROOM);
+  const perProcess = Math.max(1, Math.min(maxPerLoadProcess, fdLimit - FD_HEADROOM));
   const loadProcesses = Math.max(1, Math.ceil(streams / perProcess));
   const sourceCount = Math.max(1, Math.ceil(streams / STREAMS_PER_SOURCE));
   const sources = Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 2}`);
