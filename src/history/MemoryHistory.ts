@@ -1,5 +1,5 @@
 import type { HistoryOptions } from '../types.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
@@ -108,6 +108,8 @@ export class MemoryHistory implements HistoryStore {
   }
 
   private positionOf(lastEventId: string): number | undefined {
+    // Before the first event this store made; evictions still make it incomplete.
+    if (lastEventId === FROM_START) return this.firstSeq;
     const custom = this.seqOfCustomId.get(lastEventId);
     if (custom !== undefined) return custom;
     if (!/^\d{1,16}$/.test(lastEventId)) return undefined;

@@ -1,6 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { HistoryError } from '../errors.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 
 export interface RedisHistoryOptions {
@@ -127,8 +127,9 @@ export class RedisHistory implements HistoryStore {
 
   async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
     const redis = await this.redis();
-    const position = await this.positionOf(redis, lastEventId);
     const first = Number((await this.attempt(() => redis.hget(this.key('meta'), '*first'))) ?? Infinity);
+    // FROM_START: before the first event of this store; evictions still make it incomplete.
+    const position = lastEventId === FROM_START ? first : await this.positionOf(redis, lastEventId);
     const after = position ?? -Infinity;
     let complete = position !== undefined && position >= first;
     const oldestAllowed = Date.now() - this.maxAge;
