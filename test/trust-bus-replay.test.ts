@@ -1,0 +1,156 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream, HISTORY_TRUNCATED_EVENT } from '../src/index.js';
+import { defer, runCleanups, track } from './support/cleanup.js';
+import { collectGarbage } from './support/gc.js';
+import { RawClient } from './support/raw.js';
+import { startHttp } from './support/server.js';
+import { observeFor, pollUntil, turn } from './support/wait.js';
+
+// Issue 16, item 3: a replay is paced by the client's reading. A client owed a large replay
+// that does not read costs the server about one replay batch, not the replay; live events
+// published meanwhile are held (bounded) and follow the replay in order, none twice.
+
+afterEach(runCleanups);
+
+const BOUND = 1024 * 1024;
+const EVENTS = 400;
+const PAYLOAD = 'r'.repeat(20_000);
+/** Most a paced replay may leave in a response: the socket's high-water mark plus one batch. */
+const REPLAY_IN_FLIGHT = 16 * 1024 + 64 * 1024 + 1024;
+
+async function setup() {
+  const es = track(
+    new EventStream({ maxBufferedBytes: BOUND, keepAliveInterval: 60_000, history: { maxEvents: EVENTS, maxAge: 600_000 } }),
+  );
+  const handler = es('feed');
+  const responses: ServerResponse[] = [];
+  const { port } = await startHttp((req, res) => {
+    responses.push(res);
+    void handler(req as IncomingMessage, res);
+  });
+  for (let i = 0; i < EVENTS; i++) await es.publishEvent('feed', { event: 'h', data: { i, p: PAYLOAD } });
+  return { es, port, responses };
+}
+
+/** Opens `n` clients that resume with an unknown id (so they are owed everything) and never read. */
+async function stalledResumes(port: number, n: number): Promise<RawClient[]> {
+  const clients = await Promise.all(
+    Array.from({ length: n }, () => RawClient.get(port, { path: '/feed', headers: { 'Last-Event-ID': 'junk' } })),
+  );
+  for (const client of clients) client.pause();
+  return clients;
+}
+
+/** The largest `writableLength` of any of `responses`, sampled every millisecond for `ms`. */
+async function peakBuffered(responses: readonly ServerResponse[], ms: number): Promise<number> {
+  let peak = 0;
+  const sample = (): void => {
+    for (const res of responses) peak = Math.max(peak, res.writableLength);
+  };
+  const timer = setInterval(sample, 1);
+  defer(() => clearInterval(timer));
+  await observeFor(ms);
+  clearInterval(timer);
+  sample();
+  return peak;
+}
+
+const numbered = (client: RawClient, event: string): number[] =>
+  client.events.filter((e) => e.event === event).map((e) => (JSON.parse(e.data) as { i: number }).i);
+
+describe('a replay larger than maxBufferedBytes, to clients that do not read', () => {
+  it('costs each about one replay batch in the server, not the replay (8 MB owed each)', async () => {
+    const { es, port, responses } = await setup();
+    collectGarbage();
+    const before = process.memoryUsage().arrayBuffers;
+    const clients = await stalledResumes(port, 5);
+    await pollUntil(() => es.stats().connections === 5, 5000, 'five streams open');
+    const peak = await peakBuffered(responses, 300);
+    collectGarbage();
+    const perClient = (process.memoryUsage().arrayBuffers - before) / clients.length;
+    console.info(`[trust-bus-replay] peak writableLength ${peak} B; array buffers per client ${Math.round(perClient)} B`);
+    expect(peak).toBeLessThanOrEqual(REPLAY_IN_FLIGHT);
+    expect(perClient).toBeLessThan(BOUND);
+    expect(es.stats().clientsDropped).toBe(0);
+  });
+
+  it('resumed later, each gets history-truncated, the whole replay, then the live events held meanwhile: in order, none twice', async () => {
+    const { es, port } = await setup();
+    const clients = await stalledResumes(port, 3);
+    await pollUntil(() => es.stats().connections === 3, 5000, 'three streams open');
+    // 50 live events while the replay waits for the clients: held behind it.
+    for (let i = EVENTS; i < EVENTS + 50; i++) {
+      await es.publishEvent('feed', { event: 'live', data: { i } });
+      await turn();
+    }
+    for (const client of clients) client.resume();
+    await Promise.all(clients.map((c) => c.waitFor((x) => x.closed || numbered(x, 'live').length === 50, 'replay and live events', 20_000)));
+    for (const client of clients) {
+      expect(client.closed).toBe(false);
+      const kinds = client.events.map((e) => e.event);
+      expect(kinds[0]).toBe('stream-open');
+      expect(kinds[1]).toBe(HISTORY_TRUNCATED_EVENT);
+      const all = client.events.filter((e) => e.event === 'h' || e.event === 'live');
+      expect(all.map((e) => (JSON.parse(e.data) as { i: number }).i)).toEqual(Array.from({ length: EVENTS + 50 }, (_, i) => i));
+      const ids = all.map((e) => BigInt(e.id!));
+      for (let k = 1; k < ids.length; k++) expect(ids[k]! > ids[k - 1]!).toBe(true);
+    }
+    // And the stream goes on live.
+    await es.publishEvent('feed', { event: 'live', data: { i: EVENTS + 50 } });
+    await Promise.all(clients.map((c) => c.waitFor((x) => numbered(x, 'live').length === 51, 'the next live event')));
+    expect(es.stats().clientsDropped).toBe(0);
+  });
+
+  it('a client whose held live events pass the bound while its replay waits is dropped; a reader is not', async () => {
+    const { es, port } = await setup();
+    const [stalled] = await stalledResumes(port, 1);
+    const reader = await RawClient.get(port, { path: '/feed', retain: false });
+    await reader.waitForEvents(1);
+    const big = 'L'.repeat(50_000);
+    let n = 0;
+    while (es.stats().clientsDropped === 0 && n < 200) {
+      await es.publishEvent('feed', { event: 'live', data: { i: n++, big } });
+      await turn();
+    }
+    expect(es.stats().clientsDropped).toBe(1);
+    // Held from earlier ticks may pass the bound by two ticks at most: 1 MiB / 50 KB ≈ 21.
+    expect(n).toBeLessThanOrEqual(Math.ceil(BOUND / big.length) + 3);
+    await reader.waitFor((c) => c.closed || c.events.filter((e) => e.event === 'live').length === n, 'every live event');
+    expect(reader.closed).toBe(false);
+    stalled!.resume();
+    await stalled!.waitForClose(10_000);
+    expect(es.stats().connections).toBe(1);
+  });
+});
+
+describe('the fetch sink (ReadableStream) paces a replay the same way', () => {
+  it('unread bodies cost about one pace of the queue, not the replay; a body read later has everything once', async () => {
+    const { es } = await setup();
+    const request = (): Request => new Request('http://localhost/feed', { headers: { accept: 'text/event-stream', 'last-event-id': 'junk' } });
+    collectGarbage();
+    const before = process.memoryUsage().arrayBuffers;
+    const responses = await Promise.all(Array.from({ length: 5 }, () => es.fetch(request(), 'feed')));
+    await observeFor(100);
+    collectGarbage();
+    const perClient = (process.memoryUsage().arrayBuffers - before) / responses.length;
+    console.info(`[trust-bus-replay] fetch: array buffers per unread body ${Math.round(perClient)} B`);
+    expect(perClient).toBeLessThan(REPLAY_IN_FLIGHT);
+    for (let i = EVENTS; i < EVENTS + 10; i++) await es.publishEvent('feed', { event: 'live', data: { i } });
+    // Read one body to the end of the live events.
+    const reader = responses[0]!.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(`"i":${EVENTS + 9}}`)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const numbers = [...text.matchAll(/^data: \{"i":(\d+)/gm)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(Array.from({ length: EVENTS + 10 }, (_, i) => i));
+    expect(text.split(`event: ${HISTORY_TRUNCATED_EVENT}\n`)).toHaveLength(2);
+    await reader.cancel();
+    for (const response of responses.slice(1)) await response.body!.cancel();
+    expect(es.stats().clientsDropped).toBe(0);
+  });
+});
