@@ -54,12 +54,13 @@ interface PacedReplay {
  * One open event-stream response. Frames delivered in the same tick are gathered and written
  * with one sink write, which costs one chunk and one syscall instead of one per event.
  *
- * The memory bound judges what the client has not taken, never the size of one burst: the
- * first frame of a tick is refused (the client is dropped) when the client still has more
- * than `maxBufferedBytes` unread from earlier ticks, or, once a tick has left it over the
- * bound, when its unread bytes have grown since (it is not draining). So a client reading at
- * full speed survives a burst of any size, and one that stops reading is dropped by the
- * second tick after it passes the bound, holding at most the bound plus two ticks' frames.
+ * The memory bound judges what the client has not taken, never the size of one burst (the
+ * frames of a tick are shared buffers: a burst costs its memory once, not per client). When
+ * a tick brings frames, a client over `maxBufferedBytes` is kept only if its excess is no
+ * more than the previous tick's frames, or if it has not fallen further behind since the
+ * first tick that found it over; otherwise it is dropped. A client that keeps up survives a
+ * tick of any size; one that stops reading is dropped within three ticks of passing the
+ * bound, and no client ever has more than the bound plus two ticks' frames unread.
  */
 export class Subscriber {
   readonly channels: readonly string[];
@@ -70,7 +71,8 @@ export class Subscriber {
   // Most ticks carry one frame per subscriber: keep it alone and write its shared bytes;
   // only a second frame in the same tick starts an array, written as one at flush.
   private pending: Frame | Frame[] | undefined;
-  private pendingBytes = 0;
+  /** Bytes of `pending`; once flushed, of the tick just written (which the bound spares). */
+  private tickBytes = 0;
   private replay: PacedReplay | undefined;
   /** Newest history position the replay covered; undefined (no boxed number) when none. */
   private replayedUpTo: number | undefined;
@@ -87,7 +89,7 @@ export class Subscriber {
 
   /** Bytes this client has not yet taken: gathered, held behind a replay, and in the sink. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.unreadBytes();
+    return (this.pending === undefined ? 0 : this.tickBytes) + this.unreadBytes();
   }
 
   send(frame: Frame): void {
@@ -96,18 +98,18 @@ export class Subscriber {
     // read (its store write finished before the read, its delivery after): skip it.
     if (frame.seq !== undefined && this.replayedUpTo !== undefined && frame.seq <= this.replayedUpTo) return;
     if (this.pending === undefined) {
-      if (!this.admitsTick()) {
+      if (!this.admitsTick(this.tickBytes)) {
         this.hooks.overflow(this);
         return;
       }
       this.hooks.schedule(this);
       this.pending = frame;
-    } else if (Array.isArray(this.pending)) {
-      this.pending.push(frame);
+      this.tickBytes = frame.bytes.length;
     } else {
-      this.pending = [this.pending, frame];
+      if (Array.isArray(this.pending)) this.pending.push(frame);
+      else this.pending = [this.pending, frame];
+      this.tickBytes += frame.bytes.length;
     }
-    this.pendingBytes += frame.bytes.length;
     this.idleRounds = 0;
   }
 
@@ -131,9 +133,8 @@ export class Subscriber {
   flush(): void {
     if (this.closed || this.pending === undefined) return;
     const pending = this.pending;
-    const bytes = this.pendingBytes;
+    const bytes = this.tickBytes;
     this.pending = undefined;
-    this.pendingBytes = 0;
     const replay = this.replay;
     if (replay === undefined) {
       this.write(pending, bytes);
@@ -162,23 +163,27 @@ export class Subscriber {
   markClosed(): void {
     this.closed = true;
     this.pending = undefined;
-    this.pendingBytes = 0;
+    this.tickBytes = 0;
     this.replay = undefined;
   }
 
-  /** The first frame of a tick: judge what the client left unread from earlier ticks. */
-  private admitsTick(): boolean {
+  /**
+   * The first frame of a tick: judge what the client left unread, not what this tick brings.
+   * Over the bound, it is kept if the previous tick alone explains the excess (that tick may
+   * still be on its way), or if it has not fallen further behind since it first was over.
+   */
+  private admitsTick(previousTick: number): boolean {
     const unread = this.unreadBytes();
-    if (unread <= this.hooks.maxBufferedBytes) {
+    const bound = this.hooks.maxBufferedBytes;
+    if (unread <= bound) {
       this.ceiling = 0;
       return true;
     }
-    // The tick before took it over the bound (a burst): it may stay there while it drains.
     if (this.ceiling === 0) {
       this.ceiling = unread;
       return true;
     }
-    return unread <= this.ceiling;
+    return unread - previousTick <= bound || unread <= this.ceiling;
   }
 
   private unreadBytes(): number {
