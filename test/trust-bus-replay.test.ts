@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import compression from 'compression';
+import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, HISTORY_TRUNCATED_EVENT } from '../src/index.js';
 import { defer, runCleanups, track } from './support/cleanup.js';
 import { collectGarbage } from './support/gc.js';
 import { RawClient } from './support/raw.js';
-import { startHttp } from './support/server.js';
+import { startApp, startHttp } from './support/server.js';
 import { observeFor, pollUntil, turn } from './support/wait.js';
 
 // Issue 16, item 3: a replay is paced by the client's reading. A client owed a large replay
@@ -19,24 +21,36 @@ const PAYLOAD = 'r'.repeat(20_000);
 /** Most a paced replay may leave in a response: the socket's high-water mark plus one batch. */
 const REPLAY_IN_FLIGHT = 16 * 1024 + 64 * 1024 + 1024;
 
-async function setup() {
+async function setup(withCompression = false) {
   const es = track(
     new EventStream({ maxBufferedBytes: BOUND, keepAliveInterval: 60_000, history: { maxEvents: EVENTS, maxAge: 600_000 } }),
   );
   const handler = es('feed');
   const responses: ServerResponse[] = [];
-  const { port } = await startHttp((req, res) => {
+  const record = (req: IncomingMessage, res: ServerResponse): void => {
     responses.push(res);
-    void handler(req as IncomingMessage, res);
-  });
+    void handler(req, res);
+  };
+  let port: number;
+  if (withCompression) {
+    // compression wraps res.write: the stream goes through the response, not raw chunks.
+    const app = express();
+    app.use(compression());
+    app.get('/feed', record);
+    ({ port } = await startApp(app));
+  } else {
+    ({ port } = await startHttp(record));
+  }
   for (let i = 0; i < EVENTS; i++) await es.publishEvent('feed', { event: 'h', data: { i, p: PAYLOAD } });
   return { es, port, responses };
 }
 
 /** Opens `n` clients that resume with an unknown id (so they are owed everything) and never read. */
-async function stalledResumes(port: number, n: number): Promise<RawClient[]> {
+async function stalledResumes(port: number, n: number, httpVersion: '1.0' | '1.1' = '1.1'): Promise<RawClient[]> {
   const clients = await Promise.all(
-    Array.from({ length: n }, () => RawClient.get(port, { path: '/feed', headers: { 'Last-Event-ID': 'junk' } })),
+    Array.from({ length: n }, () =>
+      RawClient.get(port, { path: '/feed', httpVersion, headers: { 'Last-Event-ID': 'junk', 'Accept-Encoding': 'gzip' } }),
+    ),
   );
   for (const client of clients) client.pause();
   return clients;
@@ -121,6 +135,26 @@ describe('a replay larger than maxBufferedBytes, to clients that do not read', (
     stalled!.resume();
     await stalled!.waitForClose(10_000);
     expect(es.stats().connections).toBe(1);
+  });
+});
+
+describe.each([
+  { path: 'HTTP/1.0 (no chunked encoding)', httpVersion: '1.0' as const, withCompression: false },
+  { path: 'a compression middleware wrapping res.write', httpVersion: '1.1' as const, withCompression: true },
+])('through res.write: $path', ({ httpVersion, withCompression }) => {
+  it('the replay is paced the same way, and arrives whole once the clients read', async () => {
+    const { es, port, responses } = await setup(withCompression);
+    const clients = await stalledResumes(port, 2, httpVersion);
+    await pollUntil(() => es.stats().connections === 2, 5000, 'two streams open');
+    const peak = await peakBuffered(responses, 200);
+    expect(peak).toBeLessThanOrEqual(REPLAY_IN_FLIGHT);
+    for (const client of clients) client.resume();
+    await Promise.all(clients.map((c) => c.waitFor((x) => x.closed || numbered(x, 'h').length === EVENTS, 'the whole replay', 20_000)));
+    for (const client of clients) {
+      expect(client.closed).toBe(false);
+      expect(numbered(client, 'h')).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
+    }
+    expect(es.stats().clientsDropped).toBe(0);
   });
 });
 
