@@ -7,6 +7,7 @@ import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
+import { validateOptions } from './options.js';
 import { GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { HistoryStore } from './history/HistoryStore.js';
@@ -104,7 +105,7 @@ export class EventStream {
    */
   fetch(
     request: Request,
-    channels: string | string[] | ((request: Request) => string | string[]),
+    channels: string | string[] | ((request: Request) => string | string[] | Promise<string | string[]>),
     params?: Record<string, unknown>,
   ): Promise<Response> {
     const spec = typeof channels === 'string' ? [channels] : (channels as ChannelSpec);
@@ -198,6 +199,7 @@ export class EventStream {
 }
 
 function createState(config: EventStreamOptions): EventStreamState {
+  validateOptions(config);
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
@@ -215,6 +217,13 @@ function createState(config: EventStreamOptions): EventStreamState {
   }
   const grip =
     publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
+  if (reliable && grip?.verifiesSignatures === false) {
+    // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
+    // reaching the origin directly could pose as the proxy and ask for it.
+    throw new InvalidConfigError(
+      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
+    );
+  }
   const bus = new ChannelBus();
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());

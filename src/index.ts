@@ -7,6 +7,7 @@ export { MemoryHistory } from './history/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
+export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
 export type { ConnectionInfo, RequestHooks } from './request/context.js';
 export {

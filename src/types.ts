@@ -31,8 +31,11 @@ export type EventStreamHandler = (
   next?: NextFunction,
 ) => Promise<void>;
 
-/** Picks the channels of a request, for routes whose channels depend on who asks. */
-export type ChannelsBuilder = (req: StreamRequest) => string | string[];
+/**
+ * Picks the channels of a request, for routes whose channels depend on who asks. It may answer
+ * with a Promise (a lookup of the user's rooms); a rejection is the route's error (500 or `next(err)`).
+ */
+export type ChannelsBuilder = (req: StreamRequest) => string | string[] | Promise<string | string[]>;
 
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;

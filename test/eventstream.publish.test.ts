@@ -1,7 +1,15 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelPublisher, EventStream, type ServerSentEvent } from '../src/index.js';
+import {
+  ChannelPublisher,
+  EventStream,
+  HistoryError,
+  InvalidEventError,
+  MemoryHistory,
+  type HistoryStore,
+  type ServerSentEvent,
+} from '../src/index.js';
 import { runCleanups, track } from './support/cleanup.js';
 import { FRAMEWORKS } from './support/frameworks.js';
 import { RawClient } from './support/raw.js';
@@ -179,5 +187,40 @@ describe.each(FRAMEWORKS)('publishing on $name', ({ create }) => {
     await expect(pipeline(Readable.from(events), es.createChannelWritable('p'))).rejects.toMatchObject({
       code: 'ERR_INVALID_EVENT',
     });
+  });
+});
+
+describe('one publish call is all or nothing', () => {
+  it('a history store that fails the batch: the call rejects typed and no client sees any of it', async () => {
+    // The store dies after keeping 1,000 events, as a Redis killed mid-batch would.
+    let room = Infinity;
+    const inner = new MemoryHistory();
+    const store: HistoryStore = {
+      append: (channel, inputs) => {
+        if (inputs.length > room) throw new Error('store down');
+        room -= inputs.length;
+        return inner.append(channel, inputs);
+      },
+      readAfter: (channels, lastEventId) => inner.readAfter(channels, lastEventId),
+    };
+    const es = track(new EventStream({ history: store }));
+    const app = FRAMEWORKS[0]!.create();
+    app.get('/e', es('ch'));
+    const { port } = await startApp(app);
+    const raw = await RawClient.get(port, { path: '/e' });
+    await raw.waitForEvents(1); // stream-open
+    room = 1000;
+    const batch = Array.from({ length: 3000 }, (_, i) => ({ event: 'm', data: i }));
+    await expect(es.publishEvents('ch', batch)).rejects.toBeInstanceOf(HistoryError);
+    room = Infinity;
+    await es.publishEvent('ch', { event: 'after', data: 'x' });
+    await raw.waitForEvents(2);
+    expect(raw.events.map((e) => e.event)).toEqual(['stream-open', 'after']);
+    expect(es.stats().eventsPublished).toBe(1);
+  });
+
+  it('publishEvents with a non-array is a typed error', async () => {
+    const es = track(new EventStream());
+    await expect(es.publishEvents('ch', null as unknown as ServerSentEvent[])).rejects.toBeInstanceOf(InvalidEventError);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryHistory, RedisHistory, type HistoryOptions, type HistoryStore } from '../src/index.js';
+import { FROM_START, MemoryHistory, RedisHistory, type HistoryOptions, type HistoryStore } from '../src/index.js';
 import { requireRedis, startRedis, type RedisInstance } from './support/redis.js';
 
 // One contract, every store: what the request and publish paths rely on must hold for the
@@ -26,7 +26,7 @@ if (hasRedis) {
 
 async function appendAll(store: HistoryStore, items: Array<[string, string, string?]>) {
   const records = [];
-  for (const [channel, data, id] of items) records.push(await store.append(channel, { event: 'm', data, id }));
+  for (const [channel, data, id] of items) records.push((await store.append(channel, [{ event: 'm', data, id }]))[0]!);
   return records;
 }
 
@@ -94,12 +94,21 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     await store.close?.();
   });
 
-  it.each(['nope', '', '-1', '99999999999999999', '1e5'])('treats %j as unknown: everything kept, incomplete', async (id) => {
+  it.each(['nope', '-1', '99999999999999999', '1e5'])('treats %j as unknown: everything kept, incomplete', async (id) => {
     const store = make();
     await appendAll(store, [['a', '1'], ['a', '2']]);
     const replay = await store.readAfter(['a'], id);
     expect(replay.complete).toBe(false);
     expect(replay.records.map((r) => r.data)).toEqual(['1', '2']);
+    await store.close?.();
+  });
+
+  it('reads FROM_START (GRIP last-id=-) as the channel\'s start: everything, complete until something is evicted', async () => {
+    const store = make();
+    await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3']]);
+    const replay = await store.readAfter(['a', 'quiet'], FROM_START);
+    expect(replay.complete).toBe(true);
+    expect(replay.records.map((r) => r.data)).toEqual(['1', '3']);
     await store.close?.();
   });
 

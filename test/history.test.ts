@@ -26,7 +26,7 @@ function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: numb
 
 function fill(store: MemoryHistory, channel: string, count: number, from = 0): HistoryRecord[] {
   const records: HistoryRecord[] = [];
-  for (let i = 0; i < count; i++) records.push(store.append(channel, { event: 'm', data: String(from + i) }));
+  for (let i = 0; i < count; i++) records.push(store.append(channel, [{ event: 'm', data: String(from + i) }])[0]!);
   return records;
 }
 
@@ -36,9 +36,9 @@ describe('MemoryHistory (unit, injected clock)', () => {
   it('numbers events from the clock in microseconds, one sequence for all channels', () => {
     const c = clock();
     const store = new MemoryHistory({}, c.now);
-    const a = store.append('a', { event: 'm', data: '1' });
-    const b = store.append('b', { event: 'm', data: '2' });
-    const a2 = store.append('a', { event: 'm', data: '3' });
+    const a = store.append('a', [{ event: 'm', data: '1' }])[0]!;
+    const b = store.append('b', [{ event: 'm', data: '2' }])[0]!;
+    const a2 = store.append('a', [{ event: 'm', data: '3' }])[0]!;
     expect(a.seq).toBe(c.now() * 1000 + 1);
     expect([a.id, b.id, a2.id]).toEqual([String(a.seq), String(a.seq + 1), String(a.seq + 2)]);
     expect(a2.prevId).toBe(a.id);
@@ -111,12 +111,12 @@ describe('MemoryHistory (unit, injected clock)', () => {
 
   it('custom ids resume until evicted, then count as unknown', () => {
     const store = new MemoryHistory({ maxEvents: 3 }, clock().now);
-    store.append('a', { event: 'm', data: '0', id: 'first' });
-    store.append('a', { event: 'm', data: '1', id: 'second' });
-    store.append('a', { event: 'm', data: '2' });
+    store.append('a', [{ event: 'm', data: '0', id: 'first' }])[0]!;
+    store.append('a', [{ event: 'm', data: '1', id: 'second' }])[0]!;
+    store.append('a', [{ event: 'm', data: '2' }])[0]!;
     expect(store.readAfter(['a'], 'first')).toMatchObject({ complete: true });
     expect(dataOf(store.readAfter(['a'], 'first').records)).toEqual(['1', '2']);
-    store.append('a', { event: 'm', data: '3' });
+    store.append('a', [{ event: 'm', data: '3' }])[0]!;
     const replay = store.readAfter(['a'], 'first');
     expect(replay.complete).toBe(false);
     expect(dataOf(replay.records)).toEqual(['1', '2', '3']);
@@ -126,7 +126,7 @@ describe('MemoryHistory (unit, injected clock)', () => {
   it('merges channels in global publish order and reports truncation per channel', () => {
     const store = new MemoryHistory({ maxEvents: 4 }, clock().now);
     const order = 'abbaabbbbbab'.split('');
-    const records = order.map((ch, i) => store.append(ch, { event: 'm', data: String(i) }));
+    const records = order.map((ch, i) => store.append(ch, [{ event: 'm', data: String(i) }])[0]!);
     // b keeps its last 4 (7, 8, 9, 11): 6 and before are gone from b.
     const replay = store.readAfter(['a', 'b'], records[5]!.id);
     expect(replay.complete).toBe(false);
@@ -163,7 +163,7 @@ describe('MemoryHistory (unit, injected clock)', () => {
     const records = fill(store, 'a', 10);
     c.advance(100);
     vi.advanceTimersByTime(1_000);
-    store.append('a', { event: 'm', data: 'new' });
+    store.append('a', [{ event: 'm', data: 'new' }])[0]!;
     const replay = store.readAfter(['a'], records[4]!.id); // events 5..9 expired unseen
     expect(dataOf(replay.records)).toEqual(['new']);
     expect(replay.complete).toBe(false);
@@ -172,7 +172,7 @@ describe('MemoryHistory (unit, injected clock)', () => {
   it('keeps its bounds under sustained load (compaction keeps order and content)', () => {
     const store = new MemoryHistory({ maxEvents: 100 }, clock().now);
     let last: HistoryRecord | undefined;
-    for (let i = 0; i < 10_000; i++) last = store.append(i % 2 ? 'a' : 'b', { event: 'm', data: String(i) });
+    for (let i = 0; i < 10_000; i++) last = store.append(i % 2 ? 'a' : 'b', [{ event: 'm', data: String(i) }])[0]!;
     expect(store.size).toBe(200);
     const replay = store.readAfter(['a', 'b'], String(last!.seq - 150));
     expect(replay.complete).toBe(true);
@@ -289,14 +289,14 @@ describe('history-truncated on the wire', () => {
     expect(events.slice(2).map((e) => e.data)).toEqual(['3', '4', '5']);
   });
 
-  it('history: false — a Last-Event-ID gets live events only (documented current behaviour)', async () => {
+  it('history: false — a Last-Event-ID gets history-truncated (nothing can be vouched for), then live events', async () => {
     const { es, srv } = await serve({ history: false });
     const client = await SseClient.open(`${srv.url}/a`, { headers: { 'last-event-id': '123' } });
     await client.waitForOpen();
     await es.publishEvent('a', { event: 'm', data: 1, id: 'x' });
     await es.publishEvent('a', { event: 'm', data: 2 });
     await client.waitForData(2);
-    expect(client.events.map((e) => e.event)).toEqual(['stream-open', 'm', 'm']);
+    expect(client.events.map((e) => e.event)).toEqual(['stream-open', 'history-truncated', 'm', 'm']);
     expect(client.data.map((e) => e.id)).toEqual(['x', undefined]);
   });
 });

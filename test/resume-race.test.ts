@@ -38,11 +38,11 @@ class SlowStore implements HistoryStore {
     private readonly random: () => number,
   ) {}
 
-  append(channel: string, event: HistoryInput): HistoryRecord | Promise<HistoryRecord> {
-    const store = (): HistoryRecord => {
-      const record = this.inner.append(channel, event);
-      this.published.push(record);
-      return record;
+  append(channel: string, events: readonly HistoryInput[]): HistoryRecord[] | Promise<HistoryRecord[]> {
+    const store = (): HistoryRecord[] => {
+      const records = this.inner.append(channel, events);
+      this.published.push(...records);
+      return records;
     };
     if (!this.asyncAppend) return store();
     return new Promise((resolve) => setImmediate(() => resolve(store())));

@@ -70,7 +70,7 @@ describe('response head', () => {
     // answers, but the client must already have its headers and the opening event.
     let release!: (replay: Replay) => void;
     const store: HistoryStore = {
-      append: (channel, input) => ({ seq: 1, id: '1', channel, ...input }),
+      append: (channel, inputs) => inputs.map((input, i) => ({ seq: i + 1, id: String(i + 1), channel, ...input })),
       readAfter: () => new Promise<Replay>((resolve) => (release = resolve)),
     };
     const es = track(new EventStream({ history: store }));

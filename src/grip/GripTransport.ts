@@ -1,9 +1,14 @@
 import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
+import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 
-/** How a request reached us. */
-export type RequestOrigin = 'direct' | 'proxied' | 'forged';
+/**
+ * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
+ * the verify key. `proxied`: claims to come through the proxy, but no key is configured to
+ * check that (the reference's behaviour), so anyone reaching the origin directly can say so.
+ */
+export type RequestOrigin = 'direct' | 'proxied' | 'signed' | 'forged';
 
 /** One encoded event for the proxy, with its ids for GRIP reliable delivery. */
 export interface GripFrame {
@@ -53,7 +58,7 @@ export class GripTransport {
   async classify(sig: string | undefined): Promise<RequestOrigin> {
     if (sig === undefined || sig === '') return 'direct';
     const result = await this.publisher.validateGripSig(sig);
-    if (result.isProxied) return 'proxied';
+    if (result.isProxied) return result.isSigned ? 'signed' : 'proxied';
     return result.needsSigned ? 'forged' : 'direct';
   }
 
@@ -82,18 +87,31 @@ export class GripTransport {
 
   /**
    * Reads `Grip-Last: <grip channel>; last-id=<id>, ...`, sent by the proxy when it fetches
-   * the next link to recover a gap: the last id it delivered, per channel of ours.
+   * the next link to recover a gap: the last id it delivered, per channel of ours. Only the
+   * route's own `channels` are kept: the header is client input as far as the route is
+   * concerned, and must never widen what `authorize` allowed. `last-id=-` (the `prev-id` of
+   * a hold on an empty channel) means nothing was delivered yet: the channel's start.
    */
-  parseGripLast(header: string | undefined): Map<string, string> | undefined {
+  parseGripLast(header: string | undefined, channels: readonly string[]): Map<string, string> | undefined {
     if (header === undefined || header === '') return undefined;
     const positions = new Map<string, string>();
     const prefix = this.gripChannel('');
+    const allowed = new Set(channels);
     for (const entry of header.split(',')) {
       const [name = '', ...params] = entry.split(';').map((part) => part.trim());
       const lastId = params.find((param) => param.startsWith('last-id='))?.slice('last-id='.length);
-      if (name.startsWith(prefix) && lastId !== undefined) positions.set(name.slice(prefix.length), unquote(lastId));
+      if (!name.startsWith(prefix) || lastId === undefined) continue;
+      const channel = name.slice(prefix.length);
+      if (!allowed.has(channel)) continue;
+      const id = unquote(lastId);
+      positions.set(channel, id === NO_PREVIOUS_ID ? FROM_START : id);
     }
     return positions;
+  }
+
+  /** True when every proxy has a key to check Grip-Sig with, so `signed` can be told apart. */
+  get verifiesSignatures(): boolean {
+    return this.publisher.clients.every((client) => client.getVerifyKey?.() != null);
   }
 
   /**

@@ -5,11 +5,17 @@
  */
 export interface HistoryStore {
   /**
-   * Keeps one event and gives it its place in the global publish order. `id` is the
-   * publisher's own id when it gave one; otherwise the store makes one from the position.
+   * Keeps the events of one publish call, in order, and gives each its place in the global
+   * publish order: all of them or none (a failed append keeps nothing, so a retry cannot
+   * duplicate). `id` is the publisher's own id when it gave one; otherwise the store makes
+   * one from the position.
    */
-  append(channel: string, event: HistoryInput): HistoryRecord | Promise<HistoryRecord>;
-  /** The retained events of `channels` published after `lastEventId`, in publish order. */
+  append(channel: string, events: readonly HistoryInput[]): HistoryRecord[] | Promise<HistoryRecord[]>;
+  /**
+   * The retained events of `channels` published after `lastEventId`, in publish order.
+   * `FROM_START` asks for everything from the channels' start: complete unless some of their
+   * events were evicted.
+   */
   readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
   /**
    * The newest id of each channel that has events. Needed for GRIP reliable mode, where the
@@ -49,3 +55,9 @@ export interface Replay {
   /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
   lastIds?: Map<string, string>;
 }
+
+/**
+ * The position before every event a store ever held (GRIP's `last-id=-`). No event id can be
+ * empty (src/sse/eventId.ts), so it never collides with a real one.
+ */
+export const FROM_START = '';

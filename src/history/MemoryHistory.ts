@@ -1,5 +1,5 @@
 import type { HistoryOptions } from '../types.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
@@ -40,9 +40,17 @@ export class MemoryHistory implements HistoryStore {
     this.lastSeq = this.firstSeq;
   }
 
-  append(channel: string, input: HistoryInput): HistoryRecord {
-    const seq = ++this.lastSeq;
+  append(channel: string, inputs: readonly HistoryInput[]): HistoryRecord[] {
     const log = this.logFor(channel);
+    const now = this.now();
+    const records = inputs.map((input) => this.keep(log, channel, input, now));
+    this.evict(log, now);
+    this.startSweeping();
+    return records;
+  }
+
+  private keep(log: ChannelLog, channel: string, input: HistoryInput, now: number): HistoryRecord {
+    const seq = ++this.lastSeq;
     const previous = log.records.length > log.head ? log.records[log.records.length - 1] : undefined;
     const record: HistoryRecord = {
       seq,
@@ -53,11 +61,8 @@ export class MemoryHistory implements HistoryStore {
     };
     if (previous !== undefined) record.prevId = previous.id;
     if (input.id !== undefined) this.seqOfCustomId.set(input.id, seq);
-    const now = this.now();
     log.records.push(record);
     log.times.push(now);
-    this.evict(log, now);
-    this.startSweeping();
     return record;
   }
 
@@ -103,6 +108,8 @@ export class MemoryHistory implements HistoryStore {
   }
 
   private positionOf(lastEventId: string): number | undefined {
+    // Before the first event this store made; evictions still make it incomplete.
+    if (lastEventId === FROM_START) return this.firstSeq;
     const custom = this.seqOfCustomId.get(lastEventId);
     if (custom !== undefined) return custom;
     if (!/^\d{1,16}$/.test(lastEventId)) return undefined;

@@ -1,6 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { HistoryError } from '../errors.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 
 export interface RedisHistoryOptions {
@@ -96,10 +96,12 @@ export class RedisHistory implements HistoryStore {
     this.client.catch(() => undefined);
   }
 
-  async append(channel: string, input: HistoryInput): Promise<HistoryRecord> {
+  /** One MULTI for the whole batch: one round trip, and Redis runs it as one step. */
+  async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
     const redis = await this.redis();
-    const reply = (await this.attempt(() =>
-      redis.eval(
+    const multi = redis.multi();
+    for (const input of inputs) {
+      multi.eval(
         APPEND_SCRIPT,
         4,
         this.key('seq'),
@@ -112,18 +114,22 @@ export class RedisHistory implements HistoryStore {
         input.id ?? '',
         String(this.maxEvents),
         String(this.maxAge),
-      ),
-    )) as [string, string, string];
-    const [seq, id, prevId] = reply;
-    const record: HistoryRecord = { seq: Number(seq), id, channel, event: input.event, data: input.data };
-    if (prevId !== '') record.prevId = prevId;
-    return record;
+      );
+    }
+    const replies = await this.attempt(async () => execOrThrow(await multi.exec()));
+    return inputs.map((input, i) => {
+      const [seq, id, prevId] = replies[i] as [string, string, string];
+      const record: HistoryRecord = { seq: Number(seq), id, channel, event: input.event, data: input.data };
+      if (prevId !== '') record.prevId = prevId;
+      return record;
+    });
   }
 
   async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
     const redis = await this.redis();
-    const position = await this.positionOf(redis, lastEventId);
     const first = Number((await this.attempt(() => redis.hget(this.key('meta'), '*first'))) ?? Infinity);
+    // FROM_START: before the first event of this store; evictions still make it incomplete.
+    const position = lastEventId === FROM_START ? first : await this.positionOf(redis, lastEventId);
     const after = position ?? -Infinity;
     let complete = position !== undefined && position >= first;
     const oldestAllowed = Date.now() - this.maxAge;
@@ -178,12 +184,7 @@ export class RedisHistory implements HistoryStore {
       multi.hget(this.key('meta'), `${channel}|last`);
       multi.xrevrange(this.streamKey(channel), '+', '-', 'COUNT', 1);
     }
-    const replies = await multi.exec();
-    if (replies === null) throw new Error('redis transaction aborted');
-    const values = replies.map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
+    const values = execOrThrow(await multi.exec());
     return channels.map((_, i) => values.slice(i * 4, i * 4 + 4) as ChannelSnapshot);
   }
 
@@ -223,6 +224,15 @@ export class RedisHistory implements HistoryStore {
   private streamKey(channel: string): string {
     return this.key(`ch:${channel}`);
   }
+}
+
+/** The replies of a MULTI, or the first error in it. */
+function execOrThrow(replies: Array<[Error | null, unknown]> | null): unknown[] {
+  if (replies === null) throw new Error('redis transaction aborted');
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
 }
 
 /** How long a command waits for a (re)connecting Redis before failing typed. */

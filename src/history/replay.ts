@@ -16,6 +16,9 @@ export interface ReplayText {
   lastIds?: Map<string, string>;
 }
 
+/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
+const NEVER_AN_ID = '\u0000';
+
 const NOTHING: ReplayText = { text: '', upTo: -Infinity };
 
 /**
@@ -27,8 +30,8 @@ export class ReplayCursor {
   private next = 0;
 
   constructor(
-    /** The `history-truncated` notice that goes first, or ''. */
-    private notice: string,
+    /** Text to send first: the `history-truncated` notice, or ''. */
+    private carry: string,
     private readonly records: readonly HistoryRecord[],
     /** Highest history position in `records`; -Infinity when none. */
     readonly upTo: number,
@@ -39,15 +42,21 @@ export class ReplayCursor {
   }
 
   /**
-   * The next events as text: as many as fit in `maxBytes` (counted in UTF-16 units, an
-   * estimate that never undercounts by more than 3×), at least one; undefined when done.
+   * The next events as text: as many as fit in `maxBytes` (counted in UTF-16 units, which
+   * undercount only multi-byte text), or one event if it alone is larger; undefined when done.
    */
   nextBatch(maxBytes: number): string | undefined {
-    let text = this.notice;
-    this.notice = '';
+    // The notice, then the event that did not fit in the batch before (encoded once).
+    let text = this.carry;
+    this.carry = '';
     const records = this.records;
-    while (this.next < records.length && (text.length === 0 || text.length < maxBytes)) {
-      text += encodeRecord(records[this.next++]!);
+    while (this.next < records.length) {
+      const event = encodeRecord(records[this.next++]!);
+      if (text.length > 0 && text.length + event.length > maxBytes) {
+        this.carry = event;
+        break;
+      }
+      text += event;
     }
     return text.length === 0 ? undefined : text;
   }
@@ -85,10 +94,12 @@ async function readAfter(
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Promise<{ replay: Replay; asked: string | null } | undefined> {
-  if (store === undefined || lastEventId.kind === 'none') return undefined;
+  if (lastEventId.kind === 'none') return undefined;
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
+  // Without history nothing the client missed can be vouched for.
+  if (store === undefined) return { replay: { records: [], complete: false }, asked };
   try {
-    return { replay: await store.readAfter(channels, asked ?? ''), asked };
+    return { replay: await store.readAfter(channels, asked ?? NEVER_AN_ID), asked };
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
     // Nothing to vouch for: the notice alone, then live events.

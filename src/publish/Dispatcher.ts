@@ -5,6 +5,7 @@ import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
 import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { assertFieldValue, encodeEvent, serializeData } from '../sse/encode.js';
+import { eventIdProblem } from '../sse/eventId.js';
 import type { ServerSentEvent } from '../types.js';
 
 interface CheckedEvent {
@@ -31,31 +32,39 @@ export class Dispatcher {
     private readonly isClosed: () => boolean,
   ) {}
 
+  /**
+   * All or nothing: the batch is validated, then kept in history in ONE store call; only
+   * when that succeeded does any subscriber or proxy see an event of it.
+   */
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
     if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
+    if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
     const checked = events.map(checkEvent);
-    const gripFrames: GripFrame[] = [];
-    for (const event of checked) {
-      const pending = this.remember(name, event);
-      // The in-memory store answers at once; awaiting only real promises saves a microtask per event.
-      const record = pending instanceof Promise ? await pending : pending;
+    if (checked.length === 0) return;
+    const pending = this.remember(name, checked);
+    // The in-memory store answers at once; awaiting only real promises saves a microtask.
+    const records = pending instanceof Promise ? await pending : pending;
+    const gripFrames: GripFrame[] | undefined = this.grip === undefined ? undefined : [];
+    for (let i = 0; i < checked.length; i++) {
+      const event = checked[i]!;
+      const record = records?.[i];
       const id = record?.id ?? event.id;
       const content = encodeEvent({ event: event.event, data: event.data, id });
       this.bus.deliver(name, Frame.of(content, record?.seq));
-      this.counters.eventsPublished++;
-      if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
+      gripFrames?.push({ content, id, prevId: record?.prevId });
     }
-    if (this.grip !== undefined && gripFrames.length > 0) await this.grip.publish(name, gripFrames);
+    this.counters.eventsPublished += checked.length;
+    if (gripFrames !== undefined) await this.grip!.publish(name, gripFrames);
   }
 
   private remember(
     channel: string,
-    event: CheckedEvent,
-  ): HistoryRecord | undefined | Promise<HistoryRecord> {
+    events: readonly CheckedEvent[],
+  ): HistoryRecord[] | undefined | Promise<HistoryRecord[]> {
     if (this.history === undefined) return undefined;
     try {
-      const pending = this.history.append(channel, event);
+      const pending = this.history.append(channel, events);
       return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
     } catch (err) {
       return wrapHistoryError(err);
@@ -73,10 +82,9 @@ function checkEvent(input: ServerSentEvent): CheckedEvent {
   }
   assertFieldValue('event', input.event);
   if (input.id !== undefined) {
-    assertFieldValue('id', input.id);
-    // HTTP trims spaces and tabs around header values: such an id could never come back
-    // as Last-Event-ID.
-    if (/^[ \t]|[ \t]$/.test(input.id)) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
+    // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
+    const problem = eventIdProblem(input.id);
+    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(input.id)}`);
   }
   let data: string;
   try {

@@ -32,7 +32,7 @@ export function subscribe(
 ): Subscription {
   const subscriber = new Subscriber(sink, channels, ctx.subscriberHooks);
   // Without a position to resume from there is nothing to replay, and nothing to hold.
-  const resumes = ctx.history !== undefined && lastEventId.kind !== 'none';
+  const resumes = lastEventId.kind !== 'none';
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
