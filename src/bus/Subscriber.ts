@@ -59,8 +59,9 @@ interface PacedReplay {
  * a tick brings frames, a client over `maxBufferedBytes` is kept only if its excess is no
  * more than the previous tick's frames, or if it has not fallen further behind since the
  * first tick that found it over; otherwise it is dropped. A client that keeps up survives a
- * tick of any size; one that stops reading is dropped within three ticks of passing the
- * bound, and no client ever has more than the bound plus two ticks' frames unread.
+ * tick of any size; one that stops reading is dropped by the second tick after its unread
+ * bytes pass the bound, and no client ever has more than the bound plus two ticks' frames
+ * unread. (Unread means here, in this process: the kernel's socket buffers fill first.)
  */
 export class Subscriber {
   readonly channels: readonly string[];
