@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
 import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
 import { ChannelBus } from './bus/ChannelBus.js';
@@ -118,6 +119,14 @@ export class EventStream {
   koa(builder: ChannelsBuilder): KoaMiddleware;
   koa(...args: unknown[]): KoaMiddleware {
     return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+  }
+
+  /** Fastify route handler for the channels (same arguments as calling the instance). */
+  fastify(...channels: string[]): FastifyHandler;
+  fastify(channels: readonly string[]): FastifyHandler;
+  fastify(builder: ChannelsBuilder): FastifyHandler;
+  fastify(...args: unknown[]): FastifyHandler {
+    return toFastifyHandler((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
   }
 
   /**

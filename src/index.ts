@@ -1,6 +1,7 @@
 export { EventStream, type EventStreamOptions } from './EventStream.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
+export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
 export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisHistoryOptions } from './history/RedisHistory.js';
@@ -14,14 +15,15 @@ export interface ServerSentEvent {
 }
 
 /**
- * What a request handler receives. Plain `node:http` objects, plus the fields Express
- * (`params`) and Next.js (`query`) add, which `{name}` channel templates read.
+ * What a request handler receives. Plain `node:http` objects or `node:http2`'s compatibility
+ * objects (`http2.createSecureServer`), plus the fields Express (`params`) and Next.js
+ * (`query`) add, which `{name}` channel templates read.
  */
-export type StreamRequest = IncomingMessage & {
+export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
   params?: Record<string, unknown>;
   query?: Record<string, unknown> | string;
 };
-export type StreamResponse = ServerResponse;
+export type StreamResponse = ServerResponse | Http2ServerResponse;
 export type NextFunction = (err?: unknown) => void;
 
 /** Connect-style middleware: Express route handler, Next.js API route, plain `node:http`. */

@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import type { StreamResponse } from '../types.js';
 
 /** Refuses a request with a status and a one-line plain-text reason. */
 export function refuse(
-  res: ServerResponse,
+  res: StreamResponse,
   status: number,
   reason: string,
   headers?: Readonly<Record<string, string>>,
