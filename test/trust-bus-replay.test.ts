@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import compression from 'compression';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +10,7 @@ import { defer, runCleanups, track } from './support/cleanup.js';
 import { collectGarbage } from './support/gc.js';
 import { RawClient } from './support/raw.js';
 import { startApp, startHttp } from './support/server.js';
-import { observeFor, pollUntil, turn } from './support/wait.js';
+import { observeFor, pollUntil, turn, withTimeout } from './support/wait.js';
 
 // Issue 16, item 3: a replay is paced by the client's reading. A client owed a large replay
 // that does not read costs the server about one replay batch, not the replay; live events
@@ -154,6 +157,43 @@ describe.each([
       expect(client.closed).toBe(false);
       expect(numbered(client, 'h')).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
     }
+    expect(es.stats().clientsDropped).toBe(0);
+  });
+});
+
+describe('HTTP/2 (cleartext, node:http2 compatibility API)', () => {
+  it('the replay is paced by the stream\'s flow control, and arrives whole once the client reads', async () => {
+    const es = track(
+      new EventStream({ maxBufferedBytes: BOUND, keepAliveInterval: 60_000, history: { maxEvents: EVENTS, maxAge: 600_000 } }),
+    );
+    const responses: http2.Http2ServerResponse[] = [];
+    const server = http2.createServer((req, res) => {
+      responses.push(res);
+      void es.run(req, res, 'feed');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    defer(() => new Promise((resolve) => server.close(resolve)));
+    for (let i = 0; i < EVENTS; i++) await es.publishEvent('feed', { event: 'h', data: { i, p: PAYLOAD } });
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    defer(() => session.destroy());
+    const stream = session.request({ ':path': '/feed', accept: 'text/event-stream', 'last-event-id': 'junk' });
+    stream.pause();
+    await pollUntil(() => es.stats().connections === 1, 5000, 'the stream open');
+    const peak = await peakBuffered(responses as unknown as ServerResponse[], 200);
+    expect(peak).toBeLessThanOrEqual(REPLAY_IN_FLIGHT);
+    let text = '';
+    stream.setEncoding('utf8');
+    const whole = new Promise<void>((resolve) => {
+      stream.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes(`"i":${EVENTS - 1},`)) resolve();
+      });
+    });
+    stream.resume();
+    await withTimeout(whole, 20_000, 'the whole replay');
+    const numbers = [...text.matchAll(/^data: \{"i":(\d+)/gm)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
     expect(es.stats().clientsDropped).toBe(0);
   });
 });
