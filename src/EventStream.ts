@@ -9,7 +9,7 @@ import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
-import { GripTransport } from './grip/GripTransport.js';
+import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { HistoryStore } from './history/HistoryStore.js';
 import { MemoryHistory } from './history/MemoryHistory.js';
@@ -218,6 +218,10 @@ function createState(config: EventStreamOptions): EventStreamState {
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
     throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
   }
+  const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
+  if (gripTimeout > MAX_TIMER_DELAY) {
+    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
+  }
   const publisher = publisherFromSpec(config.grip);
   const history = historyFrom(config.history);
   const reliable = config.gripReliable === true;
@@ -225,7 +229,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
   }
   const grip =
-    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
+    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout);
   if (reliable && grip?.verifiesSignatures === false) {
     // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
     // reaching the origin directly could pose as the proxy and ask for it.
@@ -284,8 +288,8 @@ function isHistoryStore(option: object): option is HistoryStore {
 
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidConfigError(`${name} must be a positive number, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
   }
   return value;
 }

@@ -41,13 +41,21 @@ export class InvalidConfigError extends GripstreamError {
   }
 }
 
-/** A GRIP proxy refused or could not be reached; `cause` holds the proxy's status and body. */
+/**
+ * A GRIP proxy refused or could not be reached; `cause` holds the proxy's status and body.
+ * `committed` tells whether the events were kept in history (and so sent to direct clients)
+ * before the proxy failed: then they are published and must not be published again; the
+ * proxy's clients get them when they resume (in reliable mode, the proxy fetches them itself).
+ * Without history nothing of a refused publish reached anyone (`committed: false`).
+ */
 export class GripPublishError extends GripstreamError {
   readonly statusCode: number | undefined;
+  readonly committed: boolean;
 
-  constructor(message: string, statusCode: number | undefined, cause: unknown) {
+  constructor(message: string, statusCode: number | undefined, cause: unknown, committed = false) {
     super('ERR_GRIP_PUBLISH', message, { cause });
     this.statusCode = statusCode;
+    this.committed = committed;
   }
 }
 

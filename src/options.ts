@@ -1,4 +1,5 @@
 import { InvalidConfigError } from './errors.js';
+import { FORBIDDEN_IN_CHANNEL } from './request/channelName.js';
 
 /**
  * Every option `new EventStream()` knows. An unknown key is refused: in JavaScript a typo
@@ -8,6 +9,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'grip',
   'gripPrefix',
   'gripReliable',
+  'gripTimeout',
   'keepAliveInterval',
   'maxBufferedBytes',
   'retry',
@@ -19,7 +21,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
 ];
 
 /** Keys of `history` when it is options (not a store). */
-export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'redis', 'keyPrefix'];
+export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
 
 const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect'] as const;
 
@@ -44,13 +46,48 @@ export function validateOptions(config: unknown): void {
   if (options.gripPrefix !== undefined && typeof options.gripPrefix !== 'string') {
     throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(options.gripPrefix)}`);
   }
+  // The prefix goes into every Grip-Channel header entry: the channel-name rule applies to it.
+  if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
+    throw new InvalidConfigError(`gripPrefix must not contain ',', ';' or control characters, got ${describe(options.gripPrefix)}`);
+  }
   const history = options.history;
   if (history !== undefined && history !== false) {
     if (typeof history !== 'object' || history === null) {
       throw new InvalidConfigError(`history must be options, a history store, or false, got ${describe(history)}`);
     }
     const isStore = typeof (history as { append?: unknown }).append === 'function';
-    if (!isStore) assertKnownKeys(history as Record<string, unknown>, KNOWN_HISTORY_OPTIONS, 'history option');
+    if (!isStore) validateHistoryOptions(history as Record<string, unknown>);
+  }
+}
+
+/** Numeric history bounds: a count, a duration or a byte size; each positive. */
+const HISTORY_NUMBERS: Readonly<Record<string, 'integer' | 'number'>> = {
+  maxEvents: 'integer',
+  maxAge: 'number',
+  maxBytes: 'integer',
+  maxTotalBytes: 'integer',
+};
+
+function validateHistoryOptions(history: Record<string, unknown>): void {
+  assertKnownKeys(history, KNOWN_HISTORY_OPTIONS, 'history option');
+  for (const [name, kind] of Object.entries(HISTORY_NUMBERS)) {
+    const value = history[name];
+    if (value === undefined) continue;
+    // maxAge may be Infinity (keep until count or bytes evict); the others must be finite.
+    const ok =
+      typeof value === 'number' &&
+      value > 0 &&
+      (kind === 'integer' ? Number.isSafeInteger(value) : !Number.isNaN(value));
+    if (!ok) throw new InvalidConfigError(`history.${name} must be a positive ${kind}, got ${describe(value)}`);
+  }
+  const redis = history.redis;
+  if (redis === undefined) return;
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\/./.test(redis)) {
+      throw new InvalidConfigError(`history.redis must be a redis:// or rediss:// URL or a Redis client, got ${describe(redis)}`);
+    }
+  } else if (typeof redis !== 'object' || redis === null) {
+    throw new InvalidConfigError(`history.redis must be a redis:// or rediss:// URL or a Redis client, got ${describe(redis)}`);
   }
 }
 

@@ -67,6 +67,8 @@ export interface EventStreamConfig {
    * any instance. Needs `grip` and a history every publishing instance shares (`history.redis`).
    */
   gripReliable?: boolean;
+  /** Milliseconds a proxy has to accept a publish before it rejects with `GripPublishError` (default 10000). */
+  gripTimeout?: number;
   /** Milliseconds between keep-alive comments on idle streams (default 20000). */
   keepAliveInterval?: number;
   /** Bytes a client may have unread before it is disconnected (default 1 MiB). */

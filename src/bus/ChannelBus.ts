@@ -55,7 +55,10 @@ export class ChannelBus {
   /** Subscribers per channel; a client on two channels counts in both. */
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const [channel, set] of this.channels) counts[channel] = set.size;
+    // defineProperty, not assignment: a channel named `__proto__` is an own key like any other.
+    for (const [channel, set] of this.channels) {
+      Object.defineProperty(counts, channel, { value: set.size, enumerable: true, writable: true, configurable: true });
+    }
     return counts;
   }
 

@@ -43,12 +43,16 @@ export interface ReliableHold {
   nextLink: string;
 }
 
+/** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
+export const DEFAULT_GRIP_TIMEOUT = 10_000;
+
 export class GripTransport {
   constructor(
     readonly publisher: Publisher,
     private readonly prefix: string,
     /** GRIP reliable mode: items carry `prev-id`, holds carry `prev-id` and a next link. */
     readonly reliable = false,
+    private readonly timeoutMs = DEFAULT_GRIP_TIMEOUT,
   ) {}
 
   /**
@@ -121,7 +125,7 @@ export class GripTransport {
   async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
     const gripChannel = this.gripChannel(channel);
     const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
-    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items)));
+    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
   }
 }
 
@@ -139,10 +143,15 @@ function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExpo
 
 type Client = Publisher['clients'][number];
 
-async function publishItems(client: Client, channel: string, items: IItemExport[]): Promise<void> {
+async function publishItems(client: Client, channel: string, items: IItemExport[], timeoutMs: number): Promise<void> {
   if (!isBatchCapable(client)) {
     // A custom client only knows one item at a time; keep the order by awaiting each.
-    for (const item of items) await publishOne(client, channel, item);
+    await withTimeout(
+      (async () => {
+        for (const item of items) await publishOne(client, channel, item);
+      })(),
+      timeoutMs,
+    );
     return;
   }
   const body = JSON.stringify({ items });
@@ -150,12 +159,16 @@ async function publishItems(client: Client, channel: string, items: IItemExport[
   const auth = await client.getAuth?.()?.buildHeader();
   if (auth !== undefined) headers.Authorization = auth;
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(client.publishUri, { method: 'POST', headers, body });
+    // One deadline for the whole exchange: a proxy that accepts the connection and then
+    // freezes would otherwise hold the publish for ever.
+    res = await fetch(client.publishUri, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
   } catch (err) {
-    throw new GripPublishError(`GRIP publish to ${client.publishUri} failed: ${message(err)}`, undefined, err);
+    const reason = isTimeout(err) ? `timed out after ${timeoutMs} ms` : `failed: ${message(err)}`;
+    throw new GripPublishError(`GRIP publish to ${client.publishUri} ${reason}`, undefined, err);
   }
-  const text = await res.text().catch(() => '');
   if (!res.ok) {
     throw new GripPublishError(
       `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
@@ -172,6 +185,22 @@ async function publishOne(client: Client, channel: string, item: IItemExport): P
     const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
     throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
   }
+}
+
+async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GripPublishError(`GRIP publish timed out after ${ms} ms`, undefined, undefined)), ms);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
 
 function isBatchCapable(client: Client): client is Client & BatchCapableClient {

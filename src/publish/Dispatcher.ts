@@ -1,18 +1,12 @@
 import { ChannelBus } from '../bus/ChannelBus.js';
 import { Frame } from '../bus/Frame.js';
-import { ClosedError, HistoryError, InvalidEventError } from '../errors.js';
+import { ClosedError, GripPublishError, HistoryError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
 import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
-import { assertFieldValue, encodeEvent, serializeData } from '../sse/encode.js';
-import { eventIdProblem } from '../sse/eventId.js';
+import { encodeEvent } from '../sse/encode.js';
+import { checkBatch, type CheckedEvent } from './checkEvent.js';
 import type { ServerSentEvent } from '../types.js';
-
-interface CheckedEvent {
-  event: string;
-  data: string;
-  id: string | undefined;
-}
 
 export interface DispatchCounters {
   eventsPublished: number;
@@ -33,29 +27,32 @@ export class Dispatcher {
   ) {}
 
   /**
-   * All or nothing: the batch is validated, then kept in history in ONE store call; only
-   * when that succeeded does any subscriber or proxy see an event of it.
+   * All or nothing: the batch is validated, then kept in history in ONE store call (the
+   * commit point); only when that succeeded does any subscriber or proxy see an event of it.
+   * Without history the proxy's acceptance is the commit point, so it goes first.
    */
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
     if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
-    if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
-    const checked = events.map(checkEvent);
+    const checked = checkBatch(events);
     if (checked.length === 0) return;
     const pending = this.remember(name, checked);
     // The in-memory store answers at once; awaiting only real promises saves a microtask.
     const records = pending instanceof Promise ? await pending : pending;
-    const gripFrames: GripFrame[] | undefined = this.grip === undefined ? undefined : [];
+    const frames: Frame[] = [];
+    const gripFrames: GripFrame[] = [];
     for (let i = 0; i < checked.length; i++) {
       const event = checked[i]!;
       const record = records?.[i];
       const id = record?.id ?? event.id;
       const content = encodeEvent({ event: event.event, data: event.data, id });
-      this.bus.deliver(name, Frame.of(content, record?.seq));
-      gripFrames?.push({ content, id, prevId: record?.prevId });
+      frames.push(Frame.of(content, record?.seq));
+      if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
     }
+    if (this.grip !== undefined && records === undefined) await this.grip.publish(name, gripFrames);
+    for (const frame of frames) this.bus.deliver(name, frame);
     this.counters.eventsPublished += checked.length;
-    if (gripFrames !== undefined) await this.grip!.publish(name, gripFrames);
+    if (this.grip !== undefined && records !== undefined) await publishCommitted(this.grip, name, gripFrames);
   }
 
   private remember(
@@ -72,25 +69,21 @@ export class Dispatcher {
   }
 }
 
-function wrapHistoryError(err: unknown): never {
-  throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
+/** The proxy's failure after the history kept the batch: say that it was published anyway. */
+async function publishCommitted(grip: GripTransport, channel: string, frames: readonly GripFrame[]): Promise<void> {
+  try {
+    await grip.publish(channel, frames);
+  } catch (err) {
+    if (!(err instanceof GripPublishError)) throw err;
+    throw new GripPublishError(
+      `${err.message} (the events were kept in history and sent to direct clients: do not publish them again)`,
+      err.statusCode,
+      err.cause,
+      true,
+    );
+  }
 }
 
-function checkEvent(input: ServerSentEvent): CheckedEvent {
-  if (typeof input !== 'object' || input === null) {
-    throw new InvalidEventError('an event must be an object like { event, data }');
-  }
-  assertFieldValue('event', input.event);
-  if (input.id !== undefined) {
-    // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
-    const problem = eventIdProblem(input.id);
-    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(input.id)}`);
-  }
-  let data: string;
-  try {
-    data = serializeData(input.data);
-  } catch (err) {
-    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
-  }
-  return { event: input.event, data, id: input.id };
+function wrapHistoryError(err: unknown): never {
+  throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
 }

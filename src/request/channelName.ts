@@ -6,7 +6,7 @@ export const MAX_CHANNEL_BYTES = 255;
 
 // Control characters (C0, DEL) cannot travel in an HTTP header (`Grip-Channel`: Node refuses
 // DEL, CR, LF, NUL; trimming would eat a TAB); `,` and `;` are the separators of `Grip-Channel`.
-const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;]/;
+export const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;]/;
 
 /**
  * The one rule for channel names, applied to routes and publishes alike: surrounding

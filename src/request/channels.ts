@@ -20,6 +20,8 @@ export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
 }
 
 function assertStrings(values: readonly unknown[]): readonly string[] {
+  // Refused when declared: such a route could only ever answer 400.
+  if (values.length === 0) throw new InvalidChannelError('eventStream() needs at least one channel');
   for (const value of values) {
     if (typeof value !== 'string') {
       throw new InvalidChannelError(
