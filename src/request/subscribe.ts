@@ -40,7 +40,16 @@ export function subscribe(
   // Held for the life of the stream, so only made when a hook will receive it.
   const info: ConnectionInfo | undefined =
     onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
-  if (info !== undefined) onConnect?.(info);
+  if (info !== undefined && onConnect !== undefined) {
+    try {
+      onConnect(info);
+    } catch (err) {
+      // The stream is not served: its subscription must not outlive it. The caller ends the response.
+      subscriber.markClosed();
+      ctx.bus.remove(subscriber);
+      throw err;
+    }
+  }
   const ready = resumes
     ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
         subscriber.replayFrom(cursor);
@@ -56,7 +65,13 @@ export function subscribe(
       open = false;
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
-      if (info !== undefined) onDisconnect?.(info);
+      if (info === undefined || onDisconnect === undefined) return;
+      try {
+        onDisconnect(info);
+      } catch (err) {
+        // Called from the response's 'close' listener, where a throw would crash the process.
+        debug('onDisconnect threw: %O', err);
+      }
     },
   };
 }
