@@ -11,9 +11,9 @@ import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
+import type { Engine } from './engine/Engine.js';
+import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
-import { MemoryHistory } from './history/MemoryHistory.js';
-import { RedisHistory } from './history/RedisHistory.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
@@ -48,7 +48,7 @@ interface EventStreamState {
   readonly keepAlive: KeepAlive;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
-  readonly history: HistoryStore | undefined;
+  readonly engine: Engine;
   readonly publishers: Map<string, ChannelPublisher>;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
@@ -183,7 +183,7 @@ export class EventStream {
       subscriber.end();
       state.bus.remove(subscriber);
     }
-    await state.history?.close?.();
+    await state.engine.close();
   }
 
   private async handle(
@@ -223,7 +223,8 @@ function createState(config: EventStreamOptions): EventStreamState {
     throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
   }
   const publisher = publisherFromSpec(config.grip);
-  const history = historyFrom(config.history);
+  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
     throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
@@ -237,7 +238,6 @@ function createState(config: EventStreamOptions): EventStreamState {
       'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
     );
   }
-  const bus = new ChannelBus();
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
@@ -254,10 +254,10 @@ function createState(config: EventStreamOptions): EventStreamState {
   const state: EventStreamState = {
     bus,
     keepAlive,
-    history,
+    engine,
     counters,
     publishers: new Map(),
-    dispatcher: new Dispatcher(bus, history, grip, counters, () => state.closed),
+    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
     closed: false,
     context: {
       bus,
@@ -273,17 +273,6 @@ function createState(config: EventStreamOptions): EventStreamState {
     },
   };
   return state;
-}
-
-function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
-  if (option === false) return undefined;
-  if (option === undefined) return new MemoryHistory();
-  if (isHistoryStore(option)) return option;
-  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
-}
-
-function isHistoryStore(option: object): option is HistoryStore {
-  return typeof (option as Partial<HistoryStore>).append === 'function';
 }
 
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {

@@ -8,6 +8,7 @@ export type GripstreamErrorCode =
   | 'ERR_INVALID_CONFIG'
   | 'ERR_GRIP_PUBLISH'
   | 'ERR_HISTORY'
+  | 'ERR_REDIS_TIMEOUT'
   | 'ERR_CLOSED';
 
 export class GripstreamError extends Error {
@@ -63,6 +64,20 @@ export class GripPublishError extends GripstreamError {
 export class HistoryError extends GripstreamError {
   constructor(message: string, cause: unknown) {
     super('ERR_HISTORY', message, { cause });
+  }
+}
+
+/**
+ * Redis did not answer within the configured `commandTimeout` (frozen, overloaded, or
+ * unreachable). A publish rejected with it took no effect: Redis refuses the call if it
+ * reaches it later.
+ */
+export class RedisTimeoutError extends GripstreamError {
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super('ERR_REDIS_TIMEOUT', `Redis did not answer ${operation} within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
   }
 }
 

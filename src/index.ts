@@ -6,6 +6,8 @@ export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
+export type { RedisClientLike, RedisSubscriberLike } from './history/RedisClientLike.js';
+export type { RedisEngineOptions } from './engine/createEngine.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
 export { FROM_START } from './history/HistoryStore.js';
@@ -18,6 +20,7 @@ export {
   InvalidConfigError,
   GripPublishError,
   HistoryError,
+  RedisTimeoutError,
   ClosedError,
   type GripstreamErrorCode,
 } from './errors.js';

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
+import type { RedisEngineOptions } from './engine/createEngine.js';
+import type { RedisClientLike } from './history/RedisClientLike.js';
 import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
 /** One Server-Sent Event as the publisher hands it over. */
@@ -77,6 +79,13 @@ export interface EventStreamConfig {
   retry?: number;
   /** Event history for Last-Event-ID resume: options for the in-memory store, a store, or `false`. */
   history?: HistoryOptions | HistoryStore | false;
+  /**
+   * Redis as the engine between instances: a URL, a client (ioredis: Sentinel, TLS), or options.
+   * A publish on any instance (or a job process serving no client) reaches every client of the
+   * channel on every instance, once each, in one order; history and resume live in the same
+   * Redis (`history` then takes only maxEvents/maxAge). Needs the optional peer `ioredis`.
+   */
+  redis?: string | RedisClientLike | RedisEngineOptions | null;
 }
 
 export interface EventStreamStats {

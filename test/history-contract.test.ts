@@ -120,4 +120,50 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     expect(a2!.id).toBe('custom');
     await store.close?.();
   });
+
+  // Custom ids belong to their channel (issue 16, item 5): the same id on two channels is two ids.
+  it('resumes a channel from its own custom id when another channel reuses it', async () => {
+    const store = make();
+    await appendAll(store, [
+      ...['1', '2', '3', '4', '5'].map((id) => ['room-A', `a${id}`, id] as [string, string, string]),
+      ...['1', '2', '3'].map((id) => ['room-B', `b${id}`, id] as [string, string, string]),
+    ]);
+    const a = await store.readAfter(['room-A'], '3');
+    expect(a.complete).toBe(true);
+    expect(a.records.map((r) => r.data)).toEqual(['a4', 'a5']);
+    const b = await store.readAfter(['room-B'], '3');
+    expect(b.complete).toBe(true);
+    expect(b.records).toEqual([]);
+    await store.close?.();
+  });
+
+  it('says truncated when a custom id is found on several of the stream channels', async () => {
+    const store = make();
+    await appendAll(store, [['room-A', 'a1', 'x'], ['room-B', 'b1', 'x'], ['room-A', 'a2'], ['room-B', 'b2']]);
+    const replay = await store.readAfter(['room-A', 'room-B'], 'x');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(expect.arrayContaining(['a2', 'b2']));
+    await store.close?.();
+  });
+
+  it('treats a custom id of another channel as unknown', async () => {
+    const store = make();
+    await appendAll(store, [['room-A', 'a1'], ['room-B', 'b1', 'only-b'], ['room-A', 'a2']]);
+    const replay = await store.readAfter(['room-A'], 'only-b');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['a1', 'a2']);
+    await store.close?.();
+  });
+
+  it('keeps a batch in one piece: consecutive positions, chained prev-ids', async () => {
+    const store = make();
+    await appendAll(store, [['a', 'before']]);
+    const batch = await store.append('a', Array.from({ length: 50 }, (_, i) => ({ event: 'm', data: String(i) })));
+    expect(batch.map((r) => r.seq)).toEqual(batch.map((_, i) => batch[0]!.seq + i));
+    expect(batch.slice(1).map((r) => r.prevId)).toEqual(batch.slice(0, -1).map((r) => r.id));
+    const replay = await store.readAfter(['a'], batch[9]!.id);
+    expect(replay).toMatchObject({ complete: true });
+    expect(replay.records.map((r) => r.data)).toEqual(batch.slice(10).map((r) => r.data));
+    await store.close?.();
+  });
 });

@@ -1,8 +1,6 @@
-import { ChannelBus } from '../bus/ChannelBus.js';
-import { Frame } from '../bus/Frame.js';
-import { ClosedError, GripPublishError, HistoryError } from '../errors.js';
+import type { Engine } from '../engine/Engine.js';
+import { ClosedError, GripPublishError, GripstreamError, HistoryError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
-import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { encodeEvent } from '../sse/encode.js';
 import { checkBatch, type CheckedEvent } from './checkEvent.js';
@@ -13,62 +11,49 @@ export interface DispatchCounters {
 }
 
 /**
- * The publish flow: validate everything first (nothing is written for a bad batch), give
- * each event its history position, encode it once, hand it to the local subscribers, then
- * to the GRIP proxies in one request per batch.
+ * The publish flow: validate everything first (nothing is written for a bad batch), hand the
+ * batch to the engine (which keeps it, encodes each event once and delivers it to the
+ * subscribers), then to the GRIP proxies in one request per batch.
  */
 export class Dispatcher {
   constructor(
-    private readonly bus: ChannelBus,
-    private readonly history: HistoryStore | undefined,
+    private readonly engine: Engine,
     private readonly grip: GripTransport | undefined,
     private readonly counters: DispatchCounters,
     private readonly isClosed: () => boolean,
   ) {}
 
   /**
-   * All or nothing: the batch is validated, then kept in history in ONE store call (the
-   * commit point); only when that succeeded does any subscriber or proxy see an event of it.
-   * Without history the proxy's acceptance is the commit point, so it goes first.
+   * All or nothing: the batch is validated, then handed to the engine, which keeps it in ONE
+   * store call (the commit point); only when that succeeded does any subscriber or proxy see
+   * an event of it. Without history the proxy's acceptance is the commit point, so it goes first.
    */
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
     if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
     const checked = checkBatch(events);
     if (checked.length === 0) return;
-    const pending = this.remember(name, checked);
-    // The in-memory store answers at once; awaiting only real promises saves a microtask.
-    const records = pending instanceof Promise ? await pending : pending;
-    const frames: Frame[] = [];
-    const gripFrames: GripFrame[] = [];
-    for (let i = 0; i < checked.length; i++) {
-      const event = checked[i]!;
-      const record = records?.[i];
-      const id = record?.id ?? event.id;
-      const content = encodeEvent({ event: event.event, data: event.data, id });
-      frames.push(Frame.of(content, record?.seq));
-      if (this.grip !== undefined) gripFrames.push({ content, id, prevId: record?.prevId });
+    if (this.grip !== undefined && this.engine.history === undefined) {
+      await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
     }
-    if (this.grip !== undefined && records === undefined) await this.grip.publish(name, gripFrames);
-    for (const frame of frames) this.bus.deliver(name, frame);
+    const gripFrames: GripFrame[] | undefined =
+      this.grip === undefined || this.engine.history === undefined ? undefined : [];
+    const pending = this.hand(name, checked, gripFrames);
+    // The in-memory path answers at once; awaiting only real promises saves a microtask.
+    if (pending instanceof Promise) await pending;
     this.counters.eventsPublished += checked.length;
-    if (this.grip !== undefined && records !== undefined) await publishCommitted(this.grip, name, gripFrames);
+    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
   }
 
-  private remember(
-    channel: string,
-    events: readonly CheckedEvent[],
-  ): HistoryRecord[] | undefined | Promise<HistoryRecord[]> {
-    if (this.history === undefined) return undefined;
+  private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {
     try {
-      const pending = this.history.append(channel, events);
+      const pending = this.engine.publish(channel, events, gripFrames);
       return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
     } catch (err) {
       return wrapHistoryError(err);
     }
   }
 }
-
 /** The proxy's failure after the history kept the batch: say that it was published anyway. */
 async function publishCommitted(grip: GripTransport, channel: string, frames: readonly GripFrame[]): Promise<void> {
   try {
@@ -85,5 +70,7 @@ async function publishCommitted(grip: GripTransport, channel: string, frames: re
 }
 
 function wrapHistoryError(err: unknown): never {
+  // Already typed (a Redis timeout, a store's own HistoryError): callers branch on its code.
+  if (err instanceof GripstreamError) throw err;
   throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
 }
