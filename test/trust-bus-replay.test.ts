@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import compression from 'compression';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,8 +81,16 @@ describe('a replay larger than maxBufferedBytes, to clients that do not read', (
     const { es, port, responses } = await setup();
     collectGarbage();
     const before = process.memoryUsage().arrayBuffers;
-    const clients = await stalledResumes(port, 5);
-    await pollUntil(() => es.stats().connections === 5, 5000, 'five streams open');
+    // Bare sockets, paused before the request goes out: nothing is read into this process.
+    const clients = Array.from({ length: 5 }, () => {
+      const socket = net.connect({ port, host: '127.0.0.1' });
+      socket.pause();
+      socket.on('error', () => {});
+      socket.write('GET /feed HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nLast-Event-ID: junk\r\n\r\n');
+      defer(() => socket.destroy());
+      return socket;
+    });
+    await pollUntil(() => es.stats().connections === 5, 10_000, 'five streams open');
     const peak = await peakBuffered(responses, 300);
     collectGarbage();
     const perClient = (process.memoryUsage().arrayBuffers - before) / clients.length;
