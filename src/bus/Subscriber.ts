@@ -125,6 +125,9 @@ export class Subscriber {
     if (replay === undefined || replay.batches !== undefined) return;
     if (batches.upTo > -Infinity) this.replayedUpTo = batches.upTo;
     if (this.closed) return;
+    // Frames of this tick not yet flushed are held too, so the replayed ones among them are
+    // dropped like the rest (they reached the bus after the store answered the read).
+    this.holdPending(replay);
     if (this.replayedUpTo !== undefined) dropReplayed(replay, this.replayedUpTo);
     replay.batches = batches;
     this.pumpReplay();
@@ -133,17 +136,14 @@ export class Subscriber {
   /** Called once per tick by the flusher. */
   flush(): void {
     if (this.closed || this.pending === undefined) return;
-    const pending = this.pending;
-    const bytes = this.tickBytes;
-    this.pending = undefined;
     const replay = this.replay;
-    if (replay === undefined) {
-      this.write(pending, bytes);
-    } else {
-      if (Array.isArray(pending)) for (const frame of pending) replay.held.push(frame);
-      else replay.held.push(pending);
-      replay.heldBytes += bytes;
+    if (replay !== undefined) {
+      this.holdPending(replay);
+      return;
     }
+    const pending = this.pending;
+    this.pending = undefined;
+    this.write(pending, this.tickBytes);
   }
 
   /** End the stream politely (server shutdown). */
@@ -185,6 +185,16 @@ export class Subscriber {
       return true;
     }
     return unread - previousTick <= bound || unread <= this.ceiling;
+  }
+
+  /** Moves this tick's frames behind the replay. */
+  private holdPending(replay: PacedReplay): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    if (Array.isArray(pending)) for (const frame of pending) replay.held.push(frame);
+    else replay.held.push(pending);
+    replay.heldBytes += this.tickBytes;
   }
 
   private unreadBytes(): number {
