@@ -1,0 +1,234 @@
+import type { HistoryRecord } from './HistoryStore.js';
+
+/**
+ * Bookkeeping counted per event on top of its UTF-8 bytes, so that the byte bounds also
+ * bound the index (a row of ROW numbers below, the store-wide eviction queue, slack).
+ */
+export const EVENT_OVERHEAD_BYTES = 64;
+
+/** One row per event in `rows`: */
+const SEQ = 0; // position in the store's global order
+const TIME = 1; // when it was appended (ms)
+const START = 2; // logical offset of its bytes: event name, then id, then data
+const EVENT_LEN = 3;
+const ID_LEN = 4; // -1: no publisher id, the id is String(seq)
+const DATA_LEN = 5;
+const ROW = 6;
+
+const MIN_ROWS = 8;
+const MIN_BYTES = 256;
+/** Below this an emptied log keeps its buffer (usually a slice of Node's shared pool). */
+const KEEP_EMPTY_BYTES = 4096;
+
+/**
+ * The retained events of one channel, packed so the garbage collector never sees them one
+ * by one: their text is UTF-8 in one Buffer (outside the V8 heap), their positions, times
+ * and lengths are numbers in one Float64Array used as a ring. A log is two or three heap
+ * objects whatever it holds; HistoryRecord objects are made only when asked for, and die
+ * young.
+ *
+ * Events are added at the back and removed only from the front, so their bytes form one
+ * contiguous span [start, end) of a logical byte stream; `base` maps it onto `bytes`. The
+ * span is moved to the front of the buffer (or into a new one, sized to twice what it
+ * holds) only when it reaches the end, so each byte is copied O(1) times on average.
+ */
+export class PackedLog {
+  /** Events currently kept. */
+  count = 0;
+  /** Bytes currently kept, as the byte bounds count them. */
+  size = 0;
+  /** Highest position evicted from this channel: a resume from before it has lost events. */
+  evictedUpTo: number;
+  /** Id of the newest event kept (meaningful while count > 0). */
+  lastId = '';
+
+  private rows = new Float64Array(MIN_ROWS * ROW);
+  private head = 0;
+  private mask = MIN_ROWS - 1;
+  private bytes: Buffer = EMPTY;
+  /** Logical offset of bytes[0]. */
+  private base = 0;
+  /** Logical offset where the next event's bytes go. */
+  private end = 0;
+
+  constructor(
+    readonly channel: string,
+    /** Where the store-wide eviction queue finds this log. */
+    readonly slot: number,
+    evictedUpTo: number,
+  ) {
+    this.evictedUpTo = evictedUpTo;
+  }
+
+  /** Appends one event; returns its size as the byte bounds count it. */
+  push(seq: number, time: number, event: string, id: string | undefined, data: string): number {
+    this.reserve(maxUtf8(event) + (id === undefined ? 0 : maxUtf8(id)) + maxUtf8(data));
+    const at = this.end - this.base;
+    const eventLen = this.bytes.write(event, at);
+    const idLen = id === undefined ? -1 : this.bytes.write(id, at + eventLen);
+    const dataLen = this.bytes.write(data, at + eventLen + Math.max(idLen, 0));
+    if (this.count > this.mask) this.resizeRows((this.mask + 1) * 2);
+    const r = ((this.head + this.count) & this.mask) * ROW;
+    const rows = this.rows;
+    rows[r + SEQ] = seq;
+    rows[r + TIME] = time;
+    rows[r + START] = this.end;
+    rows[r + EVENT_LEN] = eventLen;
+    rows[r + ID_LEN] = idLen;
+    rows[r + DATA_LEN] = dataLen;
+    const written = eventLen + Math.max(idLen, 0) + dataLen;
+    this.end += written;
+    this.count++;
+    this.lastId = id ?? String(seq);
+    const size = written + EVENT_OVERHEAD_BYTES;
+    this.size += size;
+    return size;
+  }
+
+  /** Position of the oldest event kept (count must be > 0). */
+  oldestSeq(): number {
+    return this.rows[this.head * ROW + SEQ]!;
+  }
+
+  oldestTime(): number {
+    return this.rows[this.head * ROW + TIME]!;
+  }
+
+  /** Forgets the oldest event (count must be > 0); returns its size. */
+  dropOldest(): number {
+    const r = this.head * ROW;
+    const size = eventBytes(this.rows, r) + EVENT_OVERHEAD_BYTES;
+    this.evictedUpTo = this.rows[r + SEQ]!;
+    this.head = (this.head + 1) & this.mask;
+    this.count--;
+    this.size -= size;
+    this.shrinkIfSparse();
+    return size;
+  }
+
+  /** Index (0 = oldest) of the first event kept with a position after `after`. */
+  firstAfter(after: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqAt(mid) > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  seqAt(index: number): number {
+    return this.rows[((this.head + index) & this.mask) * ROW + SEQ]!;
+  }
+
+  /**
+   * Appends a record for each kept event with a position after `after`, oldest first.
+   * Records are made here, on read, so they die young.
+   */
+  recordsAfter(after: number, into: HistoryRecord[]): void {
+    let prevId: string | undefined;
+    for (let i = this.firstAfter(after); i < this.count; i++) {
+      if (i > 0 && prevId === undefined) prevId = this.idAt(i - 1);
+      const record = this.recordAt(i);
+      if (prevId !== undefined) record.prevId = prevId;
+      prevId = record.id;
+      into.push(record);
+    }
+  }
+
+  private recordAt(index: number): HistoryRecord {
+    const r = ((this.head + index) & this.mask) * ROW;
+    const rows = this.rows;
+    const seq = rows[r + SEQ]!;
+    const eventStart = rows[r + START]! - this.base;
+    const idStart = eventStart + rows[r + EVENT_LEN]!;
+    const idLen = rows[r + ID_LEN]!;
+    const dataStart = idStart + Math.max(idLen, 0);
+    return {
+      seq,
+      id: idLen < 0 ? String(seq) : this.bytes.toString('utf8', idStart, dataStart),
+      channel: this.channel,
+      event: this.bytes.toString('utf8', eventStart, idStart),
+      data: this.bytes.toString('utf8', dataStart, dataStart + rows[r + DATA_LEN]!),
+    };
+  }
+
+  /** Positions of the kept events whose publisher id is `id` (given as UTF-8). */
+  positionsOfId(id: Buffer, into: number[]): void {
+    const rows = this.rows;
+    for (let i = 0; i < this.count; i++) {
+      const r = ((this.head + i) & this.mask) * ROW;
+      if (rows[r + ID_LEN] !== id.length) continue;
+      const idStart = rows[r + START]! - this.base + rows[r + EVENT_LEN]!;
+      if (this.bytes.compare(id, 0, id.length, idStart, idStart + id.length) === 0) into.push(rows[r + SEQ]!);
+    }
+  }
+
+  private idAt(index: number): string {
+    const r = ((this.head + index) & this.mask) * ROW;
+    const idLen = this.rows[r + ID_LEN]!;
+    if (idLen < 0) return String(this.rows[r + SEQ]!);
+    const idStart = this.rows[r + START]! - this.base + this.rows[r + EVENT_LEN]!;
+    return this.bytes.toString('utf8', idStart, idStart + idLen);
+  }
+
+  /** Makes room for `needed` more bytes at the end of the span. */
+  private reserve(needed: number): void {
+    if (this.end - this.base + needed <= this.bytes.length) return;
+    const start = this.count === 0 ? this.end : this.rows[this.head * ROW + START]!;
+    const live = this.end - start;
+    const wanted = live + needed;
+    if (wanted * 2 <= this.bytes.length) {
+      // Enough room once the span moves to the front.
+      this.bytes.copy(this.bytes, 0, start - this.base, this.end - this.base);
+    } else {
+      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, wanted * 2));
+      this.bytes.copy(next, 0, start - this.base, this.end - this.base);
+      this.bytes = next;
+    }
+    this.base = start;
+  }
+
+  /** Gives memory back once a log holds far less than it has room for. */
+  private shrinkIfSparse(): void {
+    if (this.count === 0) {
+      if (this.bytes.length > KEEP_EMPTY_BYTES) this.bytes = EMPTY;
+      this.base = this.end;
+      if (this.mask + 1 > MIN_ROWS) this.resizeRows(MIN_ROWS);
+      return;
+    }
+    const rowsNow = this.mask + 1;
+    if (rowsNow > MIN_ROWS && this.count * 4 < rowsNow) this.resizeRows(rowsNow / 2);
+    const start = this.rows[this.head * ROW + START]!;
+    const live = this.end - start;
+    if (this.bytes.length > KEEP_EMPTY_BYTES && live * 4 < this.bytes.length) {
+      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, live * 2));
+      this.bytes.copy(next, 0, start - this.base, this.end - this.base);
+      this.bytes = next;
+      this.base = start;
+    }
+  }
+
+  private resizeRows(capacity: number): void {
+    const next = new Float64Array(capacity * ROW);
+    for (let i = 0; i < this.count; i++) {
+      const from = ((this.head + i) & this.mask) * ROW;
+      next.set(this.rows.subarray(from, from + ROW), i * ROW);
+    }
+    this.rows = next;
+    this.head = 0;
+    this.mask = capacity - 1;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function eventBytes(rows: Float64Array, r: number): number {
+  return rows[r + EVENT_LEN]! + Math.max(rows[r + ID_LEN]!, 0) + rows[r + DATA_LEN]!;
+}
+
+/** An upper bound of a string's UTF-8 size, exact (and costlier) only for long strings. */
+function maxUtf8(text: string): number {
+  return text.length <= 1024 ? text.length * 3 : Buffer.byteLength(text);
+}
