@@ -482,6 +482,25 @@ describe('history-truncated on the wire', () => {
     expect(events.slice(2).map((e) => e.data)).toEqual(['3', '4', '5']);
   });
 
+  it('per-room ids on two rooms: each room resumes exactly from its own id (issue 16 item 5)', async () => {
+    const es = new EventStream({ keepAliveInterval: 60_000 });
+    const app = express();
+    app.get('/rooms/:room', es((req) => `room-${String(req.params!['room'])}`));
+    app.get('/both', es('room-A', 'room-B'));
+    const srv = await listen(app);
+    cleanups.push(() => srv.close(), () => es.close());
+    for (let i = 1; i <= 5; i++) await es.publishEvent('room-A', { event: 'm', data: `A${i}`, id: String(i) });
+    for (let i = 1; i <= 3; i++) await es.publishEvent('room-B', { event: 'm', data: `B${i}`, id: String(i) });
+    const a = await resume(srv, '/rooms/A', '3', 2);
+    expect(a.map((e) => [e.event, e.id, e.data]).slice(1)).toEqual([['m', '4', '"A4"'], ['m', '5', '"A5"']]);
+    const b = await resume(srv, '/rooms/B', '1', 2);
+    expect(b.map((e) => e.data).slice(1)).toEqual(['"B2"', '"B3"']);
+    // On a stream of both rooms '2' names two events: the client cannot be told it missed nothing.
+    const both = await resume(srv, '/both', '2', 8);
+    expect(both[1]).toMatchObject({ event: HISTORY_TRUNCATED_EVENT });
+    expect(both.slice(2).map((e) => e.data)).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'B1', 'B2', 'B3'].map((d) => `"${d}"`));
+  });
+
   it('history: false — a Last-Event-ID gets live events only (documented current behaviour)', async () => {
     const { es, srv } = await serve({ history: false });
     const client = await SseClient.open(`${srv.url}/a`, { headers: { 'last-event-id': '123' } });

@@ -15,6 +15,11 @@ const ID_LEN = 4; // -1: no publisher id, the id is String(seq)
 const DATA_LEN = 5;
 const ROW = 6;
 
+/**
+ * A moved span gets this much room per byte it holds: each byte is copied at most
+ * 1 / (GROWTH − 1) = 2 times on average, and a full channel has 50 % slack at most.
+ */
+const GROWTH = 1.5;
 const MIN_ROWS = 8;
 const MIN_BYTES = 256;
 /** Below this an emptied log keeps its buffer (usually a slice of Node's shared pool). */
@@ -179,11 +184,11 @@ export class PackedLog {
     const start = this.count === 0 ? this.end : this.rows[this.head * ROW + START]!;
     const live = this.end - start;
     const wanted = live + needed;
-    if (wanted * 2 <= this.bytes.length) {
+    if (wanted * GROWTH <= this.bytes.length) {
       // Enough room once the span moves to the front.
       this.bytes.copy(this.bytes, 0, start - this.base, this.end - this.base);
     } else {
-      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, wanted * 2));
+      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, Math.ceil(wanted * GROWTH)));
       this.bytes.copy(next, 0, start - this.base, this.end - this.base);
       this.bytes = next;
     }
@@ -203,7 +208,7 @@ export class PackedLog {
     const start = this.rows[this.head * ROW + START]!;
     const live = this.end - start;
     if (this.bytes.length > KEEP_EMPTY_BYTES && live * 4 < this.bytes.length) {
-      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, live * 2));
+      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, Math.ceil(live * GROWTH)));
       this.bytes.copy(next, 0, start - this.base, this.end - this.base);
       this.bytes = next;
       this.base = start;
