@@ -291,7 +291,8 @@ describe('MemoryHistory byte bounds (unit)', () => {
 describe('MemoryHistory against a model (fast-check)', () => {
   // A plain-array store with the same rules: the packed rings, the compaction, the queue
   // and the lookups must answer exactly like it.
-  interface Kept { seq: number; channel: string; id: string | undefined; data: string; time: number; size: number }
+  interface Kept { seq: number; channel: string; id: string | undefined; event: string; data: string; time: number; size: number }
+  const EVENT_NAMES = ['m', 'é', 'n'.repeat(70)];
   type Op =
     | { kind: 'append'; channel: number; sizes: number[]; ids: (number | undefined)[] }
     | { kind: 'tick'; ms: number }
@@ -339,10 +340,12 @@ describe('MemoryHistory against a model (fast-check)', () => {
           if (o.kind === 'tick') c.advance(o.ms);
           else if (o.kind === 'append') {
             const channel = `ch${o.channel}`;
-            const inputs = o.sizes.map((n, i) => ({ event: 'm', data: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1), id: o.ids[i] === undefined ? undefined : `id${o.ids[i]}` }));
+            // Short names are kept once per store, long ones with each event: both paths.
+            const inputs = o.sizes.map((n, i) => ({ event: EVENT_NAMES[n % EVENT_NAMES.length]!, data: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1), id: o.ids[i] === undefined ? undefined : `id${o.ids[i]}` }));
             for (const [i, r] of store.append(channel, inputs).entries()) {
               const input = inputs[i]!;
-              kept.push({ seq: r.seq, channel, id: input.id, data: r.data, time: c.now(), size: sizeOf('m', r.data, input.id ?? '') });
+              expect(r.event).toBe(input.event);
+              kept.push({ seq: r.seq, channel, id: input.id, event: input.event, data: r.data, time: c.now(), size: sizeOf(input.event, r.data, input.id ?? '') });
               handed.push({ id: r.id });
             }
             evictChannel(channel);
@@ -360,7 +363,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
             const expected = kept.filter((k) => channels.includes(k.channel) && k.seq > after);
             const complete = position !== undefined && channels.every((ch) => (evictedUpTo.get(ch) ?? 0) <= after);
             const replay = store.readAfter(channels, asked);
-            expect(replay.records.map((r) => [r.seq, r.channel, r.data])).toEqual(expected.map((k) => [k.seq, k.channel, k.data]));
+            expect(replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data])).toEqual(expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]));
             expect(replay.complete).toBe(complete);
           }
           expect(store.size).toBe(kept.length);

@@ -1,5 +1,6 @@
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
+import { EventNames } from './EventNames.js';
 import { EvictionOrder } from './EvictionOrder.js';
 import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
 import { PackedLog } from './PackedLog.js';
@@ -28,6 +29,7 @@ export class MemoryHistory implements HistoryStore {
   private readonly maxBytes: number;
   private readonly maxTotalBytes: number;
   private readonly logs = new Map<string, PackedLog>();
+  private readonly names = new EventNames();
   /** Logs by slot, for the eviction queue; freed slots are reused. */
   private readonly slots: (PackedLog | undefined)[] = [];
   private readonly freeSlots: number[] = [];
@@ -61,7 +63,7 @@ export class MemoryHistory implements HistoryStore {
     for (const input of inputs) {
       const seq = ++this.lastSeq;
       const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
-      if (log.count > 0) record.prevId = log.lastId;
+      if (log.count > 0) record.prevId = log.newestId();
       this.totalBytes += log.push(seq, now, input.event, input.id, input.data);
       this.totalCount++;
       this.order?.push(seq, log.slot);
@@ -96,7 +98,7 @@ export class MemoryHistory implements HistoryStore {
     const ids = new Map<string, string>();
     for (const channel of channels) {
       const log = this.logs.get(channel);
-      if (log !== undefined && log.count > 0) ids.set(channel, log.lastId);
+      if (log !== undefined && log.count > 0) ids.set(channel, log.newestId());
     }
     return ids;
   }
@@ -140,7 +142,7 @@ export class MemoryHistory implements HistoryStore {
     if (log === undefined) {
       const slot = this.freeSlots.pop() ?? this.slots.length;
       // A channel re-created after a sweep inherits the floor of what was dropped.
-      log = new PackedLog(channel, slot, this.droppedUpTo);
+      log = new PackedLog(channel, slot, this.droppedUpTo, this.names);
       this.slots[slot] = log;
       this.logs.set(channel, log);
     }

@@ -1,3 +1,4 @@
+import type { EventNames } from './EventNames.js';
 import type { HistoryRecord } from './HistoryStore.js';
 
 /**
@@ -10,7 +11,7 @@ export const EVENT_OVERHEAD_BYTES = 64;
 const SEQ = 0; // position in the store's global order
 const TIME = 1; // when it was appended (ms)
 const START = 2; // logical offset of its bytes: event name, then id, then data
-const EVENT_LEN = 3;
+const EVENT_LEN = 3; // < 0: not in the bytes, name number −1 − value of the store's EventNames
 const ID_LEN = 4; // -1: no publisher id, the id is String(seq)
 const DATA_LEN = 5;
 const ROW = 6;
@@ -21,7 +22,9 @@ const ROW = 6;
  */
 const GROWTH = 1.5;
 const MIN_ROWS = 8;
-const MIN_BYTES = 256;
+const MIN_BYTES = 512;
+/** Small buffers double (few reallocations for a quiet channel); large ones grow by GROWTH. */
+const DOUBLING_BELOW = 64 * 1024;
 /** Below this an emptied log keeps its buffer (usually a slice of Node's shared pool). */
 const KEEP_EMPTY_BYTES = 4096;
 
@@ -44,8 +47,6 @@ export class PackedLog {
   size = 0;
   /** Highest position evicted from this channel: a resume from before it has lost events. */
   evictedUpTo: number;
-  /** Id of the newest event kept (meaningful while count > 0). */
-  lastId = '';
 
   private rows = new Float64Array(MIN_ROWS * ROW);
   private head = 0;
@@ -61,15 +62,17 @@ export class PackedLog {
     /** Where the store-wide eviction queue finds this log. */
     readonly slot: number,
     evictedUpTo: number,
+    private readonly names: EventNames,
   ) {
     this.evictedUpTo = evictedUpTo;
   }
 
   /** Appends one event; returns its size as the byte bounds count it. */
   push(seq: number, time: number, event: string, id: string | undefined, data: string): number {
-    this.reserve(maxUtf8(event) + (id === undefined ? 0 : maxUtf8(id)) + maxUtf8(data));
+    const name = this.names.lookup(event);
+    this.reserve((name < 0 ? maxUtf8(event) : 0) + (id === undefined ? 0 : maxUtf8(id)) + maxUtf8(data));
     const at = this.end - this.base;
-    const eventLen = this.bytes.write(event, at);
+    const eventLen = name < 0 ? this.bytes.write(event, at) : 0;
     const idLen = id === undefined ? -1 : this.bytes.write(id, at + eventLen);
     const dataLen = this.bytes.write(data, at + eventLen + Math.max(idLen, 0));
     if (this.count > this.mask) this.resizeRows((this.mask + 1) * 2);
@@ -78,16 +81,24 @@ export class PackedLog {
     rows[r + SEQ] = seq;
     rows[r + TIME] = time;
     rows[r + START] = this.end;
-    rows[r + EVENT_LEN] = eventLen;
+    rows[r + EVENT_LEN] = name < 0 ? eventLen : -1 - name;
     rows[r + ID_LEN] = idLen;
     rows[r + DATA_LEN] = dataLen;
     const written = eventLen + Math.max(idLen, 0) + dataLen;
     this.end += written;
     this.count++;
-    this.lastId = id ?? String(seq);
-    const size = written + EVENT_OVERHEAD_BYTES;
+    // The bounds count the name whether it is stored here or in the table.
+    const size = written + (name < 0 ? 0 : this.names.utf8Length(name)) + EVENT_OVERHEAD_BYTES;
     this.size += size;
     return size;
+  }
+
+  /**
+   * Id of the newest event kept (count must be > 0). Made when asked, not kept as a string:
+   * a string per channel that changes on every publish would be promoted and traced.
+   */
+  newestId(): string {
+    return this.idAt(this.count - 1);
   }
 
   /** Position of the oldest event kept (count must be > 0). */
@@ -102,7 +113,9 @@ export class PackedLog {
   /** Forgets the oldest event (count must be > 0); returns its size. */
   dropOldest(): number {
     const r = this.head * ROW;
-    const size = eventBytes(this.rows, r) + EVENT_OVERHEAD_BYTES;
+    const eventLen = this.rows[r + EVENT_LEN]!;
+    const size =
+      storedBytes(this.rows, r) + (eventLen < 0 ? this.names.utf8Length(-1 - eventLen) : 0) + EVENT_OVERHEAD_BYTES;
     this.evictedUpTo = this.rows[r + SEQ]!;
     this.head = (this.head + 1) & this.mask;
     this.count--;
@@ -147,14 +160,15 @@ export class PackedLog {
     const rows = this.rows;
     const seq = rows[r + SEQ]!;
     const eventStart = rows[r + START]! - this.base;
-    const idStart = eventStart + rows[r + EVENT_LEN]!;
+    const eventLen = rows[r + EVENT_LEN]!;
+    const idStart = eventStart + Math.max(eventLen, 0);
     const idLen = rows[r + ID_LEN]!;
     const dataStart = idStart + Math.max(idLen, 0);
     return {
       seq,
       id: idLen < 0 ? String(seq) : this.bytes.toString('utf8', idStart, dataStart),
       channel: this.channel,
-      event: this.bytes.toString('utf8', eventStart, idStart),
+      event: eventLen < 0 ? this.names.name(-1 - eventLen) : this.bytes.toString('utf8', eventStart, idStart),
       data: this.bytes.toString('utf8', dataStart, dataStart + rows[r + DATA_LEN]!),
     };
   }
@@ -165,7 +179,7 @@ export class PackedLog {
     for (let i = 0; i < this.count; i++) {
       const r = ((this.head + i) & this.mask) * ROW;
       if (rows[r + ID_LEN] !== id.length) continue;
-      const idStart = rows[r + START]! - this.base + rows[r + EVENT_LEN]!;
+      const idStart = rows[r + START]! - this.base + Math.max(rows[r + EVENT_LEN]!, 0);
       if (this.bytes.compare(id, 0, id.length, idStart, idStart + id.length) === 0) into.push(rows[r + SEQ]!);
     }
   }
@@ -174,7 +188,7 @@ export class PackedLog {
     const r = ((this.head + index) & this.mask) * ROW;
     const idLen = this.rows[r + ID_LEN]!;
     if (idLen < 0) return String(this.rows[r + SEQ]!);
-    const idStart = this.rows[r + START]! - this.base + this.rows[r + EVENT_LEN]!;
+    const idStart = this.rows[r + START]! - this.base + Math.max(this.rows[r + EVENT_LEN]!, 0);
     return this.bytes.toString('utf8', idStart, idStart + idLen);
   }
 
@@ -188,7 +202,8 @@ export class PackedLog {
       // Enough room once the span moves to the front.
       this.bytes.copy(this.bytes, 0, start - this.base, this.end - this.base);
     } else {
-      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, Math.ceil(wanted * GROWTH)));
+      const grown = this.bytes.length < DOUBLING_BELOW ? this.bytes.length * 2 : 0;
+      const next = Buffer.allocUnsafe(Math.max(MIN_BYTES, grown, Math.ceil(wanted * GROWTH)));
       this.bytes.copy(next, 0, start - this.base, this.end - this.base);
       this.bytes = next;
     }
@@ -229,8 +244,9 @@ export class PackedLog {
 
 const EMPTY = Buffer.alloc(0);
 
-function eventBytes(rows: Float64Array, r: number): number {
-  return rows[r + EVENT_LEN]! + Math.max(rows[r + ID_LEN]!, 0) + rows[r + DATA_LEN]!;
+/** Bytes of one event in the buffer. */
+function storedBytes(rows: Float64Array, r: number): number {
+  return Math.max(rows[r + EVENT_LEN]!, 0) + Math.max(rows[r + ID_LEN]!, 0) + rows[r + DATA_LEN]!;
 }
 
 /** An upper bound of a string's UTF-8 size, exact (and costlier) only for long strings. */
