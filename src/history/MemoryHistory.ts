@@ -62,8 +62,8 @@ export class MemoryHistory implements HistoryStore {
     const records: HistoryRecord[] = [];
     for (const input of inputs) {
       const seq = ++this.lastSeq;
-      const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
-      if (log.count > 0) record.prevId = log.newestId();
+      const previous = log.count > 0 ? log.newestIdSource() : undefined;
+      const record = new AppendedRecord(seq, input.id ?? String(seq), channel, input.event, input.data, previous);
       this.totalBytes += log.push(seq, now, input.event, input.id, input.data);
       this.totalCount++;
       this.order?.push(seq, log.slot);
@@ -216,6 +216,30 @@ export class MemoryHistory implements HistoryStore {
     this.logs.delete(log.channel);
     this.slots[log.slot] = undefined;
     this.freeSlots.push(log.slot);
+  }
+}
+
+/**
+ * What append hands back. Its `prevId` is made only when read (GRIP reliable mode reads it;
+ * local delivery does not), so an append converts one position to text, not two.
+ */
+class AppendedRecord implements HistoryRecord {
+  readonly #previous: string | number | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly id: string,
+    readonly channel: string,
+    readonly event: string,
+    readonly data: string,
+    previous: string | number | undefined,
+  ) {
+    this.#previous = previous;
+  }
+
+  get prevId(): string | undefined {
+    const previous = this.#previous;
+    return typeof previous === 'number' ? String(previous) : previous;
   }
 }
 

@@ -48,7 +48,7 @@ export class PackedLog {
   /** Highest position evicted from this channel: a resume from before it has lost events. */
   evictedUpTo: number;
 
-  private rows = new Float64Array(MIN_ROWS * ROW);
+  private rows = allocRows(MIN_ROWS * ROW);
   private head = 0;
   private mask = MIN_ROWS - 1;
   private bytes: Buffer = EMPTY;
@@ -99,6 +99,16 @@ export class PackedLog {
    */
   newestId(): string {
     return this.idAt(this.count - 1);
+  }
+
+  /**
+   * The newest event's id as cheaply as it can be had (count must be > 0): the publisher's id,
+   * or the position its id is made from (turning a 16-digit number into text costs more than
+   * the rest of an append, so that is left to whoever reads it).
+   */
+  newestIdSource(): string | number {
+    const r = ((this.head + this.count - 1) & this.mask) * ROW;
+    return this.rows[r + ID_LEN]! < 0 ? this.rows[r + SEQ]! : this.idAt(this.count - 1);
   }
 
   /** Position of the oldest event kept (count must be > 0). */
@@ -231,7 +241,7 @@ export class PackedLog {
   }
 
   private resizeRows(capacity: number): void {
-    const next = new Float64Array(capacity * ROW);
+    const next = allocRows(capacity * ROW);
     for (let i = 0; i < this.count; i++) {
       const from = ((this.head + i) & this.mask) * ROW;
       next.set(this.rows.subarray(from, from + ROW), i * ROW);
@@ -243,6 +253,26 @@ export class PackedLog {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Small row arrays are cut from shared blocks, as Node cuts small Buffers from its pool: a
+ * quiet channel then costs no memory allocation of its own outside the heap. A block lives
+ * as long as one of its slices does, so slices are small next to the block (at most 1/8).
+ */
+const ROW_BLOCK_DOUBLES = 2048;
+let rowBlock = new Float64Array(ROW_BLOCK_DOUBLES);
+let rowBlockUsed = 0;
+
+function allocRows(doubles: number): Float64Array {
+  if (doubles > ROW_BLOCK_DOUBLES / 8) return new Float64Array(doubles);
+  if (rowBlockUsed + doubles > ROW_BLOCK_DOUBLES) {
+    rowBlock = new Float64Array(ROW_BLOCK_DOUBLES);
+    rowBlockUsed = 0;
+  }
+  const rows = rowBlock.subarray(rowBlockUsed, rowBlockUsed + doubles);
+  rowBlockUsed += doubles;
+  return rows;
+}
 
 /** Bytes of one event in the buffer. */
 function storedBytes(rows: Float64Array, r: number): number {
