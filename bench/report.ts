@@ -55,6 +55,8 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
     '',
     renderGrip(results),
     '',
+    renderRedis(results),
+    '',
     renderProblems(results),
     renderCaveats(run, results),
   ].join('\n');
@@ -79,6 +81,32 @@ function renderGrip(results: ScenarioResult[]): string {
     '| Implementation | Accepted by Pushpin (events/s) ↑ | Delivered to the client (events/s) ↑ |',
     '| --- | --- | --- |',
     ...rows,
+  ].join('\n');
+}
+
+/** The Redis path: ratios to plain pipelined XADD and to one process, all from the same run. */
+function renderRedis(results: ScenarioResult[]): string {
+  const r = results.find((x) => x.scenario === 'redis');
+  if (r === undefined || r.status === 'skipped') return '### Redis\n\nNot run' + (r?.note ? `: ${r.note}` : '') + '.';
+  const m = r.metrics;
+  const n = (v: number | undefined) => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
+  const x = (v: number | undefined) => (v === undefined || m.redisXadd === undefined ? '—' : `${(v / m.redisXadd).toFixed(2)}×`);
+  const ms = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(1)} ms`);
+  return [
+    '### Redis: the shared store and the engine between instances (one private redis-server)',
+    '',
+    '| Path | Events/s ↑ | vs pipelined XADD |',
+    '| --- | --- | --- |',
+    `| plain XADD, pipelines of 1,000 (the floor) | ${n(m.redisXadd)} | 1.00× |`,
+    `| publish awaited one by one | ${n(m.redisAwaited)} | ${x(m.redisAwaited)} |`,
+    `| 10,000 concurrent publishes | ${n(m.redisConcurrent)} | ${x(m.redisConcurrent)} |`,
+    `| publishEvents of 1,000 | ${n(m.redisBatch)} | ${x(m.redisBatch)} |`,
+    '',
+    '| Delivery | Delivered events/s ↑ | p99 publish→receive ↓ |',
+    '| --- | --- | --- |',
+    `| one process (no Redis) | ${n(m.localDelivered)} | ${ms(m.localP99)} |`,
+    `| instance B publishes, instance A's clients receive (Redis engine) | ${n(m.crossDelivered)} | ${ms(m.crossP99)} |`,
+    ...(r.status === 'ok' ? [] : ['', `**${r.status}**: ${r.note ?? ''}`]),
   ].join('\n');
 }
 

@@ -5,7 +5,7 @@
  * Options (flags or environment):
  *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
- *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip
+ *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip, redis
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
  *   --repeat=N         / BENCH_REPEAT=N         rounds of throughput and latency; medians are
  *                                               reported (default 3, quick 1)
@@ -27,6 +27,7 @@ import { machineInfo, type MachineInfo } from './machine.ts';
 import { cpuPinningAvailable } from './processes.ts';
 import { renderMarkdown, type RunInfo } from './report.ts';
 import { runGrip } from './scenarios/grip.ts';
+import { runRedis } from './scenarios/redis.ts';
 import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
 import { latencyHardDeadlineMs, runLatency } from './scenarios/latency.ts';
 import { withSession, type Placement, type Session } from './scenarios/session.ts';
@@ -45,9 +46,9 @@ const GRIPSTREAM_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.ur
 const FD_HEADROOM = 128;
 const RUN_DEADLINE_MS = { default: 30 * 60_000, quick: 3 * 60_000 };
 
-type MeasuredScenario = Exclude<ScenarioId, 'grip'>;
+type MeasuredScenario = Exclude<ScenarioId, 'grip' | 'redis'>;
 const MEASURED: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
-const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip'];
+const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip', 'redis'];
 
 interface Options {
   quick: boolean;
@@ -243,6 +244,15 @@ async function main(): Promise<void> {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`  ${'grip'.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
     }
+  }
+
+  // Redis: gripstream's store and engine against plain XADD on the same redis-server.
+  if (options.scenarios.includes('redis')) {
+    const started = Date.now();
+    const result = { ...(await runRedis(options.quick)), implementation: 'gripstream' };
+    results.push(result);
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`  ${'redis'.padEnd(14)} ${'gripstream'.padEnd(19)} ${secs.padStart(5)} s  ${result.status}`);
   }
 
   const run: RunInfo = {

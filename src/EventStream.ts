@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
 import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
 import { ChannelBus } from './bus/ChannelBus.js';
@@ -7,11 +8,12 @@ import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
-import { GripTransport } from './grip/GripTransport.js';
+import { validateOptions } from './options.js';
+import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
+import type { Engine } from './engine/Engine.js';
+import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
-import { MemoryHistory } from './history/MemoryHistory.js';
-import { RedisHistory } from './history/RedisHistory.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
@@ -46,7 +48,7 @@ interface EventStreamState {
   readonly keepAlive: KeepAlive;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
-  readonly history: HistoryStore | undefined;
+  readonly engine: Engine;
   readonly publishers: Map<string, ChannelPublisher>;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
@@ -104,7 +106,7 @@ export class EventStream {
    */
   fetch(
     request: Request,
-    channels: string | string[] | ((request: Request) => string | string[]),
+    channels: string | string[] | ((request: Request) => string | string[] | Promise<string | string[]>),
     params?: Record<string, unknown>,
   ): Promise<Response> {
     const spec = typeof channels === 'string' ? [channels] : (channels as ChannelSpec);
@@ -117,6 +119,14 @@ export class EventStream {
   koa(builder: ChannelsBuilder): KoaMiddleware;
   koa(...args: unknown[]): KoaMiddleware {
     return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+  }
+
+  /** Fastify route handler for the channels (same arguments as calling the instance). */
+  fastify(...channels: string[]): FastifyHandler;
+  fastify(channels: readonly string[]): FastifyHandler;
+  fastify(builder: ChannelsBuilder): FastifyHandler;
+  fastify(...args: unknown[]): FastifyHandler {
+    return toFastifyHandler((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
   }
 
   /**
@@ -173,7 +183,7 @@ export class EventStream {
       subscriber.end();
       state.bus.remove(subscriber);
     }
-    await state.history?.close?.();
+    await state.engine.close();
   }
 
   private async handle(
@@ -198,6 +208,7 @@ export class EventStream {
 }
 
 function createState(config: EventStreamOptions): EventStreamState {
+  validateOptions(config);
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
@@ -207,15 +218,26 @@ function createState(config: EventStreamOptions): EventStreamState {
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
     throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
   }
+  const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
+  if (gripTimeout > MAX_TIMER_DELAY) {
+    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
+  }
   const publisher = publisherFromSpec(config.grip);
-  const history = historyFrom(config.history);
+  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
     throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
   }
   const grip =
-    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable);
-  const bus = new ChannelBus();
+    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout);
+  if (reliable && grip?.verifiesSignatures === false) {
+    // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
+    // reaching the origin directly could pose as the proxy and ask for it.
+    throw new InvalidConfigError(
+      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
+    );
+  }
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
@@ -232,10 +254,10 @@ function createState(config: EventStreamOptions): EventStreamState {
   const state: EventStreamState = {
     bus,
     keepAlive,
-    history,
+    engine,
     counters,
     publishers: new Map(),
-    dispatcher: new Dispatcher(bus, history, grip, counters, () => state.closed),
+    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
     closed: false,
     context: {
       bus,
@@ -253,21 +275,10 @@ function createState(config: EventStreamOptions): EventStreamState {
   return state;
 }
 
-function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
-  if (option === false) return undefined;
-  if (option === undefined) return new MemoryHistory();
-  if (isHistoryStore(option)) return option;
-  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
-}
-
-function isHistoryStore(option: object): option is HistoryStore {
-  return typeof (option as Partial<HistoryStore>).append === 'function';
-}
-
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidConfigError(`${name} must be a positive number, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
   }
   return value;
 }

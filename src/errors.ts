@@ -8,6 +8,7 @@ export type GripstreamErrorCode =
   | 'ERR_INVALID_CONFIG'
   | 'ERR_GRIP_PUBLISH'
   | 'ERR_HISTORY'
+  | 'ERR_REDIS_TIMEOUT'
   | 'ERR_CLOSED';
 
 export class GripstreamError extends Error {
@@ -41,13 +42,21 @@ export class InvalidConfigError extends GripstreamError {
   }
 }
 
-/** A GRIP proxy refused or could not be reached; `cause` holds the proxy's status and body. */
+/**
+ * A GRIP proxy refused or could not be reached; `cause` holds the proxy's status and body.
+ * `committed` tells whether the events were kept in history (and so sent to direct clients)
+ * before the proxy failed: then they are published and must not be published again; the
+ * proxy's clients get them when they resume (in reliable mode, the proxy fetches them itself).
+ * Without history nothing of a refused publish reached anyone (`committed: false`).
+ */
 export class GripPublishError extends GripstreamError {
   readonly statusCode: number | undefined;
+  readonly committed: boolean;
 
-  constructor(message: string, statusCode: number | undefined, cause: unknown) {
+  constructor(message: string, statusCode: number | undefined, cause: unknown, committed = false) {
     super('ERR_GRIP_PUBLISH', message, { cause });
     this.statusCode = statusCode;
+    this.committed = committed;
   }
 }
 
@@ -55,6 +64,20 @@ export class GripPublishError extends GripstreamError {
 export class HistoryError extends GripstreamError {
   constructor(message: string, cause: unknown) {
     super('ERR_HISTORY', message, { cause });
+  }
+}
+
+/**
+ * Redis did not answer within the configured `commandTimeout` (frozen, overloaded, or
+ * unreachable). A publish rejected with it took no effect: Redis refuses the call if it
+ * reaches it later.
+ */
+export class RedisTimeoutError extends GripstreamError {
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super('ERR_REDIS_TIMEOUT', `Redis did not answer ${operation} within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -1,12 +1,16 @@
 export { EventStream, type EventStreamOptions } from './EventStream.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
+export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
 export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
+export type { RedisClientLike, RedisSubscriberLike } from './history/RedisClientLike.js';
+export type { RedisEngineOptions } from './engine/createEngine.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
+export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
 export type { ConnectionInfo, RequestHooks } from './request/context.js';
 export {
@@ -16,6 +20,7 @@ export {
   InvalidConfigError,
   GripPublishError,
   HistoryError,
+  RedisTimeoutError,
   ClosedError,
   type GripstreamErrorCode,
 } from './errors.js';

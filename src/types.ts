@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
+import type { RedisEngineOptions } from './engine/createEngine.js';
+import type { RedisClientLike } from './history/RedisClientLike.js';
 import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
 /** One Server-Sent Event as the publisher hands it over. */
@@ -14,14 +17,15 @@ export interface ServerSentEvent {
 }
 
 /**
- * What a request handler receives. Plain `node:http` objects, plus the fields Express
- * (`params`) and Next.js (`query`) add, which `{name}` channel templates read.
+ * What a request handler receives. Plain `node:http` objects or `node:http2`'s compatibility
+ * objects (`http2.createSecureServer`), plus the fields Express (`params`) and Next.js
+ * (`query`) add, which `{name}` channel templates read.
  */
-export type StreamRequest = IncomingMessage & {
+export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
   params?: Record<string, unknown>;
   query?: Record<string, unknown> | string;
 };
-export type StreamResponse = ServerResponse;
+export type StreamResponse = ServerResponse | Http2ServerResponse;
 export type NextFunction = (err?: unknown) => void;
 
 /** Connect-style middleware: Express route handler, Next.js API route, plain `node:http`. */
@@ -31,8 +35,11 @@ export type EventStreamHandler = (
   next?: NextFunction,
 ) => Promise<void>;
 
-/** Picks the channels of a request, for routes whose channels depend on who asks. */
-export type ChannelsBuilder = (req: StreamRequest) => string | string[];
+/**
+ * Picks the channels of a request, for routes whose channels depend on who asks. It may answer
+ * with a Promise (a lookup of the user's rooms); a rejection is the route's error (500 or `next(err)`).
+ */
+export type ChannelsBuilder = (req: StreamRequest) => string | string[] | Promise<string | string[]>;
 
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;
@@ -72,6 +79,8 @@ export interface EventStreamConfig {
    * any instance. Needs `grip` and a history every publishing instance shares (`history.redis`).
    */
   gripReliable?: boolean;
+  /** Milliseconds a proxy has to accept a publish before it rejects with `GripPublishError` (default 10000). */
+  gripTimeout?: number;
   /** Milliseconds between keep-alive comments on idle streams (default 20000). */
   keepAliveInterval?: number;
   /** Bytes a client may have unread before it is disconnected (default 1 MiB). */
@@ -80,6 +89,13 @@ export interface EventStreamConfig {
   retry?: number;
   /** Event history for Last-Event-ID resume: options for the in-memory store, a store, or `false`. */
   history?: HistoryOptions | HistoryStore | false;
+  /**
+   * Redis as the engine between instances: a URL, a client (ioredis: Sentinel, TLS), or options.
+   * A publish on any instance (or a job process serving no client) reaches every client of the
+   * channel on every instance, once each, in one order; history and resume live in the same
+   * Redis (`history` then takes only maxEvents/maxAge). Needs the optional peer `ioredis`.
+   */
+  redis?: string | RedisClientLike | RedisEngineOptions | null;
 }
 
 export interface EventStreamStats {

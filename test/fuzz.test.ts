@@ -251,8 +251,9 @@ describe('JSON data through a real server', () => {
     for (let i = 0; i < 1_000; i++) {
       let event = fieldText(random);
       if (event === '' || event === 'stream-open' || event === 'history-truncated') event = `e${i}`;
-      // Ids may not start or end with a space or tab (HTTP would trim them off Last-Event-ID).
-      const id = `#${i}:${fieldText(random)}#`;
+      // Ids follow the id rule (src/sse/eventId.ts): what a browser can send back as
+      // Last-Event-ID: no control characters, well-formed, bounded, no surrounding white space.
+      const id = `#${i}:${wellFormed(fieldText(random).replace(/[\u0000-\u001f\u007f]/g, 'x').slice(0, 2000))}#`;
       const data = randomJson(random);
       sent.push({ event, id, data });
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryHistory, RedisHistory, type HistoryOptions, type HistoryStore } from '../src/index.js';
+import { FROM_START, MemoryHistory, RedisHistory, type HistoryOptions, type HistoryStore } from '../src/index.js';
 import { requireRedis, startRedis, type RedisInstance } from './support/redis.js';
 
 // One contract, every store: what the request and publish paths rely on must hold for the
@@ -94,7 +94,7 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     await store.close?.();
   });
 
-  it.each(['nope', '', '-1', '99999999999999999', '1e5'])('treats %j as unknown: everything kept, incomplete', async (id) => {
+  it.each(['nope', '-1', '99999999999999999', '1e5'])('treats %j as unknown: everything kept, incomplete', async (id) => {
     const store = make();
     await appendAll(store, [['a', '1'], ['a', '2']]);
     const replay = await store.readAfter(['a'], id);
@@ -148,12 +148,67 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     await store.close?.();
   });
 
+  it('reads FROM_START (GRIP last-id=-) as the channel\'s start: everything, complete until something is evicted', async () => {
+    const store = make();
+    await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3']]);
+    const replay = await store.readAfter(['a', 'quiet'], FROM_START);
+    expect(replay.complete).toBe(true);
+    expect(replay.records.map((r) => r.data)).toEqual(['1', '3']);
+    await store.close?.();
+  });
+
   it('tells each channel newest id (for GRIP prev-id)', async () => {
     const store = make();
     const [, b1, a2] = await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3', 'custom']]);
     const ids = await store.lastIds!(['a', 'b', 'empty']);
     expect(Object.fromEntries(ids)).toEqual({ a: a2!.id, b: b1!.id });
     expect(a2!.id).toBe('custom');
+    await store.close?.();
+  });
+
+  // Custom ids belong to their channel (issue 16, item 5): the same id on two channels is two ids.
+  it('resumes a channel from its own custom id when another channel reuses it', async () => {
+    const store = make();
+    await appendAll(store, [
+      ...['1', '2', '3', '4', '5'].map((id) => ['room-A', `a${id}`, id] as [string, string, string]),
+      ...['1', '2', '3'].map((id) => ['room-B', `b${id}`, id] as [string, string, string]),
+    ]);
+    const a = await store.readAfter(['room-A'], '3');
+    expect(a.complete).toBe(true);
+    expect(a.records.map((r) => r.data)).toEqual(['a4', 'a5']);
+    const b = await store.readAfter(['room-B'], '3');
+    expect(b.complete).toBe(true);
+    expect(b.records).toEqual([]);
+    await store.close?.();
+  });
+
+  it('says truncated when a custom id is found on several of the stream channels', async () => {
+    const store = make();
+    await appendAll(store, [['room-A', 'a1', 'x'], ['room-B', 'b1', 'x'], ['room-A', 'a2'], ['room-B', 'b2']]);
+    const replay = await store.readAfter(['room-A', 'room-B'], 'x');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(expect.arrayContaining(['a2', 'b2']));
+    await store.close?.();
+  });
+
+  it('treats a custom id of another channel as unknown', async () => {
+    const store = make();
+    await appendAll(store, [['room-A', 'a1'], ['room-B', 'b1', 'only-b'], ['room-A', 'a2']]);
+    const replay = await store.readAfter(['room-A'], 'only-b');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['a1', 'a2']);
+    await store.close?.();
+  });
+
+  it('keeps a batch in one piece: consecutive positions, chained prev-ids', async () => {
+    const store = make();
+    await appendAll(store, [['a', 'before']]);
+    const batch = await store.append('a', Array.from({ length: 50 }, (_, i) => ({ event: 'm', data: String(i) })));
+    expect(batch.map((r) => r.seq)).toEqual(batch.map((_, i) => batch[0]!.seq + i));
+    expect(batch.slice(1).map((r) => r.prevId)).toEqual(batch.slice(0, -1).map((r) => r.id));
+    const replay = await store.readAfter(['a'], batch[9]!.id);
+    expect(replay).toMatchObject({ complete: true });
+    expect(replay.records.map((r) => r.data)).toEqual(batch.slice(10).map((r) => r.data));
     await store.close?.();
   });
 });

@@ -504,14 +504,14 @@ describe('history-truncated on the wire', () => {
     expect(both.slice(2).map((e) => e.data)).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'B1', 'B2', 'B3'].map((d) => `"${d}"`));
   });
 
-  it('history: false — a Last-Event-ID gets live events only (documented current behaviour)', async () => {
+  it('history: false — a Last-Event-ID gets history-truncated (nothing can be vouched for), then live events', async () => {
     const { es, srv } = await serve({ history: false });
     const client = await SseClient.open(`${srv.url}/a`, { headers: { 'last-event-id': '123' } });
     await client.waitForOpen();
     await es.publishEvent('a', { event: 'm', data: 1, id: 'x' });
     await es.publishEvent('a', { event: 'm', data: 2 });
     await client.waitForData(2);
-    expect(client.events.map((e) => e.event)).toEqual(['stream-open', 'm', 'm']);
+    expect(client.events.map((e) => e.event)).toEqual(['stream-open', 'history-truncated', 'm', 'm']);
     expect(client.data.map((e) => e.id)).toEqual(['x', undefined]);
   });
 });

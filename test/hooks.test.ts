@@ -58,7 +58,7 @@ async function harness(options: EventStreamOptions = {}, spec: string | Channels
   const handler = typeof spec === 'string' ? eventStream(spec) : eventStream(spec);
   const requests: IncomingMessage[] = [];
   const server = http.createServer((req: StreamRequest, res) => {
-    requests.push(req);
+    requests.push(req as IncomingMessage);
     req.params = { id: decodeURIComponent(new URL(req.url!, 'http://x').pathname.split('/')[2] ?? '') };
     void handler(req, res);
   });

@@ -1,6 +1,7 @@
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import { EventStream } from '../../src/index.js';
 import { createApp } from './app.js';
+import { listenOrExit } from '../listen.js';
 
 // Without GRIP_URL everything stays in this process; with it, a GRIP proxy (Pushpin,
 // Fastly Fanout) holds the connections and receives the publishes. RETRY_MS sets how soon
@@ -12,10 +13,9 @@ const eventStream = new EventStream({
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 
-const server = createApp(eventStream).listen(port, host, () => {
-  const { port: actual } = server.address() as AddressInfo;
-  console.log(`gripstream example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
-});
+const server = http.createServer(createApp(eventStream));
+const actual = await listenOrExit(server, port, host);
+console.log(`gripstream example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 
 function shutdown(): void {
   void eventStream.close().then(() => server.close(() => process.exit(0)));

@@ -1,6 +1,8 @@
+import http from 'node:http';
 import { EventStream } from '../../src/index.js';
 import { pushpinAvailable, startPushpin } from '../../test/support/pushpin.js';
 import { createApp } from './app.js';
+import { listenOrExit } from '../listen.js';
 
 // The Express example behind a private Pushpin: browsers connect to Pushpin (PUSHPIN_PORT,
 // default 7999), Pushpin holds the streams and asks the app (PORT, default 3000) which
@@ -14,7 +16,8 @@ const pushpinPort = Number(process.env.PUSHPIN_PORT ?? 7999);
 const publishPort = Number(process.env.PUSHPIN_PUBLISH_PORT ?? 5561);
 
 const eventStream = new EventStream({ grip: `http://127.0.0.1:${publishPort}/` });
-const server = createApp(eventStream).listen(port, '127.0.0.1');
+const server = http.createServer(createApp(eventStream));
+await listenOrExit(server, port, '127.0.0.1');
 const pushpin = await startPushpin({ originPort: port, httpPort: pushpinPort, publishPort });
 await pushpin.waitForOrigin('/api/stats');
 console.log(`open http://127.0.0.1:${pushpinPort}/ (through Pushpin; the app itself is on ${port})`);

@@ -1,6 +1,8 @@
-import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
 import { EventStream } from '../../src/index.js';
 import { createApp } from './app.js';
+import { listenOrExit } from '../listen.js';
 
 // `tsx examples/hono/server.ts`; PORT=0 picks a free port (the log line says which).
 const eventStream = new EventStream({
@@ -10,9 +12,10 @@ const eventStream = new EventStream({
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOST ?? '127.0.0.1';
 
-const server = serve({ fetch: createApp(eventStream).fetch, port, hostname }, (info) => {
-  console.log(`gripstream hono example on http://${hostname}:${info.port}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
-});
+// The adaptor server, not serve(): serve() would leave a busy port to an unhandled 'error'.
+const server = createAdaptorServer({ fetch: createApp(eventStream).fetch }) as Server;
+const actual = await listenOrExit(server, port, hostname);
+console.log(`gripstream hono example on http://${hostname}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 
 function shutdown(): void {
   void eventStream.close().then(() => server.close(() => process.exit(0)));

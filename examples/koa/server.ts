@@ -1,6 +1,7 @@
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import { EventStream } from '../../src/index.js';
 import { createApp } from './app.js';
+import { listenOrExit } from '../listen.js';
 
 // `tsx examples/koa/server.ts`; PORT=0 picks a free port (the log line says which).
 const eventStream = new EventStream({
@@ -10,10 +11,9 @@ const eventStream = new EventStream({
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 
-const server = createApp(eventStream).listen(port, host, () => {
-  const { port: actual } = server.address() as AddressInfo;
-  console.log(`gripstream koa example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
-});
+const server = http.createServer(createApp(eventStream).callback());
+const actual = await listenOrExit(server, port, host);
+console.log(`gripstream koa example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 
 function shutdown(): void {
   void eventStream.close().then(() => server.close(() => process.exit(0)));

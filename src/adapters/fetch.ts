@@ -22,9 +22,10 @@ export async function serveFetch(
   if (decision.kind === 'refuse') {
     return new Response(`${decision.reason}\n`, {
       status: decision.status,
-      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+      headers: { ...decision.headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
     });
   }
+  if (decision.kind === 'head') return new Response(null, { status: 200, headers: decision.headers });
   if (decision.kind === 'hold') {
     ctx.hooks.onConnect?.({ req: request, channels: decision.channels, proxied: true });
     return new Response(decision.body, { status: 200, headers: decision.headers });

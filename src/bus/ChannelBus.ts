@@ -1,6 +1,11 @@
 import type { Frame } from './Frame.js';
 import type { Subscriber } from './Subscriber.js';
 
+export interface ChannelWatcher {
+  opened(channel: string): void;
+  closed(channel: string): void;
+}
+
 /**
  * Channel → subscribers index. A publish touches only that channel's subscribers, so its
  * cost does not grow with the total number of connections. There is no second, global set:
@@ -10,6 +15,9 @@ export class ChannelBus {
   private readonly channels = new Map<string, Set<Subscriber>>();
   private count = 0;
 
+  /** `watcher` hears when a channel gets its first subscriber and loses its last (the engine). */
+  constructor(private readonly watcher?: ChannelWatcher) {}
+
   add(subscriber: Subscriber): void {
     if (this.has(subscriber)) return;
     for (const channel of subscriber.channels) {
@@ -17,6 +25,7 @@ export class ChannelBus {
       if (set === undefined) {
         set = new Set();
         this.channels.set(channel, set);
+        this.watcher?.opened(channel);
       }
       set.add(subscriber);
     }
@@ -29,7 +38,10 @@ export class ChannelBus {
       const set = this.channels.get(channel);
       if (set === undefined) continue;
       set.delete(subscriber);
-      if (set.size === 0) this.channels.delete(channel);
+      if (set.size === 0) {
+        this.channels.delete(channel);
+        this.watcher?.closed(channel);
+      }
     }
     this.count--;
     return true;
@@ -55,8 +67,16 @@ export class ChannelBus {
   /** Subscribers per channel; a client on two channels counts in both. */
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const [channel, set] of this.channels) counts[channel] = set.size;
+    // defineProperty, not assignment: a channel named `__proto__` is an own key like any other.
+    for (const [channel, set] of this.channels) {
+      Object.defineProperty(counts, channel, { value: set.size, enumerable: true, writable: true, configurable: true });
+    }
     return counts;
+  }
+
+  /** The subscribers of one channel (a copy: callers may end them while iterating). */
+  subscribersOf(channel: string): Subscriber[] {
+    return [...(this.channels.get(channel) ?? [])];
   }
 
   private has(subscriber: Subscriber): boolean {

@@ -1,9 +1,14 @@
 import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
+import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 
-/** How a request reached us. */
-export type RequestOrigin = 'direct' | 'proxied' | 'forged';
+/**
+ * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
+ * the verify key. `proxied`: claims to come through the proxy, but no key is configured to
+ * check that (the reference's behaviour), so anyone reaching the origin directly can say so.
+ */
+export type RequestOrigin = 'direct' | 'proxied' | 'signed' | 'forged';
 
 /** One encoded event for the proxy, with its ids for GRIP reliable delivery. */
 export interface GripFrame {
@@ -38,12 +43,16 @@ export interface ReliableHold {
   nextLink: string;
 }
 
+/** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
+export const DEFAULT_GRIP_TIMEOUT = 10_000;
+
 export class GripTransport {
   constructor(
     readonly publisher: Publisher,
     private readonly prefix: string,
     /** GRIP reliable mode: items carry `prev-id`, holds carry `prev-id` and a next link. */
     readonly reliable = false,
+    private readonly timeoutMs = DEFAULT_GRIP_TIMEOUT,
   ) {}
 
   /**
@@ -53,7 +62,7 @@ export class GripTransport {
   async classify(sig: string | undefined): Promise<RequestOrigin> {
     if (sig === undefined || sig === '') return 'direct';
     const result = await this.publisher.validateGripSig(sig);
-    if (result.isProxied) return 'proxied';
+    if (result.isProxied) return result.isSigned ? 'signed' : 'proxied';
     return result.needsSigned ? 'forged' : 'direct';
   }
 
@@ -82,18 +91,31 @@ export class GripTransport {
 
   /**
    * Reads `Grip-Last: <grip channel>; last-id=<id>, ...`, sent by the proxy when it fetches
-   * the next link to recover a gap: the last id it delivered, per channel of ours.
+   * the next link to recover a gap: the last id it delivered, per channel of ours. Only the
+   * route's own `channels` are kept: the header is client input as far as the route is
+   * concerned, and must never widen what `authorize` allowed. `last-id=-` (the `prev-id` of
+   * a hold on an empty channel) means nothing was delivered yet: the channel's start.
    */
-  parseGripLast(header: string | undefined): Map<string, string> | undefined {
+  parseGripLast(header: string | undefined, channels: readonly string[]): Map<string, string> | undefined {
     if (header === undefined || header === '') return undefined;
     const positions = new Map<string, string>();
     const prefix = this.gripChannel('');
+    const allowed = new Set(channels);
     for (const entry of header.split(',')) {
       const [name = '', ...params] = entry.split(';').map((part) => part.trim());
       const lastId = params.find((param) => param.startsWith('last-id='))?.slice('last-id='.length);
-      if (name.startsWith(prefix) && lastId !== undefined) positions.set(name.slice(prefix.length), unquote(lastId));
+      if (!name.startsWith(prefix) || lastId === undefined) continue;
+      const channel = name.slice(prefix.length);
+      if (!allowed.has(channel)) continue;
+      const id = unquote(lastId);
+      positions.set(channel, id === NO_PREVIOUS_ID ? FROM_START : id);
     }
     return positions;
+  }
+
+  /** True when every proxy has a key to check Grip-Sig with, so `signed` can be told apart. */
+  get verifiesSignatures(): boolean {
+    return this.publisher.clients.every((client) => client.getVerifyKey?.() != null);
   }
 
   /**
@@ -103,7 +125,7 @@ export class GripTransport {
   async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
     const gripChannel = this.gripChannel(channel);
     const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
-    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items)));
+    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
   }
 }
 
@@ -121,10 +143,15 @@ function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExpo
 
 type Client = Publisher['clients'][number];
 
-async function publishItems(client: Client, channel: string, items: IItemExport[]): Promise<void> {
+async function publishItems(client: Client, channel: string, items: IItemExport[], timeoutMs: number): Promise<void> {
   if (!isBatchCapable(client)) {
     // A custom client only knows one item at a time; keep the order by awaiting each.
-    for (const item of items) await publishOne(client, channel, item);
+    await withTimeout(
+      (async () => {
+        for (const item of items) await publishOne(client, channel, item);
+      })(),
+      timeoutMs,
+    );
     return;
   }
   const body = JSON.stringify({ items });
@@ -132,12 +159,16 @@ async function publishItems(client: Client, channel: string, items: IItemExport[
   const auth = await client.getAuth?.()?.buildHeader();
   if (auth !== undefined) headers.Authorization = auth;
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(client.publishUri, { method: 'POST', headers, body });
+    // One deadline for the whole exchange: a proxy that accepts the connection and then
+    // freezes would otherwise hold the publish for ever.
+    res = await fetch(client.publishUri, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
   } catch (err) {
-    throw new GripPublishError(`GRIP publish to ${client.publishUri} failed: ${message(err)}`, undefined, err);
+    const reason = isTimeout(err) ? `timed out after ${timeoutMs} ms` : `failed: ${message(err)}`;
+    throw new GripPublishError(`GRIP publish to ${client.publishUri} ${reason}`, undefined, err);
   }
-  const text = await res.text().catch(() => '');
   if (!res.ok) {
     throw new GripPublishError(
       `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
@@ -154,6 +185,22 @@ async function publishOne(client: Client, channel: string, item: IItemExport): P
     const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
     throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
   }
+}
+
+async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GripPublishError(`GRIP publish timed out after ${ms} ms`, undefined, undefined)), ms);
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
 
 function isBatchCapable(client: Client): client is Client & BatchCapableClient {

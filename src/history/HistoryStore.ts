@@ -11,7 +11,11 @@ export interface HistoryStore {
    * one from the position.
    */
   append(channel: string, events: readonly HistoryInput[]): HistoryRecord[] | Promise<HistoryRecord[]>;
-  /** The retained events of `channels` published after `lastEventId`, in publish order. */
+  /**
+   * The retained events of `channels` published after `lastEventId`, in publish order.
+   * `FROM_START` asks for everything from the channels' start: complete unless some of their
+   * events were evicted.
+   */
   readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
   /**
    * The newest id of each channel that has events. Needed for GRIP reliable mode, where the
@@ -51,3 +55,9 @@ export interface Replay {
   /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
   lastIds?: Map<string, string>;
 }
+
+/**
+ * The position before every event a store ever held (GRIP's `last-id=-`). No event id can be
+ * empty (src/sse/eventId.ts), so it never collides with a real one.
+ */
+export const FROM_START = '';

@@ -2,7 +2,7 @@ import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
 import { EventNames } from './EventNames.js';
 import { EvictionOrder } from './EvictionOrder.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { PackedLog } from './PackedLog.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
@@ -126,6 +126,8 @@ export class MemoryHistory implements HistoryStore {
    * unknown. Resumes are rare and publishes frequent, so this scans instead of indexing.
    */
   private positionOf(channels: readonly string[], lastEventId: string): number | undefined {
+    // Before the first event this store made (GRIP's last-id=-); evictions still make it incomplete.
+    if (lastEventId === FROM_START) return this.firstSeq;
     const matches: number[] = [];
     const wanted = Buffer.from(lastEventId);
     for (const channel of channels) this.logs.get(channel)?.positionsOfId(wanted, matches);

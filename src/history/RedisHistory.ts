@@ -1,281 +1,239 @@
-import type { Redis, RedisOptions } from 'ioredis';
-import { HistoryError } from '../errors.js';
-import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
+import type { RedisClientLike } from './RedisClientLike.js';
+import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
+import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT } from './redisScripts.js';
 
-export interface RedisHistoryOptions {
-  /** A `redis://` URL, or an ioredis client you configured yourself (it is not closed by us). */
-  redis: string | Redis;
+export interface RedisHistoryOptions extends RedisConnectionOptions {
+  /** A `redis://` URL, or a client you configured yourself (ioredis; it is not closed by us). */
+  redis: string | RedisClientLike;
   /** Prefix of every key (default `'gripstream:'`); instances sharing history share it. */
   keyPrefix?: string;
   maxEvents?: number;
   maxAge?: number;
 }
 
-/**
- * Appends atomically: one global sequence for all channels and instances (seeded from the
- * Redis clock in microseconds, so a wiped Redis never hands out ids older clients still hold),
- * the channel's previous id (GRIP `prev-id`), count eviction with its high-water mark, and
- * the custom-id index. Numbers go through string.format because Lua's tostring of a
- * double above 1e14 switches to exponent notation.
- */
-const APPEND_SCRIPT = `
-local seqKey, streamKey, metaKey, idKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local channel, event, data, customId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local maxEvents, maxAge = tonumber(ARGV[5]), tonumber(ARGV[6])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('EXISTS', seqKey) == 0 then
-  local seed = string.format('%.0f', now * 1000)
-  redis.call('SET', seqKey, seed)
-  redis.call('HSET', metaKey, '*first', seed)
-end
-local seq = string.format('%.0f', redis.call('INCR', seqKey))
-local prev = ''
-local last = redis.call('XREVRANGE', streamKey, '+', '-', 'COUNT', 1)
-if #last > 0 then
-  local fields = last[1][2]
-  for i = 1, #fields, 2 do if fields[i] == 'i' then prev = fields[i + 1] end end
-end
-local len = redis.call('XLEN', streamKey)
-if len == 0 then
-  -- The whole stream expired (PEXPIRE below): everything it had counts as evicted.
-  local lastSeq = redis.call('HGET', metaKey, channel .. '|last')
-  if lastSeq then redis.call('HSET', metaKey, channel .. '|evicted', lastSeq) end
-else
-  -- Age eviction from the front, at most 100 entries per append (amortised).
-  local head = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', 100)
-  for i = 1, #head do
-    local fields, t = head[i][2], nil
-    for j = 1, #fields, 2 do if fields[j] == 't' then t = tonumber(fields[j + 1]) end end
-    if t == nil or t >= now - maxAge then break end
-    redis.call('XDEL', streamKey, head[i][1])
-    redis.call('HSET', metaKey, channel .. '|evicted', string.match(head[i][1], '^(%d+)'))
-    len = len - 1
-  end
-end
-if len >= maxEvents then
-  local old = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', len - maxEvents + 1)
-  local upTo = string.match(old[#old][1], '^(%d+)')
-  redis.call('HSET', metaKey, channel .. '|evicted', upTo)
-  for i = 1, #old do redis.call('XDEL', streamKey, old[i][1]) end
-end
-local id = seq
-if customId ~= '' then
-  id = customId
-  redis.call('SET', idKey, seq, 'PX', maxAge)
-end
-redis.call('XADD', streamKey, seq .. '-0', 'i', id, 'e', event, 'd', data, 't', string.format('%.0f', now))
-redis.call('HSET', metaKey, channel .. '|last', seq)
-redis.call('PEXPIRE', streamKey, maxAge)
-return {seq, id, prev}
-`;
+/** How long a channel's newest position is remembered after its last publish, beyond maxAge. */
+const META_GRACE_MS = 24 * 3600_000;
 
-type StreamEntry = [id: string, fields: string[]];
-/** Per channel: entries after the position, evicted mark, last seq, newest entry. */
-type ChannelSnapshot = [StreamEntry[], string | null, string | null, StreamEntry[]];
+/** Events one script call carries at most when it gathers concurrent calls (one call is never split). */
+const MAX_GROUP_EVENTS = 2000;
+
+interface PendingGroup {
+  channel: string;
+  publish: boolean;
+  calls: Array<{ inputs: readonly HistoryInput[]; resolve(result: AppendResult): void; reject(err: unknown): void }>;
+  events: number;
+}
+
+/** One stored stream entry as Redis returns it. */
+export type StreamEntry = [id: string, fields: string[]];
+
+/** What one append did, as the engine needs it to order deliveries. */
+export interface AppendResult {
+  records: HistoryRecord[];
+  /** First position of the Redis epoch the batch went into (a wiped Redis starts a new one). */
+  epoch: string;
+  /** Position of the channel's event before the batch, 0 for none. */
+  prevSeq: number;
+}
+
+/** A channel's events after a position, for the engine's gap fill. */
+export interface Gap {
+  /** First position of the current epoch, '' when Redis holds none (wiped, nothing published since). */
+  epoch: string;
+  /** Newest position of the channel (0 when Redis knows none). */
+  last: number;
+  entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
+}
 
 /**
- * History shared by every instance through one Redis (streams, one per channel). Same
- * contract as `MemoryHistory`; what a single Redis keeps is what all instances can replay.
+ * History shared by every instance through one Redis: a stream per channel. Same contract as
+ * `MemoryHistory`. One publish call is one script call (one round trip, one atomic step in
+ * Redis, whatever its size), and its work in Redis is O(1) per event.
  */
 export class RedisHistory implements HistoryStore {
+  readonly link: RedisLink;
   private readonly prefix: string;
   private readonly maxEvents: number;
   private readonly maxAge: number;
-  private readonly ownsClient: boolean;
-  private client: Promise<Redis>;
+  private readonly metaTtl: number;
+  /** Appends waiting for this tick's script call, per channel (and publish flag). */
+  private readonly pending = new Map<string, PendingGroup>();
 
   constructor(options: RedisHistoryOptions) {
+    this.link = new RedisLink(options);
     this.prefix = options.keyPrefix ?? 'gripstream:';
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
-    this.maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
-    this.ownsClient = typeof options.redis === 'string';
-    this.client = typeof options.redis === 'string' ? connect(options.redis) : Promise.resolve(options.redis);
-    // An unused store must not crash the process with an unhandled rejection.
-    this.client.catch(() => undefined);
+    const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
+    this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
+    this.metaTtl = this.maxAge > 0 ? this.maxAge + META_GRACE_MS : 0;
   }
 
-  /** One MULTI for the whole batch: one round trip, and Redis runs it as one step. */
   async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
-    const redis = await this.redis();
-    const multi = redis.multi();
-    for (const input of inputs) {
-      multi.eval(
-        APPEND_SCRIPT,
-        4,
-        this.key('seq'),
-        this.streamKey(channel),
-        this.key('meta'),
-        this.key(`id:${input.id ?? ''}`),
-        channel,
-        input.event,
-        input.data,
-        input.id ?? '',
-        String(this.maxEvents),
-        String(this.maxAge),
-      );
+    return (await this.appendBatch(channel, inputs, false)).records;
+  }
+
+  /**
+   * Appends the batch; with `publish`, the same script call PUBLISHes it. Calls for the same
+   * channel made in the same tick travel as ONE script call (10,000 concurrent publishes are a
+   * few round trips, not 10,000 scripts): each call stays whole, and the group is kept or
+   * refused as one, so every call is still all or nothing.
+   */
+  appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<AppendResult> {
+    const key = publish ? `p${channel}` : `s${channel}`;
+    let group = this.pending.get(key);
+    if (group === undefined || group.events + inputs.length > MAX_GROUP_EVENTS) {
+      const fresh: PendingGroup = { channel, publish, calls: [], events: 0 };
+      this.pending.set(key, fresh);
+      queueMicrotask(() => {
+        if (this.pending.get(key) === fresh) this.pending.delete(key);
+        void this.send(fresh);
+      });
+      group = fresh;
     }
-    const replies = await this.attempt(async () => execOrThrow(await multi.exec()));
-    return inputs.map((input, i) => {
-      const [seq, id, prevId] = replies[i] as [string, string, string];
-      const record: HistoryRecord = { seq: Number(seq), id, channel, event: input.event, data: input.data };
-      if (prevId !== '') record.prevId = prevId;
-      return record;
-    });
+    group.events += inputs.length;
+    return new Promise<AppendResult>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
+  }
+
+  private async send(group: PendingGroup): Promise<void> {
+    const { channel, publish, calls } = group;
+    const args: Array<string | number> = [
+      publish ? this.pubsubChannel(channel) : '',
+      this.maxEvents,
+      this.maxAge,
+      this.metaTtl,
+    ];
+    for (const call of calls) {
+      for (const input of call.inputs) args.push(input.event, input.data, input.id === undefined ? '' : `=${input.id}`);
+    }
+    let reply: unknown[];
+    try {
+      reply = await this.link.write(APPEND_SCRIPT, this.appendKeys(channel), args);
+    } catch (err) {
+      for (const call of calls) call.reject(err);
+      return;
+    }
+    const [, epoch, prevSeqText, prevIdText, firstSeqText] = reply as [number, string, string, string, string];
+    let seq = Number(firstSeqText);
+    let prevSeq = Number(prevSeqText);
+    let prevId = prevIdText === '' ? undefined : prevIdText;
+    for (const call of calls) {
+      const before = prevSeq;
+      const records = call.inputs.map((input): HistoryRecord => {
+        const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
+        if (prevId !== undefined) record.prevId = prevId;
+        prevId = record.id;
+        prevSeq = seq;
+        seq++;
+        return record;
+      });
+      call.resolve({ records, epoch, prevSeq: before });
+    }
   }
 
   async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
-    const redis = await this.redis();
-    const position = await this.positionOf(redis, lastEventId);
-    const first = Number((await this.attempt(() => redis.hget(this.key('meta'), '*first'))) ?? Infinity);
-    const after = position ?? -Infinity;
-    let complete = position !== undefined && position >= first;
-    const oldestAllowed = Date.now() - this.maxAge;
+    const keys = [this.key('epoch')];
+    for (const channel of channels) keys.push(...this.channelKeys(channel));
+    const reply = (await this.link.read(READ_SCRIPT, keys, [
+      lastEventId,
+      this.maxEvents,
+      this.maxAge,
+      this.metaTtl,
+      // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
+      lastEventId === FROM_START ? 0 : 1,
+    ])) as [number, ...Array<[string, StreamEntry[]]>];
     const records: HistoryRecord[] = [];
-    // One transaction for all channels: a consistent snapshot, so every event up to the
-    // newest one replayed is in it (the request side relies on that to skip live duplicates).
-    const snapshot = await this.attempt(() => this.readChannels(redis, channels, after));
     const lastIds = new Map<string, string>();
     channels.forEach((channel, i) => {
-      const [entries, evicted, last, newest] = snapshot[i]!;
-      const [newestEntry] = newest;
-      if (newestEntry !== undefined) lastIds.set(channel, toRecord(channel, newestEntry).record.id);
-      if (Number(evicted ?? 0) > after) complete = false;
-      if (entries.length === 0 && Number(last ?? 0) > after) complete = false; // expired as a whole
-      for (const entry of entries) {
-        const record = toRecord(channel, entry);
-        if (record.time < oldestAllowed) complete = false;
-        else records.push(record.record);
-      }
+      const [lastId, entries] = reply[i + 1] as [string, StreamEntry[]];
+      if (lastId !== '') lastIds.set(channel, lastId);
+      for (let j = entries.length - 1; j >= 0; j--) records.push(toRecord(channel, entries[j]!).record);
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    return { records, complete, lastIds };
+    return { records, complete: reply[0] === 1, lastIds };
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
   async lastIds(channels: readonly string[]): Promise<Map<string, string>> {
-    const redis = await this.redis();
-    const ids = new Map<string, string>();
-    for (const channel of channels) {
-      const [entry] = (await this.attempt(() => redis.xrevrange(this.streamKey(channel), '+', '-', 'COUNT', 1))) as StreamEntry[];
-      if (entry !== undefined) ids.set(channel, toRecord(channel, entry).record.id);
-    }
-    return ids;
+    const ids = await Promise.all(channels.map((channel) => this.link.command('HGET', this.metaKey(channel), 'id')));
+    const map = new Map<string, string>();
+    channels.forEach((channel, i) => {
+      if (typeof ids[i] === 'string') map.set(channel, ids[i] as string);
+    });
+    return map;
+  }
+
+  /**
+   * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
+   * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
+   */
+  async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
+    const [epoch, last, entries] = (await this.link.read(
+      GAP_SCRIPT,
+      [this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
+      [formatSeq(afterSeq), read ? '1' : '0'],
+    )) as [string, string, StreamEntry[]];
+    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)) };
+  }
+
+  /** The Redis pub/sub channel a channel's batches are published on. */
+  pubsubChannel(channel: string): string {
+    return `${this.prefix}{${channel}}:p`;
   }
 
   async close(): Promise<void> {
-    if (!this.ownsClient) return;
-    const redis = await this.client.catch(() => undefined);
-    redis?.disconnect();
+    await this.link.close();
   }
 
-  private async readChannels(
-    redis: Redis,
-    channels: readonly string[],
-    after: number,
-  ): Promise<Array<ChannelSnapshot>> {
-    const start = Number.isFinite(after) ? `(${after}-0` : '-';
-    const multi = redis.multi();
-    for (const channel of channels) {
-      multi.xrange(this.streamKey(channel), start, '+');
-      multi.hget(this.key('meta'), `${channel}|evicted`);
-      multi.hget(this.key('meta'), `${channel}|last`);
-      multi.xrevrange(this.streamKey(channel), '+', '-', 'COUNT', 1);
-    }
-    const values = execOrThrow(await multi.exec());
-    return channels.map((_, i) => values.slice(i * 4, i * 4 + 4) as ChannelSnapshot);
+  private appendKeys(channel: string): string[] {
+    return [this.key('epoch'), ...this.channelKeys(channel)];
   }
 
-  private async positionOf(redis: Redis, lastEventId: string): Promise<number | undefined> {
-    const [custom, current] = await this.attempt(() =>
-      Promise.all([redis.get(this.key(`id:${lastEventId}`)), redis.get(this.key('seq'))]),
-    );
-    if (custom !== null) return Number(custom);
-    if (!/^\d{1,16}$/.test(lastEventId) || current === null) return undefined;
-    const seq = Number(lastEventId);
-    return seq <= Number(current) ? seq : undefined;
+  private channelKeys(channel: string): string[] {
+    const tag = `${this.prefix}{${channel}}`;
+    return [`${tag}:s`, `${tag}:m`, `${tag}:i`, `${tag}:j`];
   }
 
-  private async redis(): Promise<Redis> {
-    let client: Redis;
-    try {
-      client = await this.client;
-    } catch (err) {
-      throw new HistoryError('cannot load ioredis for the Redis history store (npm install ioredis)', err);
-    }
-    if (client.status !== 'ready') await readyOrTimeout(client, READY_WAIT_MS);
-    return client;
+  private streamKey(channel: string): string {
+    return `${this.prefix}{${channel}}:s`;
   }
 
-  private async attempt<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (err) {
-      throw new HistoryError(`Redis history store failed: ${err instanceof Error ? err.message : String(err)}`, err);
-    }
+  private metaKey(channel: string): string {
+    return `${this.prefix}{${channel}}:m`;
   }
 
   private key(name: string): string {
     return this.prefix + name;
   }
+}
 
-  private streamKey(channel: string): string {
-    return this.key(`ch:${channel}`);
+function formatSeq(seq: number): string {
+  return seq.toFixed(0);
+}
+
+function toRecord(channel: string, [entryId, fields]: StreamEntry): { seq: number; prevSeq: number; record: HistoryRecord } {
+  let id = '';
+  let event = '';
+  let data = '';
+  let prev = '0';
+  for (let i = 0; i < fields.length; i += 2) {
+    const value = fields[i + 1]!;
+    switch (fields[i]) {
+      case 'i':
+        id = value;
+        break;
+      case 'e':
+        event = value;
+        break;
+      case 'd':
+        data = value;
+        break;
+      case 'p':
+        prev = value;
+        break;
+    }
   }
-}
-
-/** The replies of a MULTI, or the first error in it. */
-function execOrThrow(replies: Array<[Error | null, unknown]> | null): unknown[] {
-  if (replies === null) throw new Error('redis transaction aborted');
-  return replies.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
-}
-
-/** How long a command waits for a (re)connecting Redis before failing typed. */
-const READY_WAIT_MS = 1000;
-
-async function readyOrTimeout(client: Redis, ms: number): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    client.once('ready', done);
-  });
-}
-
-async function connect(url: string): Promise<Redis> {
-  // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
-  // or every app would need ioredis installed just to build.
-  const { Redis } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
-  const options: RedisOptions = {
-    // Fail a command at once while Redis is down (a typed publish error), instead of
-    // queueing it for an unknown time; reconnect in the background.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
-    lazyConnect: false,
-  };
-  const client = new Redis(url, options);
-  // Connection errors are reported through the commands that fail; keep them off 'error'.
-  client.on('error', () => undefined);
-  return client;
-}
-
-function toRecord(channel: string, [entryId, fields]: StreamEntry): { record: HistoryRecord; time: number } {
-  const value: Record<string, string> = {};
-  for (let i = 0; i < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
-  const record: HistoryRecord = {
-    seq: Number(entryId.slice(0, entryId.indexOf('-'))),
-    id: value.i ?? '',
-    channel,
-    event: value.e ?? '',
-    data: value.d ?? '',
-  };
-  return { record, time: Number(value.t ?? 0) };
+  const seq = Number(entryId.slice(0, entryId.indexOf('-')));
+  return { seq, prevSeq: Number(prev), record: { seq, id, channel, event, data } };
 }

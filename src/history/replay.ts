@@ -16,6 +16,9 @@ export interface ReplayText {
   lastIds?: Map<string, string>;
 }
 
+/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
+const NEVER_AN_ID = '\u0000';
+
 const NOTHING: ReplayText = { text: '', upTo: -Infinity };
 
 /**
@@ -28,11 +31,13 @@ export async function replayAfter(
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Promise<ReplayText> {
-  if (store === undefined || lastEventId.kind === 'none') return NOTHING;
+  if (lastEventId.kind === 'none') return NOTHING;
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
+  // Without history nothing the client missed can be vouched for.
+  if (store === undefined) return { text: truncatedNotice(asked), upTo: -Infinity };
   let replay: Replay;
   try {
-    replay = await store.readAfter(channels, asked ?? '');
+    replay = await store.readAfter(channels, asked ?? NEVER_AN_ID);
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
     return { text: truncatedNotice(asked), upTo: -Infinity };

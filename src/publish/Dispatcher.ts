@@ -1,96 +1,76 @@
-import { ChannelBus } from '../bus/ChannelBus.js';
-import { Frame } from '../bus/Frame.js';
-import { ClosedError, HistoryError, InvalidEventError } from '../errors.js';
+import type { Engine } from '../engine/Engine.js';
+import { ClosedError, GripPublishError, GripstreamError, HistoryError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
-import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { normalizeChannel } from '../request/channelName.js';
-import { assertFieldValue, encodeEvent, serializeData } from '../sse/encode.js';
+import { encodeEvent } from '../sse/encode.js';
+import { checkBatch, type CheckedEvent } from './checkEvent.js';
 import type { ServerSentEvent } from '../types.js';
-
-interface CheckedEvent {
-  event: string;
-  data: string;
-  id: string | undefined;
-}
 
 export interface DispatchCounters {
   eventsPublished: number;
 }
 
 /**
- * The publish flow: validate everything first (nothing is written for a bad batch), give
- * each event its history position, encode it once, hand it to the local subscribers, then
- * to the GRIP proxies in one request per batch.
+ * The publish flow: validate everything first (nothing is written for a bad batch), hand the
+ * batch to the engine (which keeps it, encodes each event once and delivers it to the
+ * subscribers), then to the GRIP proxies in one request per batch.
  */
 export class Dispatcher {
   constructor(
-    private readonly bus: ChannelBus,
-    private readonly history: HistoryStore | undefined,
+    private readonly engine: Engine,
     private readonly grip: GripTransport | undefined,
     private readonly counters: DispatchCounters,
     private readonly isClosed: () => boolean,
   ) {}
 
   /**
-   * All or nothing: the batch is validated, then kept in history in ONE store call; only
-   * when that succeeded does any subscriber or proxy see an event of it.
+   * All or nothing: the batch is validated, then handed to the engine, which keeps it in ONE
+   * store call (the commit point); only when that succeeded does any subscriber or proxy see
+   * an event of it. Without history the proxy's acceptance is the commit point, so it goes first.
    */
   async publish(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
     if (this.isClosed()) throw new ClosedError();
     const name = normalizeChannel(channel);
-    if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
-    const checked = events.map(checkEvent);
+    const checked = checkBatch(events);
     if (checked.length === 0) return;
-    const pending = this.remember(name, checked);
-    // The in-memory store answers at once; awaiting only real promises saves a microtask.
-    const records = pending instanceof Promise ? await pending : pending;
-    const gripFrames: GripFrame[] | undefined = this.grip === undefined ? undefined : [];
-    for (let i = 0; i < checked.length; i++) {
-      const event = checked[i]!;
-      const record = records?.[i];
-      const id = record?.id ?? event.id;
-      const content = encodeEvent({ event: event.event, data: event.data, id });
-      this.bus.deliver(name, Frame.of(content, record?.seq));
-      gripFrames?.push({ content, id, prevId: record?.prevId });
+    if (this.grip !== undefined && this.engine.history === undefined) {
+      await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
     }
+    const gripFrames: GripFrame[] | undefined =
+      this.grip === undefined || this.engine.history === undefined ? undefined : [];
+    const pending = this.hand(name, checked, gripFrames);
+    // The in-memory path answers at once; awaiting only real promises saves a microtask.
+    if (pending instanceof Promise) await pending;
     this.counters.eventsPublished += checked.length;
-    if (gripFrames !== undefined) await this.grip!.publish(name, gripFrames);
+    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
   }
 
-  private remember(
-    channel: string,
-    events: readonly CheckedEvent[],
-  ): HistoryRecord[] | undefined | Promise<HistoryRecord[]> {
-    if (this.history === undefined) return undefined;
+  private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {
     try {
-      const pending = this.history.append(channel, events);
+      const pending = this.engine.publish(channel, events, gripFrames);
       return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
     } catch (err) {
       return wrapHistoryError(err);
     }
   }
 }
-
-function wrapHistoryError(err: unknown): never {
-  throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
+/** The proxy's failure after the history kept the batch: say that it was published anyway. */
+async function publishCommitted(grip: GripTransport, channel: string, frames: readonly GripFrame[]): Promise<void> {
+  try {
+    await grip.publish(channel, frames);
+  } catch (err) {
+    if (!(err instanceof GripPublishError)) throw err;
+    throw new GripPublishError(
+      `${err.message} (the events were kept in history and sent to direct clients: do not publish them again)`,
+      err.statusCode,
+      err.cause,
+      true,
+    );
+  }
 }
 
-function checkEvent(input: ServerSentEvent): CheckedEvent {
-  if (typeof input !== 'object' || input === null) {
-    throw new InvalidEventError('an event must be an object like { event, data }');
-  }
-  assertFieldValue('event', input.event);
-  if (input.id !== undefined) {
-    assertFieldValue('id', input.id);
-    // HTTP trims spaces and tabs around header values: such an id could never come back
-    // as Last-Event-ID.
-    if (/^[ \t]|[ \t]$/.test(input.id)) throw new InvalidEventError(`event id must not start or end with white space: ${JSON.stringify(input.id)}`);
-  }
-  let data: string;
-  try {
-    data = serializeData(input.data);
-  } catch (err) {
-    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
-  }
-  return { event: input.event, data, id: input.id };
+function wrapHistoryError(err: unknown): never {
+  // Already typed (a Redis timeout, a store's own HistoryError): callers branch on its code.
+  if (err instanceof GripstreamError) throw err;
+  throw new HistoryError(`history store could not keep the event: ${String(err)}`, err);
 }

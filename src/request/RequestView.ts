@@ -6,6 +6,7 @@ import type { StreamRequest } from '../types.js';
  */
 export interface RequestView {
   readonly raw: StreamRequest | Request;
+  readonly method: string | undefined;
   readonly url: string | undefined;
   readonly params: Record<string, unknown> | undefined;
   readonly query: Record<string, unknown> | string | undefined;
@@ -15,6 +16,7 @@ export interface RequestView {
 export function viewOfNodeRequest(req: StreamRequest): RequestView {
   return {
     raw: req,
+    method: req.method,
     url: req.url,
     params: req.params,
     query: req.query,
@@ -28,6 +30,7 @@ export function viewOfNodeRequest(req: StreamRequest): RequestView {
 export function viewOfFetchRequest(request: Request, params?: Record<string, unknown>): RequestView {
   return {
     raw: request,
+    method: request.method,
     url: request.url,
     params,
     query: undefined,

@@ -1,28 +1,35 @@
 import { InvalidChannelError } from '../errors.js';
+import { isWellFormed } from '../sse/eventId.js';
 
 /** GRIP carries channel names in headers; 255 bytes keeps them well inside header limits. */
 export const MAX_CHANNEL_BYTES = 255;
 
-// CR, LF and NUL break HTTP headers; `,` and `;` are the separators of `Grip-Channel`.
-const FORBIDDEN_IN_CHANNEL = /[\r\n\0,;]/;
+// Control characters (C0, DEL) cannot travel in an HTTP header (`Grip-Channel`: Node refuses
+// DEL, CR, LF, NUL; trimming would eat a TAB); `,` and `;` are the separators of `Grip-Channel`.
+export const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;]/;
 
 /**
  * The one rule for channel names, applied to routes and publishes alike: surrounding
- * white space is dropped, and the rest must be non-empty, short, and header-safe.
+ * spaces are dropped, and the rest must be non-empty, short, and header-safe.
  */
 export function normalizeChannel(name: unknown): string {
   if (typeof name !== 'string') {
     throw new InvalidChannelError(`channel name must be a string, got ${typeof name}`);
+  }
+  // Checked before trimming: a name of control characters must not trim down to another name.
+  if (FORBIDDEN_IN_CHANNEL.test(name)) {
+    throw new InvalidChannelError(
+      `channel name ${JSON.stringify(name)} contains CR, LF, NUL, ',' or ';' (or another control character)`,
+    );
   }
   const trimmed = name.trim();
   if (trimmed === '') throw new InvalidChannelError('channel name is empty');
   if (Buffer.byteLength(trimmed) > MAX_CHANNEL_BYTES) {
     throw new InvalidChannelError(`channel name is longer than ${MAX_CHANNEL_BYTES} bytes`);
   }
-  if (FORBIDDEN_IN_CHANNEL.test(trimmed)) {
-    throw new InvalidChannelError(
-      `channel name ${JSON.stringify(trimmed)} contains CR, LF, NUL, ',' or ';'`,
-    );
+  // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
+  if (!isWellFormed(trimmed)) {
+    throw new InvalidChannelError(`channel name ${JSON.stringify(trimmed)} is not well-formed Unicode`);
   }
   return trimmed;
 }

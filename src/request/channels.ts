@@ -20,6 +20,8 @@ export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
 }
 
 function assertStrings(values: readonly unknown[]): readonly string[] {
+  // Refused when declared: such a route could only ever answer 400.
+  if (values.length === 0) throw new InvalidChannelError('eventStream() needs at least one channel');
   for (const value of values) {
     if (typeof value !== 'string') {
       throw new InvalidChannelError(
@@ -31,13 +33,16 @@ function assertStrings(values: readonly unknown[]): readonly string[] {
 }
 
 /**
- * The channels a request listens to: the spec evaluated, `{name}` tokens filled from route
- * params (Express) or the query (Next.js), names normalised, duplicates dropped.
- * Throws `InvalidChannelError`, which the request side answers with 400.
+ * The channels a request listens to: the spec evaluated (a builder may answer with a Promise:
+ * looking up a user's rooms is the common case), `{name}` tokens filled from route params
+ * (Express) or the query (Next.js), names normalised, duplicates dropped.
+ * Throws `InvalidChannelError`, which the request side answers with 400; a builder's own
+ * error (or rejection) is passed on as it is.
  */
-export function resolveChannels(spec: ChannelSpec | string, req: RequestView): string[] {
+export async function resolveChannels(spec: ChannelSpec | string, req: RequestView): Promise<string[]> {
   // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
-  const raw = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
+  const built = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
+  const raw: unknown = isPromiseLike(built) ? await built : built;
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names)) throw new InvalidChannelError('channel list must be a string or an array');
   if (names.length > MAX_CHANNELS_PER_REQUEST) {
@@ -51,13 +56,24 @@ export function resolveChannels(spec: ChannelSpec | string, req: RequestView): s
   return [...channels];
 }
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 function fillTemplate(name: unknown, req: RequestView): unknown {
   if (typeof name !== 'string' || !name.includes('{')) return name;
-  return name.replace(TOKEN, (_token, key: string) => {
+  // The declared name is trimmed, never what a parameter brought: a parameter of white space
+  // must not turn `news{suffix}` into the channel `news`.
+  const template = name.trim();
+  const filled = template.replace(TOKEN, (_token, key: string) => {
     const value = lookupParam(req, key);
     if (value === undefined) throw new InvalidChannelError(`missing parameter "${key}" for channel "${name}"`);
     return value;
   });
+  if (filled !== filled.trim()) {
+    throw new InvalidChannelError(`a parameter makes channel ${JSON.stringify(filled)} start or end with white space`);
+  }
+  return filled;
 }
 
 function lookupParam(req: RequestView, key: string): string | undefined {

@@ -7,31 +7,49 @@ import { acceptsEventStream } from './accept.js';
 import { type ChannelSpec, resolveChannels } from './channels.js';
 import type { StreamContext } from './context.js';
 import { EVENT_STREAM_HEADERS } from './reply.js';
+import { fromHeaderBytes, toHeaderBytes } from './headerText.js';
 import { readLastEventId, type LastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
 
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
-  | { kind: 'refuse'; status: number; reason: string }
+  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string> }
+  /** HEAD: the stream's head and nothing else; no subscription. */
+  | { kind: 'head'; headers: Readonly<Record<string, string>> }
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
   | { kind: 'stream'; channels: string[]; lastEventId: LastEventId };
 
+/** Methods a stream route answers; anything else gets 405 with them in `Allow`. */
+const STREAM_METHODS = 'GET, HEAD';
+
 /**
- * negotiate → channels → authorize → (GRIP hold | direct stream). Bad requests become
- * `refuse` decisions; anything else thrown (a channel builder's own error) is the caller's.
+ * method → negotiate → channels → authorize → (GRIP hold | direct stream). Bad requests
+ * become `refuse` decisions; anything else thrown (a channel builder's own error) is the caller's.
  */
 export async function decideStream(
   ctx: StreamContext,
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
+  const decision = await decide(ctx, req, spec);
+  // close() may have run while the builder, authorize, the signature check or history was
+  // awaited: a stream opened now would never be ended (and server.close() would hang).
+  if (decision.kind !== 'refuse' && ctx.isClosed()) return refusal(503, 'event stream is closed');
+  return decision;
+}
+
+async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    return { kind: 'refuse', status: 405, reason: `an event stream is read with GET, not ${method}`, headers: { Allow: STREAM_METHODS } };
+  }
   if (!acceptsEventStream(req.header('accept'))) {
     return refusal(406, 'this endpoint only serves text/event-stream');
   }
   let channels: string[];
   try {
-    channels = resolveChannels(spec, req);
+    channels = await resolveChannels(spec, req);
   } catch (err) {
     if (err instanceof InvalidChannelError) return refusal(400, err.message);
     throw err;
@@ -42,8 +60,9 @@ export async function decideStream(
   const lastEventId = readLastEventId(req);
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
   if (origin === 'forged') return refusal(403, 'Grip-Sig is not valid for this server');
+  if (method === 'HEAD') return { kind: 'head', headers: EVENT_STREAM_HEADERS };
   if (origin === 'direct') return { kind: 'stream', channels, lastEventId };
-  return holdDecision(ctx, req, channels, lastEventId);
+  return holdDecision(ctx, req, channels, lastEventId, origin === 'signed');
 }
 
 /**
@@ -56,9 +75,14 @@ async function holdDecision(
   req: RequestView,
   channels: string[],
   lastEventId: LastEventId,
+  signed: boolean,
 ): Promise<StreamDecision> {
   const grip = ctx.grip!;
-  const recovery = grip.reliable && ctx.history !== undefined ? grip.parseGripLast(req.header('grip-last')) : undefined;
+  // Grip-Last is believed only from a proxy that proved itself with a signed Grip-Sig, and
+  // only for the channels this route gave (after authorize). Without a key anyone can send
+  // it: the request is then an ordinary hold.
+  const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
+  const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   const replay =
     recovery !== undefined
       ? await replayEachAfter(ctx.history!, recovery)
@@ -67,7 +91,7 @@ async function holdDecision(
   return {
     kind: 'hold',
     channels,
-    headers: { ...EVENT_STREAM_HEADERS, ...grip.holdHeaders(channels, ctx.keepAliveSeconds, reliable) },
+    headers: { ...EVENT_STREAM_HEADERS, ...asHeaderBytes(grip.holdHeaders(channels, ctx.keepAliveSeconds, reliable)) },
     body: (recovery !== undefined ? '' : openingText(ctx.retry)) + replay.text,
   };
 }
@@ -105,6 +129,13 @@ function nextLinkFor(req: RequestView): string {
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */
 export function openingText(retry: number | undefined): string {
   return (retry === undefined ? '' : encodeRetry(retry)) + STREAM_OPEN;
+}
+
+/** GRIP names channels (and ids) in headers: UTF-8 names such as `café` leave as UTF-8. */
+function asHeaderBytes(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = toHeaderBytes(value);
+  return out;
 }
 
 function refusal(status: number, reason: string): StreamDecision {

@@ -1,13 +1,19 @@
-import type { ServerResponse } from 'node:http';
+import type { StreamResponse } from '../types.js';
 
 /** Refuses a request with a status and a one-line plain-text reason. */
-export function refuse(res: ServerResponse, status: number, reason: string): void {
+export function refuse(
+  res: StreamResponse,
+  status: number,
+  reason: string,
+  headers?: Readonly<Record<string, string>>,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
   res.writeHead(status, {
+    ...headers,
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',

@@ -1,7 +1,10 @@
 import { ServerResponse } from 'node:http';
+import { constants, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
+import type { StreamResponse } from '../types.js';
 
 const nodeWrite = ServerResponse.prototype.write;
 
@@ -11,11 +14,12 @@ const nodeWrite = ServerResponse.prototype.write;
  * The client has its head and `stream-open` before any history is read.
  */
 export function startResponseStream(
-  res: ServerResponse,
+  res: StreamResponse,
   headers: Readonly<Record<string, string>>,
   opening: Frame,
   method: string | undefined,
 ): StreamSink {
+  if (!(res instanceof ServerResponse)) return startHttp2Stream(res, headers, opening, method);
   res.writeHead(200, headers);
   // Corked, the head and the opening leave as one write. flushHeaders() writes the head as a
   // string of its own, which also flattens Node's concatenated header string in place: sent
@@ -29,6 +33,24 @@ export function startResponseStream(
   socket?.uncork();
   const rawSocket = rawChunkSocket(res);
   return rawSocket === undefined ? viaResponse : new RawChunkSink(res, rawSocket);
+}
+
+/**
+ * An HTTP/2 response (`node:http2`'s compatibility API) is a stream of one session: its
+ * `socket` is the session's TLS socket, shared with every other stream, so it is neither
+ * corked nor written to; frames go through `res.write`, which HTTP/2 frames and flow-controls.
+ * `writableLength` is what the stream holds that the peer's flow-control window has not let out.
+ */
+function startHttp2Stream(
+  res: Http2ServerResponse,
+  headers: Readonly<Record<string, string>>,
+  opening: Frame,
+  method: string | undefined,
+): StreamSink {
+  res.writeHead(200, headers);
+  const sink = new Http2ResponseSink(res);
+  if (method !== 'HEAD') sink.write(opening);
+  return sink;
 }
 
 /**
@@ -79,8 +101,11 @@ class RawChunkSink implements StreamSink {
 class ResponseSink implements StreamSink {
   // compression middleware holds output until flushed; it adds `flush()` to the response.
   private readonly flush: (() => void) | undefined;
+  // Both kinds of response are typed as Writables; only that side of them is used here.
+  private readonly res: Writable;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(res: StreamResponse) {
+    this.res = res;
     const { flush } = res as { flush?: unknown };
     this.flush = typeof flush === 'function' ? () => flush.call(res) : undefined;
   }
@@ -101,5 +126,24 @@ class ResponseSink implements StreamSink {
 
   destroy(): void {
     this.res.destroy();
+  }
+}
+
+class Http2ResponseSink extends ResponseSink {
+  constructor(private readonly response: Http2ServerResponse) {
+    super(response);
+  }
+
+  /**
+   * A dropped client's stream is reset with CANCEL, not NO_ERROR (what `res.destroy()` sends),
+   * so the peer can tell a drop from an ending; the other streams of its connection go on.
+   */
+  override destroy(): void {
+    const stream = this.response.stream;
+    if (stream.destroyed) return;
+    // close() alone would wait for the unread bytes to drain first; destroy() right after
+    // resets at once, with the code close() set.
+    stream.close(constants.NGHTTP2_CANCEL);
+    stream.destroy();
   }
 }

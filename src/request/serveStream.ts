@@ -15,7 +15,12 @@ export async function serveStream(
   spec: ChannelSpec | string,
 ): Promise<void> {
   const decision = await decideStream(ctx, viewOfNodeRequest(req), spec);
-  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason);
+  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason, decision.headers);
+  if (decision.kind === 'head') {
+    res.writeHead(200, decision.headers);
+    res.end();
+    return;
+  }
   if (decision.kind === 'hold') {
     res.writeHead(200, decision.headers);
     res.end(decision.body);
@@ -24,6 +29,13 @@ export async function serveStream(
   }
   // The client may have left while authorize or the signature check was awaited.
   if (res.destroyed || req.socket.destroyed) return;
+  if (queuedBehindAnotherResponse(res)) {
+    // HTTP/1.1 pipelining: this response can only go out once the one before it on the
+    // connection has ended, and a stream never does. Streamed, it would be a subscriber that
+    // can never be written to, nor ever be told its socket closed. Node sends the refusal
+    // once the connection is free (or never, if it closes first).
+    return refuse(res, 400, 'an event stream needs its own connection, not one pipelined behind another response');
+  }
   const sink = startResponseStream(res, EVENT_STREAM_HEADERS, ctx.opening, req.method);
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
   const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId);
@@ -31,4 +43,9 @@ export async function serveStream(
   // and its state per connection for as long as the stream is open.
   res.on('close', subscription.closed);
   await subscription.ready;
+}
+
+/** Node gives a pipelined request's response its socket only when the one before it ends. */
+function queuedBehindAnotherResponse(res: StreamResponse): boolean {
+  return res.socket === null && !res.headersSent;
 }

@@ -28,7 +28,8 @@ async function cluster(retry = 200): Promise<Cluster> {
   cleanups.push(() => redis.stop());
   const [httpPort, publishPort] = await freePortPair();
   const options: EventStreamOptions = {
-    grip: `http://127.0.0.1:${publishPort}/`,
+    // Reliable mode needs the key Pushpin signs Grip-Sig with (the harness's default).
+    grip: `http://127.0.0.1:${publishPort}/?iss=pushpin&key=changeme`,
     gripReliable: true,
     history: { redis: redis.url, keyPrefix: `t-${randomUUID()}:` },
     retry,
@@ -60,7 +61,7 @@ describe.runIf(requirePushpin() && requireRedis())('many instances: reliable GRI
     await client.until((e) => e.some((x) => x.type === 'm'), 5000, 'first event');
 
     // An instance whose publish never reached the proxy: the event is in the shared history only.
-    const lost = new EventStream({ ...options, grip: 'http://127.0.0.1:9/' });
+    const lost = new EventStream({ ...options, grip: 'http://127.0.0.1:9/?iss=pushpin&key=changeme' });
     cleanups.push(() => lost.close());
     await expect(lost.publishEvent('r', { event: 'm', data: 2 })).rejects.toBeInstanceOf(GripPublishError);
 

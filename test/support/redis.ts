@@ -1,7 +1,8 @@
 /**
- * Test harness: a private `redis-server` (Debian package) on a free loopback port, with
- * persistence off and its own working directory. Stopped by PID; restartable on the same port
- * (fault tests kill it and bring it back).
+ * Test harness: a private `redis-server` (Debian package) on a free loopback port, with its
+ * own working directory, persistence off unless asked for. Stopped by PID; fault tests freeze
+ * it (SIGSTOP/SIGCONT), crash it (SIGKILL), bring it back on the same port with or without its
+ * data, and drop its client links (CLIENT KILL).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +19,25 @@ export interface RedisInstance {
   stop(): Promise<void>;
   /** SIGKILL: a crash, for fault tests. */
   kill(): Promise<void>;
+  /** SIGSTOP: Redis hangs with its sockets open (a frozen server). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
+  /**
+   * SIGKILL, then a new redis-server on the same port: with `keepData` it reloads its append-only
+   * file (only when started with `persistent`), else it starts empty.
+   */
+  restart(options: { keepData: boolean }): Promise<RedisInstance>;
+  /** Runs one command through redis-cli; its output, trimmed. */
+  cli(...args: string[]): string;
+}
+
+export interface RedisStartOptions {
+  port?: number;
+  /** appendonly with fsync on every write: a SIGKILL loses nothing. */
+  persistent?: boolean;
+  /** Working directory (to restart with the data of an earlier instance). */
+  dir?: string;
 }
 
 export function redisAvailable(): boolean {
@@ -33,12 +53,16 @@ export function requireRedis(): boolean {
   return false;
 }
 
-export async function startRedis(port?: number): Promise<RedisInstance> {
-  const chosen = port ?? (await freePort());
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gripstream-redis-'));
+export async function startRedis(portOrOptions?: number | RedisStartOptions): Promise<RedisInstance> {
+  const options = typeof portOrOptions === 'number' ? { port: portOrOptions } : (portOrOptions ?? {});
+  const chosen = options.port ?? (await freePort());
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gripstream-redis-'));
+  const persistence = options.persistent
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -51,12 +75,24 @@ export async function startRedis(port?: number): Promise<RedisInstance> {
     child.kill(signal);
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
   };
-  return {
+  const instance: RedisInstance = {
     port: chosen,
     url: `redis://127.0.0.1:${chosen}`,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
+    async restart({ keepData }) {
+      child.kill('SIGCONT');
+      await stopWith('SIGKILL');
+      return startRedis({ port: chosen, persistent: options.persistent, dir: keepData ? dir : undefined });
+    },
+    cli: (...args) => {
+      const result = spawnSync('redis-cli', ['-p', String(chosen), ...args], { encoding: 'utf8', timeout: 5000 });
+      return (result.stdout ?? '').trim();
+    },
   };
+  return instance;
 }
 
 async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {

@@ -1,0 +1,23 @@
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { EventStream, type EventStreamHandler, type FastifyHandler } from '../../src/index.js';
+
+/**
+ * Owns the EventStream: one per application, shared by every controller that streams or
+ * publishes. Its streams end before Nest closes the HTTP server, which would otherwise wait
+ * for them forever.
+ */
+@Injectable()
+export class ChatService implements BeforeApplicationShutdown {
+  readonly eventStream = new EventStream();
+  /** The room stream for each platform: `{room}` comes from the route param on both. */
+  readonly roomForExpress: EventStreamHandler = this.eventStream('room-{room}');
+  readonly roomForFastify: FastifyHandler = this.eventStream.fastify('room-{room}');
+
+  publish(room: string, text: string): Promise<void> {
+    return this.eventStream.publishEvent(`room-${room}`, { event: 'message', data: { text } });
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.eventStream.close();
+  }
+}

@@ -1,0 +1,189 @@
+import createDebug from 'debug';
+import type { Gap } from '../history/RedisHistory.js';
+import type { BatchItem, BatchMessage } from './batchMessage.js';
+
+/** Where a feed reads what it missed. */
+export interface FeedSource {
+  gap(channel: string, afterSeq: number, read: boolean): Promise<Gap>;
+}
+
+export interface FeedTarget {
+  /** Hands one event, in channel order, to this instance's subscribers. */
+  deliver(channel: string, item: BatchItem): void;
+  /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
+  lost(channel: string): void;
+}
+
+const debug = createDebug('gripstream:redis:feed');
+
+/** Delay before a failed read of Redis is tried again. */
+const RETRY_MS = 250;
+
+/**
+ * One channel's live delivery on one instance, exactly once and in order. Batches arrive from
+ * Redis pub/sub (at most once) and from this instance's own publishes (the script's reply);
+ * each carries the channel's position before it, so a batch that does not follow the last one
+ * delivered reveals a gap, which is read from the stream before anything later is delivered.
+ * Batches already delivered are skipped. A changed epoch (a wiped Redis) or a gap the stream no
+ * longer holds means the live streams missed events for good: they are ended, and their
+ * clients' resume gets `history-truncated` from the store.
+ */
+export class ChannelFeed {
+  private lastSeq: number | undefined;
+  /** False until the first read: `lastSeq` is then a point in time, not yet a position of the channel. */
+  private anchored = false;
+  private epoch: string | undefined;
+  private readonly queue: BatchMessage[] = [];
+  private busy = false;
+  private recheckWanted = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly channel: string,
+    private readonly source: FeedSource,
+    private readonly target: FeedTarget,
+  ) {}
+
+  /**
+   * Starts delivering what was appended after `fromSeq` (Redis's clock when the first local
+   * client joined): read from the stream first, so what was published while the subscription
+   * was being set up is not missed.
+   */
+  start(fromSeq: number): void {
+    if (this.stopped) return;
+    this.lastSeq = fromSeq;
+    void this.sync();
+  }
+
+  accept(batch: BatchMessage): void {
+    if (this.stopped || batch.items.length === 0) return;
+    this.queue.push(batch);
+    this.drain();
+  }
+
+  /**
+   * After the subscription (re)connected: anything published while it was down is read from
+   * the stream. Also the answer to a lost message that no later message would reveal. It does
+   * not hold back live batches meanwhile (they are in order; only a gap waits for a read), so
+   * a stream on several channels keeps their publish order.
+   */
+  recheck(): void {
+    if (this.stopped) return;
+    if (this.busy || !this.anchored) {
+      this.recheckWanted = true;
+      return;
+    }
+    void this.check();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    clearTimeout(this.retryTimer);
+  }
+
+  private drain(): void {
+    while (!this.busy && !this.stopped && this.anchored) {
+      if (this.recheckWanted) {
+        this.recheckWanted = false;
+        void this.check();
+      }
+      const batch = this.queue.shift();
+      if (batch === undefined) return;
+      if (!this.take(batch)) {
+        this.queue.unshift(batch);
+        void this.sync();
+        return;
+      }
+    }
+  }
+
+  /** Delivers a batch that follows what was delivered; false when there is a gap before it. */
+  private take(batch: BatchMessage): boolean {
+    // A new epoch starts from nothing: whatever came before this batch in it is a gap.
+    if (batch.epoch !== this.epoch) this.newEpoch(batch.epoch, 0);
+    const last = this.lastSeq!;
+    if (batch.items[batch.items.length - 1]!.seq <= last) return true; // delivered already
+    if (batch.prevSeq > last) return false;
+    for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
+    this.lastSeq = batch.items[batch.items.length - 1]!.seq;
+    return true;
+  }
+
+  /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
+  private async sync(): Promise<void> {
+    this.busy = true;
+    const gap = await this.read(() => void this.sync());
+    this.busy = false;
+    if (gap === undefined || this.stopped) return;
+    this.apply(gap);
+    this.drain();
+  }
+
+  /** Non-blocking read for a recheck: applied only if no blocking read started meanwhile. */
+  private async check(): Promise<void> {
+    const gap = await this.read(() => this.recheck());
+    if (gap === undefined || this.stopped) return;
+    if (this.busy) {
+      this.recheckWanted = true;
+      return;
+    }
+    this.apply(gap);
+    this.drain();
+  }
+
+  private async read(retry: () => void): Promise<Gap | undefined> {
+    try {
+      return await this.source.gap(this.channel, this.lastSeq!, true);
+    } catch (err) {
+      debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
+      // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
+      if (!this.stopped) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(retry, RETRY_MS);
+        this.retryTimer.unref();
+      }
+      return undefined;
+    }
+  }
+
+  private apply(gap: Gap): void {
+    debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
+    if (!this.anchored) {
+      this.anchored = true;
+      this.epoch = gap.epoch;
+      this.deliverFresh(gap, false);
+    } else if (gap.epoch !== this.epoch && this.epoch === '') {
+      // Redis was empty when we looked: everything in this first epoch since is new to us.
+      this.epoch = gap.epoch;
+      this.deliverFresh(gap, false);
+    } else if (gap.epoch !== this.epoch) {
+      this.newEpoch(gap.epoch, gap.last);
+    } else {
+      this.deliverFresh(gap, true);
+    }
+  }
+
+  /** Delivers the entries after `lastSeq`; with `checkLoss`, notices what the stream no longer holds. */
+  private deliverFresh(gap: Gap, checkLoss: boolean): void {
+    const last = this.lastSeq!;
+    const fresh = gap.entries.filter((entry) => entry.seq > last);
+    const [first] = fresh;
+    if (checkLoss && ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq > last))) {
+      // Trimmed before we could read it.
+      this.target.lost(this.channel);
+    }
+    for (const { record } of fresh) {
+      this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });
+    }
+    this.lastSeq = Math.max(last, gap.last, fresh.at(-1)?.seq ?? 0);
+  }
+
+  private newEpoch(epoch: string, lastSeq: number): void {
+    // '' is an empty Redis (nothing published since a wipe, already handled): nothing to lose.
+    if (this.epoch !== undefined && this.epoch !== '') this.target.lost(this.channel);
+    this.epoch = epoch;
+    this.lastSeq = lastSeq;
+  }
+}

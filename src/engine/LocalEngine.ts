@@ -1,0 +1,45 @@
+import type { ChannelBus } from '../bus/ChannelBus.js';
+import { Frame } from '../bus/Frame.js';
+import type { GripFrame } from '../grip/GripTransport.js';
+import type { HistoryInput, HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
+import { encodeEvent } from '../sse/encode.js';
+import type { Engine } from './Engine.js';
+
+/**
+ * One process: the store (in memory by default, or any HistoryStore) keeps the batch, then
+ * the local bus delivers it. Other instances are reached only through a GRIP proxy.
+ */
+export class LocalEngine implements Engine {
+  constructor(
+    private readonly bus: ChannelBus,
+    readonly history: HistoryStore | undefined,
+  ) {}
+
+  publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): void | Promise<void> {
+    if (this.history === undefined) return this.deliver(channel, events, undefined, collect);
+    const kept = this.history.append(channel, events);
+    // The in-memory store answers at once; awaiting only real promises saves a microtask.
+    if (kept instanceof Promise) return kept.then((records) => this.deliver(channel, events, records, collect));
+    this.deliver(channel, events, kept, collect);
+  }
+
+  async close(): Promise<void> {
+    await this.history?.close?.();
+  }
+
+  private deliver(
+    channel: string,
+    events: readonly HistoryInput[],
+    records: readonly HistoryRecord[] | undefined,
+    collect: GripFrame[] | undefined,
+  ): void {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const record = records?.[i];
+      const id = record?.id ?? event.id;
+      const content = encodeEvent({ event: event.event, data: event.data, id });
+      this.bus.deliver(channel, Frame.of(content, record?.seq));
+      collect?.push({ content, id, prevId: record?.prevId });
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
+import { InvalidConfigError } from '../errors.js';
+import type { HistoryStore } from '../history/HistoryStore.js';
+import { MemoryHistory } from '../history/MemoryHistory.js';
+import type { RedisClientLike } from '../history/RedisClientLike.js';
+import { RedisHistory } from '../history/RedisHistory.js';
+import type { EventStreamConfig, HistoryOptions } from '../types.js';
+import type { Engine } from './Engine.js';
+import { LocalEngine } from './LocalEngine.js';
+import { RedisEngine } from './RedisEngine.js';
+
+/** The `redis` option spelled out. */
+export interface RedisEngineOptions {
+  /** A `redis://` or `rediss://` URL (give `url` or `client`). */
+  url?: string;
+  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…); it is not closed by us. */
+  client?: RedisClientLike;
+  /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
+  commandTimeout?: number;
+  /** Prefix of every key and pub/sub channel (default `'gripstream:'`); instances that share channels share it. */
+  keyPrefix?: string;
+}
+
+/** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
+export function engineFor(config: EventStreamConfig, makeBus: (watcher?: ChannelWatcher) => ChannelBus): { engine: Engine; bus: ChannelBus } {
+  if (config.redis === undefined || config.redis === null) {
+    const bus = makeBus();
+    return { bus, engine: new LocalEngine(bus, historyFrom(config.history)) };
+  }
+  const redis = redisOptions(config.redis);
+  const history = config.history;
+  if (history === false || (history !== undefined && (isHistoryStore(history) || history.redis !== undefined))) {
+    throw new InvalidConfigError(
+      'with `redis`, history lives in that Redis: give `history` only its maxEvents/maxAge (not false, a store, or history.redis)',
+    );
+  }
+  const store = new RedisHistory({
+    redis: redis.client ?? redis.url!,
+    commandTimeout: redis.commandTimeout,
+    keyPrefix: redis.keyPrefix ?? history?.keyPrefix,
+    maxEvents: history?.maxEvents,
+    maxAge: history?.maxAge,
+  });
+  let engine: RedisEngine | undefined;
+  // The bus reports its channels to the engine, which delivers to the bus: built in two steps.
+  const bus = makeBus({ opened: (channel) => engine!.opened(channel), closed: (channel) => engine!.closed(channel) });
+  engine = new RedisEngine(bus, store);
+  return { bus, engine };
+}
+
+function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEngineOptions {
+  if (typeof option === 'string') return { url: option };
+  if (typeof (option as RedisClientLike).call === 'function') return { client: option as RedisClientLike };
+  const options = option as RedisEngineOptions;
+  if ((options.url === undefined) === (options.client === undefined)) {
+    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { client } with options');
+  }
+  if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidConfigError('redis.url must be a string');
+  return options;
+}
+
+function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) return new MemoryHistory();
+  if (isHistoryStore(option)) return option;
+  return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
+}
+
+function isHistoryStore(option: object): option is HistoryStore {
+  return typeof (option as Partial<HistoryStore>).append === 'function';
+}
+
+export type { HistoryOptions };

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
+import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
+
+/** Default bound on every Redis call, in ms: a frozen Redis makes a publish reject, never hang. */
+export const DEFAULT_COMMAND_TIMEOUT = 2000;
+
+export interface RedisConnectionOptions {
+  /** A `redis://` / `rediss://` URL, or a client you configured (Sentinel, TLS); yours is not closed by us. */
+  redis: string | RedisClientLike;
+  /** Milliseconds a Redis call may take before it rejects with `RedisTimeoutError` (default 2000). */
+  commandTimeout?: number;
+}
+
+interface Clock {
+  /** A lower bound of (Redis clock − our clock), in ms. */
+  offset: number;
+  at: number;
+}
+
+/**
+ * One Redis connection as the store and the engine use it: scripts by SHA (loaded once, EVAL
+ * when Redis answers NOSCRIPT), every call bounded by `commandTimeout`, and an estimate of
+ * Redis's clock so that a write can carry a deadline Redis itself enforces.
+ *
+ * Why a deadline in Redis's clock: a call that timed out here may still be sitting in a
+ * frozen Redis's socket buffer; when Redis thaws it would run, and a publish we reported as
+ * failed would take effect (a retry would duplicate it). The script refuses to run past the
+ * deadline, which is set a quarter of the timeout before our own timer fires, so a reply
+ * that Redis sent in time is read before we give up.
+ */
+export class RedisLink {
+  readonly timeoutMs: number;
+  private readonly client: Promise<RedisClientLike>;
+  private readonly ownsClient: boolean;
+  private readonly url: string | undefined;
+  private clock: Clock | undefined;
+  private readonly shas = new Map<string, string>();
+  private readyWait: Promise<void> | undefined;
+
+  constructor(options: RedisConnectionOptions) {
+    const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
+    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
+      throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${String(timeout)}`);
+    }
+    this.timeoutMs = timeout;
+    this.ownsClient = typeof options.redis === 'string';
+    this.url = typeof options.redis === 'string' ? options.redis : undefined;
+    this.client = typeof options.redis === 'string' ? connect(options.redis) : Promise.resolve(options.redis);
+    // An unused store must not crash the process with an unhandled rejection.
+    this.client.catch(() => undefined);
+  }
+
+  /**
+   * Runs a write script with, as ARGV[1], the deadline in Redis's clock after which the
+   * script must refuse (see the class comment).
+   */
+  async write(source: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown[]> {
+    const started = Date.now();
+    return this.bounded('a publish', async () => {
+      const client = await this.ready(started);
+      const limit = await this.deadline(client, started);
+      return (await this.evaluate(client, source, keys, [limit, ...args], true)) as unknown[];
+    });
+  }
+
+  /** A read script: no deadline (a late read changes nothing). */
+  async read(source: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    const started = Date.now();
+    return this.bounded('a read', async () => this.evaluate(await this.ready(started), source, keys, args, false));
+  }
+
+  /** Any command, bounded. */
+  async command(command: string, ...args: Array<string | number>): Promise<unknown> {
+    const started = Date.now();
+    return this.bounded(command, async () => (await this.ready(started)).call(command, ...args));
+  }
+
+  /** A new connection for pub/sub, with the same target. */
+  async subscriber(): Promise<RedisSubscriberLike> {
+    if (this.url !== undefined) return (await connect(this.url, true)) as unknown as RedisSubscriberLike;
+    return (await this.client).duplicate();
+  }
+
+  /** Feeds the clock estimate with Redis's time (ms) seen in a reply that arrived now. */
+  observe(redisNowMs: number): void {
+    const now = Date.now();
+    // The script ran between sending and now: redisNow − now is a lower bound of the offset
+    // (minus 1 ms for the rounding of both clocks to whole ms).
+    const offset = redisNowMs - now - 1;
+    if (this.clock === undefined || offset > this.clock.offset || now - this.clock.at > 10_000) {
+      this.clock = { offset, at: now };
+    }
+  }
+
+  /**
+   * A position (µs of Redis's clock) no later than Redis's clock was at local time `at`:
+   * every event appended after `at` has a larger position (positions are at least the append
+   * time). Asks Redis for its TIME once if no reply has told it yet.
+   */
+  async redisTimeAt(at: number): Promise<number> {
+    if (this.clock === undefined) {
+      const started = Date.now();
+      await this.bounded('TIME', async () => {
+        const [seconds, micros] = (await (await this.ready(started)).call('TIME')) as [string, string];
+        this.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+      });
+    }
+    return (at + this.clock!.offset) * 1000;
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    const client = await this.client.catch(() => undefined);
+    client?.disconnect();
+  }
+
+  private async deadline(client: RedisClientLike, started: number): Promise<number> {
+    if (this.clock === undefined) {
+      const [seconds, micros] = (await client.call('TIME')) as [string, string];
+      this.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    }
+    return Math.floor(started + this.clock!.offset + this.timeoutMs * 0.75);
+  }
+
+  private async evaluate(
+    client: RedisClientLike,
+    source: string,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+    timed: boolean,
+  ): Promise<unknown> {
+    const sha = this.sha(source);
+    let reply: unknown;
+    try {
+      reply = await client.call('EVALSHA', sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+      reply = await client.call('EVAL', source, keys.length, ...keys, ...args);
+    }
+    if (timed && Array.isArray(reply)) this.observe(Number(reply[0]));
+    return reply;
+  }
+
+  private sha(source: string): string {
+    let sha = this.shas.get(source);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(source).digest('hex');
+      this.shas.set(source, sha);
+    }
+    return sha;
+  }
+
+  /** Waits for a (re)connecting client within the call's time budget. */
+  private async ready(started: number): Promise<RedisClientLike> {
+    let client: RedisClientLike;
+    try {
+      client = await this.client;
+    } catch (err) {
+      throw new HistoryError('cannot load ioredis for the Redis store (npm install ioredis)', err);
+    }
+    if (client.status === 'ready') return client;
+    // One listener per reconnection, however many calls wait for it.
+    this.readyWait ??= new Promise<void>((resolve) => {
+      client.once('ready', () => {
+        this.readyWait = undefined;
+        resolve();
+      });
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.readyWait,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, started + this.timeoutMs - Date.now())))),
+    ]);
+    clearTimeout(timer);
+    return client;
+  }
+
+  /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
+  private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        // setImmediate runs after the poll phase: a reply already in the socket is read first.
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new RedisTimeoutError(what, this.timeoutMs));
+        });
+      }, this.timeoutMs);
+      operation().then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          // Refused for its deadline: the same as our own timeout (it took no effect).
+          if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
+            reject(new RedisTimeoutError(what, this.timeoutMs));
+            return;
+          }
+          reject(new HistoryError(`Redis store failed: ${err instanceof Error ? err.message : String(err)}`, err));
+        },
+      );
+    });
+  }
+}
+
+async function connect(url: string, subscriber = false): Promise<RedisClientLike> {
+  // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
+  // or every app would need ioredis installed just to build.
+  const { Redis } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
+  const client = new Redis(url, {
+    // Fail a command at once while Redis is down (a typed publish error), instead of
+    // queueing it for an unknown time; reconnect in the background.
+    // (The subscriber connection queues its SUBSCRIBEs until it is connected.)
+    enableOfflineQueue: subscriber,
+    // A command caught by a dropped connection fails at once and is never sent again after
+    // the reconnect: a publish reported failed must not take effect later (a retry would
+    // duplicate it). SUBSCRIBEs are idempotent and re-sent by the engine itself.
+    maxRetriesPerRequest: subscriber ? null : 0,
+    autoResendUnfulfilledCommands: subscriber,
+    retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    // Concurrent publishes share round trips: each tick's commands leave as one write.
+    enableAutoPipelining: true,
+  });
+  // Connection errors are reported through the commands that fail; keep them off 'error'.
+  client.on('error', () => undefined);
+  return client as unknown as RedisClientLike;
+}

@@ -1,0 +1,57 @@
+import { GripstreamError, InvalidEventError } from '../errors.js';
+import { assertFieldValue, serializeData } from '../sse/encode.js';
+import { eventIdProblem } from '../sse/eventId.js';
+import type { ServerSentEvent } from '../types.js';
+
+/** An event as it was checked: each field read once, the data already serialised. */
+export interface CheckedEvent {
+  event: string;
+  data: string;
+  id: string | undefined;
+}
+
+/**
+ * Checks a whole batch before anything of it is written. Every failure, even one thrown by
+ * the caller's own getters or Proxy, becomes an `InvalidEventError` naming the position.
+ */
+export function checkBatch(events: readonly ServerSentEvent[]): CheckedEvent[] {
+  if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
+  const checked: CheckedEvent[] = [];
+  // An index loop, not map(): map() skips the holes of a sparse array.
+  for (let i = 0; i < events.length; i++) {
+    try {
+      checked.push(checkEvent(events[i]));
+    } catch (err) {
+      throw asInvalidEvent(err, events.length > 1 ? `event ${i}: ` : '');
+    }
+  }
+  return checked;
+}
+
+function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidEventError('an event must be an object like { event, data }');
+  }
+  // Each field is read exactly once: a getter answering differently on a second read must
+  // not slip past the check.
+  const { event, id, data } = input;
+  assertFieldValue('event', event);
+  if (id !== undefined) {
+    // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
+    const problem = eventIdProblem(id);
+    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(id)}`);
+  }
+  let serialised: string;
+  try {
+    serialised = serializeData(data);
+  } catch (err) {
+    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
+  }
+  return { event, data: serialised, id };
+}
+
+function asInvalidEvent(err: unknown, where: string): GripstreamError {
+  if (err instanceof InvalidEventError) return where === '' ? err : new InvalidEventError(where + err.message);
+  if (err instanceof GripstreamError) return err;
+  return new InvalidEventError(`${where}the event cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+}
