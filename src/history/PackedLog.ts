@@ -37,8 +37,9 @@ const KEEP_EMPTY_BYTES = 4096;
  *
  * Events are added at the back and removed only from the front, so their bytes form one
  * contiguous span [start, end) of a logical byte stream; `base` maps it onto `bytes`. The
- * span is moved to the front of the buffer (or into a new one, sized to twice what it
- * holds) only when it reaches the end, so each byte is copied O(1) times on average.
+ * span is moved to the front of the buffer (or into a new one, GROWTH times what it holds,
+ * or twice the old one while small) only when it reaches the end, so each byte is copied
+ * O(1) times on average.
  */
 export class PackedLog {
   /** Events currently kept. */
