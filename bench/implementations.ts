@@ -2,6 +2,8 @@
  * The implementations compared, each a server module under servers/. raw-node comes
  * first: every ratio in the report is relative to it.
  */
+import { nchanUnavailable } from './nginx.ts';
+import type { ScenarioId } from './scenarios/types.ts';
 
 export interface ImplementationSpec {
   /** Name in tables and charts. */
@@ -11,6 +13,34 @@ export interface ImplementationSpec {
   args?: string[];
   /** Why it cannot run, if it cannot (e.g. gripstream's source is not there yet). */
   unavailable?: string;
+  /** Only these scenarios (default: all). */
+  scenarios?: ScenarioId[];
+}
+
+/**
+ * nchan publishes over HTTP (one POST per event), so back-to-back throughput would measure
+ * its publisher endpoint, not fan-out: it runs in the memory and latency scenarios only.
+ */
+function nchanSpec(): ImplementationSpec {
+  const unavailable = nchanUnavailable();
+  return {
+    name: 'nchan',
+    script: 'bench/servers/nchan.ts',
+    scenarios: ['idle-memory', 'latency'],
+    ...(unavailable !== undefined ? { unavailable } : {}),
+  };
+}
+
+/** The scale scenario's four: the floor, gripstream with default options, sse-channel, nchan. */
+export function scaleImplementations(gripstreamPresent: boolean): ImplementationSpec[] {
+  const missing = gripstreamPresent ? {} : { unavailable: 'src/index.ts does not exist yet' };
+  return [
+    { name: BASELINE, script: 'bench/servers/raw-node.ts' },
+    // Default options: history on.
+    { name: 'gripstream', script: 'bench/servers/gripstream.ts', args: ['--history'], ...missing },
+    { name: 'sse-channel', script: 'bench/servers/sse-channel.ts' },
+    { ...nchanSpec(), scenarios: ['scale'] },
+  ];
 }
 
 export const BASELINE = 'raw-node';
@@ -34,5 +64,6 @@ export function implementations(
     { name: 'reference', script: 'bench/servers/reference.ts' },
     { name: 'better-sse', script: 'bench/servers/better-sse.ts' },
     { name: 'sse-channel', script: 'bench/servers/sse-channel.ts' },
+    nchanSpec(),
   ];
 }

@@ -27,6 +27,10 @@ export interface ChildOptions {
   cpu?: number;
   /** Prefix for the child's stderr lines in the orchestrator's output. */
   label: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Start the child with this `ulimit -n` (soft and hard), through `prlimit`. */
+  fdLimit?: number;
 }
 
 type Message = { type: string; id?: number };
@@ -53,12 +57,11 @@ export class Child<Req extends { id: number }, Reply extends Message> {
 
   static start<Req extends { id: number }, Reply extends Message>(options: ChildOptions): Child<Req, Reply> {
     const nodeArgs = ['--expose-gc', ...profilingArgs(), '--import', 'tsx', options.script, ...(options.args ?? [])];
-    const [command, args] =
-      options.cpu === undefined
-        ? [process.execPath, nodeArgs]
-        : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]];
+    const pinned = options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)];
+    const limited = options.fdLimit === undefined ? [] : ['prlimit', `--nofile=${options.fdLimit}:${options.fdLimit}`, '--'];
+    const [command, ...args] = [...limited, ...pinned, process.execPath, ...nodeArgs] as [string, ...string[]];
     // The `debug` package (used by the reference) must not log: it would cost per event.
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     delete env['DEBUG'];
     const proc = spawn(command, args, {
       cwd: REPO_ROOT,
@@ -133,6 +136,19 @@ export class Child<Req extends { id: number }, Reply extends Message> {
       if (onDeath !== undefined) this.exitWaiters.delete(onDeath);
     });
   }
+}
+
+/**
+ * The highest `ulimit -n` up to `wanted` that a child can be given here: the hard limit,
+ * or more where this process may raise it (root with CAP_SYS_RESOURCE).
+ */
+export function reachableFdLimit(wanted: number): number {
+  const probe = (n: number): boolean =>
+    spawnSync('prlimit', [`--nofile=${n}:${n}`, '--', 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0;
+  if (probe(wanted)) return wanted;
+  const hard = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8', timeout: 5_000 }).stdout?.trim();
+  const limit = hard === 'unlimited' ? wanted : Number(hard);
+  return Number.isFinite(limit) && limit > 0 ? Math.min(wanted, limit) : 1024;
 }
 
 /** BENCH_CPU_PROF_DIR=<dir> makes every child write a V8 CPU profile there (for digging). */

@@ -66,12 +66,28 @@ export interface MemorySample {
 
 export type ServerRequest =
   | { type: 'publish'; id: number; plan: PublishPlan }
-  | { type: 'stats'; id: number };
+  /** `resetLoopDelay` starts a new event-loop-delay window after this sample. */
+  | { type: 'stats'; id: number; resetLoopDelay?: boolean }
+  /**
+   * A deploy restart as the clients see it: every open stream is closed at once (nchan:
+   * nginx is killed and started again on the same port), then `missed` events are
+   * published to `channel` while nobody listens; the clients then reconnect.
+   */
+  | { type: 'drop'; id: number; missed: number; channel: string };
+
+/** Event-loop delay (ms) over a window, from `monitorEventLoopDelay` in the server. */
+export interface LoopDelaySample {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
 // ---- server → parent -------------------------------------------------------------
 
 export type ServerMessage =
-  | { type: 'ready'; port: number }
+  /** `nginxPrefix`: the nchan server's private nginx directory, so the orchestrator can reap it. */
+  | { type: 'ready'; port: number; nginxPrefix?: string }
+  | { type: 'dropped'; id: number; published: number; error?: string }
   | {
       type: 'published';
       id: number;
@@ -98,10 +114,13 @@ export type ServerMessage =
       connections: number;
       /** Server CPU time (user + system, µs) used so far, read before the GCs. */
       cpuMicros: number;
+      /** Since start or the last reset; absent where there is no Node event loop (nchan). */
+      loopDelay?: LoopDelaySample;
     };
 
 export type PublishedReply = Extract<ServerMessage, { type: 'published' }>;
 export type StatsReply = Extract<ServerMessage, { type: 'stats' }>;
+export type DroppedReply = Extract<ServerMessage, { type: 'dropped' }>;
 
 // ---- parent → client -------------------------------------------------------------
 
@@ -170,3 +189,82 @@ export interface AwaitResult {
 }
 
 export type ClientMessage = { type: 'ready' } | ConnectResult | AwaitResult;
+
+// ---- parent → scale load client (bench/scale-client.ts) -----------------------------
+
+/**
+ * Opens (or, when the streams exist already, reopens) this process's streams: clients
+ * `first` … `first + count − 1`, all on `channel`, client i from source address
+ * `sources[⌊i / perSource⌋]`. A reopened stream sends the `Last-Event-ID` its previous
+ * connection last saw, as an EventSource would.
+ */
+export interface ScaleConnectRequest {
+  type: 'scale-connect';
+  id: number;
+  port: number;
+  channel: string;
+  first: number;
+  count: number;
+  sources: string[];
+  perSource: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+/** Waits until every stream has received `events` bench events in total, or the deadline. */
+export interface ScaleAwaitRequest {
+  type: 'scale-await';
+  id: number;
+  events: number;
+  deadline: number;
+}
+
+/** Waits until the server has closed every stream, or the deadline. */
+export interface ScaleAwaitClosedRequest {
+  type: 'scale-await-closed';
+  id: number;
+  deadline: number;
+}
+
+export type ScaleClientRequest = ScaleConnectRequest | ScaleAwaitRequest | ScaleAwaitClosedRequest;
+
+export interface ScaleConnectResult {
+  type: 'scale-connected';
+  id: number;
+  connected: number;
+  failed: number;
+  firstError?: string;
+  /** Wall-clock ms when the first socket was opened, and when the last response head arrived. */
+  startedAt: number;
+  lastHeadAt: number;
+  /** Streams that sent a `Last-Event-ID`. */
+  resumed: number;
+}
+
+export interface ScaleAwaitResult {
+  type: 'scale-received';
+  id: number;
+  clients: number;
+  clientsComplete: number;
+  clientsOverDelivered: number;
+  /** Streams whose current connection the server closed. */
+  clientsClosed: number;
+  /** Streams that were sent `event: history-truncated` (a resume that could not be vouched for). */
+  clientsTruncated: number;
+  received: number;
+  /** Wall-clock ms of the last bench event received by any stream (0 when none). */
+  lastReceiptAt: number;
+  clientCpuMs: number;
+  awaitWallMs: number;
+}
+
+export interface ScaleClosedResult {
+  type: 'scale-closed';
+  id: number;
+  closed: number;
+  clients: number;
+  /** Wall-clock ms when the last stream saw its connection close. */
+  lastClosedAt: number;
+}
+
+export type ScaleClientMessage = { type: 'ready' } | ScaleConnectResult | ScaleAwaitResult | ScaleClosedResult;

@@ -230,6 +230,14 @@ function renderCaveats(run: RunInfo, results: ScenarioResult[]): string {
       '`id:` to every event; sse-channel keeps history only for events with an `id` (none here) and pings ' +
       'per channel every 20 s. gripstream runs with `{ history: false }`, and again with its default ' +
       'history as `gripstream+history`.',
+    ...(run.implementations.includes('nchan')
+      ? [
+          '- nchan (nginx-light + libnginx-mod-nchan, one worker, default settings, EventSource subscriber) runs in the ' +
+            'idle-memory and latency scenarios only. Its memory per connection is the nginx worker\'s RSS (no heap); ' +
+            'each event is one HTTP `POST` to its publisher location, made by a Node process on the server CPU, and its ' +
+            'latency includes that request.',
+        ]
+      : []),
     ...(utilisation.length > 0
       ? [
           `- Load client CPU use while events were flowing (user + system, of one core): ${utilisation.join(', ')}. ` +

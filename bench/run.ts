@@ -5,7 +5,9 @@
  * Options (flags or environment):
  *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
- *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip, redis
+ *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip, redis;
+ *                                               and the opt-in scale (never in the default run)
+ *   --scale-streams=N  / BENCH_SCALE_STREAMS=N  streams in the scale scenario (default 100,000)
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
  *   --repeat=N         / BENCH_REPEAT=N         rounds of throughput and latency; medians are
  *                                               reported (default 3, quick 1)
@@ -22,10 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { combineRounds } from './aggregate.ts';
 import { roundsOf } from './rounds.ts';
 import { renderChart } from './chart.ts';
-import { BASELINE, implementations, type ImplementationSpec } from './implementations.ts';
+import { BASELINE, implementations, scaleImplementations, type ImplementationSpec } from './implementations.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
-import { cpuPinningAvailable } from './processes.ts';
+import { cpuPinningAvailable, reachableFdLimit } from './processes.ts';
 import { renderMarkdown, type RunInfo } from './report.ts';
+import { renderScaleMarkdown, type ScaleRunInfo } from './scale-report.ts';
+import { DEFAULT_SCALE_STREAMS, planScale, runScale, type ScaleResult } from './scenarios/scale.ts';
 import { runGrip } from './scenarios/grip.ts';
 import { runRedis } from './scenarios/redis.ts';
 import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
@@ -46,9 +50,11 @@ const GRIPSTREAM_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.ur
 const FD_HEADROOM = 128;
 const RUN_DEADLINE_MS = { default: 30 * 60_000, quick: 3 * 60_000 };
 
-type MeasuredScenario = Exclude<ScenarioId, 'grip' | 'redis'>;
+type MeasuredScenario = Exclude<ScenarioId, 'grip' | 'redis' | 'scale'>;
 const MEASURED: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
+/** The default run. `scale` (tens of minutes, 100,000 sockets) only runs when asked for. */
 const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip', 'redis'];
+const KNOWN_SCENARIOS: ScenarioId[] = [...SCENARIOS, 'scale'];
 
 interface Options {
   quick: boolean;
@@ -57,6 +63,7 @@ interface Options {
   repeat: number;
   only: string[] | undefined;
   scenarios: ScenarioId[];
+  scaleStreams: number;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -68,10 +75,12 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     text === undefined || text === '' ? undefined : text.split(',').map((s) => s.trim());
   const quick = (flag('quick') ?? env['BENCH_QUICK'] ?? '0') !== '0';
   const scenarios = list(flag('scenarios') ?? env['BENCH_SCENARIOS']) ?? SCENARIOS;
-  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s as ScenarioId));
+  const unknown = scenarios.filter((s) => !KNOWN_SCENARIOS.includes(s as ScenarioId));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const yieldEvery = Number(flag('yield-every') ?? env['BENCH_YIELD_EVERY'] ?? NaN);
   const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? (quick ? 1 : 3));
+  const scaleStreams = Number(flag('scale-streams') ?? env['BENCH_SCALE_STREAMS'] ?? DEFAULT_SCALE_STREAMS);
+  if (!(Number.isInteger(scaleStreams) && scaleStreams >= 1)) throw new Error(`--scale-streams must be a positive integer`);
   return {
     quick,
     pin: (flag('no-pin') ?? env['BENCH_NO_PIN'] ?? '0') === '0',
@@ -79,6 +88,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     yieldEvery: yieldEvery >= 1 ? Math.floor(yieldEvery) : undefined,
     only: list(flag('only') ?? env['BENCH_ONLY']),
     scenarios: scenarios as ScenarioId[],
+    scaleStreams,
   };
 }
 
@@ -147,6 +157,9 @@ async function runScenario(
   placement: Placement,
   sizes: Sizes,
 ): Promise<ScenarioResult> {
+  if (impl.scenarios !== undefined && !impl.scenarios.includes(scenario)) {
+    return { scenario, implementation: impl.name, status: 'skipped', metrics: {}, note: 'not run in this scenario' };
+  }
   if (impl.unavailable !== undefined) {
     return { scenario, implementation: impl.name, status: 'skipped', metrics: {}, note: impl.unavailable };
   }
@@ -190,10 +203,12 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const options = parseOptions(process.argv.slice(2), process.env);
   const mode = options.quick ? 'quick' : 'default';
+  // The scale scenario brings its own budget: up to 15 minutes per implementation.
+  const deadlineMs = RUN_DEADLINE_MS[mode] + (options.scenarios.includes('scale') ? 60 * 60_000 : 0);
   const runDeadline = setTimeout(() => {
-    console.error(`\nbench: the whole run exceeded ${RUN_DEADLINE_MS[mode] / 60_000} min; giving up.`);
+    console.error(`\nbench: the whole run exceeded ${deadlineMs / 60_000} min; giving up.`);
     process.exit(1);
-  }, RUN_DEADLINE_MS[mode]);
+  }, deadlineMs);
   runDeadline.unref();
 
   const loadAtStart = os.loadavg()[0]!;
@@ -204,9 +219,18 @@ async function main(): Promise<void> {
   const { placement, description: pinning } = choosePlacement(options.pin, adjustments);
   const gripstreamPresent = existsSync(GRIPSTREAM_ENTRY);
   if (!gripstreamPresent) adjustments.push('gripstream skipped: src/index.ts does not exist yet.');
-  const impls = implementations(gripstreamPresent, { withHistoryVariant: !options.quick }).filter(
-    (i) => options.only === undefined || i.name === BASELINE || options.only.includes(i.name),
-  );
+  const selected = (i: ImplementationSpec): boolean =>
+    options.only === undefined || i.name === BASELINE || options.only.includes(i.name);
+  const impls = implementations(gripstreamPresent, { withHistoryVariant: !options.quick }).filter(selected);
+  const mainScenarios = options.scenarios.filter((s) => s !== 'scale');
+  if (mainScenarios.length === 0) {
+    await runScaleScenario(options, placement, pinning, machine, gripstreamPresent, selected, startedAt);
+    clearTimeout(runDeadline);
+    return;
+  }
+  for (const impl of impls) {
+    if (impl.unavailable !== undefined && impl.name === 'nchan') console.log(`bench: note: nchan SKIPPED: ${impl.unavailable}`);
+  }
 
   console.log(`bench: ${mode} run, ${impls.length} implementations, scenarios: ${options.scenarios.join(', ')}`);
   console.log(`bench: ${machine.cpuModel} × ${machine.cores}, Node ${machine.node}, ulimit -n ${machine.fdSoftLimit}, ${pinning}`);
@@ -269,11 +293,71 @@ async function main(): Promise<void> {
     loadAtStart,
   };
   const markdown = renderMarkdown(run, results);
-  const partial = options.only !== undefined || options.scenarios.length !== SCENARIOS.length;
+  const partial = options.only !== undefined || mainScenarios.length !== SCENARIOS.length;
   const written = writeResults(run, results, markdown, partial);
   console.log('\n' + markdown);
   console.log(`bench: wrote ${written.join(', ')}`);
+  if (options.scenarios.includes('scale')) {
+    await runScaleScenario(options, placement, pinning, machine, gripstreamPresent, selected, new Date());
+  }
   clearTimeout(runDeadline);
+}
+
+/** The opt-in scale scenario: its own implementations, report and result files. */
+async function runScaleScenario(
+  options: Options,
+  placement: Placement,
+  pinning: string,
+  machine: MachineInfo,
+  gripstreamPresent: boolean,
+  selected: (i: ImplementationSpec) => boolean,
+  startedAt: Date,
+): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!;
+  // BENCH_SCALE_PER_LOAD=N: at most N streams per load process (to try several at small N).
+  const perLoad = Number(process.env['BENCH_SCALE_PER_LOAD'] ?? NaN);
+  const setup = planScale(options.scaleStreams, reachableFdLimit, placement, perLoad >= 1 ? perLoad : undefined);
+  const impls = scaleImplementations(gripstreamPresent).filter(selected);
+  console.log(
+    `bench: scale: ${setup.streams.toLocaleString('en-US')} streams per implementation, ${setup.loadProcesses} load ` +
+      `process(es), sources ${setup.sources.join(', ')}, ulimit -n ${setup.fdLimit}`,
+  );
+  for (const a of setup.adjustments) console.log(`bench: scale: note: ${a}`);
+  const results: ScaleResult[] = [];
+  for (const impl of impls) {
+    if (impl.unavailable !== undefined) console.log(`bench: scale: ${impl.name} SKIPPED: ${impl.unavailable}`);
+    const result = await runScale(impl, setup);
+    results.push(result);
+    console.log(`  scale          ${impl.name.padEnd(19)} ${(result.wallMs / 1000).toFixed(1).padStart(5)} s  ${describeScale(result)}`);
+  }
+  const run: ScaleRunInfo = {
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+    machine,
+    setup,
+    askedStreams: options.scaleStreams,
+    pinning,
+    loadAtStart,
+    baseline: BASELINE,
+  };
+  const markdown = renderScaleMarkdown(run, results);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(RESULTS_DIR + 'scale-latest.md', markdown);
+  writeFileSync(RESULTS_DIR + 'scale-latest.json', JSON.stringify({ run, results }, null, 2) + '\n');
+  console.log('\n' + markdown);
+  console.log('bench: wrote bench/results/scale-latest.md, bench/results/scale-latest.json');
+}
+
+function describeScale(r: ScaleResult): string {
+  const f = (v: number | undefined, d = 0): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+  const p99s = Object.values(r.loopDelay ?? {}).map((s) => s.p99Ms);
+  const p99 = p99s.length > 0 ? Math.max(...p99s) : undefined;
+  return (
+    `${r.status.padEnd(10)} accept=${f(r.acceptMs)}ms rss/stream=${f(r.rssPerStream)} heap/stream=${f(r.heapPerStream)} ` +
+    `broadcast=${f(r.broadcastMs)}ms cpu/event=${f(r.broadcastCpuMicrosPerEvent, 2)}µs reconnect=${f(r.reconnectMs)}ms` +
+    `${r.caughtUp === undefined ? '' : r.caughtUp ? ' caught-up' : ' NOT-caught-up'} loopP99=${f(p99, 1)}ms` +
+    `${r.note ? `  (${r.note})` : ''}`
+  );
 }
 
 main().catch((err: unknown) => {

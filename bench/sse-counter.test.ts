@@ -83,6 +83,35 @@ describe('SseEventCounter over HttpResponseReader', () => {
     expect(run(wire, [3]).count).toBe(1);
   });
 
+  it('tracks the last event id as an EventSource would (gripstream and nchan formats), at every split point', () => {
+    const parts = [
+      'event: stream-open\ndata: \n\n',
+      'event: b\nid: 17\ndata: {"n":0}\n\n',
+      ': keep-alive\n\n',
+      'event: b\nid: 1796159678:2\r\ndata: {"n":1}\n\n',
+      'event: b\ndata: {"n":2}\n\n', // no id: the buffer keeps the previous one
+    ];
+    const wire = Buffer.from(HEAD + chunked(parts));
+    for (let at = 0; at <= wire.length; at++) {
+      const counter = new SseEventCounter('b', false, undefined, true);
+      const reader = new HttpResponseReader((buf, s, e) => counter.feed(buf, s, e));
+      reader.feed(wire.subarray(0, at));
+      reader.feed(wire.subarray(at));
+      expect(counter.count).toBe(3);
+      expect(counter.lastId).toBe('1796159678:2');
+    }
+  });
+
+  it('does not treat id-prefixed fields as ids, nor track ids unless asked', () => {
+    const wire = Buffer.from(HEAD + chunked(['event: b\nidx: 5\ndata: 1\n\nevent: b\nid: 6\ndata: 2\n\n']));
+    const tracked = new SseEventCounter('b', false, undefined, true);
+    new HttpResponseReader((buf, s, e) => tracked.feed(buf, s, e)).feed(wire);
+    expect(tracked.lastId).toBe('6');
+    const untracked = new SseEventCounter('b', false);
+    new HttpResponseReader((buf, s, e) => untracked.feed(buf, s, e)).feed(wire);
+    expect([untracked.count, untracked.lastId]).toEqual([2, undefined]);
+  });
+
   it('rejects a non-200 response', () => {
     const reader = new HttpResponseReader(() => undefined);
     reader.feed(Buffer.from('HTTP/1.1 406 Not Acceptable\r\nContent-Length: 0\r\n\r\n'));

@@ -21,6 +21,7 @@ const SPACE = 32;
 
 const EVENT_FIELD = Buffer.from('event');
 const DATA_FIELD = Buffer.from('data');
+const ID_FIELD = Buffer.from('id');
 
 const enum State {
   LineStart,
@@ -35,6 +36,8 @@ const enum Field {
   Other,
   Event,
   Data,
+  /** Only when ids are tracked: the `id:` line (the scale scenario resumes with it). */
+  Id,
 }
 
 /** Receives each counted event; `data` is its last `data:` line when data is collected. */
@@ -43,6 +46,11 @@ export type MatchedEventHandler = (data: string | undefined) => void;
 export class SseEventCounter {
   /** Complete events with the wanted name seen so far. */
   count = 0;
+  /**
+   * With `trackIds`: the stream's last-event-id buffer as an EventSource keeps it (set by
+   * every `id:` line, whichever event it belongs to): what it would send as `Last-Event-ID`.
+   */
+  lastId: string | undefined;
 
   private readonly wanted: Buffer;
   private state = State.LineStart;
@@ -50,6 +58,8 @@ export class SseEventCounter {
   private fieldLength = 0;
   private mayBeEvent = true;
   private mayBeData = true;
+  private mayBeId = true;
+  private idText = '';
   /** Bytes of the current `event:` value matched so far, or -1 after a mismatch. */
   private nameMatched = 0;
   /** The pending event's `event:` field named the wanted event. */
@@ -62,6 +72,7 @@ export class SseEventCounter {
     eventName: string,
     private readonly collectData: boolean,
     private readonly onMatch?: MatchedEventHandler,
+    private readonly trackIds = false,
   ) {
     this.wanted = Buffer.from(eventName);
   }
@@ -102,6 +113,9 @@ export class SseEventCounter {
     if (this.state === State.Value && this.field === Field.Data && this.collectData) {
       this.dataText += buf.toString('latin1', this.dataStart, end);
       this.dataStart = 0;
+    } else if (this.state === State.Value && this.field === Field.Id) {
+      this.idText += buf.toString('latin1', this.dataStart, end);
+      this.dataStart = 0;
     } else if (this.state === State.ValueStart) {
       this.dataStart = 0;
     }
@@ -112,6 +126,7 @@ export class SseEventCounter {
     this.fieldLength = 0;
     this.mayBeEvent = true;
     this.mayBeData = true;
+    this.mayBeId = this.trackIds;
     this.extendField(byte);
   }
 
@@ -119,6 +134,7 @@ export class SseEventCounter {
     const at = this.fieldLength++;
     this.mayBeEvent &&= EVENT_FIELD[at] === byte;
     this.mayBeData &&= DATA_FIELD[at] === byte;
+    this.mayBeId &&= ID_FIELD[at] === byte;
   }
 
   private endFieldName(buf: Buffer, valueStart: number): void {
@@ -128,6 +144,9 @@ export class SseEventCounter {
     } else if (this.mayBeData && this.fieldLength === DATA_FIELD.length) {
       this.field = Field.Data;
       this.dataText = '';
+    } else if (this.mayBeId && this.fieldLength === ID_FIELD.length) {
+      this.field = Field.Id;
+      this.idText = '';
     } else {
       this.state = State.SkipLine;
       return;
@@ -148,6 +167,13 @@ export class SseEventCounter {
   private endValue(buf: Buffer, lineEnd: number): void {
     if (this.field === Field.Event) {
       this.eventIsWanted = this.nameMatched === this.wanted.length;
+    } else if (this.field === Field.Id) {
+      // A CRLF's CR may sit at the end of the previous read: strip it from the whole value.
+      const raw = this.idText + buf.toString('latin1', this.dataStart, lineEnd);
+      const id = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      this.idText = '';
+      // The spec ignores an id containing NUL.
+      if (!id.includes('\0')) this.lastId = id;
     } else if (this.collectData) {
       // Strip a CR of a CRLF ending; CR bytes were skipped by the scanner, not the slice.
       let end = lineEnd;

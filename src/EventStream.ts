@@ -23,12 +23,14 @@ import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
 import type {
+  ChannelList,
   ChannelsBuilder,
+  EventMap,
+  EventOf,
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
   NextFunction,
-  ServerSentEvent,
   StreamRequest,
   StreamResponse,
 } from './types.js';
@@ -60,26 +62,30 @@ const STATE = Symbol('gripstream.state');
  * Calling an EventStream makes a route handler; see the class for everything else.
  * `eventStream('a')`, `eventStream('a', 'b')`, `eventStream(['a', 'b'])`, `eventStream(req => ...)`.
  */
-export interface EventStream {
+// Same type parameters as the class: the two declarations merge into one type.
+export interface EventStream<E extends object = EventMap> {
   (...channels: string[]): EventStreamHandler;
   (channels: readonly string[]): EventStreamHandler;
-  (builder: ChannelsBuilder): EventStreamHandler;
+  <Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
 }
 
 /**
  * Server-Sent Events endpoints over named channels. The instance is callable: calling it
  * returns connect-style middleware. Events reach this process's clients through an
  * in-process bus and, when `grip` is configured, the clients held by a GRIP proxy.
+ *
+ * `E` (optional) maps event names to their data types; publishing then checks both at
+ * compile time: `new EventStream<{ message: { text: string } }>()`.
  */
 // A class whose constructor returns a function: `new EventStream()` is callable, still passes
 // `instanceof EventStream`, and its methods live on the prototype (nothing copied per instance).
-export class EventStream {
+export class EventStream<E extends object = EventMap> {
   private declare readonly [STATE]: EventStreamState;
 
   constructor(config?: EventStreamOptions | null) {
     const callable = function eventStream(...args: unknown[]): EventStreamHandler {
       return (EventStream.prototype.route as (...a: unknown[]) => EventStreamHandler).apply(callable, args);
-    } as unknown as EventStream;
+    } as unknown as EventStream<E>;
     Object.setPrototypeOf(callable, new.target.prototype);
     Object.defineProperty(callable, STATE, { value: createState(config ?? {}) });
     return callable;
@@ -88,14 +94,14 @@ export class EventStream {
   /** Route handler for the given channels; the same as calling the instance. */
   route(...channels: string[]): EventStreamHandler;
   route(channels: readonly string[]): EventStreamHandler;
-  route(builder: ChannelsBuilder): EventStreamHandler;
+  route<Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
   route(...args: unknown[]): EventStreamHandler {
     const spec = toChannelSpec(args);
     return (req, res, next) => this.handle(spec, req, res, next);
   }
 
   /** Serves an event stream for `channels` on this request, without a route. */
-  run(req: StreamRequest, res: StreamResponse, channels: string | string[]): Promise<void> {
+  run(req: StreamRequest, res: StreamResponse, channels: string | readonly string[]): Promise<void> {
     return serveStream(this[STATE].context, req, res, typeof channels === 'string' ? [channels] : channels);
   }
 
@@ -106,7 +112,7 @@ export class EventStream {
    */
   fetch(
     request: Request,
-    channels: string | string[] | ((request: Request) => string | string[] | Promise<string | string[]>),
+    channels: ChannelList | ((request: Request) => ChannelList | Promise<ChannelList>),
     params?: Record<string, unknown>,
   ): Promise<Response> {
     const spec = typeof channels === 'string' ? [channels] : (channels as ChannelSpec);
@@ -133,17 +139,17 @@ export class EventStream {
    * Publishes one event to a channel's subscribers here and on every GRIP proxy. Resolves
    * when local subscribers have it and every proxy accepted it.
    */
-  publishEvent(channel: string, event: ServerSentEvent): Promise<void> {
+  publishEvent(channel: string, event: EventOf<E>): Promise<void> {
     return this[STATE].dispatcher.publish(channel, [event]);
   }
 
   /** Publishes several events in order; through GRIP they travel as one request. */
-  publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void> {
+  publishEvents(channel: string, events: readonly EventOf<E>[]): Promise<void> {
     return this[STATE].dispatcher.publish(channel, events);
   }
 
   /** The publisher of one channel; the same object every time for the same channel. */
-  getChannelPublisher(channel: string): ChannelPublisher {
+  getChannelPublisher(channel: string): ChannelPublisher<E> {
     const name = normalizeChannel(channel);
     const { publishers, dispatcher } = this[STATE];
     let publisher = publishers.get(name);
@@ -151,11 +157,12 @@ export class EventStream {
       publisher = new ChannelPublisher(name, (ch, events) => dispatcher.publish(ch, events));
       publishers.set(name, publisher);
     }
-    return publisher;
+    // `E` is fixed per instance; the map holds this instance's publishers only.
+    return publisher as ChannelPublisher<E>;
   }
 
   /** An object-mode Writable of events for `channel`, with backpressure down to delivery. */
-  createChannelWritable(channel: string): ChannelWritable {
+  createChannelWritable(channel: string): ChannelWritable<E> {
     return this.getChannelPublisher(channel).createWritable();
   }
 

@@ -12,6 +12,8 @@ export type GripstreamErrorCode =
   | 'ERR_CLOSED';
 
 export class GripstreamError extends Error {
+  // Each subclass narrows this to its own literal with a `declare`d field (nothing emitted), so
+  // `err instanceof HistoryError` gives `err.code: 'ERR_HISTORY'`.
   readonly code: GripstreamErrorCode;
 
   constructor(code: GripstreamErrorCode, message: string, options?: { cause?: unknown }) {
@@ -23,6 +25,8 @@ export class GripstreamError extends Error {
 
 /** An event whose `event`, `id` or `retry` cannot be framed as SSE without corrupting the stream. */
 export class InvalidEventError extends GripstreamError {
+  declare readonly code: 'ERR_INVALID_EVENT';
+
   constructor(message: string) {
     super('ERR_INVALID_EVENT', message);
   }
@@ -30,6 +34,8 @@ export class InvalidEventError extends GripstreamError {
 
 /** A channel name that is empty, too long, or holds a character GRIP headers cannot carry. */
 export class InvalidChannelError extends GripstreamError {
+  declare readonly code: 'ERR_INVALID_CHANNEL';
+
   constructor(message: string) {
     super('ERR_INVALID_CHANNEL', message);
   }
@@ -37,6 +43,8 @@ export class InvalidChannelError extends GripstreamError {
 
 /** A constructor option that cannot work; thrown from `new EventStream()`. */
 export class InvalidConfigError extends GripstreamError {
+  declare readonly code: 'ERR_INVALID_CONFIG';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_CONFIG', message, options);
   }
@@ -50,6 +58,8 @@ export class InvalidConfigError extends GripstreamError {
  * Without history nothing of a refused publish reached anyone (`committed: false`).
  */
 export class GripPublishError extends GripstreamError {
+  declare readonly code: 'ERR_GRIP_PUBLISH';
+
   readonly statusCode: number | undefined;
   readonly committed: boolean;
 
@@ -62,6 +72,8 @@ export class GripPublishError extends GripstreamError {
 
 /** The history store failed (for example a shared store is unreachable). */
 export class HistoryError extends GripstreamError {
+  declare readonly code: 'ERR_HISTORY';
+
   constructor(message: string, cause: unknown) {
     super('ERR_HISTORY', message, { cause });
   }
@@ -83,6 +95,8 @@ export class RedisTimeoutError extends GripstreamError {
 
 /** A publish or a new connection after `eventStream.close()`. */
 export class ClosedError extends GripstreamError {
+  declare readonly code: 'ERR_CLOSED';
+
   constructor() {
     super('ERR_CLOSED', 'this EventStream has been closed');
   }

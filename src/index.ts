@@ -25,11 +25,14 @@ export {
   type GripstreamErrorCode,
 } from './errors.js';
 export type {
+  EventMap,
+  EventOf,
   ServerSentEvent,
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
   ChannelsBuilder,
+  ChannelList,
   GripPublisherSpec,
   HistoryOptions,
   StreamRequest,

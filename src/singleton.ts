@@ -1,4 +1,5 @@
 import { EventStream, type EventStreamOptions } from './EventStream.js';
+import type { EventMap } from './types.js';
 
 // On globalThis under a registry symbol: survives Next.js dev reloads (module re-evaluation)
 // and is shared by separately bundled copies of this module (app and pages router bundles).
@@ -12,10 +13,14 @@ function registry(): Registry {
   return holder[REGISTRY];
 }
 
+/**
+ * `E` types the instance's events, as `new EventStream<E>()` does. It is not checked against
+ * the instance already registered: give every caller of one key the same map.
+ */
 export interface GetEventStreamSingleton {
-  (config?: EventStreamOptions | null, key?: string): EventStream;
+  <E extends object = EventMap>(config?: EventStreamOptions | null, key?: string): EventStream<E>;
   /** The reference's README calls it with `new`; that works and returns the same instance. */
-  new (config?: EventStreamOptions | null, key?: string): EventStream;
+  new <E extends object = EventMap>(config?: EventStreamOptions | null, key?: string): EventStream<E>;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { RedisEngineOptions } from './engine/createEngine.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
 import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
-/** One Server-Sent Event as the publisher hands it over. */
+/** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
   /** The SSE `event` field: the name the browser's `addEventListener` listens for. */
   event: string;
@@ -15,6 +15,25 @@ export interface ServerSentEvent {
   /** Optional id; one is assigned when history is on and none is given. */
   id?: string;
 }
+
+/**
+ * Event names and their data types, for `new EventStream<Events>()`:
+ * `{ message: { text: string }; cleared: undefined }`. Without one, any name and any data go.
+ */
+export type EventMap = Record<string, unknown>;
+
+/**
+ * One event of the map `E`: `{ event: name, data: E[name], id? }` for each name, with `data`
+ * optional where its type allows `undefined`. For a map of any name (the default), it is
+ * `ServerSentEvent` itself.
+ */
+export type EventOf<E extends object> = string extends keyof E
+  ? ServerSentEvent
+  : { [K in keyof E & string]: NamedEvent<K, E[K]> }[keyof E & string];
+
+type NamedEvent<K extends string, D> = undefined extends D
+  ? { event: K; data?: D; id?: string }
+  : { event: K; data: D; id?: string };
 
 /**
  * What a request handler receives. Plain `node:http` objects or `node:http2`'s compatibility
@@ -28,9 +47,13 @@ export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
 export type StreamResponse = ServerResponse | Http2ServerResponse;
 export type NextFunction = (err?: unknown) => void;
 
-/** Connect-style middleware: Express route handler, Next.js API route, plain `node:http`. */
-export type EventStreamHandler = (
-  req: StreamRequest,
+/**
+ * Connect-style middleware: Express route handler, Next.js API route, plain `node:http`.
+ * `Req` is what a typed channel builder asked for (e.g. `express.Request`), so a framework that
+ * passes something else is refused at compile time.
+ */
+export type EventStreamHandler<Req extends StreamRequest = StreamRequest> = (
+  req: Req,
   res: StreamResponse,
   next?: NextFunction,
 ) => Promise<void>;
@@ -38,8 +61,12 @@ export type EventStreamHandler = (
 /**
  * Picks the channels of a request, for routes whose channels depend on who asks. It may answer
  * with a Promise (a lookup of the user's rooms); a rejection is the route's error (500 or `next(err)`).
+ * Its parameter may be typed as your framework's request (`(req: express.Request) => ...`).
  */
-export type ChannelsBuilder = (req: StreamRequest) => string | string[] | Promise<string | string[]>;
+export type ChannelsBuilder<Req extends StreamRequest = StreamRequest> = (req: Req) => ChannelList | Promise<ChannelList>;
+
+/** One channel name or several. */
+export type ChannelList = string | readonly string[];
 
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;

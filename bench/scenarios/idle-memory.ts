@@ -24,8 +24,11 @@ export async function runIdleMemory(
   await sleep(SETTLE_MS);
   const after = await session.server.request<Stats>({ type: 'stats' }, STATS_TIMEOUT_MS);
 
-  const perConnection = (key: keyof Stats['memory']): number =>
-    (after.memory[key] - before.memory[key]) / connections;
+  // A figure the server cannot give (nchan's heap) is NaN, which IPC's JSON turns into null.
+  const perConnection = (key: keyof Stats['memory']): number => {
+    const [a, b] = [after.memory[key] as number | null, before.memory[key] as number | null];
+    return typeof a === 'number' && typeof b === 'number' ? (a - b) / connections : NaN;
+  };
   const allOpen = after.connections === connections;
   return {
     scenario: 'idle-memory',

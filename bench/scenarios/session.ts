@@ -6,6 +6,7 @@
  * growth carried over, and every implementation starts each scenario equally cold.
  */
 import type { ImplementationSpec } from '../implementations.ts';
+import { reapNginx } from '../nginx.ts';
 import { Child } from '../processes.ts';
 import type {
   ChannelLayout,
@@ -57,6 +58,7 @@ export async function withSession<T>(
     label: `${impl.name} client`,
   });
   let deadlineHit = false;
+  let nginxPrefix: string | undefined;
   const watchdog = setTimeout(() => {
     deadlineHit = true;
     server.kill();
@@ -68,6 +70,7 @@ export async function withSession<T>(
       client.ready(STARTUP_TIMEOUT_MS),
     ]);
     if (ready.type !== 'ready') throw new Error(`server sent '${ready.type}' before 'ready'`);
+    nginxPrefix = ready.nginxPrefix;
     return await body({ server, client, port: ready.port, sizes });
   } catch (err) {
     if (deadlineHit) throw new HardDeadlineExceeded(`hard deadline of ${hardDeadlineMs / 1000} s exceeded`);
@@ -75,6 +78,8 @@ export async function withSession<T>(
   } finally {
     clearTimeout(watchdog);
     await Promise.all([server.stop(), client.stop()]);
+    // The nchan server stops its nginx itself; this catches a server child that died first.
+    if (nginxPrefix !== undefined) reapNginx(nginxPrefix);
   }
 }
 

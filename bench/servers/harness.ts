@@ -9,12 +9,14 @@
  * publishing with the same loop.
  */
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { median } from '../aggregate.ts';
 import { wallClockMs } from '../clock.ts';
 import {
   BENCH_EVENT_NAME,
   channelOfEvent,
+  type LoopDelaySample,
   type MemorySample,
   type PublishPlan,
   type ServerMessage,
@@ -35,30 +37,87 @@ export interface Implementation {
 
 const EVENTS_PATH = '/events/';
 
+/**
+ * What the IPC loop drives: a Node server built by `serve` below, or a process outside
+ * Node (servers/nchan.ts drives nginx).
+ */
+export interface ServerTarget {
+  publish(channel: string, event: BenchEvent): void | Promise<void>;
+  /** CPU (user + system, µs) the serving process(es) used so far. */
+  cpuMicros(): number;
+  /** Memory of the serving process(es), after a full collection where there is one. */
+  memory(): MemorySample;
+  /** Streams open right now. */
+  connections(): number | Promise<number>;
+  /** Closes every open stream at once (see the 'drop' request), resolving once all are gone. */
+  dropAll(): Promise<void>;
+  /** Event-loop delay since the last reset; undefined when the server is not a Node loop. */
+  loopDelay?(): LoopDelaySample;
+  resetLoopDelay?(): void;
+  /** Releases what the target started (nchan: stops nginx) before this process exits. */
+  close?(): Promise<void>;
+}
+
+/** How long a drop may take before the server reports failure instead of hanging. */
+const DROP_TIMEOUT_MS = 60_000;
+
 /** Starts the server on an ephemeral loopback port and serves the orchestrator's requests. */
 export function serve(impl: Implementation): void {
-  if (process.send === undefined) {
-    console.error('Benchmark servers are started by bench/run.ts over IPC; run `npm run bench`.');
-    process.exit(2);
-  }
+  requireIpc();
   const connections = { open: 0 };
   const server = http.createServer((req, res) => route(impl, connections, req, res));
   // A server under test must never be the one to time out a long-lived stream.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  // p99 event-loop delay is a scale-scenario figure (BENCH_LOOP_DELAY=1 from scale.ts); the
+  // other scenarios leave the histogram's 10 ms timer out, as before.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const watchLoop = process.env['BENCH_LOOP_DELAY'] === '1';
+  if (watchLoop) loop.enable();
+  const target: ServerTarget = {
+    publish: (channel, event) => impl.publish(channel, event),
+    cpuMicros: cpuTimeMicros,
+    memory: sampleMemory,
+    connections: () => connections.open,
+    dropAll: () => {
+      server.closeAllConnections();
+      return until(() => connections.open === 0, DROP_TIMEOUT_MS, 'every stream to close');
+    },
+    ...(watchLoop
+      ? {
+          loopDelay: () => ({ p50Ms: loop.percentile(50) / 1e6, p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 }),
+          resetLoopDelay: () => loop.reset(),
+        }
+      : {}),
+  };
   server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    send({ type: 'ready', port: address.port });
+    serveTarget(target, { type: 'ready', port: address.port });
   });
+}
+
+/** Serves the orchestrator's requests against `target`, after announcing `ready`. */
+export function serveTarget(target: ServerTarget, ready: Extract<ServerMessage, { type: 'ready' }>): void {
+  requireIpc();
   process.on('message', (raw) => {
-    handle(impl, connections, raw as ServerRequest).then(send, (err: unknown) => {
+    handle(target, raw as ServerRequest).then(send, (err: unknown) => {
       console.error('[server]', err);
       process.exit(1);
     });
   });
   // Never outlive the orchestrator.
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => {
+    void Promise.resolve(target.close?.()).finally(() => process.exit(0));
+  });
+  send(ready);
+}
+
+function requireIpc(): void {
+  if (process.send === undefined) {
+    console.error('Benchmark servers are started by bench/run.ts over IPC; run `npm run bench`.');
+    process.exit(2);
+  }
 }
 
 function route(
@@ -82,16 +141,49 @@ function route(
   });
 }
 
-async function handle(
-  impl: Implementation,
-  connections: { open: number },
-  req: ServerRequest,
-): Promise<ServerMessage> {
-  if (req.type === 'stats') {
-    const cpuMicros = cpuTimeMicros();
-    return { type: 'stats', id: req.id, memory: sampleMemory(), connections: connections.open, cpuMicros };
+async function handle(target: ServerTarget, req: ServerRequest): Promise<ServerMessage> {
+  switch (req.type) {
+    case 'stats': {
+      const cpuMicros = target.cpuMicros();
+      const loopDelay = target.loopDelay?.();
+      const connections = await target.connections();
+      const memory = target.memory();
+      // After the forced GCs, so their pause is not charged to the next phase.
+      if (req.resetLoopDelay === true) target.resetLoopDelay?.();
+      return { type: 'stats', id: req.id, memory, connections, cpuMicros, ...(loopDelay ? { loopDelay } : {}) };
+    }
+    case 'drop':
+      return { type: 'dropped', id: req.id, ...(await dropAndPublish(target, req.missed, req.channel)) };
+    case 'publish':
+      return { type: 'published', id: req.id, ...(await publishPlan(target, req.plan)) };
   }
-  return { type: 'published', id: req.id, ...(await publishPlan(impl, req.plan)) };
+}
+
+/** Closes every stream, then publishes `missed` events that only a resume can deliver. */
+async function dropAndPublish(
+  target: ServerTarget,
+  missed: number,
+  channel: string,
+): Promise<{ published: number; error?: string }> {
+  let published = 0;
+  try {
+    await target.dropAll();
+    for (; published < missed; published++) {
+      await target.publish(channel, { event: BENCH_EVENT_NAME, data: { n: published, t: wallClockMs() } });
+    }
+    return { published };
+  } catch (err) {
+    return { published, error: String(err) };
+  }
+}
+
+/** Polls `condition` every 10 ms; rejects after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 interface PublishOutcome {
@@ -111,8 +203,8 @@ interface PublishOutcome {
  * would queue every write in memory before any socket could drain, which no real
  * server does and which would measure the allocator rather than the library.
  */
-async function publishPlan(impl: Implementation, plan: PublishPlan): Promise<PublishOutcome> {
-  const cpuAtStartMicros = cpuTimeMicros();
+async function publishPlan(impl: Pick<ServerTarget, 'publish' | 'cpuMicros'>, plan: PublishPlan): Promise<PublishOutcome> {
+  const cpuAtStartMicros = impl.cpuMicros();
   const startAt = wallClockMs();
   let firstAt = 0;
   let published = 0;
@@ -164,7 +256,7 @@ function sleepUntil(wallClockTarget: number): Promise<void> {
  * CPU time this process has used. Unlike wall time it barely moves when other processes
  * compete for the core, so it is the steadier cost measure on a shared machine.
  */
-function cpuTimeMicros(): number {
+export function cpuTimeMicros(): number {
   const { user, system } = process.cpuUsage();
   return user + system;
 }

@@ -173,6 +173,9 @@ export class RedisLink {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, started + this.timeoutMs - Date.now())))),
     ]);
     clearTimeout(timer);
+    // Still not connected when the budget ran out: Redis is down, not slow; say so (the
+    // rejection settles before `bounded`'s timeout, which waits one more turn of the loop).
+    if (client.status !== 'ready') throw new HistoryError(`Redis is not reachable (connection ${client.status})`, undefined);
     return client;
   }
 

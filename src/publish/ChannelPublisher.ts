@@ -1,23 +1,29 @@
-import type { ServerSentEvent } from '../types.js';
+import type { EventMap, EventOf, ServerSentEvent } from '../types.js';
 import { ChannelWritable } from './ChannelWritable.js';
 
-/** Publishing bound to one channel; `eventStream.getChannelPublisher(ch)` returns one per channel. */
-export class ChannelPublisher {
+/** Publishes a batch of events to a channel, all or nothing (the EventStream's dispatcher). */
+export type ChannelPublish = (channel: string, events: readonly ServerSentEvent[]) => Promise<void>;
+
+/**
+ * Publishing bound to one channel; `eventStream.getChannelPublisher(ch)` returns one per channel.
+ * `E` is the EventStream's event map: names and data are checked against it.
+ */
+export class ChannelPublisher<E extends object = EventMap> {
   constructor(
     readonly channel: string,
-    private readonly publishBatch: (channel: string, events: ServerSentEvent[]) => Promise<void>,
+    private readonly publishBatch: ChannelPublish,
   ) {}
 
-  publishEvent(event: ServerSentEvent): Promise<void> {
+  publishEvent(event: EventOf<E>): Promise<void> {
     return this.publishBatch(this.channel, [event]);
   }
 
   /** Several events in order, as one GRIP publish request. */
-  publishEvents(events: ServerSentEvent[]): Promise<void> {
+  publishEvents(events: readonly EventOf<E>[]): Promise<void> {
     return this.publishBatch(this.channel, events);
   }
 
-  createWritable(): ChannelWritable {
-    return new ChannelWritable((events) => this.publishBatch(this.channel, events));
+  createWritable(): ChannelWritable<E> {
+    return new ChannelWritable<E>((events) => this.publishBatch(this.channel, events));
   }
 }

@@ -15,6 +15,8 @@ import { WAIT_MS } from '../support/waiter.js';
 // sockets are the clients: stream, publish, Last-Event-ID resume, slow-client drop.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Bun and Deno come from their own small package beside this test (`npm ci --prefix test/runtimes`), not from gripstream's devDependencies. */
+const RUNTIMES_MODULES = `${ROOT}test/runtimes/node_modules/`;
 const START_MS = 20_000;
 
 interface Runtime {
@@ -29,8 +31,8 @@ type Mode = 'fetch' | 'node';
  * package (when install scripts did not run; the package's own bin is then a placeholder).
  */
 function binary(candidates: string[]): string {
-  const found = candidates.map((path) => `${ROOT}node_modules/${path}`).find((path) => existsSync(path) && statSync(path).size > 1e6);
-  return found ?? `${ROOT}node_modules/${candidates[0]}`;
+  const found = candidates.map((path) => `${RUNTIMES_MODULES}${path}`).find((path) => existsSync(path) && statSync(path).size > 1e6);
+  return found ?? `${RUNTIMES_MODULES}${candidates[0]}`;
 }
 
 const RUNTIMES: Runtime[] = [
@@ -51,7 +53,7 @@ function available(runtime: Runtime): boolean {
   if (existsSync(runtime.binary)) return true;
   if (process.env.CI === 'true') return true; // and fail in beforeAll
   const line = '!'.repeat(78);
-  console.warn(`\n${line}\n!! SKIPPING ${runtime.name} smoke tests: no ${runtime.binary} (npm install)\n${line}\n`);
+  console.warn(`\n${line}\n!! SKIPPING ${runtime.name} smoke tests: no ${runtime.binary} (npm ci --prefix test/runtimes)\n${line}\n`);
   return false;
 }
 
@@ -62,7 +64,7 @@ interface Server {
 }
 
 function start(runtime: Runtime, mode: Mode, entry?: string): Promise<Server> {
-  if (!existsSync(runtime.binary)) throw new Error(`${runtime.name} is required (CI=true): ${runtime.binary} missing; npm install`);
+  if (!existsSync(runtime.binary)) throw new Error(`${runtime.name} is required (CI=true): ${runtime.binary} missing; npm ci --prefix test/runtimes`);
   const child = spawn(runtime.binary, runtime.args(mode), {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...(entry === undefined ? {} : { GRIPSTREAM_ENTRY: entry }) },

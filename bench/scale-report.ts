@@ -1,0 +1,142 @@
+/**
+ * The scale scenario's Markdown report (bench/results/scale-latest.md): one row per
+ * implementation, then gripstream against the issue's goals.
+ */
+import type { MachineInfo } from './machine.ts';
+import type { ScaleResult, ScaleSetup } from './scenarios/scale.ts';
+
+export interface ScaleRunInfo {
+  startedAt: Date;
+  durationMs: number;
+  machine: MachineInfo;
+  setup: ScaleSetup;
+  askedStreams: number;
+  pinning: string;
+  loadAtStart: number;
+  baseline: string;
+}
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const dec = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
+
+/** The goals of issue 14, for gripstream, at 100,000 streams. */
+export const SCALE_GOALS = {
+  rssPerStreamBytes: 12 * 1024,
+  heapRatioToFloor: 1.1,
+  broadcastMs: 1_000,
+  reconnectMs: 30_000,
+};
+
+const ms = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : `${int.format(v)} ms`);
+const bytes = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${int.format(v)} B`);
+const micros = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : `${dec.format(v)} µs`);
+
+function loop(r: ScaleResult): string {
+  if (r.loopDelay === undefined || Object.keys(r.loopDelay).length === 0) return r.status === 'skipped' || r.status === 'failed' ? '—' : 'n/a';
+  const phases = (['accept', 'idle', 'broadcast', 'storm', 'live'] as const)
+    .map((p) => r.loopDelay?.[p])
+    .filter((s) => s !== undefined);
+  const p99 = Math.max(...phases.map((s) => s.p99Ms));
+  const max = Math.max(...phases.map((s) => s.maxMs));
+  return `${dec.format(p99)} ms (max ${int.format(max)} ms)`;
+}
+
+function reconnect(r: ScaleResult): string {
+  if (r.reconnectMs === undefined) return '—';
+  if (!r.resumes) return `${ms(r.reconnectMs)} (no resume)`;
+  return `${ms(r.reconnectMs)} (${r.caughtUp ? 'all exactly caught up' : '**not all caught up**'})`;
+}
+
+export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): string {
+  const floor = results.find((r) => r.implementation === run.baseline);
+  const heapRatio = (r: ScaleResult): string => {
+    const base = floor?.heapPerStream;
+    if (r.heapPerStream === undefined || !Number.isFinite(r.heapPerStream) || base === undefined || !(base > 0)) return '';
+    return ` (${(r.heapPerStream / base).toFixed(2)}×)`;
+  };
+  const rows = results.map((r) => {
+    if (r.status === 'skipped' || r.status === 'failed') {
+      return `| ${r.implementation} | **${r.status}**: ${r.note ?? ''} | | | | | | | | |`;
+    }
+    return (
+      `| ${r.implementation} | ${int.format(r.streams)} | ${ms(r.acceptMs)} | ${bytes(r.rssPerStream)} | ` +
+      `${bytes(r.heapPerStream)}${heapRatio(r)} | ${ms(r.broadcastMs)} | ${micros(r.broadcastCpuMicrosPerEvent)} | ` +
+      `${reconnect(r)} | ${loop(r)} | ${micros(r.acceptCpuMicrosPerStream)} / ${micros(r.reconnectCpuMicrosPerStream)} |`
+    );
+  });
+  const m = run.machine;
+  const s = run.setup;
+  return [
+    `# Scale benchmark: ${int.format(s.streams)} streams per server process`,
+    '',
+    `Run ${run.startedAt.toISOString()}, took ${(run.durationMs / 1000).toFixed(0)} s. Produced by ` +
+      '`npm run bench -- --scenarios=scale` (`bench/scenarios/scale.ts`).',
+    '',
+    '## Machine and load',
+    '',
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; ${m.totalMemGiB} GiB RAM; ${m.os}; Node ${m.node}`,
+    `- Placement: ${run.pinning}; ${s.loadProcesses} load process(es), streams from ${s.sources.join(', ')}`,
+    `- ulimit -n per child: ${int.format(s.fdLimit)}`,
+    `- Load average (1 min) at start: ${run.loadAtStart.toFixed(2)}` +
+      (run.loadAtStart > 0.5 * m.cores ? ' — **other work was running; wall-clock figures are noisy**' : ''),
+    ...s.adjustments.map((a) => `- **Adjusted:** ${a}`),
+    '',
+    '## Results',
+    '',
+    '| Implementation | Streams | Accept all | RSS / stream | Heap / stream (× floor) | One broadcast reaches all | ' +
+      'Server CPU / delivered event | Reconnect storm with Last-Event-ID | p99 event-loop delay (worst phase) | ' +
+      'Server CPU / stream accepted / reconnected |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    ...renderNotes(results),
+    renderGoals(results, floor, s.streams),
+    '',
+    '## How it is measured',
+    '',
+    '- Accept: time from the first connect to the last `200` response head, at most 1,024 handshakes in flight. ' +
+      'Memory: server `rss` / `heapUsed` after two forced GCs with every stream open, minus before, ÷ streams ' +
+      '(nchan: the nginx worker\'s RSS; heap n/a).',
+    '- Idle: the streams are then held idle for 21 s, longer than gripstream\'s default keep-alive interval ' +
+      '(20 s), so its keep-alive round over every stream falls inside; only the event-loop delay is taken.',
+    '- Broadcast: one event published; from the publish call to the last stream\'s receipt (the load side\'s read). ' +
+      'CPU: server user + system time from the publish until all received, ÷ deliveries.',
+    '- Reconnect storm: the server closes every stream at once (the Node servers stay up, so the in-memory history ' +
+      'survives as a shared history would survive a real restart; nchan: nginx is stopped and started again on the ' +
+      'same port), 5 events are published while nobody listens, then every stream reconnects with its ' +
+      '`Last-Event-ID`, 4,000 handshakes in flight (the accept backlog is 4,096). With resume (gripstream) the time ' +
+      'runs until the last stream has all 5 missed events; a stream counts as caught up only with exactly those, no ' +
+      '`history-truncated` and its connection still open. Without resume it runs until the last response head. ' +
+      'A last broadcast then checks every stream is live.',
+    '- Event-loop delay: `monitorEventLoopDelay` (10 ms resolution) in the server child, per phase (accept, idle, ' +
+      'broadcast, storm, live; each window is reset after the forced GCs of its memory sample); the worst phase\'s ' +
+      'p99 and the longest single stall are shown (every phase in scale-latest.json). nchan has no Node loop: n/a.',
+    '- Server CPU per stream: user + system time of the accept phase ÷ N, and of the storm (replay included) ÷ N.',
+    '',
+  ].join('\n');
+}
+
+function renderNotes(results: ScaleResult[]): string[] {
+  const noted = results.filter((r) => r.note !== undefined && r.status !== 'skipped' && r.status !== 'failed');
+  if (noted.length === 0) return [];
+  return ['### Notes', '', ...noted.map((r) => `- ${r.implementation}: ${r.status} — ${r.note}`), ''];
+}
+
+function renderGoals(results: ScaleResult[], floor: ScaleResult | undefined, streams: number): string {
+  const g = results.find((r) => r.implementation === 'gripstream');
+  if (g === undefined || g.status === 'skipped' || g.status === 'failed') return '## Goals (issue 14)\n\ngripstream did not run.\n';
+  const check = (ok: boolean | undefined): string => (ok === undefined ? '?' : ok ? 'met' : '**not met**');
+  const heapRatio = g.heapPerStream !== undefined && floor?.heapPerStream ? g.heapPerStream / floor.heapPerStream : undefined;
+  const p99s = Object.values(g.loopDelay ?? {}).map((s) => s.p99Ms);
+  return [
+    `## Goals (issue 14), gripstream at ${int.format(streams)} streams` + (streams < 100_000 ? ' (the goals are for 100,000)' : ''),
+    '',
+    '| Goal | Measured | |',
+    '| --- | --- | --- |',
+    `| RSS ≤ 12 KiB per stream | ${bytes(g.rssPerStream)} | ${check(g.rssPerStream === undefined ? undefined : g.rssPerStream <= SCALE_GOALS.rssPerStreamBytes)} |`,
+    `| heap within 1.1× of the floor | ${heapRatio === undefined ? '—' : `${heapRatio.toFixed(2)}×`} | ${check(heapRatio === undefined ? undefined : heapRatio <= SCALE_GOALS.heapRatioToFloor)} |`,
+    `| one broadcast reaches all within 1 s | ${ms(g.broadcastMs)} | ${check(g.broadcastMs === undefined ? undefined : g.broadcastMs <= SCALE_GOALS.broadcastMs)} |`,
+    `| reconnect storm with resume, all exactly caught up, within 30 s | ${reconnect(g)} | ${check(g.reconnectMs === undefined ? undefined : g.caughtUp === true && g.reconnectMs <= SCALE_GOALS.reconnectMs)} |`,
+    `| p99 event-loop delay reported | ${p99s.length > 0 ? `${dec.format(Math.max(...p99s))} ms worst phase` : '—'} | ${check(p99s.length > 0)} |`,
+  ].join('\n');
+}
