@@ -2,9 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
-import type { RedisEngineOptions } from './engine/createEngine.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
-import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -90,7 +88,7 @@ export interface HistoryOptions {
    * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
    * Needs the optional peer dependency `ioredis`.
    */
-  redis?: RedisHistoryOptions['redis'];
+  redis?: string | RedisClientLike;
   /** Prefix of the Redis keys (default `'gripstream:'`). */
   keyPrefix?: string;
 }
@@ -136,4 +134,16 @@ export interface EventStreamStats {
   eventsPublished: number;
   /** Clients disconnected because they stopped reading (buffer over `maxBufferedBytes`). */
   clientsDropped: number;
+}
+
+/** The `redis` option spelled out. */
+export interface RedisEngineOptions {
+  /** A `redis://` or `rediss://` URL (give `url` or `client`). */
+  url?: string;
+  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…); it is not closed by us. */
+  client?: RedisClientLike;
+  /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
+  commandTimeout?: number;
+  /** Prefix of every key and pub/sub channel (default `'gripstream:'`); instances that share channels share it. */
+  keyPrefix?: string;
 }
