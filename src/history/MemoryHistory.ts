@@ -81,9 +81,9 @@ export class MemoryHistory implements HistoryStore {
       const log = this.logs.get(channel);
       if (log !== undefined) this.evict(log, now);
     }
-    const position = this.positionOf(channels, lastEventId);
-    let complete = position !== undefined && position >= this.firstSeq;
-    const after = position ?? -Infinity;
+    const { position, exact } = this.positionOf(channels, lastEventId);
+    let complete = exact && position >= this.firstSeq;
+    const after = position;
     const records: HistoryRecord[] = [];
     for (const channel of channels) {
       const log = this.logs.get(channel);
@@ -122,21 +122,20 @@ export class MemoryHistory implements HistoryStore {
    * Where a Last-Event-ID points. A publisher's ids are only unique within a channel (per-room
    * counters), so they are looked up among the kept ids of the stream's own channels: one
    * match is that event; several (another channel, or a reused id) cannot say which event the
-   * client saw, so the id counts as unknown. No match: a position this store handed out, or
-   * unknown. Resumes are rare and publishes frequent, so this scans instead of indexing.
+   * client saw: not exact, replayed from the earliest of them (nothing the client may have
+   * missed is left out). No match: a position this store handed out, or unknown (everything
+   * kept, not exact). Resumes are rare and publishes frequent, so this scans, not indexes.
    */
-  private positionOf(channels: readonly string[], lastEventId: string): number | undefined {
+  private positionOf(channels: readonly string[], lastEventId: string): { position: number; exact: boolean } {
     // Before the first event this store made (GRIP's last-id=-); evictions still make it incomplete.
-    if (lastEventId === FROM_START) return this.firstSeq;
+    if (lastEventId === FROM_START) return { position: this.firstSeq, exact: true };
     const matches: number[] = [];
     const wanted = Buffer.from(lastEventId);
     for (const channel of channels) this.logs.get(channel)?.positionsOfId(wanted, matches);
-    if (matches.length === 1) return matches[0];
-    if (matches.length > 1) return undefined;
-    if (!/^\d{1,16}$/.test(lastEventId)) return undefined;
-    const seq = Number(lastEventId);
-    // An id from the future was not made by this store: treat it as unknown.
-    return seq <= this.lastSeq ? seq : undefined;
+    if (matches.length > 0) return { position: Math.min(...matches), exact: matches.length === 1 };
+    const seq = /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : Infinity;
+    // An id from the future was not made by this store: unknown.
+    return seq <= this.lastSeq ? { position: seq, exact: true } : { position: -Infinity, exact: false };
   }
 
   private logFor(channel: string): PackedLog {
