@@ -75,6 +75,16 @@ export interface HistoryOptions {
   /** Milliseconds an event is kept (default 5 minutes). */
   maxAge?: number;
   /**
+   * In-memory store: bytes kept per channel, counting each event's UTF-8 event name, data
+   * and id plus 64 bytes of bookkeeping (default 8 MiB). The oldest events go first.
+   */
+  maxBytes?: number;
+  /**
+   * In-memory store: bytes kept for all channels together, counted like `maxBytes`
+   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel.
+   */
+  maxTotalBytes?: number;
+  /**
    * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
    * Needs the optional peer dependency `ioredis`.
    */
