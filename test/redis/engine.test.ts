@@ -124,7 +124,7 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
     prefix = `e-${randomUUID()}:`;
     const a = await instance();
     const publisher = job();
-    const client = await connectSse(`${a.url}/room`);
+    const client = await connectSse(`${a.url}/room`, { types: ['history-truncated'] });
     await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
     await publisher.publishEvent('room', { event: 'message', data: 'before' });
     await received(client, 1);
