@@ -133,7 +133,8 @@ function renderCrossInstance(results: ScenarioResult[]): string {
   const ratio = (v: number | undefined) => (v === undefined || !local?.delivered ? '' : ` (${(v / local.delivered).toFixed(2)}×)`);
   const rows = variants.map((v) => {
     const flag = v.status === 'ok' ? '' : ` **${v.status}**`;
-    return `| ${CROSS_LABELS[v.variant]}${flag} | ${n(v.delivered)}${ratio(v.delivered)} | ${ms(v.p50)} | ${ms(v.p99)} |`;
+    const cpu = v.cpuMicrosPerDelivery === undefined ? '—' : `${v.cpuMicrosPerDelivery.toFixed(2)} µs`;
+    return `| ${CROSS_LABELS[v.variant]}${flag} | ${n(v.delivered)}${ratio(v.delivered)} | ${cpu} | ${ms(v.p50)} | ${ms(v.p99)} |`;
   });
   const goal = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**not met**');
   const overSio = goals.redisOverSocketIo;
@@ -146,11 +147,13 @@ function renderCrossInstance(results: ScenarioResult[]): string {
       `${sizes.throughput.events} events published back-to-back (each \`publishEvent\` awaited; socket.io's \`emit\` ` +
       `returns nothing to await); latency: one event every ${sizes.latency.intervalMs} ms, ${sizes.latency.measuredEvents} ` +
       `measured after ${sizes.latency.warmupEvents} warm-up. Fresh processes per phase; instances and publisher on the ` +
-      `server CPU, the load client on the other, redis-server and Pushpin scheduler-placed. Load average when the ` +
+      `server CPU with redis-server and Pushpin, the load client alone on the other. Server-side CPU: the Node ` +
+      `instances and publisher together (user + system), throughput phase, per delivery (Redis and Pushpin not ` +
+      `counted). Load average when the ` +
       `scenario ended: ${loadAverage.map((l) => l.toFixed(2)).join(' / ')}.`,
     '',
-    '| Setup | Delivered events/s ↑ (vs one process) | p50 ↓ | p99 ↓ |',
-    '| --- | --- | --- | --- |',
+    '| Setup | Delivered events/s ↑ (vs one process) | Server-side CPU / delivery ↓ | p50 ↓ | p99 ↓ |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
     `- Goal: (b) delivers ≥ ${CROSS_GOALS.minRedisOverSocketIo}× (d): ${overSio === undefined ? '—' : `${overSio.toFixed(2)}×`}, ` +

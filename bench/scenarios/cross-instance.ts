@@ -22,7 +22,7 @@ import os from 'node:os';
 import { freePort, pushpinAvailable, startPushpin, type PushpinInstance } from '../../test/support/pushpin.ts';
 import { redisAvailable, startRedis, type RedisInstance } from '../../test/support/redis.ts';
 import { Child } from '../processes.ts';
-import type { ClientMessage, ClientProtocol, ClientRequest, ServerMessage, ServerRequest } from '../protocol.ts';
+import type { ClientMessage, ClientProtocol, ClientRequest, ServerMessage, ServerRequest, StatsReply } from '../protocol.ts';
 import type { Sizes } from '../sizes.ts';
 import { latencyHardDeadlineMs, runLatency } from './latency.ts';
 import { HardDeadlineExceeded, type Placement, type Session } from './session.ts';
@@ -146,6 +146,13 @@ async function startTopology(variant: CrossVariant, services: Services, placemen
   }
 }
 
+/** CPU (µs) used so far by the Node processes of the server side (instances and publisher). */
+async function serverSideCpuMicros(children: Child<ServerRequest, ServerMessage>[]): Promise<number> {
+  const unique = [...new Set(children)];
+  const stats = await Promise.all(unique.map((c) => c.request<StatsReply>({ type: 'stats' }, 30_000)));
+  return stats.reduce((sum, s) => sum + s.cpuMicros, 0);
+}
+
 /** Fresh processes for one phase of one variant, always torn down; killed at the deadline. */
 async function withCrossSession<T>(
   variant: CrossVariant,
@@ -154,7 +161,7 @@ async function withCrossSession<T>(
   sizes: Sizes,
   hardDeadlineMs: number,
   body: (session: Session) => Promise<T>,
-): Promise<T> {
+): Promise<{ result: T; serverCpuMs: number }> {
   const started: Child<ServerRequest, ServerMessage>[] = [];
   const client = Child.start<ClientRequest, ClientMessage>({
     script: 'bench/client.ts',
@@ -172,7 +179,8 @@ async function withCrossSession<T>(
     await client.ready(STARTUP_TIMEOUT_MS);
     const topology = await startTopology(variant, services, placement, started);
     pushpin = topology.pushpin;
-    return await body({
+    const cpuBefore = await serverSideCpuMicros(started);
+    const result = await body({
       server: topology.publisher,
       client,
       port: topology.ports[0]!,
@@ -180,6 +188,7 @@ async function withCrossSession<T>(
       protocol: topology.protocol,
       sizes,
     });
+    return { result, serverCpuMs: ((await serverSideCpuMicros(started)) - cpuBefore) / 1000 };
   } catch (err) {
     if (deadlineHit) throw new HardDeadlineExceeded(`hard deadline of ${hardDeadlineMs / 1000} s exceeded`);
     throw err;
@@ -210,6 +219,8 @@ export interface CrossVariantResult {
   variant: CrossVariant;
   status: ScenarioResult['status'];
   delivered?: number;
+  /** Throughput phase: CPU µs of the Node server side (instances + publisher) per delivery. */
+  cpuMicrosPerDelivery?: number;
   p50?: number;
   p99?: number;
   note?: string;
@@ -222,14 +233,25 @@ function finite<K extends string>(key: K, value: number | null | undefined): Par
   return typeof value === 'number' && Number.isFinite(value) ? ({ [key]: value } as Record<K, number>) : {};
 }
 
+interface Phase {
+  result: Omit<ScenarioResult, 'implementation'>;
+  serverCpuMs?: number;
+}
+
 async function runPhase(
-  run: () => Promise<Omit<ScenarioResult, 'implementation'>>,
-): Promise<Omit<ScenarioResult, 'implementation'>> {
+  run: () => Promise<{ result: Omit<ScenarioResult, 'implementation'>; serverCpuMs: number }>,
+): Promise<Phase> {
   try {
     return await run();
   } catch (err) {
-    return { scenario: 'cross-instance', status: 'failed', metrics: {}, note: err instanceof Error ? err.message : String(err) };
+    return { result: { scenario: 'cross-instance', status: 'failed', metrics: {}, note: err instanceof Error ? err.message : String(err) } };
   }
+}
+
+/** Server-side CPU µs per delivered event (instances + publisher; not Redis or Pushpin). */
+function cpuPerDelivery(phase: Phase): number | undefined {
+  const delivered = phase.result.details?.['deliveriesReceived'] ?? (phase.result.details?.['latency'] as { samples?: number } | undefined)?.samples;
+  return phase.serverCpuMs !== undefined && typeof delivered === 'number' && delivered > 0 ? (phase.serverCpuMs * 1000) / delivered : undefined;
 }
 
 /** One variant: a throughput session, then a latency session, each on fresh processes. */
@@ -240,16 +262,18 @@ async function runVariant(variant: CrossVariant, services: Services, placement: 
   // Pushpin opens a request to an origin per new client: 256 handshakes at once made some of
   // them fail with 502 (origin unreachable) on this 2-core machine; 32 at a time does not.
   const base = variant === 'pushpin' ? { ...baseSizes, connectConcurrency: PUSHPIN_CONNECT_CONCURRENCY } : baseSizes;
-  const throughput = await runPhase(() =>
+  const throughputPhase = await runPhase(() =>
     withCrossSession(variant, services, placement, base, throughputHardDeadlineMs(throughputSpec, base.connectTimeoutMs) + STARTUP_TIMEOUT_MS, (s) =>
       runThroughput(s, 'broadcast', broadcastLayout(), throughputSpec),
     ),
   );
-  const latency = await runPhase(() =>
+  const latencyPhase = await runPhase(() =>
     withCrossSession(variant, services, placement, base, latencyHardDeadlineMs(spec.latency, base.connectTimeoutMs) + STARTUP_TIMEOUT_MS, (s) =>
       runLatency(s, spec.latency),
     ),
   );
+  const throughput = throughputPhase.result;
+  const latency = latencyPhase.result;
   const statuses = [throughput.status, latency.status];
   const status = statuses.includes('failed') ? 'failed' : statuses.includes('incomplete') ? 'incomplete' : 'ok';
   const notes = [throughput.note && `throughput: ${throughput.note}`, latency.note && `latency: ${latency.note}`].filter(Boolean);
@@ -257,6 +281,7 @@ async function runVariant(variant: CrossVariant, services: Services, placement: 
     variant,
     status,
     ...finite('delivered', throughput.metrics.eventsPerSec),
+    ...finite('cpuMicrosPerDelivery', cpuPerDelivery(throughputPhase)),
     ...finite('p50', latency.metrics.p50),
     ...finite('p99', latency.metrics.p99),
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
@@ -305,7 +330,7 @@ export async function runCrossInstance(
       const f = (v: number | undefined, digits: number) => (v === undefined ? '—' : v.toFixed(digits));
       log(
         `  ${'cross-instance'.padEnd(14)} ${variant.padEnd(19)} ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ` +
-          `${result.status.padEnd(10)} delivered=${f(result.delivered, 0)} p50=${f(result.p50, 2)} p99=${f(result.p99, 2)}` +
+          `${result.status.padEnd(10)} delivered=${f(result.delivered, 0)} cpu/delivery=${f(result.cpuMicrosPerDelivery, 2)}µs p50=${f(result.p50, 2)} p99=${f(result.p99, 2)}` +
           `${result.note ? `  (${result.note})` : ''}`,
       );
     }
@@ -317,6 +342,7 @@ export async function runCrossInstance(
   for (const v of variants) {
     if (v.delivered !== undefined) metrics[`${v.variant}:delivered`] = v.delivered;
     if (v.p50 !== undefined) metrics[`${v.variant}:p50`] = v.p50;
+    if (v.cpuMicrosPerDelivery !== undefined) metrics[`${v.variant}:cpuMicrosPerDelivery`] = v.cpuMicrosPerDelivery;
     if (v.p99 !== undefined) metrics[`${v.variant}:p99`] = v.p99;
   }
   if (goals.redisOverSocketIo !== undefined) metrics['redisOverSocketIo'] = goals.redisOverSocketIo;
