@@ -12,9 +12,9 @@
  * Each variant runs twice on fresh processes, with the bench's own phases: throughput (the
  * broadcast phase: back-to-back publishes, delivered events/s = deliveries ÷ first publish →
  * last receipt) and latency (one event every 10 ms, p50/p99 publish → receive, warm-up left
- * out). The instances and the publisher sit on the server CPU, the load client (one process,
- * raw sockets, bench/client.ts) on the other; redis-server and Pushpin are scheduler-placed.
- * One private redis-server serves the whole scenario; each session has its own key prefix.
+ * out). The instances, the publisher, redis-server and Pushpin sit on the server CPU, the load
+ * client (one process, raw sockets, bench/client.ts) alone on the other. One private
+ * redis-server serves the whole scenario; each session has its own key prefix.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
