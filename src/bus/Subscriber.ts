@@ -68,6 +68,11 @@ export class Subscriber {
     this.enqueue(frame);
   }
 
+  /** True between `hold()` and `release()`. */
+  protected get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   /** Buffer live frames until `release()`: used while history is replayed. */
   hold(): void {
     this.held ??= [];

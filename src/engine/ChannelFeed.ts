@@ -30,6 +30,8 @@ const RETRY_MS = 250;
  */
 export class ChannelFeed {
   private lastSeq: number | undefined;
+  /** Newest position delivered: a channel whose newest position falls below it lost writes. */
+  private deliveredSeq = 0;
   /** False until the first read: `lastSeq` is then a point in time, not yet a position of the channel. */
   private anchored = false;
   private epoch: string | undefined;
@@ -108,6 +110,7 @@ export class ChannelFeed {
     if (batch.prevSeq > last) return false;
     for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
     this.lastSeq = batch.items[batch.items.length - 1]!.seq;
+    this.deliveredSeq = this.lastSeq;
     return true;
   }
 
@@ -160,6 +163,13 @@ export class ChannelFeed {
       this.deliverFresh(gap, false);
     } else if (gap.epoch !== this.epoch) {
       this.newEpoch(gap.epoch, gap.last);
+    } else if (gap.last > 0 && gap.last < this.deliveredSeq) {
+      // Same epoch, but Redis no longer has what we delivered: a Cluster master died before
+      // its replica had those writes. The streams that saw them cannot be vouched for.
+      this.target.lost(this.channel);
+      this.lastSeq = gap.last;
+      this.deliveredSeq = gap.last;
+      this.deliverFresh(gap, false);
     } else {
       this.deliverFresh(gap, true);
     }
@@ -176,6 +186,7 @@ export class ChannelFeed {
     }
     for (const { record } of fresh) {
       this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });
+      this.deliveredSeq = record.seq;
     }
     this.lastSeq = Math.max(last, gap.last, fresh.at(-1)?.seq ?? 0);
   }

@@ -11,9 +11,14 @@ import { RedisEngine } from './RedisEngine.js';
 
 /** The `redis` option spelled out. */
 export interface RedisEngineOptions {
-  /** A `redis://` or `rediss://` URL (give `url` or `client`). */
+  /** A `redis://` or `rediss://` URL (give one of `url`, `nodes` or `client`). */
   url?: string;
-  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…); it is not closed by us. */
+  /**
+   * Startup nodes of a Redis Cluster (`redis://host:port` URLs; credentials and TLS of the
+   * first apply to all): channels are sharded over its masters (README "Many instances").
+   */
+  nodes?: readonly string[];
+  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…, or `Cluster`); it is not closed by us. */
   client?: RedisClientLike;
   /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
   commandTimeout?: number;
@@ -35,7 +40,7 @@ export function engineFor(config: EventStreamConfig, makeBus: (watcher?: Channel
     );
   }
   const store = new RedisHistory({
-    redis: redis.client ?? redis.url!,
+    redis: redis.client ?? redis.nodes ?? redis.url!,
     commandTimeout: redis.commandTimeout,
     keyPrefix: redis.keyPrefix ?? history?.keyPrefix,
     maxEvents: history?.maxEvents,
@@ -52,10 +57,14 @@ function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEng
   if (typeof option === 'string') return { url: option };
   if (typeof (option as RedisClientLike).call === 'function') return { client: option as RedisClientLike };
   const options = option as RedisEngineOptions;
-  if ((options.url === undefined) === (options.client === undefined)) {
-    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { client } with options');
+  const given = [options.url, options.nodes, options.client].filter((value) => value !== undefined).length;
+  if (given !== 1) {
+    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { nodes } / { client } with options');
   }
   if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidConfigError('redis.url must be a string');
+  if (options.nodes !== undefined && (!Array.isArray(options.nodes) || options.nodes.length === 0 || options.nodes.some((url) => typeof url !== 'string'))) {
+    throw new InvalidConfigError('redis.nodes must be a non-empty list of redis:// URLs');
+  }
   return options;
 }
 

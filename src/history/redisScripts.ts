@@ -15,6 +15,14 @@
  * wipe (a new epoch starts above every position the old one handed out), and double as the
  * append time, so age trimming is `XTRIM MINID ~` (O(1) amortised) instead of a scan.
  * Numbers go through string.format: Lua's tostring switches to exponents above 1e14.
+ *
+ * On a Redis Cluster (RedisHistory.sharded) there is no global `P epoch`: each script is given
+ * the channel's own meta hash `P{c}:m` in its place, so `seq`/`first` there are the channel's
+ * newest position and the first position of the channel's epoch, every key a script touches
+ * shares the channel's slot, and the batch goes out by SPUBLISH (routed to that slot's node
+ * only, instead of copied to every node). Positions are then max(channel's previous + 1, that
+ * master's clock in µs): still above every position of an earlier epoch of the channel, but
+ * ordered per channel only.
  */
 
 /**
@@ -88,7 +96,7 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
  * KEYS: epoch, then per channel: stream, meta, ids, oldIds.
  * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), has id (0/1;
  * 0 reads from the start of this epoch: complete unless something was evicted).
- * Reply: { complete 0/1, then per channel { last id or '', entries newest first } }.
+ * Reply: { complete 0/1, then per channel { last id or '', entries newest first, newest seq or '' } }.
  *
  * Exact truncation: every entry carries the channel's previous seq, so the oldest entry a
  * replay returns tells whether anything between the client's position and it was lost, even
@@ -153,7 +161,7 @@ for c = 0, n - 1 do
     -- a position older than that can have missed something.
     complete = false
   end
-  out[#out + 1] = { lastId, entries }
+  out[#out + 1] = { lastId, entries, lastSeq or '' }
 end
 if complete then out[1] = 1 end
 return out
@@ -170,3 +178,6 @@ local entries = {}
 if ARGV[2] == '1' then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
 return { redis.call('HGET', KEYS[1], 'first') or '', redis.call('HGET', KEYS[3], 'last') or '', entries }
 `;
+
+/** The append script on a Redis Cluster: the same, published with SPUBLISH on the channel's slot. */
+export const SHARDED_APPEND_SCRIPT = APPEND_SCRIPT.replace("redis.call('PUBLISH', pub", "redis.call('SPUBLISH', pub");

@@ -1,6 +1,8 @@
 import createDebug from 'debug';
 import { Frame } from '../bus/Frame.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
+import { CursorSubscriber } from '../engine/CursorSubscriber.js';
+import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
 import { replayAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from './lastEventId.js';
@@ -26,7 +28,9 @@ export function subscribe(
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Subscription {
-  const subscriber = new Subscriber(sink, channels, ctx.subscriberHooks);
+  // A stream on several channels of a Redis Cluster carries its own cursor id (no global order).
+  const byCursor = cursorStore(ctx.history, channels);
+  const subscriber = byCursor === undefined ? new Subscriber(sink, channels, ctx.subscriberHooks) : new CursorSubscriber(sink, channels, ctx.subscriberHooks);
   subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
@@ -35,10 +39,16 @@ export function subscribe(
   const info: ConnectionInfo | undefined =
     onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
   if (info !== undefined) onConnect?.(info);
-  const ready = replayAfter(ctx.history, channels, lastEventId).then((replay) => {
-    subscriber.release(Frame.of(replay.text), replay.upTo);
-    debug('streaming %o (%d bytes replayed)', channels, replay.text.length);
-  });
+  const ready =
+    byCursor === undefined
+      ? replayAfter(ctx.history, channels, lastEventId).then((replay) => {
+          subscriber.release(Frame.of(replay.text), replay.upTo);
+          debug('streaming %o (%d bytes replayed)', channels, replay.text.length);
+        })
+      : replayByCursor(byCursor, channels, lastEventId).then(({ text, cursor }) => {
+          (subscriber as CursorSubscriber).releaseWith(Frame.of(text), cursor);
+          debug('streaming %o by cursor (%d bytes replayed)', channels, text.length);
+        });
   let open = true;
   return {
     ready,

@@ -1,0 +1,33 @@
+import { Frame } from '../bus/Frame.js';
+import { Subscriber } from '../bus/Subscriber.js';
+import type { StreamCursor } from '../history/streamCursor.js';
+import { encodeEvent } from '../sse/encode.js';
+
+/**
+ * A stream on several channels whose history lives on a Redis Cluster: its events carry the
+ * stream's cursor (every channel's position, src/history/streamCursor.ts) as their id, so the
+ * one Last-Event-ID the browser keeps resumes each channel exactly. Live frames are re-encoded
+ * per stream (the shared frame's id is one channel's position); a frame at or below its
+ * channel's position was replayed already, or delivered twice, and is skipped.
+ * Streams on one channel, and every stream without a Cluster, keep the shared frames.
+ */
+export class CursorSubscriber extends Subscriber {
+  private cursor: StreamCursor | undefined;
+
+  override send(frame: Frame): void {
+    const origin = frame.origin;
+    // Held frames come back through send() at release, when the cursor is set.
+    if (origin === undefined || frame.seq === undefined || this.holding || this.closed) {
+      super.send(frame);
+      return;
+    }
+    if (this.cursor === undefined || !this.cursor.advance(origin.channel, frame.seq)) return;
+    super.send(Frame.of(encodeEvent({ event: origin.event, data: origin.data, id: this.cursor.id() }), frame.seq));
+  }
+
+  /** Writes the replay, then the held live frames the cursor does not have yet. */
+  releaseWith(replay: Frame, cursor: StreamCursor): void {
+    this.cursor = cursor;
+    this.release(replay, -Infinity);
+  }
+}
