@@ -117,22 +117,24 @@ export class ChannelFeed {
   /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
   private async sync(): Promise<void> {
     this.busy = true;
+    const delivered = this.deliveredSeq;
     const gap = await this.read(() => void this.sync());
     this.busy = false;
     if (gap === undefined || this.stopped) return;
-    this.apply(gap);
+    this.apply(gap, delivered);
     this.drain();
   }
 
   /** Non-blocking read for a recheck: applied only if no blocking read started meanwhile. */
   private async check(): Promise<void> {
+    const delivered = this.deliveredSeq;
     const gap = await this.read(() => this.recheck());
     if (gap === undefined || this.stopped) return;
     if (this.busy) {
       this.recheckWanted = true;
       return;
     }
-    this.apply(gap);
+    this.apply(gap, delivered);
     this.drain();
   }
 
@@ -151,7 +153,8 @@ export class ChannelFeed {
     }
   }
 
-  private apply(gap: Gap): void {
+  /** `delivered`: the newest position delivered when the read was sent (live batches go on meanwhile). */
+  private apply(gap: Gap, delivered: number): void {
     debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
     if (!this.anchored) {
       this.anchored = true;
@@ -163,7 +166,7 @@ export class ChannelFeed {
       this.deliverFresh(gap, false);
     } else if (gap.epoch !== this.epoch) {
       this.newEpoch(gap.epoch, gap.last);
-    } else if (gap.last > 0 && gap.last < this.deliveredSeq) {
+    } else if (gap.last > 0 && gap.last < delivered) {
       // Same epoch, but Redis no longer has what we delivered: a Cluster master died before
       // its replica had those writes. The streams that saw them cannot be vouched for.
       this.target.lost(this.channel);

@@ -15,7 +15,7 @@ const debug = createDebug('gripstream:redis');
 /** How much earlier than now a feed on a Cluster starts reading (masters' clocks may differ). */
 const CLUSTER_SKEW_MS = 1000;
 /** When feeds recheck after a Cluster's subscribers changed (a failover, a reconnect). */
-const RECHECK_AFTER_CHANGE_MS = [0, 500, 2000];
+const RECHECK_AFTER_CHANGE_MS = [200, 1000, 3000];
 
 /** The sharded pub/sub side of an ioredis `Cluster` made with `shardedSubscribers: true`. */
 interface ShardedSubscriberLike {
@@ -39,7 +39,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private shut = false;
   /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, one subscriber connection per master. */
   private readonly sharded: boolean;
-  private recheckTimers = new Set<NodeJS.Timeout>();
+  private readonly recheckTimers = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly bus: ChannelBus,
@@ -114,7 +114,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   async close(): Promise<void> {
     this.shut = true;
-    for (const timer of this.recheckTimers) clearTimeout(timer);
+    for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const subscriber = await this.subscriber?.catch(() => undefined);
@@ -154,15 +154,17 @@ export class RedisEngine implements Engine, ChannelWatcher {
     }
   }
 
+  /** Throttled: a dead master's subscriber reconnects (and fails) many times a second. */
   private recheckSoon(): void {
     if (this.shut) return;
     for (const delay of RECHECK_AFTER_CHANGE_MS) {
+      if (this.recheckTimers.has(delay)) continue;
       const timer = setTimeout(() => {
-        this.recheckTimers.delete(timer);
+        this.recheckTimers.delete(delay);
         for (const feed of this.feeds.values()) feed.recheck();
       }, delay);
       timer.unref();
-      this.recheckTimers.add(timer);
+      this.recheckTimers.set(delay, timer);
     }
   }
 

@@ -130,7 +130,8 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
       try {
         await send(b.es, channels[i % 2]!, { i });
         accepted.push(i);
-      } catch {
+      } catch (err) {
+        if (process.env.DEBUG_CLUSTER) console.log(Date.now(), i, String(err), (err as { cause?: unknown }).cause);
         // Refused during the failover: not accepted, must not be delivered... or may it? A
         // refused publish never took effect (deadline in Redis's clock), so it is not.
       }
@@ -146,19 +147,19 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     }
     await failover;
     // After the promotion, publishes on the failed-over channel are accepted again.
-    const before = accepted.length;
+    const before = n;
     const deadline = Date.now() + WAIT;
-    while (accepted.filter((i) => i > n - 10).length < 6 && Date.now() < deadline) {
+    while (accepted.filter((i) => i >= before).length < 6 && Date.now() < deadline) {
       await publishOne();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(accepted.length).toBeGreaterThan(before);
-    expect(accepted.some((i) => i >= before && i % 2 === 0)).toBe(true);
+    expect(accepted.filter((i) => i >= before && i % 2 === 0).length).toBeGreaterThanOrEqual(3);
     const want = [...accepted].sort((x, y) => x - y);
     for (const [sse, wanted] of [
       [client, want],
       [single, want.filter((i) => i % 2 === 0)],
     ] as const) {
+      if (process.env.DEBUG_CLUSTER) setTimeout(() => console.log('missing', wanted.filter((i) => !messages(sse).some((e) => JSON.parse(e.data).i === i)), sse.opens, sse.errors.length), 5000);
       await sse.until(
         (events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT) || wanted.every((i) => events.some((e) => e.type === 'message' && JSON.parse(e.data).i === i)),
         'every accepted event, or history-truncated',
@@ -168,6 +169,7 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
       // Never twice; never one that was refused.
       expect(new Set(got).size).toBe(got.length);
       for (const i of got) expect(accepted).toContain(i);
+      if (process.env.DEBUG_CLUSTER) console.log('got', got.length, 'of', wanted.length, 'truncated', sse.of(HISTORY_TRUNCATED_EVENT).length, 'opens', sse.opens);
       if (sse.of(HISTORY_TRUNCATED_EVENT).length === 0) expect([...got].sort((x, y) => x - y)).toEqual(wanted);
     }
   }, 90_000);
