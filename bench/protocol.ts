@@ -51,6 +51,8 @@ export interface PublishPlan {
   yieldEvery: number;
   /** Wall-clock ms (see clock.ts) after which the server stops publishing. */
   deadline: number;
+  /** Sent in each event's data as `p`, to make the payload a given size (see sizes.ts). */
+  padding?: string;
 }
 
 export interface MemorySample {

@@ -139,7 +139,7 @@ function renderSizes(s: Sizes, repeat: number): string {
     `1. **Broadcast**: ${s.broadcast.clients} clients on one channel, ${s.broadcast.events} events published ` +
       'back-to-back; delivered events/s = events received by all clients ÷ (first publish → last receipt).',
     `2. **Per-user channels**: ${s.perUser.clients} clients each on its own channel, ${s.perUser.events} events ` +
-      `round-robin over the channels; same rate. Publishing stops at ${s.perUser.deadlineMs / 1000} s ` +
+      `(about ${s.perUser.payloadBytes} B of JSON each) round-robin over the channels, each \`await\`ed; same rate. Publishing stops at ${s.perUser.deadlineMs / 1000} s ` +
       `(broadcast: ${s.broadcast.deadlineMs / 1000} s); whatever was delivered by then is reported as incomplete.`,
     `3. **Idle memory**: ${s.idleMemory.connections} idle connections on one channel; (heapUsed, rss after ` +
       'two forced GCs with N connected − before connecting) ÷ N, measured by the server process.',
@@ -150,7 +150,7 @@ function renderSizes(s: Sizes, repeat: number): string {
     '',
     `Back-to-back publishing yields to the event loop every ${s.yieldEvery} events.` +
       (repeat > 1
-        ? ` Throughput scenarios ran ${repeat} rounds and latency ${roundsOf('latency', repeat)} (each round runs every implementation in turn); ` +
+        ? ` Broadcast ran ${repeat} rounds, per-user ${roundsOf('per-user', repeat)} and latency ${roundsOf('latency', repeat)} (each round runs every implementation in turn); ` +
           'each cell shows the median value, and each ratio is the median of the per-round ratios to raw-node.'
         : ''),
   ].join('\n');

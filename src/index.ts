@@ -7,7 +7,6 @@ export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
 export type { RedisClientLike, RedisSubscriberLike } from './history/RedisClientLike.js';
-export type { RedisEngineOptions } from './engine/createEngine.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
 export { FROM_START } from './history/HistoryStore.js';
@@ -35,6 +34,7 @@ export type {
   ChannelList,
   GripPublisherSpec,
   HistoryOptions,
+  RedisEngineOptions,
   StreamRequest,
   StreamResponse,
   NextFunction,

@@ -2,9 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
-import type { RedisEngineOptions } from './engine/createEngine.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
-import type { RedisHistoryOptions } from './history/RedisHistory.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -77,10 +75,20 @@ export interface HistoryOptions {
   /** Milliseconds an event is kept (default 5 minutes). */
   maxAge?: number;
   /**
+   * In-memory store: bytes kept per channel, counting each event's UTF-8 event name, data
+   * and id plus 64 bytes of bookkeeping (default 8 MiB). The oldest events go first.
+   */
+  maxBytes?: number;
+  /**
+   * In-memory store: bytes kept for all channels together, counted like `maxBytes`
+   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel.
+   */
+  maxTotalBytes?: number;
+  /**
    * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
    * Needs the optional peer dependency `ioredis`.
    */
-  redis?: RedisHistoryOptions['redis'];
+  redis?: string | RedisClientLike;
   /** Prefix of the Redis keys (default `'gripstream:'`). */
   keyPrefix?: string;
 }
@@ -126,4 +134,21 @@ export interface EventStreamStats {
   eventsPublished: number;
   /** Clients disconnected because they stopped reading (buffer over `maxBufferedBytes`). */
   clientsDropped: number;
+}
+
+/** The `redis` option spelled out. */
+export interface RedisEngineOptions {
+  /** A `redis://` or `rediss://` URL (give one of `url`, `nodes` or `client`). */
+  url?: string;
+  /**
+   * Startup nodes of a Redis Cluster (`redis://host:port` URLs; credentials and TLS of the
+   * first apply to all): channels are sharded over its masters (README "Many instances").
+   */
+  nodes?: readonly string[];
+  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…, or `Cluster`); it is not closed by us. */
+  client?: RedisClientLike;
+  /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
+  commandTimeout?: number;
+  /** Prefix of every key and pub/sub channel (default `'gripstream:'`); instances that share channels share it. */
+  keyPrefix?: string;
 }

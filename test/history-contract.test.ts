@@ -103,6 +103,48 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     await store.close?.();
   });
 
+  // Per-room ids: each room counts its own events, so the same id names an event in each room.
+  async function twoRooms(store: HistoryStore) {
+    const a = [1, 2, 3, 4, 5].map((i): [string, string, string] => ['room-A', `A${i}`, String(i)]);
+    const b = [1, 2, 3].map((i): [string, string, string] => ['room-B', `B${i}`, String(i)]);
+    return appendAll(store, [...a, ...b]);
+  }
+
+  it('looks a publisher id up in the stream\'s own channels: per-room ids resume each room exactly', async () => {
+    const store = make();
+    await twoRooms(store);
+    const a = await store.readAfter(['room-A'], '3');
+    expect(a.complete).toBe(true);
+    expect(a.records.map((r) => r.data)).toEqual(['A4', 'A5']);
+    const b = await store.readAfter(['room-B'], '2');
+    expect(b.complete).toBe(true);
+    expect(b.records.map((r) => r.data)).toEqual(['B3']);
+    expect(await store.readAfter(['room-B'], '3')).toMatchObject({ records: [], complete: true });
+    await store.close?.();
+  });
+
+  it('an id found in several of the stream\'s channels is ambiguous: incomplete, from the earliest of them', async () => {
+    const store = make();
+    await twoRooms(store);
+    const replay = await store.readAfter(['room-A', 'room-B'], '2');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['A3', 'A4', 'A5', 'B1', 'B2', 'B3']);
+    // Found in only one of the stream's channels: exact, merged in publish order.
+    const fromA4 = await store.readAfter(['room-A', 'room-B'], '4');
+    expect(fromA4.complete).toBe(true);
+    expect(fromA4.records.map((r) => r.data)).toEqual(['A5', 'B1', 'B2', 'B3']);
+    await store.close?.();
+  });
+
+  it('an id kept only in another channel is unknown to this stream', async () => {
+    const store = make();
+    await twoRooms(store);
+    const replay = await store.readAfter(['room-B'], '5');
+    expect(replay.complete).toBe(false);
+    expect(replay.records.map((r) => r.data)).toEqual(['B1', 'B2', 'B3']);
+    await store.close?.();
+  });
+
   it('reads FROM_START (GRIP last-id=-) as the channel\'s start: everything, complete until something is evicted', async () => {
     const store = make();
     await appendAll(store, [['a', '1'], ['b', '2'], ['a', '3']]);

@@ -3,15 +3,23 @@
  * the `history-truncated` notice end to end on a real server.
  */
 import express from 'express';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventStream,
   HISTORY_TRUNCATED_EVENT,
+  InvalidConfigError,
+  InvalidEventError,
   MemoryHistory,
   type EventStreamOptions,
   type HistoryRecord,
 } from '../src/index.js';
+import { EVENT_OVERHEAD_BYTES } from '../src/history/PackedLog.js';
 import { listen, SseClient, type SseEvent, type TestServer } from './support/resume-helpers.js';
+
+// Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
+const SEED = Number(process.env.FC_SEED ?? 20261201);
+const RUNS = process.env.FC_RUNS === undefined ? undefined : Number(process.env.FC_RUNS);
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -30,6 +38,9 @@ function fill(store: MemoryHistory, channel: string, count: number, from = 0): H
   return records;
 }
 
+// What the byte bounds count per event: UTF-8 of event name, id and data, plus fixed bookkeeping.
+const sizeOf = (event: string, data: string, id = ''): number =>
+  Buffer.byteLength(event) + Buffer.byteLength(id) + Buffer.byteLength(data) + EVENT_OVERHEAD_BYTES;
 const dataOf = (records: readonly { data: string }[]): string[] => records.map((r) => r.data);
 
 describe('MemoryHistory (unit, injected clock)', () => {
@@ -123,6 +134,27 @@ describe('MemoryHistory (unit, injected clock)', () => {
     expect(store.readAfter(['a'], 'second').complete).toBe(true);
   });
 
+  it('an id the publisher reused within a channel is ambiguous: incomplete, from the earliest', () => {
+    const store = new MemoryHistory({}, clock().now);
+    for (const [data, id] of [['0', 'x'], ['1', 'y'], ['2', 'x'], ['3', undefined]] as const) {
+      store.append('a', [{ event: 'm', data, id }]);
+    }
+    const replay = store.readAfter(['a'], 'x');
+    expect(replay.complete).toBe(false);
+    expect(dataOf(replay.records)).toEqual(['1', '2', '3']);
+    expect(store.readAfter(['a'], 'y')).toMatchObject({ complete: true });
+  });
+
+  it('ids are compared as whole strings, non-ASCII included', () => {
+    const store = new MemoryHistory({}, clock().now);
+    store.append('a', [{ event: 'm', data: '0', id: 'café-1' }]);
+    store.append('a', [{ event: 'm', data: '1', id: 'café-12' }]);
+    store.append('a', [{ event: 'é', data: 'ü€😀', id: 'café' }]);
+    expect(dataOf(store.readAfter(['a'], 'café-1').records)).toEqual(['1', 'ü€😀']);
+    expect(store.readAfter(['a'], 'café-12').records).toMatchObject([{ id: 'café', event: 'é', data: 'ü€😀' }]);
+    expect(store.readAfter(['a'], 'cafe-1').complete).toBe(false);
+  });
+
   it('merges channels in global publish order and reports truncation per channel', () => {
     const store = new MemoryHistory({ maxEvents: 4 }, clock().now);
     const order = 'abbaabbbbbab'.split('');
@@ -177,6 +209,171 @@ describe('MemoryHistory (unit, injected clock)', () => {
     const replay = store.readAfter(['a', 'b'], String(last!.seq - 150));
     expect(replay.complete).toBe(true);
     expect(dataOf(replay.records)).toEqual(Array.from({ length: 150 }, (_, i) => String(9_850 + i)));
+  });
+});
+
+describe('MemoryHistory byte bounds (unit)', () => {
+  const kb = (n: number, fill = 'x'): string => fill.repeat(n * 1024);
+
+  it('counts what it keeps in bytes', () => {
+    const store = new MemoryHistory({}, clock().now);
+    store.append('a', [{ event: 'm', data: 'é1' }, { event: 'm', data: 'x', id: 'ü' }]);
+    expect(store.bytes).toBe(sizeOf('m', 'é1') + sizeOf('m', 'x', 'ü'));
+  });
+
+  it('maxBytes per channel: the oldest go first, a resume from before them is incomplete', () => {
+    const each = sizeOf('m', kb(10));
+    const store = new MemoryHistory({ maxBytes: each * 3 }, clock().now);
+    const records = Array.from({ length: 6 }, (_, i) => store.append('a', [{ event: 'm', data: kb(10, String(i)) }])[0]!);
+    const other = store.append('b', [{ event: 'm', data: kb(10) }])[0]!;
+    expect(store.size).toBe(4);
+    expect(store.bytes).toBe(each * 4);
+    const fromStart = store.readAfter(['a'], records[0]!.id);
+    expect(fromStart.complete).toBe(false);
+    expect(fromStart.records.map((r) => r.data[0])).toEqual(['3', '4', '5']);
+    expect(store.readAfter(['a'], records[2]!.id).complete).toBe(true);
+    expect(store.readAfter(['b'], records[0]!.id)).toMatchObject({ records: [other], complete: true });
+  });
+
+  it('an event larger than maxBytes is handed out but not kept: a resume from before it is incomplete', () => {
+    const store = new MemoryHistory({ maxBytes: 64 * 1024 }, clock().now);
+    const small = store.append('a', [{ event: 'm', data: 'small' }])[0]!;
+    const [big] = store.append('a', [{ event: 'm', data: kb(100) }]);
+    expect(big).toMatchObject({ data: kb(100), prevId: small.id });
+    expect(store.readAfter(['a'], small.id)).toMatchObject({ records: [], complete: false });
+    const after = store.append('a', [{ event: 'm', data: 'next' }])[0]!;
+    expect(after.prevId).toBeUndefined(); // the channel kept nothing to chain to
+    expect(store.readAfter(['a'], big!.id)).toMatchObject({ records: [after], complete: true });
+  });
+
+  it('maxTotalBytes evicts the oldest events of the whole store, whatever their channel', () => {
+    const each = sizeOf('m', kb(1));
+    const store = new MemoryHistory({ maxTotalBytes: each * 4 }, clock().now);
+    const order = 'aabcacb'.split('');
+    const records = order.map((ch, i) => store.append(ch, [{ event: 'm', data: kb(1, String(i)) }])[0]!);
+    expect(store.size).toBe(4);
+    expect(store.bytes).toBe(each * 4);
+    // Kept: 3 (c), 4 (a), 5 (c), 6 (b); the three oldest (a, a, b) went first.
+    const all = store.readAfter(['a', 'b', 'c'], String(records[0]!.seq - 1));
+    expect(all.records.map((r) => r.data[0])).toEqual(['3', '4', '5', '6']);
+    expect(all.complete).toBe(false);
+    expect(store.readAfter(['c'], records[0]!.id)).toMatchObject({ complete: true });
+    expect(store.readAfter(['a'], records[1]!.id)).toMatchObject({ complete: true });
+    expect(store.readAfter(['a'], records[0]!.id)).toMatchObject({ complete: false });
+    expect(store.readAfter(['b'], records[1]!.id)).toMatchObject({ complete: false });
+  });
+
+  it('store-wide eviction stays bounded when channels mostly evict themselves (stale queue entries)', () => {
+    const store = new MemoryHistory({ maxEvents: 2, maxTotalBytes: 1024 * 1024 }, clock().now);
+    const quiet = store.append('quiet', [{ event: 'm', data: 'q' }])[0]!;
+    for (let i = 0; i < 50_000; i++) store.append(`c${i % 3}`, [{ event: 'm', data: String(i) }]);
+    expect(store.size).toBe(7);
+    expect(store.readAfter(['quiet'], String(quiet.seq - 1))).toMatchObject({ records: [quiet], complete: true });
+    // Now the total bound bites: the quiet channel's event is the oldest of the store.
+    for (let i = 0; i < 20; i++) store.append(`big${i}`, [{ event: 'm', data: kb(60) }]);
+    expect(store.readAfter(['quiet'], String(quiet.seq - 1))).toMatchObject({ records: [], complete: false });
+    expect(store.bytes).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  it.each([0, -1, Number.NaN, '8' as unknown as number])('refuses maxBytes / maxTotalBytes %j', (bad) => {
+    expect(() => new MemoryHistory({ maxBytes: bad })).toThrow(InvalidConfigError);
+    expect(() => new MemoryHistory({ maxTotalBytes: bad })).toThrow(InvalidConfigError);
+  });
+
+  it('refuses a batch with a non-string field before keeping any of it', () => {
+    const store = new MemoryHistory({}, clock().now);
+    const bad = [{ event: 'm', data: 'ok' }, { event: 'm', data: 1 as unknown as string }];
+    expect(() => store.append('a', bad)).toThrow(InvalidEventError);
+    expect(store.size).toBe(0);
+  });
+});
+
+describe('MemoryHistory against a model (fast-check)', () => {
+  // A plain-array store with the same rules: the packed rings, the compaction, the queue
+  // and the lookups must answer exactly like it.
+  interface Kept { seq: number; channel: string; id: string | undefined; event: string; data: string; time: number; size: number }
+  const EVENT_NAMES = ['m', 'é', 'n'.repeat(70)];
+  type Op =
+    | { kind: 'append'; channel: number; sizes: number[]; ids: (number | undefined)[] }
+    | { kind: 'tick'; ms: number }
+    | { kind: 'read'; channels: number[]; pick: number; custom: boolean };
+
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({
+      kind: fc.constant('append' as const),
+      channel: fc.nat(3),
+      sizes: fc.array(fc.oneof(fc.nat(40), fc.nat(3000)), { minLength: 1, maxLength: 3 }),
+      ids: fc.array(fc.option(fc.nat(4), { nil: undefined }), { minLength: 3, maxLength: 3 }),
+    }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.nat(40) }) },
+    { weight: 2, arbitrary: fc.record({
+      kind: fc.constant('read' as const),
+      channels: fc.uniqueArray(fc.nat(3), { minLength: 1, maxLength: 3 }),
+      pick: fc.nat(1000),
+      custom: fc.boolean(),
+    }) },
+  );
+
+  it('answers every read like the model', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }); // no sweep mid-run
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 10, maxLength: 150 }), fc.record({ maxEvents: fc.integer({ min: 1, max: 8 }), maxBytes: fc.integer({ min: 200, max: 9000 }), maxTotalBytes: fc.integer({ min: 200, max: 20000 }) }), (ops, limits) => {
+        const c = clock();
+        const store = new MemoryHistory({ ...limits, maxAge: 100 }, c.now);
+        const kept: Kept[] = [];
+        const evictedUpTo = new Map<string, number>();
+        const handed: { id: string }[] = [];
+        const dropFrom = (victim: Kept) => {
+          kept.splice(kept.indexOf(victim), 1);
+          evictedUpTo.set(victim.channel, Math.max(evictedUpTo.get(victim.channel) ?? 0, victim.seq));
+        };
+        const evictChannel = (channel: string) => {
+          for (;;) {
+            const mine = kept.filter((k) => k.channel === channel);
+            const bytes = mine.reduce((n, k) => n + k.size, 0);
+            if (mine.length === 0) return;
+            if (mine.length <= limits.maxEvents && bytes <= limits.maxBytes && mine[0]!.time >= c.now() - 100) return;
+            dropFrom(mine[0]!);
+          }
+        };
+        for (const o of ops) {
+          if (o.kind === 'tick') c.advance(o.ms);
+          else if (o.kind === 'append') {
+            const channel = `ch${o.channel}`;
+            // Short names are kept once per store, long ones with each event: both paths.
+            const inputs = o.sizes.map((n, i) => ({ event: EVENT_NAMES[n % EVENT_NAMES.length]!, data: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1), id: o.ids[i] === undefined ? undefined : `id${o.ids[i]}` }));
+            for (const [i, r] of store.append(channel, inputs).entries()) {
+              const input = inputs[i]!;
+              expect(r.event).toBe(input.event);
+              kept.push({ seq: r.seq, channel, id: input.id, event: input.event, data: r.data, time: c.now(), size: sizeOf(input.event, r.data, input.id ?? '') });
+              handed.push({ id: r.id });
+            }
+            evictChannel(channel);
+            while (kept.reduce((n, k) => n + k.size, 0) > limits.maxTotalBytes) dropFrom(kept[0]!);
+          } else {
+            const channels = o.channels.map((n) => `ch${n}`);
+            for (const ch of channels) evictChannel(ch);
+            // Mostly ids handed out lately (or their custom id names), now and then one never seen.
+            const recent = handed.length === 0 || o.pick % 25 === 0 ? undefined : handed[handed.length - 1 - (o.pick % Math.min(handed.length, 12))];
+            const asked = o.custom ? `id${o.pick % 5}` : (recent?.id ?? 'unknown');
+            const matches = kept.filter((k) => channels.includes(k.channel) && k.id === asked);
+            const numeric = /^\d+$/.test(asked) ? Number(asked) : undefined;
+            const position = matches.length > 0 ? Math.min(...matches.map((k) => k.seq)) : numeric;
+            const after = position ?? -Infinity;
+            const expected = kept.filter((k) => channels.includes(k.channel) && k.seq > after);
+            const exact = matches.length === 1 || (matches.length === 0 && numeric !== undefined);
+            const complete = exact && channels.every((ch) => (evictedUpTo.get(ch) ?? 0) <= after);
+            const replay = store.readAfter(channels, asked);
+            expect(replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data])).toEqual(expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]));
+            expect(replay.complete).toBe(complete);
+          }
+          expect(store.size).toBe(kept.length);
+          expect(store.bytes).toBe(kept.reduce((n, k) => n + k.size, 0));
+        }
+        store.close();
+      }),
+      { seed: SEED, numRuns: RUNS ?? 200 },
+    );
   });
 });
 
@@ -287,6 +484,25 @@ describe('history-truncated on the wire', () => {
     const events = await resume(srv, '/ab', w.data[0]!.id, 3);
     expect(events[1]!.event).toBe(HISTORY_TRUNCATED_EVENT);
     expect(events.slice(2).map((e) => e.data)).toEqual(['3', '4', '5']);
+  });
+
+  it('per-room ids on two rooms: each room resumes exactly from its own id (issue 16 item 5)', async () => {
+    const es = new EventStream({ keepAliveInterval: 60_000 });
+    const app = express();
+    app.get('/rooms/:room', es((req) => `room-${String(req.params!['room'])}`));
+    app.get('/both', es('room-A', 'room-B'));
+    const srv = await listen(app);
+    cleanups.push(() => srv.close(), () => es.close());
+    for (let i = 1; i <= 5; i++) await es.publishEvent('room-A', { event: 'm', data: `A${i}`, id: String(i) });
+    for (let i = 1; i <= 3; i++) await es.publishEvent('room-B', { event: 'm', data: `B${i}`, id: String(i) });
+    const a = await resume(srv, '/rooms/A', '3', 2);
+    expect(a.map((e) => [e.event, e.id, e.data]).slice(1)).toEqual([['m', '4', '"A4"'], ['m', '5', '"A5"']]);
+    const b = await resume(srv, '/rooms/B', '1', 2);
+    expect(b.map((e) => e.data).slice(1)).toEqual(['"B2"', '"B3"']);
+    // On a stream of both rooms '2' names two events: the client cannot be told it missed nothing.
+    const both = await resume(srv, '/both', '2', 6);
+    expect(both[1]).toMatchObject({ event: HISTORY_TRUNCATED_EVENT });
+    expect(both.slice(2).map((e) => e.data)).toEqual(['A3', 'A4', 'A5', 'B1', 'B2', 'B3'].map((d) => `"${d}"`));
   });
 
   it('history: false — a Last-Event-ID gets history-truncated (nothing can be vouched for), then live events', async () => {

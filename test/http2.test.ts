@@ -239,8 +239,9 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(server.eventStream.stats().clientsDropped).toBe(1);
-    // Sampled before each publish: never past the bound (the check happens before a write).
-    expect(peak).toBeLessThanOrEqual(bound);
+    // Sampled before each publish: never past the bound plus two ticks' frames (the bound
+    // judges what was left unread from earlier ticks, issue 16 item 4; one event per tick here).
+    expect(peak).toBeLessThanOrEqual(bound + 2 * (payload.length + 64));
     expect(server.eventStream.stats().connections).toBe(1);
     await server.eventStream.publishEvent('flood', { event: 'message', data: 'after' });
     await fast.until(() => fast.events.at(-1)?.data === '"after"', "the neighbour's next event");
@@ -322,7 +323,8 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(server.eventStream.stats().clientsDropped).toBe(1);
-    expect(peak).toBeLessThanOrEqual(bound);
+    // The bound plus two ticks' frames (issue 16 item 4; one event per tick here).
+    expect(peak).toBeLessThanOrEqual(bound + 2 * (payload.length + 64));
   });
 });
 

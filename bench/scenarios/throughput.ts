@@ -28,6 +28,8 @@ export interface ThroughputSpec {
   events: number;
   /** Publishing stops at this point; what arrived by then (+ grace) is reported. */
   deadlineMs: number;
+  /** JSON size of each event's data; absent: the bare `{"n":…,"t":…}`. */
+  payloadBytes?: number;
 }
 
 export function broadcastLayout(): ChannelLayout {
@@ -59,6 +61,7 @@ export async function runThroughput(
     intervalMs: 0,
     yieldEvery: session.sizes.yieldEvery,
     deadline: publishDeadline,
+    ...(spec.payloadBytes === undefined ? {} : { padding: paddingFor(spec.payloadBytes) }),
   };
   const replyTimeout = spec.deadlineMs + DRAIN_GRACE_MS + 10_000;
   // Both requests go out together: the client counts from its first byte regardless.
@@ -110,6 +113,15 @@ export async function runThroughput(
       ...(published.error ? { publishError: published.error } : {}),
     },
   };
+}
+
+/**
+ * The `p` string that brings `{"n":<5 digits>,"t":<13 digits>,"p":"…"}` to `bytes` of JSON
+ * (a 5-digit n is the typical case of a 40,000-event run).
+ */
+export function paddingFor(bytes: number): string {
+  const bare = JSON.stringify({ n: 10_000, t: Date.now(), p: '' }).length;
+  return 'x'.repeat(Math.max(0, bytes - bare));
 }
 
 /** Beyond this share of a core the client, not the server, may set the pace. */

@@ -25,7 +25,7 @@ import {
 
 export interface BenchEvent {
   event: string;
-  data: { n: number; t: number };
+  data: { n: number; t: number; p?: string };
 }
 
 export interface Implementation {
@@ -230,7 +230,7 @@ async function publishPlan(impl: Pick<ServerTarget, 'publish' | 'cpuMicros'>, pl
       }
       const pending = impl.publish(channelOfEvent(plan.layout, i), {
         event: BENCH_EVENT_NAME,
-        data: { n: i, t },
+        data: plan.padding === undefined ? { n: i, t } : { n: i, t, p: plan.padding },
       });
       // setImmediate runs after this tick's nextTick writes (where every library here
       // writes): the span is the server's own share of the latency.

@@ -47,9 +47,13 @@ export async function serveFetch(
   return new Response(sink.readable, { status: 200, headers: EVENT_STREAM_HEADERS });
 }
 
+/** The most a paced replay leaves queued before it waits for the reader. */
+const PACE_BYTES = 16 * 1024;
+
 /**
  * A `ReadableStream` fed like a response. Its byte-counting queue measures what the reader
- * has not taken yet, which is what the per-client bound applies to.
+ * has not taken yet, which is what the per-client bound applies to; a replay waits for the
+ * reader's pulls once `PACE_BYTES` (or half the bound, if smaller) are queued.
  */
 class WebStreamSink implements StreamSink {
   readonly readable: ReadableStream<Uint8Array>;
@@ -57,6 +61,7 @@ class WebStreamSink implements StreamSink {
   private done = false;
   private closeListener: (() => void) | undefined;
   private finishListener: (() => void) | undefined;
+  private drainListener: (() => void) | undefined;
 
   constructor(private readonly highWaterMark: number) {
     this.readable = new ReadableStream<Uint8Array>(
@@ -64,6 +69,8 @@ class WebStreamSink implements StreamSink {
         start: (controller) => {
           this.controller = controller;
         },
+        // Called after each read while the queue is under the high-water mark.
+        pull: () => this.pulled(),
         cancel: () => this.finish(),
       },
       new ByteLengthQueuingStrategy({ highWaterMark }),
@@ -74,9 +81,18 @@ class WebStreamSink implements StreamSink {
     return this.done ? 0 : this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark);
   }
 
-  write(frame: Frame): void {
-    const { bytes } = frame;
-    if (!this.done) this.controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  write(frame: Frame): boolean {
+    this.enqueue(frame);
+    return this.hasRoom();
+  }
+
+  writeAll(frames: readonly Frame[]): boolean {
+    for (const frame of frames) this.enqueue(frame);
+    return this.hasRoom();
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListener = listener;
   }
 
   end(): void {
@@ -102,9 +118,26 @@ class WebStreamSink implements StreamSink {
     this.finishListener = listener;
   }
 
+  private enqueue(frame: Frame): void {
+    const { bytes } = frame;
+    if (!this.done && bytes.length > 0) this.controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  private hasRoom(): boolean {
+    return this.writableLength < Math.min(PACE_BYTES, this.highWaterMark / 2);
+  }
+
+  private pulled(): void {
+    const listener = this.drainListener;
+    if (listener === undefined || !this.hasRoom()) return;
+    this.drainListener = undefined;
+    listener();
+  }
+
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.drainListener = undefined;
     this.closeListener?.();
     this.finishListener?.();
   }

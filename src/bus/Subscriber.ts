@@ -5,15 +5,28 @@ import { Frame } from './Frame.js';
  * adapter of a web `ReadableStream`. `writableLength` is what the client has not taken yet.
  */
 export interface StreamSink {
-  write(frame: Frame): unknown;
+  /** Writes one frame; false once enough is unread that a replay should wait for `onDrain`. */
+  write(frame: Frame): boolean;
+  /** Writes frames in order as they are (shared buffers), without joining them into a copy. */
+  writeAll(frames: readonly Frame[]): boolean;
+  /** Calls `listener` once, when the client has taken what was written before a `false`. */
+  onDrain(listener: () => void): void;
   end(): unknown;
   destroy(): unknown;
   readonly writableLength: number;
 }
 
+/** A replay as the subscriber writes it: a batch of encoded events at a time. */
+export interface ReplayBatches {
+  /** Newest history position in the replay; -Infinity when it holds no event. */
+  readonly upTo: number;
+  /** Up to about `maxBytes` of event-stream text (at least one event); undefined when done. */
+  nextBatch(maxBytes: number): string | undefined;
+}
+
 /** What every subscriber of one EventStream shares: one object, not two fields per connection. */
 export interface SubscriberHooks {
-  /** Bytes a client may leave unread before it is dropped. */
+  /** Bytes a client may leave unread, from earlier ticks, before it is dropped. */
   readonly maxBufferedBytes: number;
   /** Queue this subscriber for the end-of-tick flush. */
   schedule(subscriber: Subscriber): void;
@@ -22,26 +35,50 @@ export interface SubscriberHooks {
 }
 
 /**
+ * Frames of one tick up to this size are joined into one buffer (one chunk, one syscall);
+ * a bigger burst is written as its shared buffers, so it costs memory once, not per client.
+ */
+const JOIN_LIMIT = 64 * 1024;
+/** Replay text encoded per write, at most (a quarter of the bound when that is smaller). */
+const REPLAY_BATCH_BYTES = 64 * 1024;
+
+/** Present while a replay is written; live frames wait behind it, in order. */
+interface PacedReplay {
+  batches: ReplayBatches | undefined;
+  held: Frame[];
+  heldBytes: number;
+  readonly resume: () => void;
+}
+
+/**
  * One open event-stream response. Frames delivered in the same tick are gathered and written
  * with one sink write, which costs one chunk and one syscall instead of one per event.
- * Memory per client is bounded: gathered plus socket-buffered bytes may not pass `maxBufferedBytes`.
+ *
+ * The memory bound judges what the client has not taken, never the size of one burst (the
+ * frames of a tick are shared buffers: a burst costs its memory once, not per client). When
+ * a tick brings frames, a client over `maxBufferedBytes` is kept only if its excess is no
+ * more than the previous tick's frames, or if it has not fallen further behind since the
+ * first tick that found it over; otherwise it is dropped. A client that keeps up survives a
+ * tick of any size; one that stops reading is dropped by the second tick after its unread
+ * bytes pass the bound, and no client ever has more than the bound plus two ticks' frames
+ * unread. (Unread means here, in this process: the kernel's socket buffers fill first.)
  */
 export class Subscriber {
   readonly channels: readonly string[];
-  /** Set when a write happened since the last keep-alive round, so busy streams get none. */
-  active = true;
+  /** Keep-alive rounds since the last write; the keep-alive timer counts them up. */
+  idleRounds = 0;
   closed = false;
 
   // Most ticks carry one frame per subscriber: keep it alone and write its shared bytes;
-  // only a second frame in the same tick starts an array, joined into one write at flush.
+  // only a second frame in the same tick starts an array, written as one at flush.
   private pending: Frame | Frame[] | undefined;
-  private pendingBytes = 0;
-  /** While a replay is being written, live frames wait here so none is lost or doubled. */
-  private held: Frame[] | undefined;
+  /** Bytes of `pending`; once flushed, of the tick just written (which the bound spares). */
+  private tickBytes = 0;
+  private replay: PacedReplay | undefined;
   /** Newest history position the replay covered; undefined (no boxed number) when none. */
   private replayedUpTo: number | undefined;
-  /** Extra room for the opening replay, which may exceed the bound; gone once it drained. */
-  private replayAllowance = 0;
+  /** The unread bytes found when a tick first saw this client over the bound; 0 within it. */
+  private ceiling = 0;
 
   constructor(
     private readonly sink: StreamSink,
@@ -51,55 +88,62 @@ export class Subscriber {
     this.channels = channels;
   }
 
-  /** Bytes this client has not yet taken: gathered here plus buffered in the response/socket. */
+  /** Bytes this client has not yet taken: gathered, held behind a replay, and in the sink. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.sink.writableLength;
+    return (this.pending === undefined ? 0 : this.tickBytes) + this.unreadBytes();
   }
 
   send(frame: Frame): void {
     if (this.closed) return;
     // A publish that was already in the replay snapshot can still reach the bus after the
-    // release (its store write finished before the read, its delivery after): skip it.
+    // read (its store write finished before the read, its delivery after): skip it.
     if (frame.seq !== undefined && this.replayedUpTo !== undefined && frame.seq <= this.replayedUpTo) return;
-    if (this.held !== undefined) {
-      this.held.push(frame);
-      return;
+    if (this.pending === undefined) {
+      if (!this.admitsTick(this.tickBytes)) {
+        this.hooks.overflow(this);
+        return;
+      }
+      this.hooks.schedule(this);
+      this.pending = frame;
+      this.tickBytes = frame.bytes.length;
+    } else {
+      if (Array.isArray(this.pending)) this.pending.push(frame);
+      else this.pending = [this.pending, frame];
+      this.tickBytes += frame.bytes.length;
     }
-    this.enqueue(frame);
+    this.idleRounds = 0;
   }
 
-  /** True between `hold()` and `release()`. */
-  protected get holding(): boolean {
-    return this.held !== undefined;
-  }
-
-  /** Buffer live frames until `release()`: used while history is replayed. */
+  /** Holds live frames from now until the replay is written: call it before reading history. */
   hold(): void {
-    this.held ??= [];
+    this.replay ??= { batches: undefined, held: [], heldBytes: 0, resume: () => this.pumpReplay() };
   }
 
-  /** Write `replay`, then the held live frames that come after it. */
-  release(replay: Frame, replayedUpTo: number): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    if (replayedUpTo > -Infinity) this.replayedUpTo = replayedUpTo;
+  /** Writes `batches` as the client reads them, then the held live frames that follow. */
+  replayFrom(batches: ReplayBatches): void {
+    const replay = this.replay;
+    if (replay === undefined || replay.batches !== undefined) return;
+    if (batches.upTo > -Infinity) this.replayedUpTo = batches.upTo;
     if (this.closed) return;
-    // The replay is bounded by the history settings, not by `maxBufferedBytes`: let it through.
-    if (replay.bytes.length > 0) {
-      this.replayAllowance = replay.bytes.length;
-      this.append(replay);
-    }
-    for (const frame of held) this.send(frame);
+    // Frames of this tick not yet flushed are held too, so the replayed ones among them are
+    // dropped like the rest (they reached the bus after the store answered the read).
+    this.holdPending(replay);
+    if (this.replayedUpTo !== undefined) dropReplayed(replay, this.replayedUpTo);
+    replay.batches = batches;
+    this.pumpReplay();
   }
 
   /** Called once per tick by the flusher. */
   flush(): void {
     if (this.closed || this.pending === undefined) return;
+    const replay = this.replay;
+    if (replay !== undefined) {
+      this.holdPending(replay);
+      return;
+    }
     const pending = this.pending;
-    const frame = Array.isArray(pending) ? Frame.join(pending, this.pendingBytes) : pending;
     this.pending = undefined;
-    this.pendingBytes = 0;
-    this.sink.write(frame);
+    this.write(pending, this.tickBytes);
   }
 
   /** End the stream politely (server shutdown). */
@@ -120,30 +164,79 @@ export class Subscriber {
   markClosed(): void {
     this.closed = true;
     this.pending = undefined;
-    this.pendingBytes = 0;
-    this.held = undefined;
+    this.tickBytes = 0;
+    this.replay = undefined;
   }
 
-  private enqueue(frame: Frame): void {
-    const buffered = this.pendingBytes + this.sink.writableLength;
-    if (this.replayAllowance > 0 && buffered <= this.hooks.maxBufferedBytes) this.replayAllowance = 0;
-    if (buffered + frame.bytes.length > this.hooks.maxBufferedBytes + this.replayAllowance) {
-      this.hooks.overflow(this);
-      return;
+  /**
+   * The first frame of a tick: judge what the client left unread, not what this tick brings.
+   * Over the bound, it is kept if the previous tick alone explains the excess (that tick may
+   * still be on its way), or if it has not fallen further behind since it first was over.
+   */
+  private admitsTick(previousTick: number): boolean {
+    const unread = this.unreadBytes();
+    const bound = this.hooks.maxBufferedBytes;
+    if (unread <= bound) {
+      this.ceiling = 0;
+      return true;
     }
-    this.append(frame);
+    if (this.ceiling === 0) {
+      this.ceiling = unread;
+      return true;
+    }
+    return unread - previousTick <= bound || unread <= this.ceiling;
   }
 
-  private append(frame: Frame): void {
-    if (this.pending === undefined) {
-      this.hooks.schedule(this);
-      this.pending = frame;
-    } else if (Array.isArray(this.pending)) {
-      this.pending.push(frame);
-    } else {
-      this.pending = [this.pending, frame];
-    }
-    this.pendingBytes += frame.bytes.length;
-    this.active = true;
+  /** Moves this tick's frames behind the replay. */
+  private holdPending(replay: PacedReplay): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    if (Array.isArray(pending)) for (const frame of pending) replay.held.push(frame);
+    else replay.held.push(pending);
+    replay.heldBytes += this.tickBytes;
   }
+
+  private unreadBytes(): number {
+    const replay = this.replay;
+    return replay === undefined ? this.sink.writableLength : this.sink.writableLength + replay.heldBytes;
+  }
+
+  private write(frames: Frame | Frame[], bytes: number): void {
+    if (!Array.isArray(frames)) this.sink.write(frames);
+    else if (bytes <= JOIN_LIMIT) this.sink.write(Frame.join(frames, bytes));
+    else this.sink.writeAll(frames);
+  }
+
+  /** Writes replay batches while the sink has room; resumed by the sink's drain. */
+  private pumpReplay(): void {
+    const replay = this.replay;
+    const batches = replay?.batches;
+    if (this.closed || replay === undefined || batches === undefined) return;
+    const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
+    for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
+      this.idleRounds = 0;
+      if (!this.sink.write(Frame.of(text))) {
+        this.sink.onDrain(replay.resume);
+        return;
+      }
+    }
+    this.replay = undefined;
+    const { held, heldBytes } = replay;
+    if (held.length > 0) this.write(held.length === 1 ? held[0]! : held, heldBytes);
+  }
+}
+
+/** Held live frames the replay already contains are not written twice. */
+function dropReplayed(replay: PacedReplay, upTo: number): void {
+  if (replay.held.length === 0) return;
+  const kept: Frame[] = [];
+  let bytes = 0;
+  for (const frame of replay.held) {
+    if (frame.seq !== undefined && frame.seq <= upTo) continue;
+    kept.push(frame);
+    bytes += frame.bytes.length;
+  }
+  replay.held = kept;
+  replay.heldBytes = bytes;
 }

@@ -8,26 +8,48 @@ import { encodeEvent } from '../sse/encode.js';
  * stream's cursor (every channel's position, src/history/streamCursor.ts) as their id, so the
  * one Last-Event-ID the browser keeps resumes each channel exactly. Live frames are re-encoded
  * per stream (the shared frame's id is one channel's position); a frame at or below its
- * channel's position was replayed already, or delivered twice, and is skipped.
+ * channel's position was replayed already, or delivered twice, and is skipped per channel
+ * (positions of different channels are not comparable, so no single "replayed up to").
  * Streams on one channel, and every stream without a Cluster, keep the shared frames.
  */
 export class CursorSubscriber extends Subscriber {
   private cursor: StreamCursor | undefined;
+  /** Live frames that came before the cursor was known (the replay read). */
+  private waiting: Frame[] = [];
 
   override send(frame: Frame): void {
     const origin = frame.origin;
-    // Held frames come back through send() at release, when the cursor is set.
-    if (origin === undefined || frame.seq === undefined || this.holding || this.closed) {
+    if (origin === undefined || frame.seq === undefined || this.closed) {
       super.send(frame);
       return;
     }
-    if (this.cursor === undefined || !this.cursor.advance(origin.channel, frame.seq)) return;
+    if (this.cursor === undefined) {
+      this.waiting.push(frame);
+      return;
+    }
+    if (!this.cursor.advance(origin.channel, frame.seq)) return;
     super.send(Frame.of(encodeEvent({ event: origin.event, data: origin.data, id: this.cursor.id() }), frame.seq));
   }
 
-  /** Writes the replay, then the held live frames the cursor does not have yet. */
-  releaseWith(replay: Frame, cursor: StreamCursor): void {
+  /** Writes the replay (after hold()), then the live frames the cursor does not have yet. */
+  replayWith(text: string, cursor: StreamCursor): void {
     this.cursor = cursor;
-    this.release(replay, -Infinity);
+    let rest: string | undefined = text === '' ? undefined : text;
+    this.replayFrom({
+      upTo: -Infinity,
+      nextBatch: () => {
+        const batch = rest;
+        rest = undefined;
+        return batch;
+      },
+    });
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const frame of waiting) this.send(frame);
+  }
+
+  override markClosed(): void {
+    this.waiting = [];
+    super.markClosed();
   }
 }

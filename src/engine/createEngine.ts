@@ -4,27 +4,10 @@ import type { HistoryStore } from '../history/HistoryStore.js';
 import { MemoryHistory } from '../history/MemoryHistory.js';
 import type { RedisClientLike } from '../history/RedisClientLike.js';
 import { RedisHistory } from '../history/RedisHistory.js';
-import type { EventStreamConfig, HistoryOptions } from '../types.js';
+import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from '../types.js';
 import type { Engine } from './Engine.js';
 import { LocalEngine } from './LocalEngine.js';
 import { RedisEngine } from './RedisEngine.js';
-
-/** The `redis` option spelled out. */
-export interface RedisEngineOptions {
-  /** A `redis://` or `rediss://` URL (give one of `url`, `nodes` or `client`). */
-  url?: string;
-  /**
-   * Startup nodes of a Redis Cluster (`redis://host:port` URLs; credentials and TLS of the
-   * first apply to all): channels are sharded over its masters (README "Many instances").
-   */
-  nodes?: readonly string[];
-  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…, or `Cluster`); it is not closed by us. */
-  client?: RedisClientLike;
-  /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
-  commandTimeout?: number;
-  /** Prefix of every key and pub/sub channel (default `'gripstream:'`); instances that share channels share it. */
-  keyPrefix?: string;
-}
 
 /** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
 export function engineFor(config: EventStreamConfig, makeBus: (watcher?: ChannelWatcher) => ChannelBus): { engine: Engine; bus: ChannelBus } {

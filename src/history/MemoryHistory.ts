@@ -1,21 +1,23 @@
+import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
+import { EventNames } from './EventNames.js';
+import { EvictionOrder } from './EvictionOrder.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
+import { PackedLog } from './PackedLog.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
+/** Per channel: room for a busy channel's 1,000 events of 8 KB. */
+export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
+/** The whole store: a burst of large events pins a few tens of MiB at most. */
+export const DEFAULT_HISTORY_MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
-interface ChannelLog {
-  records: HistoryRecord[];
-  /** Index of the oldest live record; records before it are evicted (compacted lazily). */
-  head: number;
-  /** Highest seq evicted from this channel: a resume from before it has lost events. */
-  evictedUpTo: number;
-  /** When each live record was appended, parallel to `records`. */
-  times: number[];
-}
+/** The queue may hold this many stale entries per live event before it is compacted. */
+const STALE_ENTRIES_PER_EVENT = 2;
 
 /**
- * Recent events of each channel, in this process, bounded by count and by age.
+ * Recent events of each channel, in this process, bounded by count, age and bytes (per
+ * channel and for the whole store; store-wide, the globally oldest events go first).
  *
  * Positions start at the clock in microseconds, so ids made after a restart are larger than
  * any id the previous process handed out: a client resuming across a restart is recognised as
@@ -24,8 +26,17 @@ interface ChannelLog {
 export class MemoryHistory implements HistoryStore {
   private readonly maxEvents: number;
   private readonly maxAge: number;
-  private readonly logs = new Map<string, ChannelLog>();
-  private readonly seqOfCustomId = new Map<string, number>();
+  private readonly maxBytes: number;
+  private readonly maxTotalBytes: number;
+  private readonly logs = new Map<string, PackedLog>();
+  private readonly names = new EventNames();
+  /** Logs by slot, for the eviction queue; freed slots are reused. */
+  private readonly slots: (PackedLog | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  /** Only when the store-wide byte bound is finite. */
+  private readonly order: EvictionOrder | undefined;
+  private totalCount = 0;
+  private totalBytes = 0;
   private readonly firstSeq: number;
   private lastSeq: number;
   private droppedUpTo = 0;
@@ -33,54 +44,51 @@ export class MemoryHistory implements HistoryStore {
   private readonly now: () => number;
 
   constructor(options: HistoryOptions = {}, now: () => number = Date.now) {
-    this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
-    this.maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
+    this.maxEvents = limit(options.maxEvents, DEFAULT_HISTORY_MAX_EVENTS, 'history.maxEvents');
+    this.maxAge = limit(options.maxAge, DEFAULT_HISTORY_MAX_AGE, 'history.maxAge');
+    this.maxBytes = limit(options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 'history.maxBytes');
+    this.maxTotalBytes = limit(options.maxTotalBytes, DEFAULT_HISTORY_MAX_TOTAL_BYTES, 'history.maxTotalBytes');
+    this.order = Number.isFinite(this.maxTotalBytes) ? new EvictionOrder() : undefined;
     this.now = now;
     this.firstSeq = now() * 1000;
     this.lastSeq = this.firstSeq;
   }
 
   append(channel: string, inputs: readonly HistoryInput[]): HistoryRecord[] {
+    // Checked before anything is kept: one call is all or nothing.
+    for (const input of inputs) assertInput(input);
     const log = this.logFor(channel);
     const now = this.now();
-    const records = inputs.map((input) => this.keep(log, channel, input, now));
+    const records: HistoryRecord[] = [];
+    for (const input of inputs) {
+      const seq = ++this.lastSeq;
+      const previous = log.count > 0 ? log.newestIdSource() : undefined;
+      const record = new AppendedRecord(seq, input.id ?? String(seq), channel, input.event, input.data, previous);
+      this.totalBytes += log.push(seq, now, input.event, input.id, input.data);
+      this.totalCount++;
+      this.order?.push(seq, log.slot);
+      records.push(record);
+    }
     this.evict(log, now);
+    this.evictStoreWide();
     this.startSweeping();
     return records;
   }
 
-  private keep(log: ChannelLog, channel: string, input: HistoryInput, now: number): HistoryRecord {
-    const seq = ++this.lastSeq;
-    const previous = log.records.length > log.head ? log.records[log.records.length - 1] : undefined;
-    const record: HistoryRecord = {
-      seq,
-      id: input.id ?? String(seq),
-      channel,
-      event: input.event,
-      data: input.data,
-    };
-    if (previous !== undefined) record.prevId = previous.id;
-    if (input.id !== undefined) this.seqOfCustomId.set(input.id, seq);
-    log.records.push(record);
-    log.times.push(now);
-    return record;
-  }
-
   readAfter(channels: readonly string[], lastEventId: string): Replay {
-    const position = this.positionOf(lastEventId);
     const now = this.now();
-    const records: HistoryRecord[] = [];
-    let complete = position !== undefined && position >= this.firstSeq;
-    const after = position ?? -Infinity;
     for (const channel of channels) {
       const log = this.logs.get(channel);
-      if (log === undefined) {
-        if (this.droppedUpTo > after) complete = false;
-        continue;
-      }
-      this.evict(log, now);
-      if (log.evictedUpTo > after) complete = false;
-      for (let i = firstAfter(log, after); i < log.records.length; i++) records.push(log.records[i]!);
+      if (log !== undefined) this.evict(log, now);
+    }
+    const { position, exact } = this.positionOf(channels, lastEventId);
+    let complete = exact && position >= this.firstSeq;
+    const after = position;
+    const records: HistoryRecord[] = [];
+    for (const channel of channels) {
+      const log = this.logs.get(channel);
+      if ((log?.evictedUpTo ?? this.droppedUpTo) > after) complete = false;
+      log?.recordsAfter(after, records);
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete, lastIds: this.lastIds(channels) };
@@ -90,7 +98,7 @@ export class MemoryHistory implements HistoryStore {
     const ids = new Map<string, string>();
     for (const channel of channels) {
       const log = this.logs.get(channel);
-      if (log !== undefined && log.records.length > log.head) ids.set(channel, log.records[log.records.length - 1]!.id);
+      if (log !== undefined && log.count > 0) ids.set(channel, log.newestId());
     }
     return ids;
   }
@@ -102,87 +110,156 @@ export class MemoryHistory implements HistoryStore {
 
   /** Events currently kept, all channels together (for tests and stats). */
   get size(): number {
-    let size = 0;
-    for (const log of this.logs.values()) size += log.records.length - log.head;
-    return size;
+    return this.totalCount;
   }
 
-  private positionOf(lastEventId: string): number | undefined {
-    // Before the first event this store made; evictions still make it incomplete.
-    if (lastEventId === FROM_START) return this.firstSeq;
-    const custom = this.seqOfCustomId.get(lastEventId);
-    if (custom !== undefined) return custom;
-    if (!/^\d{1,16}$/.test(lastEventId)) return undefined;
-    const seq = Number(lastEventId);
-    // An id from the future was not made by this store: treat it as unknown.
-    return seq <= this.lastSeq ? seq : undefined;
+  /** Bytes currently kept as the byte bounds count them (UTF-8 text + per-event overhead). */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
-  private logFor(channel: string): ChannelLog {
+  /**
+   * Where a Last-Event-ID points. A publisher's ids are only unique within a channel (per-room
+   * counters), so they are looked up among the kept ids of the stream's own channels: one
+   * match is that event; several (another channel, or a reused id) cannot say which event the
+   * client saw: not exact, replayed from the earliest of them (nothing the client may have
+   * missed is left out). No match: a position this store handed out, or unknown (everything
+   * kept, not exact). Resumes are rare and publishes frequent, so this scans, not indexes.
+   */
+  private positionOf(channels: readonly string[], lastEventId: string): { position: number; exact: boolean } {
+    // Before the first event this store made (GRIP's last-id=-); evictions still make it incomplete.
+    if (lastEventId === FROM_START) return { position: this.firstSeq, exact: true };
+    const matches: number[] = [];
+    const wanted = Buffer.from(lastEventId);
+    for (const channel of channels) this.logs.get(channel)?.positionsOfId(wanted, matches);
+    if (matches.length > 0) return { position: Math.min(...matches), exact: matches.length === 1 };
+    const seq = /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : Infinity;
+    // An id from the future was not made by this store: unknown.
+    return seq <= this.lastSeq ? { position: seq, exact: true } : { position: -Infinity, exact: false };
+  }
+
+  private logFor(channel: string): PackedLog {
     let log = this.logs.get(channel);
     if (log === undefined) {
+      const slot = this.freeSlots.pop() ?? this.slots.length;
       // A channel re-created after a sweep inherits the floor of what was dropped.
-      log = { records: [], head: 0, evictedUpTo: this.droppedUpTo, times: [] };
+      log = new PackedLog(channel, slot, this.droppedUpTo, this.names);
+      this.slots[slot] = log;
       this.logs.set(channel, log);
     }
     return log;
   }
 
-  private evict(log: ChannelLog, now: number): void {
+  /** The channel's own bounds: count, age, bytes. */
+  private evict(log: PackedLog, now: number): void {
     const oldestAllowed = now - this.maxAge;
-    while (log.head < log.records.length) {
-      const live = log.records.length - log.head;
-      if (live <= this.maxEvents && log.times[log.head]! >= oldestAllowed) break;
-      this.forget(log.records[log.head]!);
-      log.evictedUpTo = log.records[log.head]!.seq;
-      log.head++;
-    }
-    // Compact once the dead prefix outweighs the live part: amortised O(1) per event.
-    if (log.head > 64 && log.head * 2 > log.records.length) {
-      log.records = log.records.slice(log.head);
-      log.times = log.times.slice(log.head);
-      log.head = 0;
+    while (
+      log.count > 0 &&
+      (log.count > this.maxEvents || log.size > this.maxBytes || log.oldestTime() < oldestAllowed)
+    ) {
+      this.dropOldest(log);
     }
   }
 
-  private forget(record: HistoryRecord): void {
-    if (this.seqOfCustomId.get(record.id) === record.seq) this.seqOfCustomId.delete(record.id);
+  /**
+   * The store-wide bound takes the globally oldest events first, whatever their channel. The
+   * queue's front is the oldest entry; when its event is still kept, it is necessarily the
+   * oldest of its channel (channels lose events only from their front).
+   */
+  private evictStoreWide(): void {
+    const order = this.order;
+    if (order === undefined) return;
+    while (this.totalBytes > this.maxTotalBytes && order.length > 0) {
+      const log = this.slots[order.frontSlot()];
+      if (log !== undefined && log.count > 0 && log.oldestSeq() === order.frontSeq()) this.dropOldest(log);
+      order.shift();
+    }
+    if (order.length > STALE_ENTRIES_PER_EVENT * this.totalCount + 1024) order.compact(this.isKept);
+  }
+
+  /**
+   * Whether a queue entry's event is still kept. A reused slot holds a newer channel, whose
+   * events all come after the dropped channel's, so old entries of the slot read as stale.
+   */
+  private readonly isKept = (seq: number, slot: number): boolean => {
+    const log = this.slots[slot];
+    return log !== undefined && log.count > 0 && seq >= log.oldestSeq();
+  };
+
+  private dropOldest(log: PackedLog): void {
+    this.totalBytes -= log.dropOldest();
+    this.totalCount--;
   }
 
   /** Age eviction also has to happen on channels nobody publishes to or reads any more. */
   private startSweeping(): void {
-    if (this.sweepTimer !== undefined || !Number.isFinite(this.maxAge)) return;
-    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1000, Math.min(this.maxAge, 60_000)));
+    if (this.sweepTimer !== undefined) return;
+    const every = Number.isFinite(this.maxAge) ? Math.min(this.maxAge, 60_000) : 60_000;
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1000, every));
     this.sweepTimer.unref();
   }
 
   private sweep(): void {
     const now = this.now();
-    for (const [channel, log] of this.logs) {
+    for (const log of this.logs.values()) {
       this.evict(log, now);
-      if (log.head === log.records.length) this.dropEmpty(channel, log);
+      if (log.count === 0) this.dropEmpty(log);
     }
   }
 
   /**
-   * A channel whose events all expired is dropped, or dead channels would pile up forever.
+   * A channel left without events is dropped, or dead channels would pile up forever.
    * Its "events were lost before here" marker folds into one store-wide floor, which errs
    * towards reporting a truncation on a channel that had none, never the other way.
    */
-  private dropEmpty(channel: string, log: ChannelLog): void {
+  private dropEmpty(log: PackedLog): void {
     this.droppedUpTo = Math.max(this.droppedUpTo, log.evictedUpTo);
-    this.logs.delete(channel);
+    this.logs.delete(log.channel);
+    this.slots[log.slot] = undefined;
+    this.freeSlots.push(log.slot);
   }
 }
 
-/** Index of the first live record with seq > after (records are sorted by seq). */
-function firstAfter(log: ChannelLog, after: number): number {
-  let lo = log.head;
-  let hi = log.records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (log.records[mid]!.seq > after) hi = mid;
-    else lo = mid + 1;
+/**
+ * What append hands back. Its `prevId` is made only when read (GRIP reliable mode reads it;
+ * local delivery does not), so an append converts one position to text, not two.
+ */
+class AppendedRecord implements HistoryRecord {
+  readonly #previous: string | number | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly id: string,
+    readonly channel: string,
+    readonly event: string,
+    readonly data: string,
+    previous: string | number | undefined,
+  ) {
+    this.#previous = previous;
   }
-  return lo;
+
+  get prevId(): string | undefined {
+    const previous = this.#previous;
+    return typeof previous === 'number' ? String(previous) : previous;
+  }
+}
+
+function limit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${String(value)}`);
+  }
+  return value;
+}
+
+function assertInput(input: HistoryInput): void {
+  if (
+    typeof input !== 'object' ||
+    input === null ||
+    typeof input.event !== 'string' ||
+    typeof input.data !== 'string' ||
+    (input.id !== undefined && typeof input.id !== 'string')
+  ) {
+    throw new InvalidEventError('a history event needs string `event` and `data` (and `id`, if any)');
+  }
 }

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../request/lastEventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import type { HistoryStore, Replay } from './HistoryStore.js';
+import type { HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -22,27 +22,89 @@ const NEVER_AN_ID = '\u0000';
 const NOTHING: ReplayText = { text: '', upTo: -Infinity };
 
 /**
- * The frames a resuming client gets before live events: what the store kept after its
+ * A replay to be written as the client reads it. It only points at the store's records
+ * (shared by every client replaying them) and encodes them a batch at a time, so what one
+ * client costs is one batch, not the whole replay's text.
+ */
+export class ReplayCursor {
+  private next = 0;
+
+  constructor(
+    /** Text to send first: the `history-truncated` notice, or ''. */
+    private carry: string,
+    private readonly records: readonly HistoryRecord[],
+    /** Highest history position in `records`; -Infinity when none. */
+    readonly upTo: number,
+  ) {}
+
+  static empty(): ReplayCursor {
+    return new ReplayCursor('', [], -Infinity);
+  }
+
+  /**
+   * The next events as text: as many as fit in `maxBytes` (counted in UTF-16 units, which
+   * undercount only multi-byte text), or one event if it alone is larger; undefined when done.
+   */
+  nextBatch(maxBytes: number): string | undefined {
+    // The notice, then the event that did not fit in the batch before (encoded once).
+    let text = this.carry;
+    this.carry = '';
+    const records = this.records;
+    while (this.next < records.length) {
+      const event = encodeRecord(records[this.next++]!);
+      if (text.length > 0 && text.length + event.length > maxBytes) {
+        this.carry = event;
+        break;
+      }
+      text += event;
+    }
+    return text.length === 0 ? undefined : text;
+  }
+}
+
+/**
+ * What a resuming client gets before live events: what the store kept after its
  * Last-Event-ID, in publish order, preceded by a `history-truncated` event when the store
  * cannot vouch that nothing is missing (unknown or too old an id, or the store failed).
  */
+export async function replayCursorAfter(
+  store: HistoryStore | undefined,
+  channels: readonly string[],
+  lastEventId: LastEventId,
+): Promise<ReplayCursor> {
+  const read = await readAfter(store, channels, lastEventId);
+  if (read === undefined) return ReplayCursor.empty();
+  const { replay, asked } = read;
+  const last = replay.records[replay.records.length - 1];
+  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), replay.records, last?.seq ?? -Infinity);
+}
+
+/** The same replay as one text, for a GRIP hold (answered once, to the proxy). */
 export async function replayAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Promise<ReplayText> {
-  if (lastEventId.kind === 'none') return NOTHING;
+  const read = await readAfter(store, channels, lastEventId);
+  return read === undefined ? NOTHING : toText(read.replay, read.asked);
+}
+
+async function readAfter(
+  store: HistoryStore | undefined,
+  channels: readonly string[],
+  lastEventId: LastEventId,
+): Promise<{ replay: Replay; asked: string | null } | undefined> {
+  if (lastEventId.kind === 'none') return undefined;
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
   // Without history nothing the client missed can be vouched for.
-  if (store === undefined) return { text: truncatedNotice(asked), upTo: -Infinity };
-  let replay: Replay;
+  if (store === undefined) return { replay: { records: [], complete: false }, asked };
   try {
-    replay = await store.readAfter(channels, asked ?? NEVER_AN_ID);
+    return { replay: await store.readAfter(channels, asked ?? NEVER_AN_ID), asked };
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
-    return { text: truncatedNotice(asked), upTo: -Infinity };
+    // Nothing to vouch for: the notice alone, then live events.
+    return { replay: { records: [], complete: false }, asked };
   }
-  return toText(replay, asked);
 }
 
 /**
@@ -69,10 +131,14 @@ function toText(replay: Replay, asked: string | null): ReplayText {
   let text = replay.complete ? '' : truncatedNotice(asked);
   let upTo = -Infinity;
   for (const record of replay.records) {
-    text += encodeEvent({ event: record.event, data: record.data, id: record.id });
+    text += encodeRecord(record);
     upTo = record.seq;
   }
   return { text, upTo, lastIds: replay.lastIds };
+}
+
+function encodeRecord(record: HistoryRecord): string {
+  return encodeEvent({ event: record.event, data: record.data, id: record.id });
 }
 
 function truncatedNotice(lastEventId: string | null): string {

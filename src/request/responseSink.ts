@@ -84,9 +84,23 @@ class RawChunkSink implements StreamSink {
     return this.res.writableLength;
   }
 
-  write(frame: Frame): void {
+  write(frame: Frame): boolean {
     // A zero-length chunk would end the body.
-    if (frame.bytes.length > 0) this.socket.write(frame.chunk);
+    return frame.bytes.length === 0 || this.socket.write(frame.chunk);
+  }
+
+  writeAll(frames: readonly Frame[]): boolean {
+    const socket = this.socket;
+    let room = true;
+    // Corked, the chunks leave in one writev.
+    socket.cork();
+    for (const frame of frames) if (frame.bytes.length > 0) room = socket.write(frame.chunk);
+    socket.uncork();
+    return room;
+  }
+
+  onDrain(listener: () => void): void {
+    this.socket.once('drain', listener);
   }
 
   end(): void {
@@ -103,6 +117,8 @@ class ResponseSink implements StreamSink {
   private readonly flush: (() => void) | undefined;
   // Both kinds of response are typed as Writables; only that side of them is used here.
   private readonly res: Writable;
+  private drainListener: (() => void) | undefined;
+  private listening = false;
 
   constructor(res: StreamResponse) {
     this.res = res;
@@ -114,10 +130,33 @@ class ResponseSink implements StreamSink {
     return this.res.writableLength;
   }
 
-  write(frame: Frame): void {
-    if (frame.bytes.length === 0) return;
-    this.res.write(frame.bytes);
+  write(frame: Frame): boolean {
+    if (frame.bytes.length === 0) return true;
+    const room = this.res.write(frame.bytes);
     this.flush?.();
+    return room;
+  }
+
+  writeAll(frames: readonly Frame[]): boolean {
+    let room = true;
+    this.res.cork();
+    for (const frame of frames) if (frame.bytes.length > 0) room = this.res.write(frame.bytes);
+    this.res.uncork();
+    this.flush?.();
+    return room;
+  }
+
+  onDrain(listener: () => void): void {
+    this.drainListener = listener;
+    if (this.listening) return;
+    // One listener for the stream's life, added on first need: compression middleware moves
+    // 'drain' listeners to its zlib stream, where a `once` wrapper would never be removed.
+    this.listening = true;
+    this.res.on('drain', () => {
+      const pending = this.drainListener;
+      this.drainListener = undefined;
+      pending?.();
+    });
   }
 
   end(): void {

@@ -1,18 +1,22 @@
 import createDebug from 'debug';
-import { Frame } from '../bus/Frame.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { CursorSubscriber } from '../engine/CursorSubscriber.js';
 import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
-import { replayAfter } from '../history/replay.js';
+import { replayCursorAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from './lastEventId.js';
 
 const debug = createDebug('gripstream:request');
 
+const NO_REPLAY: Promise<void> = Promise.resolve();
+
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
   closed(): void;
-  /** Resolves when the replay has been handed over (the opening frames went before it). */
+  /**
+   * Resolves when the history has been read and its replay started (the opening frames went
+   * before it). The replay itself is written as the client reads it.
+   */
   ready: Promise<void>;
 }
 
@@ -28,27 +32,41 @@ export function subscribe(
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Subscription {
-  // A stream on several channels of a Redis Cluster carries its own cursor id (no global order).
+  // A stream on several channels of a Redis Cluster writes its own cursor id (no global order);
+  // it always reads where its channels stand first, so it always holds.
   const byCursor = cursorStore(ctx.history, channels);
   const subscriber = byCursor === undefined ? new Subscriber(sink, channels, ctx.subscriberHooks) : new CursorSubscriber(sink, channels, ctx.subscriberHooks);
-  subscriber.hold();
+  // Without a position to resume from there is nothing to replay, and nothing to hold.
+  const resumes = lastEventId.kind !== 'none' || byCursor !== undefined;
+  if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
   const { onConnect, onDisconnect } = ctx.hooks;
   // Held for the life of the stream, so only made when a hook will receive it.
   const info: ConnectionInfo | undefined =
     onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
-  if (info !== undefined) onConnect?.(info);
+  if (info !== undefined && onConnect !== undefined) {
+    try {
+      onConnect(info);
+    } catch (err) {
+      // The stream is not served: its subscription must not outlive it. The caller ends the response.
+      subscriber.markClosed();
+      ctx.bus.remove(subscriber);
+      throw err;
+    }
+  }
   const ready =
-    byCursor === undefined
-      ? replayAfter(ctx.history, channels, lastEventId).then((replay) => {
-          subscriber.release(Frame.of(replay.text), replay.upTo);
-          debug('streaming %o (%d bytes replayed)', channels, replay.text.length);
+    byCursor !== undefined
+      ? replayByCursor(byCursor, channels, lastEventId).then(({ text, cursor }) => {
+          (subscriber as CursorSubscriber).replayWith(text, cursor);
+          debug('streaming %o by cursor (%d characters replayed)', channels, text.length);
         })
-      : replayByCursor(byCursor, channels, lastEventId).then(({ text, cursor }) => {
-          (subscriber as CursorSubscriber).releaseWith(Frame.of(text), cursor);
-          debug('streaming %o by cursor (%d bytes replayed)', channels, text.length);
-        });
+      : resumes
+        ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
+            subscriber.replayFrom(cursor);
+            debug('streaming %o (replay up to %d)', channels, cursor.upTo);
+          })
+        : NO_REPLAY;
   let open = true;
   return {
     ready,
@@ -58,7 +76,13 @@ export function subscribe(
       open = false;
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
-      if (info !== undefined) onDisconnect?.(info);
+      if (info === undefined || onDisconnect === undefined) return;
+      try {
+        onDisconnect(info);
+      } catch (err) {
+        // Called from the response's 'close' listener, where a throw would crash the process.
+        debug('onDisconnect threw: %O', err);
+      }
     },
   };
 }
