@@ -3,7 +3,7 @@ import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHis
 import type { RedisClientLike } from './RedisClientLike.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
-import { decodeCursor, UNKNOWN_POSITION } from './streamCursor.js';
+import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
 
 export interface RedisHistoryOptions extends RedisConnectionOptions {
   /** A `redis://` URL, Cluster node URLs, or a client you configured yourself (ioredis `Redis` or `Cluster`; it is not closed by us). */
@@ -47,6 +47,9 @@ export interface ShardedReplay extends Replay {
   starts: Map<string, number>;
 }
 
+/** Masters' clocks may differ by this much (µs): an empty channel's cursor starts that much earlier. */
+const CLOCK_SKEW_US = 1_000_000;
+
 /** Looked up for a position not known: unknown to every channel, so truncated. */
 const NEVER_AN_ID = '\u0000';
 
@@ -57,6 +60,8 @@ export interface Gap {
   /** Newest position of the channel (0 when Redis knows none). */
   last: number;
   entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
+  /** The clock of the channel's Redis, in µs. */
+  now: number;
 }
 
 /**
@@ -181,9 +186,11 @@ export class RedisHistory implements HistoryStore {
       channels.map((channel) => {
         if (cursor === undefined) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], lastEventId);
         const at = cursor.get(channel)!;
-        // Position 0: the channel had no event when the stream joined; all it holds now is new.
         // Unknown (a read failed when the stream started): like an unknown id, truncated.
-        const from = at === 0 ? FROM_START : at === UNKNOWN_POSITION ? NEVER_AN_ID : String(at);
+        if (at === UNKNOWN_POSITION) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], NEVER_AN_ID);
+        // Empty when the stream joined: all it holds now is new, unless some is gone already.
+        if (isEmptyAt(at)) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], String(emptySince(at)), '2');
+        const from = at === 0 ? FROM_START : String(at);
         return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], from);
       }),
     );
@@ -197,7 +204,8 @@ export class RedisHistory implements HistoryStore {
       if (reply[0] !== 1) complete = false;
       const [lastId, entries, lastSeq] = reply[1] as [string, StreamEntry[], string];
       if (lastId !== '') lastIds.set(channel, lastId);
-      positions.set(channel, Number(lastSeq || '0'));
+      // A channel with no event at all: empty as of the snapshot (what it gets later is new).
+      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(Number(reply[2]) - CLOCK_SKEW_US));
       for (let j = entries.length - 1; j >= 0; j--) {
         const { record, prevSeq } = toRecord(channel, entries[j]!);
         if (j === entries.length - 1) starts.set(channel, prevSeq);
@@ -210,21 +218,28 @@ export class RedisHistory implements HistoryStore {
     return { records, complete, lastIds, positions, starts };
   }
 
-  private async readScript(keys: string[], lastEventId: string): Promise<unknown[]> {
+  private async readScript(keys: string[], lastEventId: string, mode?: '2'): Promise<unknown[]> {
     return (await this.link.read(READ_SCRIPT, keys, [
       lastEventId,
       this.maxEvents,
       this.maxAge,
       this.metaTtl,
       // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
-      lastEventId === FROM_START ? 0 : 1,
+      mode ?? (lastEventId === FROM_START ? 0 : 1),
     ])) as unknown[];
   }
 
-  /** Where each channel stands now (its newest position, 0 for none): a fresh cursor's start. */
+  /**
+   * Where each channel stands now, a fresh cursor's start: its newest position, or for a
+   * channel with no event at all `emptyAt(its master's clock − a skew allowance)` (every
+   * event it gets later is new to the stream).
+   */
   async positions(channels: readonly string[]): Promise<Map<string, number>> {
     const gaps = await Promise.all(channels.map((channel) => this.gap(channel, 0, false)));
-    return new Map(channels.map((channel, i) => [channel, gaps[i]!.last]));
+    return new Map(channels.map((channel, i) => {
+      const { last, now } = gaps[i]!;
+      return [channel, last > 0 ? last : emptyAt(now - CLOCK_SKEW_US)];
+    }));
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
@@ -242,12 +257,12 @@ export class RedisHistory implements HistoryStore {
    * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
    */
   async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
-    const [epoch, last, entries] = (await this.link.read(
+    const [epoch, last, entries, now] = (await this.link.read(
       GAP_SCRIPT,
       [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
       [formatSeq(afterSeq), read ? '1' : '0'],
-    )) as [string, string, StreamEntry[]];
-    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)) };
+    )) as [string, string, StreamEntry[], string];
+    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
   }
 
   /** The Redis pub/sub channel a channel's batches are published on. */

@@ -4,7 +4,7 @@ import { encodeEvent } from '../sse/encode.js';
 import type { HistoryStore } from './HistoryStore.js';
 import { RedisHistory } from './RedisHistory.js';
 import { HISTORY_TRUNCATED_EVENT } from './replay.js';
-import { StreamCursor } from './streamCursor.js';
+import { isEmptyAt, StreamCursor } from './streamCursor.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -41,7 +41,7 @@ export async function replayByCursor(store: RedisHistory, channels: readonly str
       cursor.advance(record.channel, record.seq);
       text += encodeEvent({ event: record.event, data: record.data, id: cursor.id() });
     }
-    for (const [channel, seq] of replay.positions) if (seq > cursor.position(channel)) cursor.set(channel, seq);
+    for (const [channel, seq] of replay.positions) if (seq > cursor.position(channel) || isEmptyAt(seq)) cursor.set(channel, seq);
     return { text, cursor };
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);

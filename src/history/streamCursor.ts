@@ -11,14 +11,15 @@
  * channel client-side; nchan packs per-channel ids into one multiplexed id — same idea).
  *
  * Format: `~` fingerprint `.` base `.` delta per channel (channels in sorted order), all
- * base 36. `base` is the smallest non-zero position; a delta is position − base, empty for a
- * channel with no event yet (position 0) and `x` for a position not known (a failed read: that
+ * base 36. `base` is the smallest non-zero position; a delta is position − base, `_` delta for
+ * a channel that had no event at all at that position (when the stream joined: all it gets
+ * later is new), empty for position 0, and `x` for a position not known (a failed read: that
  * channel then resumes as truncated). The fingerprint (FNV-1a of the sorted channel names)
  * ties the cursor to its channel set: on another set it is just an unknown id.
  *
  * Bounded: positions are safe integers (at most 11 base-36 digits), so 100 channels take at
- * most 1 + 7 + 12 + 100 × 12 = 1,220 characters, within the id rule's 2,048 (src/sse/eventId.ts),
- * and every character is [0-9a-z.~x]: a valid header value.
+ * most 1 + 7 + 12 + 100 × 13 = 1,320 characters, within the id rule's 2,048 (src/sse/eventId.ts),
+ * and every character is [0-9a-z.~_]: a valid header value.
  *
  * Epochs need no field of their own: a channel's positions never repeat across its epochs (a
  * new epoch starts above every earlier position), and the read script answers incomplete for a
@@ -32,6 +33,23 @@ export const CURSOR_PREFIX = '~';
 export const UNKNOWN_POSITION = -1;
 
 const UNKNOWN_MARK = 'x';
+const EMPTY_MARK = '_';
+
+/**
+ * "The channel had no event at all at position T" is kept as −T − 2 (below UNKNOWN_POSITION):
+ * every event it gets later is new to the stream, and a resume reads it as such (read mode 2).
+ */
+export function emptyAt(seq: number): number {
+  return -seq - 2;
+}
+
+export function isEmptyAt(position: number): boolean {
+  return position < UNKNOWN_POSITION;
+}
+
+export function emptySince(position: number): number {
+  return -position - 2;
+}
 
 export class StreamCursor {
   /** The channels in sorted order: the cursor's field order. */
@@ -56,7 +74,7 @@ export class StreamCursor {
    */
   advance(channel: string, seq: number): boolean {
     const current = this.at.get(channel);
-    if (current === undefined || (current !== UNKNOWN_POSITION && seq <= current)) return false;
+    if (current === undefined || (current >= 0 && seq <= current)) return false;
     this.at.set(channel, seq);
     this.text = undefined;
     return true;
@@ -73,11 +91,15 @@ export class StreamCursor {
   id(): string {
     if (this.text !== undefined) return this.text;
     let base = Infinity;
-    for (const seq of this.at.values()) if (seq > 0 && seq < base) base = seq;
+    for (const position of this.at.values()) {
+      const seq = isEmptyAt(position) ? emptySince(position) : position;
+      if (seq > 0 && seq < base) base = seq;
+    }
     if (base === Infinity) base = 0;
     const fields = this.order.map((channel) => {
       const seq = this.at.get(channel)!;
       if (seq === UNKNOWN_POSITION) return UNKNOWN_MARK;
+      if (isEmptyAt(seq)) return EMPTY_MARK + (emptySince(seq) - base).toString(36);
       return seq === 0 ? '' : (seq - base).toString(36);
     });
     this.text = `${CURSOR_PREFIX}${this.fingerprint}.${base.toString(36)}.${fields.join('.')}`;
@@ -101,6 +123,12 @@ export function decodeCursor(id: string, channels: readonly string[]): Map<strin
     const field = parts[i + 2]!;
     if (field === UNKNOWN_MARK) {
       positions.set(order[i]!, UNKNOWN_POSITION);
+      continue;
+    }
+    if (field.startsWith(EMPTY_MARK)) {
+      const delta = parseBase36(field.slice(EMPTY_MARK.length));
+      if (delta === undefined || !Number.isSafeInteger(base + delta)) return undefined;
+      positions.set(order[i]!, emptyAt(base + delta));
       continue;
     }
     const delta = field === '' ? 0 : parseBase36(field);

@@ -112,6 +112,15 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     // An id of the single-Redis layout (one global position) cannot position 100 channels.
     const old = new SseClient(`${url}/${channels.slice(0, 2).join(',')}`, { headers: { 'last-event-id': '1764000000000000' }, types: [HISTORY_TRUNCATED_EVENT] });
     await old.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
+    // The same on one channel: the channel's epoch on the Cluster began after that position.
+    const oldSingle = new SseClient(`${url}/${channels[99]}`, { headers: { 'last-event-id': '1764000000000000' }, types: [HISTORY_TRUNCATED_EVENT] });
+    await oldSingle.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
+    // A resume from the stream's own cursor on 100 channels is exact.
+    await send(es, channels[0]!, { after: true });
+    const resumed = new SseClient(`${url}/${channels.join(',')}`, { headers: { 'last-event-id': id }, types: [HISTORY_TRUNCATED_EVENT] });
+    await received(resumed, 1);
+    expect(messages(resumed).map((e) => e.data)).toEqual([JSON.stringify({ after: true })]);
+    expect(resumed.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
   });
 
   it('keeps publishing through a master failover; clients get every accepted event once, or history-truncated', async () => {
