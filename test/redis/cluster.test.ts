@@ -35,12 +35,16 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     return { es, url: server.url };
   }
 
-  /** `count` channel names whose keys live on `count` different masters. */
+  /**
+   * `count` channel names whose keys live on `count` different masters; the first on a master
+   * with a live replica (one that a failover test can kill).
+   */
   function channelsOnDistinctMasters(count: number): string[] {
     const byMaster = new Map<ClusterNode, string>();
-    for (let i = 0; byMaster.size < count && i < 200; i++) {
+    for (let i = 0; byMaster.size < count && i < 500; i++) {
       const name = `room-${i}`;
       const master = cluster.masterOf(`${prefix}{${name}}:s`);
+      if (byMaster.size === 0 && cluster.replicaOf(master) === undefined) continue;
       if (!byMaster.has(master)) byMaster.set(master, name);
     }
     expect(byMaster.size).toBe(count);
@@ -122,6 +126,59 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     expect(messages(resumed).map((e) => e.data)).toEqual([JSON.stringify({ after: true })]);
     expect(resumed.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
   });
+
+  it('a master killed before its replica had the last publishes: the streams that got them resume with history-truncated', async () => {
+    prefix = `c-${randomUUID()}:`;
+    const [channel] = channelsOnDistinctMasters(1);
+    const a = await instance();
+    const b = await instance();
+    const client = new SseClient(`${a.url}/${channel}`, { types: [HISTORY_TRUNCATED_EVENT] });
+    await client.nextEvent('stream-open', WAIT);
+    const master = cluster.masterOf(`${prefix}{${channel}}:s`);
+    const replica = cluster.replicaOf(master)!;
+    for (let i = 0; i < 5; i++) await send(b.es, channel!, { i });
+    // Replicated: the replica acknowledged every write so far.
+    expect(master.cli('WAIT', '1', '5000')).toBe('1');
+    // Cut replication for real: the replica is frozen, and the master drops its link (what it
+    // writes next goes nowhere; a frozen replica cannot reconnect before the master dies).
+    replica.freeze();
+    let failover: Promise<ClusterNode>;
+    try {
+      expect(Number(master.cli('CLIENT', 'KILL', 'TYPE', 'replica'))).toBeGreaterThan(0);
+      // Accepted by the master, delivered live, never replicated.
+      for (let i = 5; i < 10; i++) await send(b.es, channel!, { i });
+      await received(client, 10);
+      failover = cluster.killMaster(master);
+    } finally {
+      replica.thaw();
+    }
+    expect(await failover).toBe(replica);
+    // The instance notices the channel fell behind what it delivered, ends the stream; the
+    // client's resume from event 9 (which the Cluster no longer has) gets history-truncated.
+    await client.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
+    await pollUntilAccepted(() => send(b.es, channel!, { i: 10 }));
+    await client.until((events) => events.some((e) => e.type === 'message' && JSON.parse(e.data).i === 10), 'the publish after the failover', WAIT);
+    const truncatedAt = client.events.findIndex((e) => e.type === HISTORY_TRUNCATED_EVENT);
+    const numbers = (events: typeof client.events) => events.filter((e) => e.type === 'message').map((e) => JSON.parse(e.data).i as number);
+    expect(numbers(client.events.slice(0, truncatedAt))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // After the notice: what the Cluster still keeps (an unknown id replays all of it, as with
+    // one Redis), then the new publish; never the lost 5..9 again.
+    expect(numbers(client.events.slice(truncatedAt + 1))).toEqual([0, 1, 2, 3, 4, 10]);
+  }, 90_000);
+
+  /** Retries a publish refused while the Cluster settles (bounded). */
+  async function pollUntilAccepted(publish: () => Promise<unknown>): Promise<void> {
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      try {
+        await publish();
+        return;
+      } catch (err) {
+        if (!(err instanceof GripstreamError) || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
 
   it('keeps publishing through a master failover; clients get every accepted event once, or history-truncated', async () => {
     prefix = `c-${randomUUID()}:`;

@@ -26,6 +26,10 @@ export interface ClusterNode {
   /** True while the process runs. */
   readonly alive: boolean;
   cli(...args: string[]): string;
+  /** SIGSTOP: the node hangs with its sockets open (a replica that stops replicating). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 export interface RedisCluster {
@@ -36,6 +40,8 @@ export interface RedisCluster {
   masters(): Array<{ node: ClusterNode; slots: Array<[number, number]> }>;
   /** The master serving `key`'s slot (CLUSTER KEYSLOT + CLUSTER NODES). */
   masterOf(key: string): ClusterNode;
+  /** The live replica of `master` whose link to it is up, if any. */
+  replicaOf(master: ClusterNode): ClusterNode | undefined;
   /**
    * SIGKILLs `master` and waits (bounded) until one of its replicas is promoted, serves every
    * slot it served, and every live node reports cluster_state:ok. Returns the new master.
@@ -105,6 +111,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       if (found === undefined) throw new Error(`no live master serves slot ${slot}`);
       return found.node;
     },
+    replicaOf(master) {
+      return nodes.find((node) => {
+        if (node === master || !node.alive) return false;
+        const info = node.cli('INFO', 'replication');
+        return info.includes(`master_port:${master.port}`) && info.includes('master_link_status:up');
+      });
+    },
     async killMaster(master) {
       const before = mastersOf(nodes).find(({ node }) => node === master);
       if (before === undefined) throw new Error(`${master.port} is not a live master`);
@@ -129,6 +142,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         children.map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           const exited = once(child, 'exit');
+          child.kill('SIGCONT');
           child.kill('SIGTERM');
           const timer = new Promise((resolve) => setTimeout(resolve, 5000));
           await Promise.race([exited, timer]);
@@ -153,6 +167,8 @@ function nodeOf(port: number, child: ChildProcess): ClusterNode {
       const result = spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
       return (result.stdout ?? '').trim();
     },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
 
