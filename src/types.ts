@@ -85,10 +85,10 @@ export interface HistoryOptions {
    */
   maxTotalBytes?: number;
   /**
-   * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
-   * Needs the optional peer dependency `ioredis`.
+   * Keep history in Redis, shared by every instance: a `redis://` URL, the node URLs of a
+   * Redis Cluster, or an ioredis client (`Redis` or `Cluster`). Needs the optional peer `ioredis`.
    */
-  redis?: string | RedisClientLike;
+  redis?: string | readonly string[] | RedisClientLike;
   /** Prefix of the Redis keys (default `'gripstream:'`). */
   keyPrefix?: string;
 }
