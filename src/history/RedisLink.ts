@@ -57,6 +57,8 @@ export class RedisLink {
     if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
       throw new InvalidConfigError('redis: a Redis Cluster is given as a non-empty list of node URLs');
     }
+    // Bad node URLs are a configuration error now, not a failing publish later.
+    if (Array.isArray(target)) for (const url of target as readonly string[]) clusterNode(url);
     this.ownsClient = owned;
     this.url = owned ? (target as string | readonly string[]) : undefined;
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
