@@ -11,6 +11,11 @@ const ROUNDS_PER_INTERVAL = 4;
  * leaves a quarter of it for a late timer before the interval is passed.
  */
 const SILENT_ROUNDS = 3;
+/**
+ * Comments written before the round yields to the event loop (setImmediate): with 100,000
+ * idle streams one pass would hold the loop for the whole fan-out, stalling every request.
+ */
+const COMMENTS_PER_TURN = 2000;
 
 /**
  * One timer for every connection of an EventStream. Each subscriber counts the rounds since
@@ -19,6 +24,8 @@ const SILENT_ROUNDS = 3;
  */
 export class KeepAlive {
   private timer: NodeJS.Timeout | undefined;
+  /** Set while a round is spread over several turns of the loop. */
+  private resume: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly intervalMs: number,
@@ -33,12 +40,28 @@ export class KeepAlive {
 
   stop(): void {
     clearInterval(this.timer);
+    clearImmediate(this.resume);
     this.timer = undefined;
+    this.resume = undefined;
   }
 
   private round(): void {
-    for (const subscriber of this.subscribers()) {
-      if (++subscriber.idleRounds >= SILENT_ROUNDS) subscriber.send(KEEP_ALIVE_FRAME);
+    // A round still spreading when the next is due (a loop that busy): let it finish.
+    if (this.resume !== undefined) return;
+    this.continueRound(this.subscribers()[Symbol.iterator]());
+  }
+
+  private continueRound(subscribers: Iterator<Subscriber>): void {
+    this.resume = undefined;
+    let comments = 0;
+    for (let next = subscribers.next(); next.done !== true; next = subscribers.next()) {
+      const subscriber = next.value;
+      if (++subscriber.idleRounds < SILENT_ROUNDS) continue;
+      subscriber.send(KEEP_ALIVE_FRAME);
+      if (++comments === COMMENTS_PER_TURN) {
+        this.resume = setImmediate(() => this.continueRound(subscribers));
+        return;
+      }
     }
   }
 }

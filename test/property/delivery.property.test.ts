@@ -576,9 +576,8 @@ describe('delivery property: exactly once, in order, or history-truncated', () =
     await assertProperty({ history: memory, ids: 'unique' }, 150);
   }, 300_000);
 
-  // Issue 16 item 5 (custom ids collide across channels), owned by history-memory / redis:
-  // unskip once resume by a custom id is exact per channel.
-  it.skip('over the in-memory history, custom ids counted per channel', async () => {
+  // Issue 16 item 5: custom ids are per channel ('1', '2'… on every room).
+  it('over the in-memory history, custom ids counted per channel', async () => {
     await assertProperty({ history: memory, ids: 'per-channel' }, 100);
   }, 300_000);
 
@@ -597,7 +596,7 @@ describe('delivery property: exactly once, in order, or history-truncated', () =
     }, 300_000);
 
     // Issue 16 item 5, as above.
-    it.skip('history: { redis }, custom ids counted per channel', async () => {
+    it('history: { redis }, custom ids counted per channel', async () => {
       await assertProperty({ history: inRedis, ids: 'per-channel' }, 60);
     }, 300_000);
   });
