@@ -1,3 +1,4 @@
+import { InvalidConfigError } from '../errors.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 import type { RedisClientLike } from './RedisClientLike.js';
@@ -86,9 +87,15 @@ export class RedisHistory implements HistoryStore {
   private readonly pending = new Map<string, PendingGroup>();
 
   constructor(options: RedisHistoryOptions) {
+    const prefix = options.keyPrefix ?? 'gripstream:';
+    // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
+    const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
+    if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
+      throw new InvalidConfigError(`keyPrefix must not contain { or } (the channel is the key's hash tag), got ${JSON.stringify(prefix)}`);
+    }
     this.link = new RedisLink(options);
     this.sharded = this.link.cluster;
-    this.prefix = options.keyPrefix ?? 'gripstream:';
+    this.prefix = prefix;
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;

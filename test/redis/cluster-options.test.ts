@@ -11,6 +11,8 @@ describe('Redis Cluster options', () => {
     ['both url and nodes', { redis: { url: 'redis://127.0.0.1:1', nodes: ['redis://127.0.0.1:2'] } }],
     ['history on an empty node list', { history: { redis: [] as string[] } }],
     ['history on a non-string node', { history: { redis: [7] as unknown as string[] } }],
+    // The prefix's braces would be the hash tag of every key: all channels on one node.
+    ['a key prefix with a hash tag', { redis: { nodes: ['redis://127.0.0.1:1'], keyPrefix: 'app{1}:' } }],
   ])('refuses %s', (_, options) => {
     expect(() => new EventStream(options as never)).toThrow(InvalidConfigError);
   });
