@@ -17,12 +17,14 @@ import {
   type AwaitRequest,
   type AwaitResult,
   type ClientMessage,
+  type ClientProtocol,
   type ClientRequest,
   type ConnectRequest,
   type ConnectResult,
   type LatencySummary,
 } from './protocol.ts';
 import { SseEventCounter } from './sse-counter.ts';
+import { SOCKET_IO_PATH, SocketIoReader, socketIoUpgradeRequest } from './socketio-connection.ts';
 
 /**
  * One read buffer shared by every socket (`onread`): each read is parsed synchronously
@@ -64,13 +66,41 @@ class Tally {
   closed = 0;
 }
 
+/** What a connection's bytes go through: SSE over HTTP, or socket.io over WebSocket. */
+interface EventReader {
+  feed(chunk: Buffer): void;
+  readonly count: number;
+  readonly headComplete: boolean;
+  readonly ended: boolean;
+  readonly error: string | undefined;
+}
+
+function sseReader(onMatch: ((data: string | undefined) => void) | undefined): EventReader {
+  const counter = new SseEventCounter(BENCH_EVENT_NAME, onMatch !== undefined, onMatch);
+  const reader = new HttpResponseReader((buf, start, end) => counter.feed(buf, start, end));
+  return {
+    feed: (chunk) => reader.feed(chunk),
+    get count() {
+      return counter.count;
+    },
+    get headComplete() {
+      return reader.headComplete;
+    },
+    get ended() {
+      return reader.ended;
+    },
+    get error() {
+      return reader.error;
+    },
+  };
+}
+
 class BenchConnection {
   /** Wall-clock ms of the latest counted event. */
   lastEventAt = 0;
   closed = false;
 
-  private readonly counter: SseEventCounter;
-  private readonly reader: HttpResponseReader;
+  private readonly reader: EventReader;
   /** Receive time of the read being parsed; what latency samples are measured against. */
   private receivedAt = 0;
 
@@ -79,6 +109,7 @@ class BenchConnection {
     private readonly tally: Tally,
     latency: LatencyRecorder | undefined,
     warmupEvents: number,
+    protocol: ClientProtocol,
   ) {
     const onMatch = latency
       ? (data: string | undefined) => {
@@ -86,12 +117,11 @@ class BenchConnection {
           if (!(n < warmupEvents)) latency.add(this.receivedAt - t);
         }
       : undefined;
-    this.counter = new SseEventCounter(BENCH_EVENT_NAME, latency !== undefined, onMatch);
-    this.reader = new HttpResponseReader((buf, start, end) => this.counter.feed(buf, start, end));
+    this.reader = protocol === 'socket.io' ? new SocketIoReader(socket, onMatch) : sseReader(onMatch);
   }
 
   get events(): number {
-    return this.counter.count;
+    return this.reader.count;
   }
 
   get headError(): string | undefined {
@@ -104,9 +134,9 @@ class BenchConnection {
 
   onData(chunk: Buffer): void {
     this.receivedAt = wallClockMs();
-    const before = this.counter.count;
+    const before = this.reader.count;
     this.reader.feed(chunk);
-    const added = this.counter.count - before;
+    const added = this.reader.count - before;
     if (added > 0) {
       this.tally.received += added;
       this.lastEventAt = this.receivedAt;
@@ -177,12 +207,16 @@ class LoadClient {
 
   /** Resolves `true` once the response head (status 200) arrived, else an error text. */
   private openOne(req: ConnectRequest, index: number, giveUpAt: number): Promise<true | string> {
-    const path = pathForChannel(channelOfClient(req.layout, index));
+    const protocol = req.protocol ?? 'sse';
+    const path = protocol === 'socket.io' ? SOCKET_IO_PATH : pathForChannel(channelOfClient(req.layout, index));
+    // Clients are spread round-robin over the instances' ports.
+    const ports = req.ports ?? [req.port];
+    const port = ports[index % ports.length]!;
     // Until the head is in, reads also check for it; afterwards they only count events.
     let onRead: (chunk: Buffer) => void = () => undefined;
     const socket = net.connect({
       host: '127.0.0.1',
-      port: req.port,
+      port,
       onread: {
         buffer: READ_BUFFER,
         callback: (bytes: number, buf: Uint8Array) => {
@@ -191,7 +225,7 @@ class LoadClient {
         },
       },
     });
-    const connection = new BenchConnection(socket, this.tally, this.latency, this.warmupEvents);
+    const connection = new BenchConnection(socket, this.tally, this.latency, this.warmupEvents, protocol);
     this.connections.push(connection);
     return new Promise((resolve) => {
       let settled = false;
@@ -207,8 +241,10 @@ class LoadClient {
       }, Math.max(0, giveUpAt - Date.now()));
       socket.on('connect', () => {
         socket.write(
-          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${req.port}\r\n` +
-            'Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n',
+          protocol === 'socket.io'
+            ? socketIoUpgradeRequest(port)
+            : `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+                'Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n',
         );
       });
       onRead = (chunk) => {

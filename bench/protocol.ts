@@ -124,10 +124,17 @@ export type DroppedReply = Extract<ServerMessage, { type: 'dropped' }>;
 
 // ---- parent → client -------------------------------------------------------------
 
+/** SSE over HTTP (every implementation but one), or socket.io 4 over WebSocket. */
+export type ClientProtocol = 'sse' | 'socket.io';
+
 export interface ConnectRequest {
   type: 'connect';
   id: number;
   port: number;
+  /** Several instances: client i connects to `ports[i % ports.length]` (default: `[port]`). */
+  ports?: number[];
+  /** Default 'sse'. socket.io clients all join the default namespace (the layout is ignored). */
+  protocol?: ClientProtocol;
   layout: ChannelLayout;
   clients: number;
   /** Record publish→receive latency per event (parses each event's data; costs CPU). */

@@ -5,6 +5,7 @@
 import type { MachineInfo } from './machine.ts';
 import { METRICS, findResult, formatRatio, metricValue, ratioToBaseline, type MetricSpec } from './metrics.ts';
 import { roundsOf } from './rounds.ts';
+import { CROSS_GOALS, type CrossGoals, type CrossSizes, type CrossVariantResult } from './scenarios/cross-instance.ts';
 import type { ScenarioResult } from './scenarios/types.ts';
 import type { Sizes } from './sizes.ts';
 
@@ -57,6 +58,8 @@ export function renderMarkdown(run: RunInfo, results: ScenarioResult[]): string 
     '',
     renderRedis(results),
     '',
+    renderCrossInstance(results),
+    '',
     renderProblems(results),
     renderCaveats(run, results),
   ].join('\n');
@@ -106,7 +109,67 @@ function renderRedis(results: ScenarioResult[]): string {
     '| --- | --- | --- |',
     `| one process (no Redis) | ${n(m.localDelivered)} | ${ms(m.localP99)} |`,
     `| instance B publishes, instance A's clients receive (Redis engine) | ${n(m.crossDelivered)} | ${ms(m.crossP99)} |`,
+    `| the same through a Redis Cluster (3 masters + 3 replicas, same machine) | ${n(m.clusterCrossDelivered)} | ${ms(m.clusterCrossP99)} |`,
+    '',
+    '| One Redis vs a Redis Cluster (same machine) | one node | 3 masters |',
+    '| --- | --- | --- |',
+    `| concurrent publishes over 64 channels (events/s ↑) | ${n(m.nodeSpread)} | ${n(m.clusterSpread)} |`,
+    `| cross-instance delivery (events/s ↑) | ${n(m.nodeCrossDelivered)} | ${n(m.clusterCrossDelivered)} |`,
+    ...[1, 1000, 10000].map(
+      (k) => `| one awaited publish with ${k.toLocaleString('en-US')} channels holding events (µs ↓) | ${n(m[`nodePublishUs${k}`])} | ${n(m[`clusterPublishUs${k}`])} |`,
+    ),
     ...(r.status === 'ok' ? [] : ['', `**${r.status}**: ${r.note ?? ''}`]),
+  ].join('\n');
+}
+
+const CROSS_LABELS: Record<CrossVariantResult['variant'], string> = {
+  'one-process': '(a) one process: every client, publishes in that process',
+  redis: '(b) Redis engine: 2 instances + a job process publishing',
+  pushpin: '(c) Pushpin: 2 gripstream origins, a third process publishing',
+  'socket.io': '(d) socket.io 4 + @socket.io/redis-adapter: 2 servers + an emitting third',
+};
+
+/** Issue 15's comparison: the same fan-out in one process, through Redis, Pushpin and socket.io. */
+function renderCrossInstance(results: ScenarioResult[]): string {
+  const r = results.find((x) => x.scenario === 'cross-instance');
+  if (r === undefined) return '### Many instances\n\nNot run.';
+  const details = r.details as { sizes: CrossSizes; variants: CrossVariantResult[]; goals: CrossGoals; loadAverage: number[] } | undefined;
+  if (details === undefined) return `### Many instances\n\n${r.status}${r.note ? `: ${r.note}` : ''}`;
+  const { sizes, variants, goals, loadAverage } = details;
+  const local = variants.find((v) => v.variant === 'one-process');
+  const n = (v: number | undefined) => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
+  const ms = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(2)} ms`);
+  const ratio = (v: number | undefined) => (v === undefined || !local?.delivered ? '' : ` (${(v / local.delivered).toFixed(2)}×)`);
+  const rows = variants.map((v) => {
+    const flag = v.status === 'ok' ? '' : ` **${v.status}**`;
+    const cpu = v.cpuMicrosPerDelivery === undefined ? '—' : `${v.cpuMicrosPerDelivery.toFixed(2)} µs`;
+    return `| ${CROSS_LABELS[v.variant]}${flag} | ${n(v.delivered)}${ratio(v.delivered)} | ${cpu} | ${ms(v.p50)} | ${ms(v.p99)} |`;
+  });
+  const goal = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? '**met**' : '**not met**');
+  const overSio = goals.redisOverSocketIo;
+  const overLocal = goals.redisP99OverLocalMs;
+  return [
+    '### Many instances: one process, Redis, Pushpin, socket.io (issue 15)',
+    '',
+    `${sizes.clients} clients on one channel, split over two instances (Pushpin: all through the proxy), ` +
+      `publishes from a third process. Delivered = deliveries ÷ (first publish → last receipt) for ` +
+      `${sizes.throughput.events} events published back-to-back (each \`publishEvent\` awaited; socket.io's \`emit\` ` +
+      `returns nothing to await); latency: one event every ${sizes.latency.intervalMs} ms, ${sizes.latency.measuredEvents} ` +
+      `measured after ${sizes.latency.warmupEvents} warm-up. Fresh processes per phase; instances and publisher on the ` +
+      `server CPU with redis-server and Pushpin, the load client alone on the other. Server-side CPU: the Node ` +
+      `instances and publisher together (user + system), throughput phase, per delivery (Redis and Pushpin not ` +
+      `counted). Load average when the ` +
+      `scenario ended: ${loadAverage.map((l) => l.toFixed(2)).join(' / ')}.`,
+    '',
+    '| Setup | Delivered events/s ↑ (vs one process) | Server-side CPU / delivery ↓ | p50 ↓ | p99 ↓ |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `- Goal: (b) delivers ≥ ${CROSS_GOALS.minRedisOverSocketIo}× (d): ${overSio === undefined ? '—' : `${overSio.toFixed(2)}×`}, ` +
+      goal(overSio === undefined ? undefined : overSio >= CROSS_GOALS.minRedisOverSocketIo) + '.',
+    `- Goal: (b)'s p99 ≤ (a)'s p99 + ${CROSS_GOALS.maxRedisP99OverLocalMs} ms: ${overLocal === undefined ? '—' : `${overLocal >= 0 ? '+' : ''}${overLocal.toFixed(2)} ms`}, ` +
+      goal(overLocal === undefined ? undefined : overLocal <= CROSS_GOALS.maxRedisP99OverLocalMs) + '.',
+    ...variants.filter((v) => v.note).map((v) => `- ${v.variant}: ${v.note}`),
   ].join('\n');
 }
 
@@ -180,7 +243,9 @@ function renderCell(results: ScenarioResult[], impl: string, baseline: string, m
 
 /** Every result that is not plainly ok, or that carries a caveat. */
 function renderProblems(results: ScenarioResult[]): string {
-  const noted = results.filter((r) => r.scenario !== 'grip' && (r.status !== 'ok' || r.note !== undefined));
+  const noted = results.filter(
+    (r) => r.scenario !== 'grip' && r.scenario !== 'cross-instance' && (r.status !== 'ok' || r.note !== undefined),
+  );
   if (noted.length === 0) return '';
   return [
     '### Notes on individual results',

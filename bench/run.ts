@@ -5,7 +5,8 @@
  * Options (flags or environment):
  *   --quick            / BENCH_QUICK=1          small sizes, a smoke test (< 1 min)
  *   --only=a,b         / BENCH_ONLY=a,b         implementations to run (raw-node is always kept)
- *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip, redis;
+ *   --scenarios=a,b    / BENCH_SCENARIOS=a,b    broadcast, per-user, idle-memory, latency, grip, redis,
+ *                                               cross-instance;
  *                                               and the opt-in scale (never in the default run)
  *   --scale-streams=N  / BENCH_SCALE_STREAMS=N  streams in the scale scenario (default 100,000)
  *   --yield-every=N    / BENCH_YIELD_EVERY=N    back-to-back publishing yields every N events
@@ -32,6 +33,7 @@ import { renderScaleMarkdown, type ScaleRunInfo } from './scale-report.ts';
 import { DEFAULT_SCALE_STREAMS, planScale, runScale, type ScaleResult } from './scenarios/scale.ts';
 import { runGrip } from './scenarios/grip.ts';
 import { runRedis } from './scenarios/redis.ts';
+import { runCrossInstance } from './scenarios/cross-instance.ts';
 import { idleMemoryHardDeadlineMs, runIdleMemory } from './scenarios/idle-memory.ts';
 import { latencyHardDeadlineMs, runLatency } from './scenarios/latency.ts';
 import { withSession, type Placement, type Session } from './scenarios/session.ts';
@@ -50,10 +52,10 @@ const GRIPSTREAM_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.ur
 const FD_HEADROOM = 128;
 const RUN_DEADLINE_MS = { default: 30 * 60_000, quick: 3 * 60_000 };
 
-type MeasuredScenario = Exclude<ScenarioId, 'grip' | 'redis' | 'scale'>;
+type MeasuredScenario = Exclude<ScenarioId, 'grip' | 'redis' | 'cross-instance' | 'scale'>;
 const MEASURED: MeasuredScenario[] = ['broadcast', 'per-user', 'idle-memory', 'latency'];
 /** The default run. `scale` (tens of minutes, 100,000 sockets) only runs when asked for. */
-const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip', 'redis'];
+const SCENARIOS: ScenarioId[] = [...MEASURED, 'grip', 'redis', 'cross-instance'];
 const KNOWN_SCENARIOS: ScenarioId[] = [...SCENARIOS, 'scale'];
 
 interface Options {
@@ -277,6 +279,12 @@ async function main(): Promise<void> {
     results.push(result);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`  ${'redis'.padEnd(14)} ${'gripstream'.padEnd(19)} ${secs.padStart(5)} s  ${result.status}`);
+  }
+
+  // Many instances: one process, Redis, Pushpin and socket.io's Redis adapter, side by side.
+  if (options.scenarios.includes('cross-instance')) {
+    const result = { ...(await runCrossInstance(options.quick, placement, sizes, (line) => console.log(line))), implementation: 'gripstream' };
+    results.push(result);
   }
 
   const run: RunInfo = {

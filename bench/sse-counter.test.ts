@@ -61,6 +61,15 @@ describe('SseEventCounter over HttpResponseReader', () => {
     });
   }
 
+  it('keeps a data value that spans two HTTP chunks (Pushpin splits events so), at every split point', () => {
+    const wire = Buffer.from(HEAD + chunked(['event: b\ndata: {"n":0,', '"t":1.5}\n\nevent: b\nda', 'ta: {"n":1,"t":2.5}\n\n']));
+    for (let at = 0; at <= wire.length; at++) {
+      const { count, data } = run(wire, [at]);
+      expect(count).toBe(2);
+      expect(data.map((d) => JSON.parse(d!).t)).toEqual([1.5, 2.5]);
+    }
+  });
+
   it('does not count an event whose terminator has not arrived', () => {
     const wire = Buffer.from(HEAD + chunked(['event: b\ndata: {"n":0}\n\nevent: b\ndata: {"n":1}\n']));
     expect(run(wire, []).count).toBe(1);

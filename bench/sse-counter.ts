@@ -78,6 +78,9 @@ export class SseEventCounter {
   }
 
   feed(buf: Buffer, start: number, end: number): void {
+    // A value carried over from the previous piece goes on at this piece's first byte (not at
+    // the buffer's: the piece may follow a chunk-size line in the same read).
+    if (this.state === State.Value || this.state === State.ValueStart) this.dataStart = start;
     for (let i = start; i < end; i++) {
       const byte = buf[i]!;
       if (byte === CR) continue;

@@ -11,6 +11,7 @@ import { Child } from '../processes.ts';
 import type {
   ChannelLayout,
   ClientMessage,
+  ClientProtocol,
   ClientRequest,
   ConnectResult,
   ServerMessage,
@@ -31,6 +32,9 @@ export interface Session {
   client: Child<ClientRequest, ClientMessage>;
   port: number;
   sizes: Sizes;
+  /** Clients split over several instances (the cross-instance scenario); default `[port]`. */
+  ports?: number[];
+  protocol?: ClientProtocol;
 }
 
 export class HardDeadlineExceeded extends Error {}
@@ -95,6 +99,8 @@ export async function connectClients(
     {
       type: 'connect',
       port: session.port,
+      ...(session.ports !== undefined ? { ports: session.ports } : {}),
+      ...(session.protocol !== undefined ? { protocol: session.protocol } : {}),
       layout,
       clients,
       ...(latencyWarmupEvents !== undefined

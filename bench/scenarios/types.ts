@@ -2,7 +2,7 @@
  * What a scenario run produces, and how the report reads it.
  */
 
-export type ScenarioId = 'broadcast' | 'per-user' | 'idle-memory' | 'latency' | 'grip' | 'redis' | 'scale';
+export type ScenarioId = 'broadcast' | 'per-user' | 'idle-memory' | 'latency' | 'grip' | 'redis' | 'cross-instance' | 'scale';
 
 /**
  * ok: every client received every event it should (or, for memory, every connection

@@ -42,6 +42,13 @@ export interface PushpinOptions {
   sigIss?: string;
   /** [handler] message_wait in ms, default 5000. */
   messageWait?: number;
+  /**
+   * [handler] message_rate (messages per second sent to clients, default 2500) and message_hwm
+   * (rate-limited messages queued before dropping, default 25000): Debian's throttle, which the
+   * benchmark lifts.
+   */
+  messageRate?: number;
+  messageHwm?: number;
   /** Runner log_level, default 2 (3 = debug). */
   logLevel?: number;
   /** Client-facing port; pass the old one to restart on the same ports. Default: a free port. */
@@ -363,6 +370,8 @@ interface Resolved {
   sigKey: string;
   sigIss: string;
   messageWait: number;
+  messageRate: number;
+  messageHwm: number;
   logLevel: number;
   httpPort: number;
   publishPort: number;
@@ -427,8 +436,8 @@ push_in_http_max_headers_size=10000
 push_in_http_max_body_size=1000000
 stats_spec=ipc://{rundir}/{ipc_prefix}stats
 command_spec=ipc://{rundir}/{ipc_prefix}command
-message_rate=2500
-message_hwm=25000
+message_rate=${r.messageRate}
+message_hwm=${r.messageHwm}
 message_wait=${r.messageWait}
 id_cache_ttl=60
 connection_subscription_max=20
@@ -825,6 +834,8 @@ async function startOnce(opts: PushpinOptions): Promise<PushpinInstance> {
     sigKey: opts.sigKey ?? 'changeme',
     sigIss: opts.sigIss ?? 'pushpin',
     messageWait: opts.messageWait ?? 5000,
+    messageRate: opts.messageRate ?? 2500,
+    messageHwm: opts.messageHwm ?? 25000,
     logLevel: opts.logLevel ?? 2,
     httpPort,
     publishPort,
