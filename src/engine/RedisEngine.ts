@@ -12,6 +12,19 @@ import type { Engine } from './Engine.js';
 
 const debug = createDebug('gripstream:redis');
 
+/** How much earlier than now a feed on a Cluster starts reading (masters' clocks may differ). */
+const CLUSTER_SKEW_MS = 1000;
+/** When feeds recheck after a Cluster's subscribers changed (a failover, a reconnect). */
+const RECHECK_AFTER_CHANGE_MS = [200, 1000, 3000];
+
+/** The sharded pub/sub side of an ioredis `Cluster` made with `shardedSubscribers: true`. */
+interface ShardedSubscriberLike {
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'smessageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
+  on(event: '+subscriber' | '-subscriber' | 'subscribersReady' | '-node' | '+node', listener: () => void): unknown;
+}
+
 /**
  * Many instances through one Redis. A publish is one script call that appends the batch to the
  * channel's stream and PUBLISHes it with its positions; every instance SUBSCRIBEs only to the
@@ -24,11 +37,16 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private readonly names = new Map<string, string>();
   private subscriber: Promise<RedisSubscriberLike> | undefined;
   private shut = false;
+  /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, one subscriber connection per master. */
+  private readonly sharded: boolean;
+  private readonly recheckTimers = new Map<number, NodeJS.Timeout>();
 
   constructor(
     private readonly bus: ChannelBus,
     readonly history: RedisHistory,
-  ) {}
+  ) {
+    this.sharded = history.sharded;
+  }
 
   async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
     const { records } = await this.history.appendBatch(channel, events, true);
@@ -49,10 +67,12 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.names.set(name, channel);
     // The feed delivers what was appended after this moment (in Redis's clock), read from the
     // stream; the subscription then carries on and its recheck reads what came in between:
-    // nothing published after the first client joined is missed.
-    this.startFeed(feed, Date.now());
+    // nothing published after the first client joined is missed. On a Cluster each channel's
+    // positions come from its master's clock: start a clock-skew allowance earlier (what the
+    // stream had already is skipped by the streams' own positions).
+    this.startFeed(feed, this.sharded ? Date.now() - CLUSTER_SKEW_MS : Date.now());
     void this.connection()
-      .then((subscriber) => subscriber.subscribe(name))
+      .then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).ssubscribe(name) : subscriber.subscribe(name)))
       .then(() => feed.recheck())
       .catch((err: unknown) => debug('subscribe %s failed: %O', channel, err));
   }
@@ -63,7 +83,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
     const name = this.history.pubsubChannel(channel);
     this.names.delete(name);
     void this.subscriber
-      ?.then((subscriber) => subscriber.unsubscribe(name))
+      ?.then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).sunsubscribe(name) : subscriber.unsubscribe(name)))
       .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
   }
 
@@ -79,7 +99,9 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   deliver(channel: string, item: BatchItem): void {
     const content = encodeEvent({ event: item.event, data: item.data, id: item.id });
-    this.bus.deliver(channel, Frame.of(content, item.seq));
+    // On a Cluster a multi-channel stream re-encodes the event with its own cursor id.
+    const origin = this.sharded ? { channel, event: item.event, data: item.data } : undefined;
+    this.bus.deliver(channel, Frame.of(content, item.seq, origin));
   }
 
   lost(channel: string): void {
@@ -92,6 +114,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   async close(): Promise<void> {
     this.shut = true;
+    for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const subscriber = await this.subscriber?.catch(() => undefined);
@@ -103,6 +126,10 @@ export class RedisEngine implements Engine, ChannelWatcher {
     if (this.subscriber === undefined) {
       this.subscriber = this.history.link.subscriber().then((subscriber) => {
         subscriber.on('error', (err) => debug('subscriber connection: %s', err.message));
+        if (this.sharded) {
+          this.watchShards(subscriber as unknown as ShardedSubscriberLike);
+          return subscriber;
+        }
         subscriber.on('messageBuffer', (name, message) => this.onMessage(name, message));
         // Every (re)connection: subscribe again (idempotent, and a client of yours may not
         // queue commands while disconnected), then read what was published meanwhile.
@@ -114,8 +141,36 @@ export class RedisEngine implements Engine, ChannelWatcher {
     return this.subscriber;
   }
 
+  /**
+   * Sharded pub/sub: ioredis keeps one subscriber per master and subscribes again by itself
+   * after a failover or a reconnect. What was published while a master's subscriber was down
+   * is read from the streams: every feed rechecks when the subscribers change, once at once
+   * and again a little later (the re-subscription runs after the change is announced).
+   */
+  private watchShards(subscriber: ShardedSubscriberLike): void {
+    subscriber.on('smessageBuffer', (name, message) => this.onMessage(name, message));
+    for (const event of ['+subscriber', '-subscriber', 'subscribersReady', '-node', '+node'] as const) {
+      subscriber.on(event, () => this.recheckSoon());
+    }
+  }
+
+  /** Throttled: a dead master's subscriber reconnects (and fails) many times a second. */
+  private recheckSoon(): void {
+    if (this.shut) return;
+    for (const delay of RECHECK_AFTER_CHANGE_MS) {
+      if (this.recheckTimers.has(delay)) continue;
+      const timer = setTimeout(() => {
+        this.recheckTimers.delete(delay);
+        for (const feed of this.feeds.values()) feed.recheck();
+      }, delay);
+      timer.unref();
+      this.recheckTimers.set(delay, timer);
+    }
+  }
+
   /** After a (re)connect: subscribe again, then each feed reads what it missed meanwhile. */
   private resubscribed(): void {
+    if (this.sharded) return;
     const names = [...this.names.keys()];
     if (names.length === 0) return;
     void this.connection()
