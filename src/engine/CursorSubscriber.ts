@@ -1,7 +1,10 @@
+import createDebug from 'debug';
 import { Frame } from '../bus/Frame.js';
 import { Subscriber } from '../bus/Subscriber.js';
 import type { StreamCursor } from '../history/streamCursor.js';
 import { encodeEvent } from '../sse/encode.js';
+
+const debug = createDebug('gripstream:cursor');
 
 /**
  * A stream on several channels whose history lives on a Redis Cluster: its events carry the
@@ -27,7 +30,10 @@ export class CursorSubscriber extends Subscriber {
       this.waiting.push(frame);
       return;
     }
-    if (!this.cursor.advance(origin.channel, frame.seq)) return;
+    if (!this.cursor.advance(origin.channel, frame.seq)) {
+      debug('skipping %s@%d: the stream stands at %d', origin.channel, frame.seq, this.cursor.position(origin.channel));
+      return;
+    }
     super.send(Frame.of(encodeEvent({ event: origin.event, data: origin.data, id: this.cursor.id() }), frame.seq));
   }
 

@@ -14,8 +14,21 @@ const debug = createDebug('gripstream:redis');
 
 /** How much earlier than now a feed on a Cluster starts reading (masters' clocks may differ). */
 const CLUSTER_SKEW_MS = 1000;
-/** When feeds recheck after a Cluster's subscribers changed (a failover, a reconnect). */
-const RECHECK_AFTER_CHANGE_MS = [200, 1000, 3000];
+/** First delay before a failed (re)subscription is sent again; it doubles up to the max. */
+const SUBSCRIBE_RETRY_MS = 100;
+const SUBSCRIBE_RETRY_MAX_MS = 2000;
+/**
+ * A Cluster's subscriber connections change in bursts (a dead master's subscriber is replaced
+ * about a hundred times a second until its replica takes over): every channel is confirmed
+ * again at most this often while they last, and once after the last change.
+ */
+const RESUBSCRIBE_EVERY_MS = 250;
+
+/** A channel's subscription being confirmed: `again` when a change came in meanwhile. */
+interface Confirming {
+  again: boolean;
+  attempt: number;
+}
 
 /** The sharded pub/sub side of an ioredis `Cluster` made with `shardedSubscribers: true`. */
 interface ShardedSubscriberLike {
@@ -39,7 +52,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private shut = false;
   /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, one subscriber connection per master. */
   private readonly sharded: boolean;
-  private readonly recheckTimers = new Map<number, NodeJS.Timeout>();
+  private readonly confirming = new Map<ChannelFeed, Confirming>();
+  private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: ChannelBus,
@@ -71,14 +85,58 @@ export class RedisEngine implements Engine, ChannelWatcher {
     // positions come from its master's clock: start a clock-skew allowance earlier (what the
     // stream had already is skipped by the streams' own positions).
     this.startFeed(feed, this.sharded ? Date.now() - CLUSTER_SKEW_MS : Date.now());
+    this.confirm(feed);
+  }
+
+  /**
+   * (Re)subscribes a channel and, once Redis confirmed it, reads the stream from the last
+   * position delivered: whatever was published before the subscription took effect (the
+   * first one, or one re-established after a reconnect or a failover) is read, not lost. A
+   * failed or unanswered subscription is sent again, with backoff, until it is confirmed.
+   */
+  private confirm(feed: ChannelFeed): void {
+    const running = this.confirming.get(feed);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const state: Confirming = { again: false, attempt: 0 };
+    this.confirming.set(feed, state);
+    this.sendSubscribe(feed, state);
+  }
+
+  private sendSubscribe(feed: ChannelFeed, state: Confirming): void {
+    const name = this.history.pubsubChannel(feed.channel);
+    const current = (): boolean => !this.shut && this.feeds.get(feed.channel) === feed;
     void this.connection()
-      .then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).ssubscribe(name) : subscriber.subscribe(name)))
-      .then(() => feed.recheck())
-      .catch((err: unknown) => debug('subscribe %s failed: %O', channel, err));
+      .then((subscriber) => {
+        if (!this.sharded) return subscriber.subscribe(name);
+        // Bounded: a subscription queued on a connection that never comes up is sent again.
+        return bounded((subscriber as unknown as ShardedSubscriberLike).ssubscribe(name), this.history.link.timeoutMs);
+      })
+      .then(
+        () => {
+          if (!current()) return this.confirming.delete(feed);
+          feed.recheck();
+          state.attempt = 0;
+          if (!state.again) return this.confirming.delete(feed);
+          state.again = false;
+          this.sendSubscribe(feed, state);
+        },
+        (err: unknown) => {
+          if (!current()) return this.confirming.delete(feed);
+          debug('subscribing %s failed (%s), trying again', feed.channel, err instanceof Error ? err.message : String(err));
+          state.again = false;
+          const delay = Math.min(SUBSCRIBE_RETRY_MS * 2 ** state.attempt++, SUBSCRIBE_RETRY_MAX_MS);
+          setTimeout(() => (current() ? this.sendSubscribe(feed, state) : this.confirming.delete(feed)), delay).unref();
+        },
+      );
   }
 
   closed(channel: string): void {
-    this.feeds.get(channel)?.stop();
+    const feed = this.feeds.get(channel);
+    feed?.stop();
+    if (feed !== undefined) this.confirming.delete(feed);
     this.feeds.delete(channel);
     const name = this.history.pubsubChannel(channel);
     this.names.delete(name);
@@ -114,7 +172,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   async close(): Promise<void> {
     this.shut = true;
-    for (const timer of this.recheckTimers.values()) clearTimeout(timer);
+    clearTimeout(this.resubscribeTimer);
+    this.confirming.clear();
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const subscriber = await this.subscriber?.catch(() => undefined);
@@ -142,30 +201,26 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   /**
-   * Sharded pub/sub: ioredis keeps one subscriber per master and subscribes again by itself
-   * after a failover or a reconnect. What was published while a master's subscriber was down
-   * is read from the streams: every feed rechecks when the subscribers change, once at once
-   * and again a little later (the re-subscription runs after the change is announced).
+   * Sharded pub/sub: ioredis keeps one subscriber connection per master, replaces one that
+   * dropped or whose master failed over, and re-sends its SSUBSCRIBEs — but tells no one when
+   * they took effect. So after every change of the subscribers each channel is subscribed
+   * again by us, and its gap read follows that confirmation: a publish made while the
+   * subscription was down is read from the stream, never silently skipped.
    */
   private watchShards(subscriber: ShardedSubscriberLike): void {
     subscriber.on('smessageBuffer', (name, message) => this.onMessage(name, message));
     for (const event of ['+subscriber', '-subscriber', 'subscribersReady', '-node', '+node'] as const) {
-      subscriber.on(event, () => this.recheckSoon());
+      subscriber.on(event, () => this.resubscribeSoon());
     }
   }
 
-  /** Throttled: a dead master's subscriber reconnects (and fails) many times a second. */
-  private recheckSoon(): void {
-    if (this.shut) return;
-    for (const delay of RECHECK_AFTER_CHANGE_MS) {
-      if (this.recheckTimers.has(delay)) continue;
-      const timer = setTimeout(() => {
-        this.recheckTimers.delete(delay);
-        for (const feed of this.feeds.values()) feed.recheck();
-      }, delay);
-      timer.unref();
-      this.recheckTimers.set(delay, timer);
-    }
+  private resubscribeSoon(): void {
+    if (this.shut || this.resubscribeTimer !== undefined) return;
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      for (const feed of this.feeds.values()) this.confirm(feed);
+    }, RESUBSCRIBE_EVERY_MS);
+    this.resubscribeTimer.unref();
   }
 
   /** After a (re)connect: subscribe again, then each feed reads what it missed meanwhile. */
@@ -191,4 +246,22 @@ export class RedisEngine implements Engine, ChannelWatcher {
     }
     this.feeds.get(channel)?.accept(batch);
   }
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

@@ -237,16 +237,52 @@ export class RedisHistory implements HistoryStore {
   }
 
   /**
-   * Where each channel stands now, a fresh cursor's start: its newest position, or for a
-   * channel with no event at all `emptyAt(its master's clock − a skew allowance)` (every
-   * event it gets later is new to the stream).
+   * A fresh stream's start on a Cluster (no Last-Event-ID): every event appended after
+   * `joinedAt` (local ms, when the stream joined the bus) must reach it exactly once, and its
+   * cursor must know every channel's position. Live frames at or below a position are skipped
+   * (they were replayed), so the positions read here must not run ahead of what the stream
+   * gets: an event appended between the join and this read is in the read's `last` but may
+   * reach this instance's bus only later (its feed delivers it after the read) — skipped, it
+   * would be lost. So what was appended after the join is replayed from the stream instead.
+   *
+   * "After the join" in the channel's own master clock: the read's `now` was taken at most
+   * (reply time − joinedAt) after the join, so `now` minus that (and 1 ms of rounding) is no
+   * later than the master's clock at the join, and every event appended after the join has a
+   * larger position (positions are at least the append time). No clock-skew allowance needed.
+   * Usually nothing was appended in that window and one read per channel answers.
    */
-  async positions(channels: readonly string[]): Promise<Map<string, number>> {
-    const gaps = await Promise.all(channels.map((channel) => this.gap(channel, 0, false)));
-    return new Map(channels.map((channel, i) => {
-      const { last, now } = gaps[i]!;
-      return [channel, last > 0 ? last : emptyAt(now - CLOCK_SKEW_US)];
-    }));
+  async freshStart(channels: readonly string[], joinedAt: number): Promise<ShardedReplay> {
+    const starts = await Promise.all(channels.map((channel) => this.channelStart(channel, joinedAt)));
+    const records: HistoryRecord[] = [];
+    const positions = new Map<string, number>();
+    const from = new Map<string, number>();
+    let complete = true;
+    channels.forEach((channel, i) => {
+      const start = starts[i]!;
+      positions.set(channel, start.position);
+      if (!start.complete) complete = false;
+      if (start.records.length > 0) from.set(channel, emptyAt(start.joinedAt));
+      records.push(...start.records);
+    });
+    if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
+    return { records, complete, lastIds: new Map(), positions, starts: from };
+  }
+
+  private async channelStart(
+    channel: string,
+    joinedAt: number,
+  ): Promise<{ position: number; records: HistoryRecord[]; complete: boolean; joinedAt: number }> {
+    const stand = await this.gap(channel, 0, false);
+    const at = stand.now - (Date.now() - joinedAt + 1) * 1000;
+    if (stand.last <= at) return { position: stand.last > 0 ? stand.last : emptyAt(at), records: [], complete: true, joinedAt: at };
+    // Appended since the join (or within the rounding before it): replayed, not skipped.
+    const since = await this.gap(channel, at, true);
+    const records = since.entries.map((entry) => entry.record);
+    const [first] = since.entries;
+    // Trimmed before we could read it (a tiny maxEvents under a burst): say so.
+    const complete = first === undefined ? since.last <= at : first.prevSeq <= at || first.prevSeq === 0;
+    const newest = Math.max(since.last, records.at(-1)?.seq ?? 0);
+    return { position: newest > 0 ? newest : emptyAt(at), records, complete, joinedAt: at };
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */

@@ -24,16 +24,19 @@ export interface CursorReplay {
 
 /**
  * The replay of a multi-channel stream on a Redis Cluster, each event with the stream's cursor
- * as its id. A fresh stream starts from where each channel stands (read once, so that a resume
- * later knows every channel's position, even of channels that had no event while connected).
+ * as its id. Called right when the stream joined the bus (its live frames are held until the
+ * replay is written). A fresh stream starts from where each channel stood when it joined
+ * (read once, so that a resume later knows every channel's position, even of channels that
+ * had no event while connected), and gets what was appended since then from the stream (see
+ * RedisHistory.freshStart: a live frame at or below the cursor is skipped as replayed).
  * A replayed event's cursor is exact at that point: channels replayed later still stand
  * before their oldest replayed event, so a client cut off mid-replay resumes without a gap.
  */
 export async function replayByCursor(store: RedisHistory, channels: readonly string[], lastEventId: LastEventId): Promise<CursorReplay> {
+  const joinedAt = Date.now();
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
   try {
-    if (lastEventId.kind === 'none') return { text: '', cursor: new StreamCursor(channels, await store.positions(channels)) };
-    const replay = await store.readSharded(channels, asked ?? NEVER_AN_ID);
+    const replay = lastEventId.kind === 'none' ? await store.freshStart(channels, joinedAt) : await store.readSharded(channels, asked ?? NEVER_AN_ID);
     const cursor = new StreamCursor(channels, replay.positions);
     for (const [channel, start] of replay.starts) cursor.set(channel, start);
     let text = replay.complete ? '' : truncatedNotice(asked);

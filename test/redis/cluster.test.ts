@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream, GripstreamError, HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
 import { MAX_EVENT_ID_LENGTH, isValidEventId } from '../../src/sse/eventId.js';
-import { runCleanups, track } from '../support/cleanup.js';
+import { defer, runCleanups, track } from '../support/cleanup.js';
 import { requireRedisCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, SseClient } from '../support/sse.js';
+import { Waiters } from '../support/wait.js';
 
 // The Redis engine on a real Redis Cluster (3 masters + 3 replicas, test/support/redisCluster.ts):
 // several EventStreams (instances) given the node URLs, real HTTP servers and EventSource
@@ -26,8 +28,9 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
   });
   afterEach(runCleanups);
 
-  async function instance(): Promise<{ es: EventStream; url: string }> {
-    const es = track(new EventStream({ redis: { nodes: cluster.urls, keyPrefix: prefix, commandTimeout: 5000 }, retry: 100, history: { maxEvents: 5000 } }));
+  async function instance(client?: Cluster): Promise<{ es: EventStream; url: string }> {
+    const redis = client === undefined ? { nodes: cluster.urls } : { client };
+    const es = track(new EventStream({ redis: { ...redis, keyPrefix: prefix, commandTimeout: 5000 }, retry: 100, history: { maxEvents: 5000 } }));
     const server = await startHttp((req, res) => {
       const channels = new URL(req.url!, 'http://x').pathname.slice(1).split(',');
       void es(channels)(req, res);
@@ -126,6 +129,119 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
     expect(messages(resumed).map((e) => e.data)).toEqual([JSON.stringify({ after: true })]);
     expect(resumed.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
   });
+
+  /** An ioredis Cluster client of ours on the test cluster, disconnected after the test. */
+  function clusterClient(options: ConstructorParameters<typeof Cluster>[1] = {}): Cluster {
+    const client = new Cluster(cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })), options);
+    client.on('error', () => undefined);
+    defer(() => client.disconnect());
+    return client;
+  }
+
+  /** Per channel, the numbers received, in arrival order. */
+  const perChannel = (client: SseClient, channels: readonly string[]): string[][] => {
+    const got = messages(client).map((e) => JSON.parse(e.data) as { c: string; i: number });
+    return channels.map((channel) => got.filter((m) => m.c === channel).map((m) => `${m.c}#${m.i}`));
+  };
+
+  it('a fresh multi-channel stream gets what was published while its start positions were being read (exactly once)', async () => {
+    prefix = `c-${randomUUID()}:`;
+    const channels = channelsOnDistinctMasters(2);
+    // Instance a's store reads where a fresh stream's channels stand (the gap script with
+    // read=0); those reads are held here until the publishes below are accepted: the window
+    // between a stream joining and its start positions, widened from microseconds to certain.
+    const real = clusterClient();
+    let holding = true;
+    const held: Array<() => void> = [];
+    const heldNow = new Waiters();
+    const proxy = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'call') {
+          return (...args: Array<string | number>) => {
+            const standRead = args.length === 8 && Number(args[2]) === 3 && args[6] === '0' && args[7] === '0';
+            if (!holding || !standRead) return (target.call as (...a: unknown[]) => Promise<unknown>)(...args);
+            return new Promise((resolve, reject) => {
+              held.push(() => (target.call as (...a: unknown[]) => Promise<unknown>)(...args).then(resolve, reject));
+              heldNow.notify();
+            });
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const a = await instance(proxy);
+    const b = await instance();
+    const client = await connectSse(`${a.url}/${channels.join(',')}`, { types: [HISTORY_TRUNCATED_EVENT] }, WAIT);
+    await heldNow.wait(() => held.length === channels.length, WAIT, 'the start-position reads');
+    // Published after the client connected: it must get them.
+    for (const [i, channel] of channels.entries()) await send(b.es, channel, { c: channel, i });
+    holding = false;
+    for (const release of held.splice(0)) release();
+    for (const [i, channel] of channels.entries()) await send(b.es, channel, { c: channel, i: i + 10 });
+    await received(client, 4);
+    expect(perChannel(client, channels)).toEqual(channels.map((channel, i) => [`${channel}#${i}`, `${channel}#${i + 10}`]));
+    expect(client.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
+    // Its cursor resumes exactly too.
+    const lastId = messages(client).at(-1)!.lastEventId;
+    client.close();
+    await send(b.es, channels[0]!, { c: channels[0], i: 20 });
+    const resumed = new SseClient(`${b.url}/${channels.join(',')}`, { headers: { 'last-event-id': lastId }, types: [HISTORY_TRUNCATED_EVENT] });
+    await received(resumed, 1);
+    expect(perChannel(resumed, channels)).toEqual([[`${channels[0]}#20`], []]);
+  });
+
+  it('a subscription refused at first (a given client with enableOfflineQueue: false, not connected yet) is sent again until the shard has it', async () => {
+    prefix = `c-${randomUUID()}:`;
+    const channels = channelsOnDistinctMasters(2);
+    // Its duplicate (the sharded subscriber) refuses SSUBSCRIBE until connected.
+    const a = await instance(clusterClient({ enableOfflineQueue: false }));
+    const b = await instance();
+    const client = await connectSse(`${a.url}/${channels.join(',')}`, { types: [HISTORY_TRUNCATED_EVENT] }, WAIT);
+    for (const channel of channels) {
+      const name = `${prefix}{${channel}}:p`;
+      await waitUntil(() => cluster.masterOf(name).cli('PUBSUB', 'SHARDNUMSUB', name).split('\n')[1] === '1', `${name} subscribed on its shard`);
+    }
+    for (const [i, channel] of channels.entries()) await send(b.es, channel, { c: channel, i });
+    await received(client, 2);
+    expect(perChannel(client, channels)).toEqual(channels.map((channel, i) => [`${channel}#${i}`]));
+  });
+
+  it("a shard's subscriber connection killed (CLIENT KILL): what was published meanwhile reaches a multi-channel stream, once, in order", async () => {
+    prefix = `c-${randomUUID()}:`;
+    const channels = channelsOnDistinctMasters(2);
+    const a = await instance();
+    const b = await instance();
+    const client = await connectSse(`${a.url}/${channels.join(',')}`, { types: [HISTORY_TRUNCATED_EVENT] }, WAIT);
+    for (let i = 0; i < 4; i++) await send(b.es, channels[i % 2]!, { c: channels[i % 2], i });
+    await received(client, 4);
+    const master = cluster.masterOf(`${prefix}{${channels[0]}}:p`);
+    const subscribers = master
+      .cli('CLIENT', 'LIST')
+      .split('\n')
+      .filter((line) => line.includes('name=ioredis-cluster(ssubscriber)'))
+      .map((line) => /id=(\d+)/.exec(line)![1]!);
+    expect(subscribers.length).toBeGreaterThan(0);
+    for (const id of subscribers) master.cli('CLIENT', 'KILL', 'ID', id);
+    // Published while the shard's subscription is down or being re-established; the last
+    // event of that channel: no later message would reveal the gap.
+    for (let i = 4; i < 8; i++) await send(b.es, channels[i % 2]!, { c: channels[i % 2], i });
+    await received(client, 8);
+    // And the subscription works again afterwards.
+    for (let i = 8; i < 10; i++) await send(b.es, channels[i % 2]!, { c: channels[i % 2], i });
+    await received(client, 10);
+    const all = Array.from({ length: 10 }, (_, i) => i);
+    expect(perChannel(client, channels)).toEqual(channels.map((channel, k) => all.filter((i) => i % 2 === k).map((i) => `${channel}#${i}`)));
+    expect(client.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
+  });
+
+  async function waitUntil(check: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 
   it('a master killed before its replica had the last publishes: the streams that got them resume with history-truncated', async () => {
     prefix = `c-${randomUUID()}:`;
