@@ -40,6 +40,8 @@ export class ChannelFeed {
   private recheckWanted = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Bumped whenever something is delivered or a read applied: tells a recheck's answer it is stale. */
+  private moves = 0;
 
   constructor(
     readonly channel: string,
@@ -109,6 +111,7 @@ export class ChannelFeed {
     if (batch.items[batch.items.length - 1]!.seq <= last) return true; // delivered already
     if (batch.prevSeq > last) return false;
     for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
+    this.moves++;
     this.lastSeq = batch.items[batch.items.length - 1]!.seq;
     this.deliveredSeq = this.lastSeq;
     return true;
@@ -125,13 +128,27 @@ export class ChannelFeed {
     this.drain();
   }
 
-  /** Non-blocking read for a recheck: applied only if no blocking read started meanwhile. */
+  /**
+   * Non-blocking read for a recheck. A recheck runs after the subscription was confirmed, so
+   * a live batch taken while its answer was on its way came through that subscription: it
+   * followed what was delivered (or its gap started a blocking read), and what came after it
+   * arrives live too. The answer then has nothing to add, and it is older than what was
+   * delivered: judged as current, an answer read before the channel's first publish (no epoch
+   * yet) looks like a wiped Redis and ends the streams for nothing. Only what it proves on its
+   * own still counts: Redis holding less than had been delivered when it was sent.
+   */
   private async check(): Promise<void> {
     const delivered = this.deliveredSeq;
+    const moves = this.moves;
     const gap = await this.read(() => this.recheck());
     if (gap === undefined || this.stopped) return;
     if (this.busy) {
       this.recheckWanted = true;
+      return;
+    }
+    if (this.moves !== moves) {
+      debug('%s: a recheck answered after live deliveries: only its loss check counts', this.channel);
+      if (gap.epoch === this.epoch && gap.last > 0 && gap.last < delivered) this.target.lost(this.channel);
       return;
     }
     this.apply(gap, delivered);
@@ -155,6 +172,7 @@ export class ChannelFeed {
 
   /** `delivered`: the newest position delivered when the read was sent (live batches go on meanwhile). */
   private apply(gap: Gap, delivered: number): void {
+    this.moves++;
     debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
     if (!this.anchored) {
       this.anchored = true;
