@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import { Frame } from '../bus/Frame.js';
 import { Subscriber } from '../bus/Subscriber.js';
+import type { CursorReplay } from '../history/cursorReplay.js';
 import type { StreamCursor } from '../history/streamCursor.js';
 import { encodeEvent } from '../sse/encode.js';
 
@@ -37,18 +38,10 @@ export class CursorSubscriber extends Subscriber {
     super.send(Frame.of(encodeEvent({ event: origin.event, data: origin.data, id: this.cursor.id() }), frame.seq));
   }
 
-  /** Writes the replay (after hold()), then the live frames the cursor does not have yet. */
-  replayWith(text: string, cursor: StreamCursor): void {
-    this.cursor = cursor;
-    let rest: string | undefined = text === '' ? undefined : text;
-    this.replayFrom({
-      upTo: -Infinity,
-      nextBatch: () => {
-        const batch = rest;
-        rest = undefined;
-        return batch;
-      },
-    });
+  /** Writes the replay (after hold()) as the client reads it, then the live frames the cursor does not have yet. */
+  replayWith(replay: CursorReplay): void {
+    this.cursor = replay.cursor;
+    this.replayFrom({ upTo: -Infinity, nextBatch: (maxBytes) => replay.nextBatch(maxBytes) });
     const waiting = this.waiting;
     this.waiting = [];
     for (const frame of waiting) this.send(frame);

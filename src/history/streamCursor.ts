@@ -64,6 +64,11 @@ export class StreamCursor {
     for (const channel of this.order) this.at.set(channel, positions?.get(channel) ?? UNKNOWN_POSITION);
   }
 
+  /** An independent copy (a paced replay advances its own while live frames use the final one). */
+  clone(): StreamCursor {
+    return new StreamCursor(this.order, this.at);
+  }
+
   position(channel: string): number {
     return this.at.get(channel) ?? UNKNOWN_POSITION;
   }

@@ -57,9 +57,9 @@ export function subscribe(
   }
   const ready =
     byCursor !== undefined
-      ? replayByCursor(byCursor, channels, lastEventId).then(({ text, cursor }) => {
-          (subscriber as CursorSubscriber).replayWith(text, cursor);
-          debug('streaming %o by cursor (%d characters replayed)', channels, text.length);
+      ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
+          (subscriber as CursorSubscriber).replayWith(replay);
+          debug('streaming %o by cursor', channels);
         })
       : resumes
         ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {

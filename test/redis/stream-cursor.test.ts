@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { CursorReplay } from '../../src/history/cursorReplay.js';
+import type { HistoryRecord } from '../../src/history/HistoryStore.js';
 import { decodeCursor, emptyAt, StreamCursor, UNKNOWN_POSITION } from '../../src/history/streamCursor.js';
+import { encodeEvent } from '../../src/sse/encode.js';
 import { eventIdProblem, MAX_EVENT_ID_LENGTH } from '../../src/sse/eventId.js';
 
 // The Last-Event-ID of a multi-channel stream on a Redis Cluster (src/history/streamCursor.ts).
@@ -44,5 +47,30 @@ describe('stream cursor id', () => {
     expect(decodeCursor(`${id}.1`, channels)).toBeUndefined();
     expect(decodeCursor(id.replace(/\.[0-9a-z]+$/, '.zzzzzzzzzzzz'), channels)).toBeUndefined();
     expect(decodeCursor(id.replace(/\.[0-9a-z]+$/, '.-1'), channels)).toBeUndefined();
+  });
+
+  it('encodes a replay a batch at a time as the client reads it, each event with the cursor at that point', () => {
+    const base = 1764000000000000;
+    const records: HistoryRecord[] = Array.from({ length: 300 }, (_, i) => ({
+      seq: base + i,
+      id: String(base + i),
+      channel: channels[i % 3]!,
+      event: 'message',
+      data: `event ${i} `.repeat(5),
+    }));
+    const start = new StreamCursor(channels, new Map([['a', base - 3], ['b', emptyAt(base - 10)], ['c', 0]]));
+    const final = start.clone();
+    for (const record of records) final.advance(record.channel, record.seq);
+    const eager = start.clone();
+    const expected = 'notice\n\n' + records.map((r) => (eager.advance(r.channel, r.seq), encodeEvent({ event: r.event, data: r.data, id: eager.id() }))).join('');
+    const replay = new CursorReplay('notice\n\n', records, start.clone(), final);
+    const batches: string[] = [];
+    for (let batch = replay.nextBatch(1000); batch !== undefined; batch = replay.nextBatch(1000)) batches.push(batch);
+    // Paced: many batches, each within the asked size (an event alone may exceed it).
+    expect(batches.length).toBeGreaterThan(30);
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(1000);
+    expect(batches.join('')).toBe(expected);
+    // The live side goes on from where the whole replay ends.
+    expect(replay.cursor.id()).toBe(eager.id());
   });
 });
