@@ -110,6 +110,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
     const current = (): boolean => !this.shut && this.feeds.get(feed.channel) === feed;
     void this.connection()
       .then((subscriber) => {
+        // Closed meanwhile: its UNSUBSCRIBE may have gone out already, do not follow it.
+        if (!current()) return undefined;
         if (!this.sharded) return subscriber.subscribe(name);
         // Bounded: a subscription queued on a connection that never comes up is sent again.
         return bounded((subscriber as unknown as ShardedSubscriberLike).ssubscribe(name), this.history.link.timeoutMs);
