@@ -5,6 +5,7 @@ import type { GripFrame } from '../grip/GripTransport.js';
 import type { HistoryInput } from '../history/HistoryStore.js';
 import type { RedisSubscriberLike } from '../history/RedisClientLike.js';
 import type { RedisHistory } from '../history/RedisHistory.js';
+import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
 import { encodeEvent } from '../sse/encode.js';
 import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
 import { ChannelFeed } from './ChannelFeed.js';
@@ -164,9 +165,16 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.bus.deliver(channel, Frame.of(content, item.seq, origin));
   }
 
+  /**
+   * Ends the channel's streams so that they resume (their store answers what it can vouch
+   * for). Each is told `history-truncated` first: a client that had not received an event yet
+   * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
+   */
   lost(channel: string): void {
     debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
+    const notice = Frame.of(encodeEvent({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: null }) }));
     for (const subscriber of this.bus.subscribersOf(channel)) {
+      subscriber.send(notice);
       subscriber.end();
       this.bus.remove(subscriber);
     }

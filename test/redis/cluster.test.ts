@@ -269,12 +269,18 @@ describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
       replica.thaw();
     }
     expect(await failover).toBe(replica);
-    // The instance notices the channel fell behind what it delivered, ends the stream; the
-    // client's resume from event 9 (which the Cluster no longer has) gets history-truncated.
-    await client.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
+    // The instance notices the channel fell behind what it delivered, tells the stream and
+    // ends it; the client's resume from event 9 (which the Cluster no longer has) gets
+    // history-truncated again.
+    await client.until((events) => events.filter((e) => e.type === HISTORY_TRUNCATED_EVENT).length === 2, 'history-truncated, twice', WAIT);
     await pollUntilAccepted(() => send(b.es, channel!, { i: 10 }));
     await client.until((events) => events.some((e) => e.type === 'message' && JSON.parse(e.data).i === 10), 'the publish after the failover', WAIT);
     const truncatedAt = client.events.findIndex((e) => e.type === HISTORY_TRUNCATED_EVENT);
+    // Told on the stream that is ended, before its client reconnects (a client without an id
+    // yet could not learn it from its resume).
+    const opened = client.events.flatMap((e, i) => (e.type === 'stream-open' ? [i] : []));
+    expect(opened).toHaveLength(2);
+    expect(truncatedAt).toBeLessThan(opened[1]!);
     const numbers = (events: typeof client.events) => events.filter((e) => e.type === 'message').map((e) => JSON.parse(e.data).i as number);
     expect(numbers(client.events.slice(0, truncatedAt))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // After the notice: what the Cluster still keeps (an unknown id replays all of it, as with
