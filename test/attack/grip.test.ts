@@ -23,6 +23,12 @@ const ISS = 'pushpin';
 const b64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
 
 /** An HS256 JWT (or one with any header), signed with `key`. */
+/** The token with the first character of its signature part changed. */
+function flipSignatureChar(token: string): string {
+  const at = token.lastIndexOf('.') + 1;
+  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+}
+
 function jwt(payload: Record<string, unknown>, key = KEY, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
   const head = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   return `${head}.${createHmac('sha256', key).update(head).digest('base64url')}`;
@@ -61,7 +67,9 @@ describe('Grip-Sig with a verify key configured', () => {
     ['a JWT claiming an unknown alg', () => jwt({ iss: ISS }, KEY, { alg: 'XX999', typ: 'JWT' })],
     ['a JWT whose header is not JSON', () => `${b64url('{{{')}.${b64url('{}')}.sig`],
     ['8 KB of base64', () => 'A'.repeat(8192)],
-    ['the valid signature with a flipped last character', () => valid().slice(0, -1) + (valid().endsWith('A') ? 'B' : 'A')],
+    // The first character of the signature: all six of its bits are signature bits (the last
+    // one's low bits are padding, so flipping it could leave the signature unchanged).
+    ['the valid signature with a flipped character', () => flipSignatureChar(valid())],
   ])('%s → 403 with a one-line reason, no hold, no subscription', async (_name, sig) => {
     const target = await signedOrigin();
     const client = await rawHead(target.port, { path: '/a', headers: { 'Grip-Sig': sig() } });
