@@ -20,16 +20,21 @@ const EVENT_LEN = 2; // < 0: not in the bytes, name number −1 − value of the
 const ID_LEN = 3; // -1: no publisher id, the id is the position's text
 const DATA_LEN = 4;
 const SLOT = 5; // channel; -1 once the event is no longer kept
-const NEXT = 6; // rows to the channel's next event; 0: none
-const I_ROW = 7;
+const PREV = 6; // rows back to the channel's previous event; 0: none
+const NEXT = 7; // rows on to the channel's next event; 0: none, or not linked yet (LINKED)
+const I_ROW = 8;
 
-// One row per channel slot:
+// One row per channel slot, so that an append reads and writes only this row besides the
+// new event's (the previous event's row is left alone: its NEXT is filled in later).
 const FIRST = 0; // row number of its oldest kept event
 const LAST = 1; // row number of its newest
 const COUNT = 2;
 const SIZE = 3; // bytes as the bounds count them
 const EVICTED_UP_TO = 4; // highest position evicted: a resume from before it lost events
-const C_ROW = 5;
+const FIRST_TIME = 5; // when its oldest kept event was appended
+const LINKED = 6; // NEXT is set on every row from FIRST up to this one
+const NEWEST = 7; // position of its newest event, negated when that has the publisher's own id
+const C_ROW = 8;
 
 const MIN_ROWS = 1024;
 const MIN_SLOTS = 64;
@@ -122,7 +127,7 @@ export class RecordArena {
 
   /** Time of the channel's oldest kept event (count must be > 0). */
   oldestTime(slot: number): number {
-    return this.nums[(this.chans[slot * C_ROW + FIRST]! & this.mask) * F_ROW + TIME]!;
+    return this.chans[slot * C_ROW + FIRST_TIME]!;
   }
 
   /** Slot of the store's oldest kept event (count must be > 0). */
@@ -135,9 +140,8 @@ export class RecordArena {
    * publisher's id, or the position its id is made from (left for whoever reads it).
    */
   newestIdSource(slot: number): string | number {
-    const row = this.chans[slot * C_ROW + LAST]!;
-    const i = (row & this.mask) * I_ROW;
-    return this.ints[i + ID_LEN]! < 0 ? this.nums[(row & this.mask) * F_ROW + SEQ]! : this.idOf(row);
+    const newest = this.chans[slot * C_ROW + NEWEST]!;
+    return newest > 0 ? newest : this.idOf(this.chans[slot * C_ROW + LAST]!);
   }
 
   newestId(slot: number): string {
@@ -177,12 +181,15 @@ export class RecordArena {
     const chans = this.chans;
     const c = slot * C_ROW;
     if (chans[c + COUNT]! > 0) {
-      const last = chans[c + LAST]!;
-      ints[(last & this.mask) * I_ROW + NEXT] = row - last;
+      ints[i + PREV] = row - chans[c + LAST]!;
     } else {
+      ints[i + PREV] = 0;
       chans[c + FIRST] = row;
+      chans[c + FIRST_TIME] = time;
+      chans[c + LINKED] = row;
     }
     chans[c + LAST] = row;
+    chans[c + NEWEST] = id === undefined ? seq : -seq;
     chans[c + COUNT]!++;
     // The bounds count the name whether it is stored here or in the table.
     const size = written + (name < 0 ? 0 : this.names.utf8Length(name)) + EVENT_OVERHEAD_BYTES;
@@ -196,6 +203,7 @@ export class RecordArena {
   dropOldest(slot: number): number {
     const chans = this.chans;
     const c = slot * C_ROW;
+    if (chans[c + COUNT]! > 1) this.link(slot);
     const row = chans[c + FIRST]!;
     const i = (row & this.mask) * I_ROW;
     const ints = this.ints;
@@ -205,7 +213,9 @@ export class RecordArena {
     this.bytes.release(ints[i + BLOCK]!, stored);
     ints[i + SLOT] = -1;
     chans[c + EVICTED_UP_TO] = this.nums[(row & this.mask) * F_ROW + SEQ]!;
-    chans[c + FIRST] = row + ints[i + NEXT]!;
+    const next = row + ints[i + NEXT]!;
+    chans[c + FIRST] = next;
+    chans[c + FIRST_TIME] = this.nums[(next & this.mask) * F_ROW + TIME]!;
     chans[c + COUNT]!--;
     chans[c + SIZE]! -= size;
     this.count--;
@@ -219,6 +229,7 @@ export class RecordArena {
    * oldest first, each with the id of the event before it (when that is still kept).
    */
   recordsAfter(slot: number, channel: string, after: number, into: HistoryRecord[]): void {
+    this.link(slot);
     const c = slot * C_ROW;
     let row = this.chans[c + FIRST]!;
     let previous = -1;
@@ -238,6 +249,7 @@ export class RecordArena {
 
   /** Positions of the channel's kept events whose publisher id is `id` (given as UTF-8). */
   positionsOfId(slot: number, id: Buffer, into: number[]): void {
+    this.link(slot);
     const c = slot * C_ROW;
     let row = this.chans[c + FIRST]!;
     for (let n = this.chans[c + COUNT]!; n > 0; n--) {
@@ -264,6 +276,25 @@ export class RecordArena {
   /** Memory held, for tests: bytes of blocks and of the typed arrays. */
   get heldBytes(): number {
     return this.bytes.allocated + this.nums.byteLength + this.ints.byteLength + this.chans.byteLength;
+  }
+
+  /**
+   * Fills in NEXT on the rows appended since the channel was last linked, walking back from
+   * its newest row: each row is linked once, so this costs O(1) per event on average.
+   */
+  private link(slot: number): void {
+    const c = slot * C_ROW;
+    const linked = this.chans[c + LINKED]!;
+    let row = this.chans[c + LAST]!;
+    if (row === linked || this.chans[c + COUNT]! === 0) return;
+    const ints = this.ints;
+    const mask = this.mask;
+    while (row !== linked) {
+      const back = ints[(row & mask) * I_ROW + PREV]!;
+      ints[((row - back) & mask) * I_ROW + NEXT] = back;
+      row -= back;
+    }
+    this.chans[c + LINKED] = this.chans[c + LAST]!;
   }
 
   private idOf(row: number): string {
@@ -310,11 +341,12 @@ export class RecordArena {
     const nums = new Float64Array(capacity * F_ROW);
     const ints = new Int32Array(capacity * I_ROW);
     const mask = capacity - 1;
+    // Field by field: a subarray per row would allocate twice per event moved.
     for (let row = this.front; row < this.end; row++) {
       const from = row & this.mask;
       const to = row & mask;
-      nums.set(this.nums.subarray(from * F_ROW, from * F_ROW + F_ROW), to * F_ROW);
-      ints.set(this.ints.subarray(from * I_ROW, from * I_ROW + I_ROW), to * I_ROW);
+      for (let k = 0; k < F_ROW; k++) nums[to * F_ROW + k] = this.nums[from * F_ROW + k]!;
+      for (let k = 0; k < I_ROW; k++) ints[to * I_ROW + k] = this.ints[from * I_ROW + k]!;
     }
     this.nums = nums;
     this.ints = ints;
@@ -357,12 +389,16 @@ export class RecordArena {
       bytes.commit(stored);
       const c = slot * C_ROW;
       // FIRST is this channel's oldest row of the old ring until the chain reaches it.
-      if (chans[c + FIRST] === row) chans[c + FIRST] = to;
-      else {
+      if (chans[c + FIRST] === row) {
+        chans[c + FIRST] = to;
+        ints[ni + PREV] = 0;
+      } else {
         const last = chans[c + LAST]!;
         ints[last * I_ROW + NEXT] = to - last;
+        ints[ni + PREV] = to - last;
       }
       chans[c + LAST] = to;
+      chans[c + LINKED] = to;
       to++;
     }
     this.nums = nums;
