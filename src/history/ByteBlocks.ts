@@ -1,10 +1,9 @@
-/** Size of the shared blocks that small events are written into, one after the other. */
-export const BLOCK_BYTES = 256 * 1024;
 /**
- * An event needing more than this gets a block of its own, freed with it: a large event
- * never leaves most of a shared block unused, nor pins one.
+ * Size of the shared blocks that small events are written into, one after the other. An
+ * event needing more than an eighth of a block gets a block of its own, freed with it: a
+ * large event never leaves most of a shared block unused, nor pins one.
  */
-export const OWN_BLOCK_OVER = BLOCK_BYTES / 8;
+export const BLOCK_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -19,6 +18,7 @@ const EMPTY = Buffer.alloc(0);
  * Blocks are numbered; numbers of freed blocks are reused, so they stay small.
  */
 export class ByteBlocks {
+  private readonly ownBlockOver: number;
   private readonly buffers: (Buffer | undefined)[] = [];
   private readonly live: number[] = [];
   private readonly freeIds: number[] = [];
@@ -34,16 +34,20 @@ export class ByteBlocks {
   at = 0;
   target: Buffer = EMPTY;
 
+  constructor(private readonly blockBytes: number = BLOCK_BYTES) {
+    this.ownBlockOver = blockBytes / 8;
+  }
+
   /** Makes room for an event of at most `max` bytes; `commit` says how many it took. */
   reserve(max: number): void {
-    if (max > OWN_BLOCK_OVER) {
+    if (max > this.ownBlockOver) {
       this.block = this.open(max);
       this.at = 0;
     } else {
       // Full is `>=`: a write never starts at a block's very end (Buffer#write refuses that offset).
-      if (this.current < 0 || this.used + max >= BLOCK_BYTES) {
+      if (this.current < 0 || this.used + max >= this.blockBytes) {
         const left = this.current;
-        this.current = this.open(BLOCK_BYTES);
+        this.current = this.open(this.blockBytes);
         this.used = 0;
         if (left >= 0 && this.live[left] === 0) this.free(left);
       }

@@ -3,7 +3,7 @@ import type { HistoryOptions } from '../types.js';
 import { EventNames } from './EventNames.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { idText } from './idText.js';
-import { RecordArena } from './RecordArena.js';
+import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
@@ -27,7 +27,7 @@ export class MemoryHistory implements HistoryStore {
   private readonly maxAge: number;
   private readonly maxBytes: number;
   private readonly maxTotalBytes: number;
-  private readonly arena = new RecordArena(new EventNames());
+  private readonly arena: RecordArena;
   private readonly firstSeq: number;
   private lastSeq: number;
   /** "Events were lost before here" of the channels dropped once empty, folded into one. */
@@ -35,11 +35,16 @@ export class MemoryHistory implements HistoryStore {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
-  constructor(options: HistoryOptions = {}, now: () => number = Date.now) {
+  /**
+   * @param now the clock (ms), for tests.
+   * @param layout block and ring sizes, for tests: small ones reach the layout's edges quickly.
+   */
+  constructor(options: HistoryOptions = {}, now: () => number = Date.now, layout: ArenaLayout = DEFAULT_LAYOUT) {
     this.maxEvents = limit(options.maxEvents, DEFAULT_HISTORY_MAX_EVENTS, 'history.maxEvents');
     this.maxAge = limit(options.maxAge, DEFAULT_HISTORY_MAX_AGE, 'history.maxAge');
     this.maxBytes = limit(options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 'history.maxBytes');
     this.maxTotalBytes = limit(options.maxTotalBytes, DEFAULT_HISTORY_MAX_TOTAL_BYTES, 'history.maxTotalBytes');
+    this.arena = new RecordArena(new EventNames(), layout);
     this.now = now;
     this.firstSeq = now() * 1000;
     this.lastSeq = this.firstSeq;

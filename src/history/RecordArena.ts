@@ -36,10 +36,20 @@ const LINKED = 6; // NEXT is set on every row from FIRST up to this one
 const NEWEST = 7; // position of its newest event, negated when that has the publisher's own id
 const C_ROW = 8;
 
-const MIN_ROWS = 1024;
 const MIN_SLOTS = 64;
-/** The ring may hold this many dropped rows besides twice the kept ones before compaction. */
-const SLACK_ROWS = 1024;
+
+/** Sizes of the layout; tests make them small to reach its edges with few events. */
+export interface ArenaLayout {
+  /** Bytes of a shared block (events over an eighth of it get their own). */
+  blockBytes: number;
+  /**
+   * Rows of the smallest ring, a power of two; also the dropped rows the ring may hold
+   * besides twice the kept ones before it is compacted.
+   */
+  minRows: number;
+}
+
+export const DEFAULT_LAYOUT: ArenaLayout = { blockBytes: BLOCK_BYTES, minRows: 1024 };
 
 /**
  * Every kept event of a store, all channels together, laid out so that the garbage
@@ -58,14 +68,14 @@ const SLACK_ROWS = 1024;
  * and memory stays within about twice what the bounds count.
  */
 export class RecordArena {
-  private nums = new Float64Array(MIN_ROWS * F_ROW);
-  private ints = new Int32Array(MIN_ROWS * I_ROW);
-  private mask = MIN_ROWS - 1;
+  private nums: Float64Array;
+  private ints: Int32Array;
+  private mask: number;
   /** Row number (absolute, ever increasing) of the ring's front, kept or not. */
   private front = 0;
   /** Row number the next event gets. */
   private end = 0;
-  private bytes = new ByteBlocks();
+  private bytes: ByteBlocks;
   private chans = new Float64Array(MIN_SLOTS * C_ROW);
   private readonly slots = new Map<string, number>();
   private readonly freeSlots: number[] = [];
@@ -75,7 +85,15 @@ export class RecordArena {
   /** Bytes kept, as the bounds count them. */
   size = 0;
 
-  constructor(private readonly names: EventNames) {}
+  constructor(
+    private readonly names: EventNames,
+    private readonly layout: ArenaLayout = DEFAULT_LAYOUT,
+  ) {
+    this.nums = new Float64Array(layout.minRows * F_ROW);
+    this.ints = new Int32Array(layout.minRows * I_ROW);
+    this.mask = layout.minRows - 1;
+    this.bytes = new ByteBlocks(layout.blockBytes);
+  }
 
   slotOf(channel: string): number | undefined {
     return this.slots.get(channel);
@@ -268,8 +286,11 @@ export class RecordArena {
 
   /** Copies what is kept into a fresh ring and fresh blocks once holes outweigh it. */
   compactIfSparse(): void {
-    const rowsSparse = this.end - this.front > 2 * this.count + SLACK_ROWS;
-    const bytesSparse = this.bytes.allocated > 2 * this.bytes.liveBytes + 2 * BLOCK_BYTES;
+    const span = this.end - this.front;
+    const capacity = this.mask + 1;
+    // Holes, or a ring grown for a burst that has since left.
+    const rowsSparse = span > 2 * this.count + this.layout.minRows || (capacity > this.layout.minRows && capacity > 8 * span);
+    const bytesSparse = this.bytes.allocated > 2 * this.bytes.liveBytes + 2 * this.layout.blockBytes;
     if (rowsSparse || bytesSparse) this.compact();
   }
 
@@ -335,6 +356,12 @@ export class RecordArena {
     if (this.count > 0) return;
     this.front = this.end;
     this.bytes.clear();
+    const rows = this.layout.minRows;
+    if (this.mask + 1 > rows) {
+      this.nums = new Float64Array(rows * F_ROW);
+      this.ints = new Int32Array(rows * I_ROW);
+      this.mask = rows - 1;
+    }
   }
 
   private resize(capacity: number): void {
@@ -358,11 +385,11 @@ export class RecordArena {
    * each channel's chain is rebuilt as its rows go by.
    */
   private compact(): void {
-    let capacity = MIN_ROWS;
+    let capacity = this.layout.minRows;
     while (capacity < 2 * this.count) capacity *= 2;
     const nums = new Float64Array(capacity * F_ROW);
     const ints = new Int32Array(capacity * I_ROW);
-    const bytes = new ByteBlocks();
+    const bytes = new ByteBlocks(this.layout.blockBytes);
     const chans = this.chans;
     let to = 0;
     for (let row = this.front; row < this.end; row++) {
