@@ -368,12 +368,14 @@ export class RecordArena {
     const nums = new Float64Array(capacity * F_ROW);
     const ints = new Int32Array(capacity * I_ROW);
     const mask = capacity - 1;
-    // Field by field: a subarray per row would allocate twice per event moved.
-    for (let row = this.front; row < this.end; row++) {
+    // In runs that are contiguous in both rings (at most three): a copy per run, not per row.
+    for (let row = this.front; row < this.end; ) {
       const from = row & this.mask;
       const to = row & mask;
-      for (let k = 0; k < F_ROW; k++) nums[to * F_ROW + k] = this.nums[from * F_ROW + k]!;
-      for (let k = 0; k < I_ROW; k++) ints[to * I_ROW + k] = this.ints[from * I_ROW + k]!;
+      const run = Math.min(this.end - row, this.mask + 1 - from, capacity - to);
+      nums.set(this.nums.subarray(from * F_ROW, (from + run) * F_ROW), to * F_ROW);
+      ints.set(this.ints.subarray(from * I_ROW, (from + run) * I_ROW), to * I_ROW);
+      row += run;
     }
     this.nums = nums;
     this.ints = ints;
