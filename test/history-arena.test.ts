@@ -118,19 +118,17 @@ describe('MemoryHistory arena: edges of the layout', () => {
     const store = new MemoryHistory({ maxEvents: 1 }, clock().now);
     const quiet = store.append('quiet', [{ event: 'm', data: 'q' }])[0]!;
     let peak = 0;
-    let peakRatio = 0;
     for (let i = 0; i < 200_000; i++) {
       store.append(`busy${i % 3}`, [{ event: 'm', data: 'y'.repeat(200) }]);
       if (i % 1000 === 999) {
         peak = Math.max(peak, store.heldBytes);
-        peakRatio = Math.max(peakRatio, store.heldBytes / store.bytes);
       }
     }
     // 200,000 × 200 B went through; 4 events are kept, so almost everything was compacted away.
     expect(store.size).toBe(4);
     expect(peak).toBeLessThanOrEqual(heldBound(store, { blockBytes: 256 * 1024, minRows: 1024 }));
     expect(store.readAfter(['quiet'], String(quiet.seq - 1))).toMatchObject({ records: [{ data: 'q' }], complete: true });
-    expect(peakRatio).toBeGreaterThan(0);
+    console.info(`[history-arena] a quiet event kept while 200,000 events of 200 B went through busy channels: at most ${(peak / 1024).toFixed(0)} KiB held`);
   });
 
   it('a steady store holds little more than it counts', () => {
