@@ -41,6 +41,8 @@ export const NEXT_LINK_TIMEOUT = 120;
 export interface ReliableHold {
   prevIds: ReadonlyMap<string, string>;
   nextLink: string;
+  /** Seconds of quiet after which the proxy fetches the next link anyway (default NEXT_LINK_TIMEOUT). */
+  nextLinkTimeout?: number;
 }
 
 /** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
@@ -85,7 +87,7 @@ export class GripTransport {
     );
     instruct.setHoldStream();
     if (keepAliveSeconds > 0) instruct.setKeepAlive(KEEP_ALIVE, keepAliveSeconds);
-    if (reliable !== undefined) instruct.setNextLink(reliable.nextLink, NEXT_LINK_TIMEOUT);
+    if (reliable !== undefined) instruct.setNextLink(reliable.nextLink, reliable.nextLinkTimeout ?? NEXT_LINK_TIMEOUT);
     return instruct.toHeaders();
   }
 

@@ -122,8 +122,12 @@ export async function replayEachAfter(
   );
   const records = replays.flatMap(({ replay }) => replay.records).sort((a, b) => a.seq - b.seq);
   const truncated = replays.find(({ replay }) => !replay.complete);
-  const lastIds = new Map<string, string>();
-  for (const { replay } of replays) for (const [channel, id] of replay.lastIds ?? []) lastIds.set(channel, id);
+  // A store that does not tell its snapshot's ids for one channel tells none: the hold reads them.
+  let lastIds: Map<string, string> | undefined = new Map<string, string>();
+  for (const { replay } of replays) {
+    if (replay.lastIds === undefined) lastIds = undefined;
+    for (const [channel, id] of replay.lastIds ?? []) lastIds?.set(channel, id);
+  }
   return toText({ records, complete: truncated === undefined, lastIds }, truncated?.lastId ?? null);
 }
 

@@ -1,5 +1,7 @@
-import { InvalidChannelError } from '../errors.js';
-import type { ReliableHold } from '../grip/GripTransport.js';
+import createDebug from 'debug';
+import { GripstreamError, InvalidChannelError } from '../errors.js';
+import { NO_PREVIOUS_ID, type ReliableHold } from '../grip/GripTransport.js';
+import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter } from '../history/replay.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
@@ -18,6 +20,11 @@ export type StreamDecision =
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
   | { kind: 'stream'; channels: string[]; lastEventId: LastEventId };
+
+const debug = createDebug('gripstream:grip');
+
+/** Seconds until the proxy retries a recovery that history could not answer. */
+const RECOVERY_RETRY_SECONDS = 1;
 
 /** Methods a stream route answers; anything else gets 405 with them in `Allow`. */
 const STREAM_METHODS = 'GET, HEAD';
@@ -83,16 +90,42 @@ async function holdDecision(
   // it: the request is then an ordinary hold.
   const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
-  const replay =
-    recovery !== undefined
-      ? await replayEachAfter(ctx.history!, recovery)
-      : await replayAfter(ctx.history, channels, lastEventId);
+  if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
+  const replay = await replayAfter(ctx.history, channels, lastEventId);
   const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
+  return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
+}
+
+/**
+ * The proxy recovering a gap: only the missed events. When history cannot be read now (Redis
+ * restarting, a link still reconnecting), an error would leave the gap open until the next
+ * publish on the channel, which may never come. The hold is renewed at the positions the
+ * proxy already has, with a next link due in a second: the proxy asks again on its own.
+ */
+async function recoveryDecision(
+  ctx: StreamContext,
+  req: RequestView,
+  channels: string[],
+  recovery: Map<string, string>,
+): Promise<StreamDecision> {
+  try {
+    const replay = await replayEachAfter(ctx.history!, recovery);
+    return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
+  } catch (err) {
+    if (!(err instanceof GripstreamError)) throw err;
+    debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
+    const prevIds = new Map([...recovery].map(([channel, id]) => [channel, id === FROM_START ? NO_PREVIOUS_ID : id]));
+    return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
+  }
+}
+
+function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
+  const grip = ctx.grip!;
   return {
     kind: 'hold',
     channels,
     headers: { ...EVENT_STREAM_HEADERS, ...asHeaderBytes(grip.holdHeaders(channels, ctx.keepAliveSeconds, reliable)) },
-    body: (recovery !== undefined ? '' : openingText(ctx.retry)) + replay.text,
+    body,
   };
 }
 
@@ -100,19 +133,32 @@ async function reliableHold(
   ctx: StreamContext,
   req: RequestView,
   channels: readonly string[],
-  known: Map<string, string> | undefined,
+  snapshot: Map<string, string> | undefined,
 ): Promise<ReliableHold> {
-  const prevIds = new Map(known);
-  const missing = channels.filter((channel) => !prevIds.has(channel));
-  if (missing.length > 0 && ctx.history?.lastIds !== undefined) {
-    try {
-      for (const [channel, id] of await ctx.history.lastIds(missing)) prevIds.set(channel, id);
-    } catch {
-      // History unreachable: hold anyway. The first publish after it is back reveals the
-      // gap to the proxy, which then recovers through the next link.
-    }
+  return { prevIds: await prevIdsOf(ctx, channels, snapshot), nextLink: nextLinkFor(req) };
+}
+
+/**
+ * Each channel's `prev-id`: the newest id the client has. When a replay was read, it comes
+ * from that same snapshot, where a channel without an id has no events (`-`). Reading the ids
+ * again would race a publish: an id newer than the replay would make the proxy drop that
+ * event as already delivered.
+ */
+async function prevIdsOf(
+  ctx: StreamContext,
+  channels: readonly string[],
+  snapshot: Map<string, string> | undefined,
+): Promise<Map<string, string>> {
+  if (snapshot !== undefined) return new Map(channels.map((channel) => [channel, snapshot.get(channel) ?? NO_PREVIOUS_ID]));
+  const prevIds = new Map<string, string>();
+  if (ctx.history?.lastIds === undefined) return prevIds;
+  try {
+    for (const [channel, id] of await ctx.history.lastIds(channels)) prevIds.set(channel, id);
+  } catch {
+    // History unreachable: hold anyway. The first publish after it is back reveals the
+    // gap to the proxy, which then recovers through the next link.
   }
-  return { prevIds, nextLink: nextLinkFor(req) };
+  return prevIds;
 }
 
 /**
