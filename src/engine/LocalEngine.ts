@@ -13,12 +13,15 @@ import type { Engine } from './Engine.js';
 export class LocalEngine implements Engine {
   /** Ids come from the publish checks or the built-in store; another store's are checked. */
   private readonly trustedIds: boolean;
+  /** The built-in store: an event without a publisher id has its position as id. */
+  private readonly positionIds: boolean;
 
   constructor(
     private readonly bus: ChannelBus,
     readonly history: HistoryStore | undefined,
   ) {
     this.trustedIds = history === undefined || history instanceof MemoryHistory;
+    this.positionIds = history instanceof MemoryHistory;
   }
 
   publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): void | Promise<void> {
@@ -42,6 +45,14 @@ export class LocalEngine implements Engine {
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const record = records?.[i];
+      if (this.positionIds && collect === undefined && record !== undefined && event.id === undefined) {
+        // The common case, written without making the id's text (Frame.ofPosition).
+        const frame = Frame.ofPosition(record.seq, event.event, event.data);
+        if (frame !== undefined) {
+          this.bus.deliver(channel, frame);
+          continue;
+        }
+      }
       const id = record?.id ?? event.id;
       const content = this.trustedIds
         ? encodeCheckedEvent(event.event, event.data, id)

@@ -64,7 +64,7 @@ export class MemoryHistory implements HistoryStore {
       const seq = ++this.lastSeq;
       const previous = arena.countOf(slot) > 0 ? arena.newestIdSource(slot) : undefined;
       arena.push(slot, seq, now, input.event, input.id, input.data);
-      records[i] = new AppendedRecord(seq, input.id ?? idText(seq), channel, input.event, input.data, previous);
+      records[i] = new AppendedRecord(seq, input.id, channel, input.event, input.data, previous);
     }
     this.evict(slot, now);
     while (arena.size > this.maxTotalBytes && arena.count > 0) arena.dropOldest(arena.frontSlot());
@@ -184,21 +184,29 @@ export class MemoryHistory implements HistoryStore {
 }
 
 /**
- * What append hands back. Its `prevId` is made only when read (GRIP reliable mode reads it;
- * local delivery does not), so an append converts one position to text, not two.
+ * What append hands back. Its `id` and `prevId` are made only when read (GRIP reliable mode
+ * reads them; local delivery does not), so an append makes no text of positions at all.
  */
 class AppendedRecord implements HistoryRecord {
+  readonly #id: string | undefined;
   readonly #previous: string | number | undefined;
 
   constructor(
     readonly seq: number,
-    readonly id: string,
+    /** The publisher's id; without one the id is the position's text, made when read. */
+    id: string | undefined,
     readonly channel: string,
     readonly event: string,
     readonly data: string,
     previous: string | number | undefined,
   ) {
+    this.#id = id;
     this.#previous = previous;
+  }
+
+  /** Local delivery writes the position's digits into the frame itself and never reads this. */
+  get id(): string {
+    return this.#id ?? idText(this.seq);
   }
 
   get prevId(): string | undefined {
