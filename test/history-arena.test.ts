@@ -5,6 +5,8 @@
  * hundred events: the ring wrapping round, events crossing block boundaries or too large
  * for a block, many channels, channels dropped once empty, holes compacted away.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../src/index.js';
@@ -22,6 +24,15 @@ const ROW_BYTES = 48;
 afterEach(() => {
   vi.useRealTimers();
 });
+
+// Vitest runs this file in a forked worker without --expose-gc: turn it on from inside.
+function getGc(): () => void {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing !== undefined) return existing;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+const gc = getGc();
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
   let t = start;
@@ -129,6 +140,27 @@ describe('MemoryHistory arena: edges of the layout', () => {
     expect(peak).toBeLessThanOrEqual(heldBound(store, { blockBytes: 256 * 1024, minRows: 1024 }));
     expect(store.readAfter(['quiet'], String(quiet.seq - 1))).toMatchObject({ records: [{ data: 'q' }], complete: true });
     console.info(`[history-arena] a quiet event kept while 200,000 events of 200 B went through busy channels: at most ${(peak / 1024).toFixed(0)} KiB held`);
+  });
+
+  it('a read points at the kept bytes: holding it copies nothing, and it stays right after eviction and compaction', () => {
+    const store = new MemoryHistory({ maxEvents: 400 }, clock().now);
+    const payload = (i: number): string => `${String(i).padStart(4, '0')}:`.padEnd(20_000, 'x');
+    for (let i = 0; i < 400; i++) store.append('big', [{ event: 'm', data: payload(i) }]);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // Twenty resuming clients, each owed all 400 events (8 MB): they hold references, not copies.
+    const reads = Array.from({ length: 20 }, () => store.readAfter(['big'], 'unknown'));
+    gc();
+    const perRead = (process.memoryUsage().heapUsed - before) / reads.length;
+    console.info(`[history-arena] a read owed 400 events of 20 KB holds ${(perRead / 1024).toFixed(0)} KiB of heap`);
+    expect(perRead).toBeLessThan(512 * 1024);
+    // Everything read is then evicted and its blocks compacted away or dropped.
+    const quietStore = reads[0]!.records;
+    for (let i = 0; i < 2000; i++) store.append(`other${i % 5}`, [{ event: 'm', data: 'y'.repeat(300) }]);
+    for (let i = 0; i < 400; i++) store.append('big', [{ event: 'm', data: 'new' }]);
+    expect(store.readAfter(['big'], 'unknown').records.every((r) => r.data === 'new')).toBe(true);
+    expect(quietStore.map((r) => r.data)).toEqual(Array.from({ length: 400 }, (_, i) => payload(i)));
+    expect(quietStore[1]!.prevId).toBe(quietStore[0]!.id);
   });
 
   it('a steady store holds little more than it counts', () => {

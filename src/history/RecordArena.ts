@@ -335,14 +335,8 @@ export class RecordArena {
     const eventLen = ints[i + EVENT_LEN]!;
     const idStart = eventStart + Math.max(eventLen, 0);
     const idLen = ints[i + ID_LEN]!;
-    const dataStart = idStart + Math.max(idLen, 0);
-    return {
-      seq,
-      id: idLen < 0 ? idText(seq) : block.toString('utf8', idStart, dataStart),
-      channel,
-      event: eventLen < 0 ? this.names.name(-1 - eventLen) : block.toString('utf8', eventStart, idStart),
-      data: block.toString('utf8', dataStart, dataStart + ints[i + DATA_LEN]!),
-    };
+    const event = eventLen < 0 ? this.names.name(-1 - eventLen) : block.toString('utf8', eventStart, idStart);
+    return new KeptRecord(seq, channel, event, block, idStart, idLen, ints[i + DATA_LEN]!);
   }
 
   /** Moves the front past rows no longer kept. */
@@ -436,6 +430,47 @@ export class RecordArena {
     this.front = 0;
     this.end = to;
     this.bytes = bytes;
+  }
+}
+
+/**
+ * A kept event as a read hands it out: it points at the event's bytes and decodes its data
+ * (and publisher id) only when asked, so a resuming client holds a reference per event, not
+ * a copy of what it is owed; the replay encodes a batch at a time. The bytes stay valid after
+ * the event is evicted: blocks are never written again, only dropped (or copied, on
+ * compaction), and this reference keeps the block alive.
+ */
+class KeptRecord implements HistoryRecord {
+  prevId?: string;
+  readonly #bytes: Buffer;
+  readonly #idStart: number;
+  readonly #idLength: number;
+  readonly #dataLength: number;
+
+  constructor(
+    readonly seq: number,
+    readonly channel: string,
+    readonly event: string,
+    bytes: Buffer,
+    idStart: number,
+    /** -1: no publisher id, the id is the position's text. */
+    idLength: number,
+    dataLength: number,
+  ) {
+    this.#bytes = bytes;
+    this.#idStart = idStart;
+    this.#idLength = idLength;
+    this.#dataLength = dataLength;
+  }
+
+  get id(): string {
+    if (this.#idLength < 0) return idText(this.seq);
+    return this.#bytes.toString('utf8', this.#idStart, this.#idStart + this.#idLength);
+  }
+
+  get data(): string {
+    const start = this.#idStart + Math.max(this.#idLength, 0);
+    return this.#bytes.toString('utf8', start, start + this.#dataLength);
   }
 }
 
