@@ -109,6 +109,15 @@ function renderRedis(results: ScenarioResult[]): string {
     '| --- | --- | --- |',
     `| one process (no Redis) | ${n(m.localDelivered)} | ${ms(m.localP99)} |`,
     `| instance B publishes, instance A's clients receive (Redis engine) | ${n(m.crossDelivered)} | ${ms(m.crossP99)} |`,
+    `| the same through a Redis Cluster (3 masters + 3 replicas, same machine) | ${n(m.clusterCrossDelivered)} | ${ms(m.clusterCrossP99)} |`,
+    '',
+    '| One Redis vs a Redis Cluster (same machine) | one node | 3 masters |',
+    '| --- | --- | --- |',
+    `| concurrent publishes over 64 channels (events/s ↑) | ${n(m.nodeSpread)} | ${n(m.clusterSpread)} |`,
+    `| cross-instance delivery (events/s ↑) | ${n(m.nodeCrossDelivered)} | ${n(m.clusterCrossDelivered)} |`,
+    ...[1, 1000, 10000].map(
+      (k) => `| one awaited publish with ${k.toLocaleString('en-US')} channels holding events (µs ↓) | ${n(m[`nodePublishUs${k}`])} | ${n(m[`clusterPublishUs${k}`])} |`,
+    ),
     ...(r.status === 'ok' ? [] : ['', `**${r.status}**: ${r.note ?? ''}`]),
   ].join('\n');
 }

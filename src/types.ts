@@ -85,10 +85,10 @@ export interface HistoryOptions {
    */
   maxTotalBytes?: number;
   /**
-   * Keep history in Redis, shared by every instance: a `redis://` URL or an ioredis client.
-   * Needs the optional peer dependency `ioredis`.
+   * Keep history in Redis, shared by every instance: a `redis://` URL, the node URLs of a
+   * Redis Cluster, or an ioredis client (`Redis` or `Cluster`). Needs the optional peer `ioredis`.
    */
-  redis?: string | RedisClientLike;
+  redis?: string | readonly string[] | RedisClientLike;
   /** Prefix of the Redis keys (default `'gripstream:'`). */
   keyPrefix?: string;
 }
@@ -138,9 +138,14 @@ export interface EventStreamStats {
 
 /** The `redis` option spelled out. */
 export interface RedisEngineOptions {
-  /** A `redis://` or `rediss://` URL (give `url` or `client`). */
+  /** A `redis://` or `rediss://` URL (give one of `url`, `nodes` or `client`). */
   url?: string;
-  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…); it is not closed by us. */
+  /**
+   * Startup nodes of a Redis Cluster (`redis://host:port` URLs; credentials and TLS of the
+   * first apply to all): channels are sharded over its masters (README "Many instances").
+   */
+  nodes?: readonly string[];
+  /** A client you configured (an ioredis `Redis`: Sentinel, TLS…, or `Cluster`); it is not closed by us. */
   client?: RedisClientLike;
   /** Milliseconds a Redis call may take before a publish rejects with `RedisTimeoutError` (default 2000). */
   commandTimeout?: number;

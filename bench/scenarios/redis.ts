@@ -11,6 +11,13 @@
  * Cross-instance delivery: instance A serves C SSE clients (loopback sockets, counted as
  * they arrive), instance B (another EventStream with its own Redis connections) publishes;
  * delivered events/s and p99 publish→receive, against the same with one process (no Redis).
+ *
+ * One node against a Redis Cluster of 3 masters + 3 replicas (test/support/redisCluster.ts, same
+ * machine, so sharding shows as spread work, not as more hardware):
+ *   - spread publish: concurrent single-event publishes over 64 channels, events/s;
+ *   - cross-instance delivery as above, through the Cluster (SPUBLISH, sharded subscribers);
+ *   - cost of one publish as the number of channels grows: awaited publishes (µs each) with
+ *     1, 1,000 and 10,000 channels already holding events (it must stay flat).
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -18,6 +25,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { redisAvailable, startRedis } from '../../test/support/redis.ts';
+import { startRedisCluster } from '../../test/support/redisCluster.ts';
 import type { ScenarioResult } from './types.ts';
 
 interface Sizes {
@@ -85,7 +93,23 @@ export async function runRedis(quick: boolean): Promise<Omit<ScenarioResult, 'im
       publishing: new EventStream({ redis: { url: redis.url, keyPrefix: prefix } }),
     }));
 
+    const oneNode = await shardingMetrics(sizes, redis.url);
+    const cluster = await startRedisCluster();
+    let sharded: Awaited<ReturnType<typeof shardingMetrics>>;
+    try {
+      sharded = await shardingMetrics(sizes, cluster.urls);
+    } finally {
+      await cluster.stop();
+    }
+
     const metrics = {
+      nodeSpread: oneNode.spread,
+      clusterSpread: sharded.spread,
+      nodeCrossDelivered: oneNode.cross.delivered,
+      clusterCrossDelivered: sharded.cross.delivered,
+      clusterCrossP99: sharded.cross.p99,
+      ...Object.fromEntries(oneNode.perPublish.map(([channels, us]) => [`nodePublishUs${channels}`, us])),
+      ...Object.fromEntries(sharded.perPublish.map(([channels, us]) => [`clusterPublishUs${channels}`, us])),
       redisXadd: xadd,
       redisAwaited: awaited,
       redisConcurrent: concurrent,
@@ -95,7 +119,7 @@ export async function runRedis(quick: boolean): Promise<Omit<ScenarioResult, 'im
       crossDelivered: cross.delivered,
       crossP99: cross.p99,
     };
-    const complete = local.complete && cross.complete;
+    const complete = local.complete && cross.complete && oneNode.cross.complete && sharded.cross.complete;
     return {
       scenario: 'redis',
       status: complete ? 'ok' : 'incomplete',
@@ -105,6 +129,44 @@ export async function runRedis(quick: boolean): Promise<Omit<ScenarioResult, 'im
     };
   } finally {
     await redis.stop();
+  }
+}
+
+/** Spread publish, cross-instance delivery and per-publish cost vs channel count, on one target. */
+async function shardingMetrics(
+  sizes: Sizes,
+  target: string | string[],
+): Promise<{ spread: number; cross: { delivered: number; p99: number; complete: boolean }; perPublish: Array<[number, number]> }> {
+  const { RedisHistory, EventStream } = await import('../../src/index.ts');
+  const redisOption = typeof target === 'string' ? { url: target } : { nodes: target };
+  const store = new RedisHistory({ redis: target, keyPrefix: `bench-${randomUUID()}:`, commandTimeout: 10_000 });
+  try {
+    for (let i = 0; i < 64; i++) await store.append(`s${i}`, [event(0)]);
+    const spreadStart = performance.now();
+    await Promise.all(Array.from({ length: sizes.concurrent }, (_, i) => store.append(`s${i % 64}`, [event(i)])));
+    const spread = sizes.concurrent / ((performance.now() - spreadStart) / 1000);
+
+    const perPublish: Array<[number, number]> = [];
+    let existing = 0;
+    for (const channels of [1, 1000, 10_000]) {
+      for (let from = existing; from < channels; from += 1000) {
+        await Promise.all(Array.from({ length: Math.min(1000, channels - from) }, (_, i) => store.append(`k${from + i}`, [event(i)])));
+      }
+      existing = channels;
+      const rounds = Math.min(sizes.awaited, 1000);
+      const started = performance.now();
+      for (let i = 0; i < rounds; i++) await store.append(`k${(i * 7919) % channels}`, [event(i)]);
+      perPublish.push([channels, ((performance.now() - started) * 1000) / rounds]);
+    }
+
+    const prefix = `bench-${randomUUID()}:`;
+    const cross = await delivery(sizes, () => ({
+      serving: new EventStream({ redis: { ...redisOption, keyPrefix: prefix } }),
+      publishing: new EventStream({ redis: { ...redisOption, keyPrefix: prefix } }),
+    }));
+    return { spread, cross, perPublish };
+  } finally {
+    await store.close();
   }
 }
 

@@ -21,16 +21,21 @@ export class Frame {
     headLength: number,
     /** History position, when history is on; orders live frames against a replay. */
     readonly seq: number | undefined,
+    /**
+     * The event before encoding, for a stream that writes its own id (a multi-channel stream
+     * on a Redis Cluster, src/engine/CursorSubscriber.ts); undefined everywhere else.
+     */
+    readonly origin: FrameOrigin | undefined,
   ) {
     this.chunk = chunk;
     this.bytes = chunk.subarray(headLength, chunk.length - CRLF_LENGTH);
   }
 
-  static of(text: string, seq?: number): Frame {
+  static of(text: string, seq?: number, origin?: FrameOrigin): Frame {
     const length = Buffer.byteLength(text);
     const { chunk, headLength } = chunkOfLength(length);
     chunk.write(text, headLength, length, 'utf8');
-    return new Frame(chunk, headLength, seq);
+    return new Frame(chunk, headLength, seq, origin);
   }
 
   /**
@@ -74,8 +79,15 @@ export class Frame {
     const { chunk, headLength } = chunkOfLength(byteLength);
     let offset = headLength;
     for (const frame of frames) offset += frame.bytes.copy(chunk, offset);
-    return new Frame(chunk, headLength, undefined);
+    return new Frame(chunk, headLength, undefined, undefined);
   }
+}
+
+/** One channel's event as published, so that a stream can re-encode it with its own id. */
+export interface FrameOrigin {
+  channel: string;
+  event: string;
+  data: string;
 }
 
 function chunkOfLength(length: number): { chunk: Buffer; headLength: number } {

@@ -30,6 +30,8 @@ const RETRY_MS = 250;
  */
 export class ChannelFeed {
   private lastSeq: number | undefined;
+  /** Newest position delivered: a channel whose newest position falls below it lost writes. */
+  private deliveredSeq = 0;
   /** False until the first read: `lastSeq` is then a point in time, not yet a position of the channel. */
   private anchored = false;
   private epoch: string | undefined;
@@ -38,6 +40,8 @@ export class ChannelFeed {
   private recheckWanted = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Bumped whenever something is delivered or a read applied: tells a recheck's answer it is stale. */
+  private moves = 0;
 
   constructor(
     readonly channel: string,
@@ -107,29 +111,47 @@ export class ChannelFeed {
     if (batch.items[batch.items.length - 1]!.seq <= last) return true; // delivered already
     if (batch.prevSeq > last) return false;
     for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
+    this.moves++;
     this.lastSeq = batch.items[batch.items.length - 1]!.seq;
+    this.deliveredSeq = this.lastSeq;
     return true;
   }
 
   /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
   private async sync(): Promise<void> {
     this.busy = true;
+    const delivered = this.deliveredSeq;
     const gap = await this.read(() => void this.sync());
     this.busy = false;
     if (gap === undefined || this.stopped) return;
-    this.apply(gap);
+    this.apply(gap, delivered);
     this.drain();
   }
 
-  /** Non-blocking read for a recheck: applied only if no blocking read started meanwhile. */
+  /**
+   * Non-blocking read for a recheck. A recheck runs after the subscription was confirmed, so
+   * a live batch taken while its answer was on its way came through that subscription: it
+   * followed what was delivered (or its gap started a blocking read), and what came after it
+   * arrives live too. The answer then has nothing to add, and it is older than what was
+   * delivered: judged as current, an answer read before the channel's first publish (no epoch
+   * yet) looks like a wiped Redis and ends the streams for nothing. Only what it proves on its
+   * own still counts: Redis holding less than had been delivered when it was sent.
+   */
   private async check(): Promise<void> {
+    const delivered = this.deliveredSeq;
+    const moves = this.moves;
     const gap = await this.read(() => this.recheck());
     if (gap === undefined || this.stopped) return;
     if (this.busy) {
       this.recheckWanted = true;
       return;
     }
-    this.apply(gap);
+    if (this.moves !== moves) {
+      debug('%s: a recheck answered after live deliveries: only its loss check counts', this.channel);
+      if (gap.epoch === this.epoch && gap.last > 0 && gap.last < delivered) this.target.lost(this.channel);
+      return;
+    }
+    this.apply(gap, delivered);
     this.drain();
   }
 
@@ -148,7 +170,9 @@ export class ChannelFeed {
     }
   }
 
-  private apply(gap: Gap): void {
+  /** `delivered`: the newest position delivered when the read was sent (live batches go on meanwhile). */
+  private apply(gap: Gap, delivered: number): void {
+    this.moves++;
     debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
     if (!this.anchored) {
       this.anchored = true;
@@ -160,6 +184,13 @@ export class ChannelFeed {
       this.deliverFresh(gap, false);
     } else if (gap.epoch !== this.epoch) {
       this.newEpoch(gap.epoch, gap.last);
+    } else if (gap.last > 0 && gap.last < delivered) {
+      // Same epoch, but Redis no longer has what we delivered: a Cluster master died before
+      // its replica had those writes. The streams that saw them cannot be vouched for.
+      this.target.lost(this.channel);
+      this.lastSeq = gap.last;
+      this.deliveredSeq = gap.last;
+      this.deliverFresh(gap, false);
     } else {
       this.deliverFresh(gap, true);
     }
@@ -176,6 +207,7 @@ export class ChannelFeed {
     }
     for (const { record } of fresh) {
       this.target.deliver(this.channel, { seq: record.seq, id: record.id, event: record.event, data: record.data });
+      this.deliveredSeq = record.seq;
     }
     this.lastSeq = Math.max(last, gap.last, fresh.at(-1)?.seq ?? 0);
   }

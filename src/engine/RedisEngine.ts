@@ -5,12 +5,39 @@ import type { GripFrame } from '../grip/GripTransport.js';
 import type { HistoryInput } from '../history/HistoryStore.js';
 import type { RedisSubscriberLike } from '../history/RedisClientLike.js';
 import type { RedisHistory } from '../history/RedisHistory.js';
+import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
 import { encodeEvent } from '../sse/encode.js';
 import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
 import { ChannelFeed } from './ChannelFeed.js';
 import type { Engine } from './Engine.js';
 
 const debug = createDebug('gripstream:redis');
+
+/** How much earlier than now a feed on a Cluster starts reading (masters' clocks may differ). */
+const CLUSTER_SKEW_MS = 1000;
+/** First delay before a failed (re)subscription is sent again; it doubles up to the max. */
+const SUBSCRIBE_RETRY_MS = 100;
+const SUBSCRIBE_RETRY_MAX_MS = 2000;
+/**
+ * A Cluster's subscriber connections change in bursts (a dead master's subscriber is replaced
+ * about a hundred times a second until its replica takes over): every channel is confirmed
+ * again at most this often while they last, and once after the last change.
+ */
+const RESUBSCRIBE_EVERY_MS = 250;
+
+/** A channel's subscription being confirmed: `again` when a change came in meanwhile. */
+interface Confirming {
+  again: boolean;
+  attempt: number;
+}
+
+/** The sharded pub/sub side of an ioredis `Cluster` made with `shardedSubscribers: true`. */
+interface ShardedSubscriberLike {
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'smessageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
+  on(event: '+subscriber' | '-subscriber' | 'subscribersReady' | '-node' | '+node', listener: () => void): unknown;
+}
 
 /**
  * Many instances through one Redis. A publish is one script call that appends the batch to the
@@ -24,11 +51,17 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private readonly names = new Map<string, string>();
   private subscriber: Promise<RedisSubscriberLike> | undefined;
   private shut = false;
+  /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, one subscriber connection per master. */
+  private readonly sharded: boolean;
+  private readonly confirming = new Map<ChannelFeed, Confirming>();
+  private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: ChannelBus,
     readonly history: RedisHistory,
-  ) {}
+  ) {
+    this.sharded = history.sharded;
+  }
 
   async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
     const { records } = await this.history.appendBatch(channel, events, true);
@@ -49,21 +82,69 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.names.set(name, channel);
     // The feed delivers what was appended after this moment (in Redis's clock), read from the
     // stream; the subscription then carries on and its recheck reads what came in between:
-    // nothing published after the first client joined is missed.
-    this.startFeed(feed, Date.now());
+    // nothing published after the first client joined is missed. On a Cluster each channel's
+    // positions come from its master's clock: start a clock-skew allowance earlier (what the
+    // stream had already is skipped by the streams' own positions).
+    this.startFeed(feed, this.sharded ? Date.now() - CLUSTER_SKEW_MS : Date.now());
+    this.confirm(feed);
+  }
+
+  /**
+   * (Re)subscribes a channel and, once Redis confirmed it, reads the stream from the last
+   * position delivered: whatever was published before the subscription took effect (the
+   * first one, or one re-established after a reconnect or a failover) is read, not lost. A
+   * failed or unanswered subscription is sent again, with backoff, until it is confirmed.
+   */
+  private confirm(feed: ChannelFeed): void {
+    const running = this.confirming.get(feed);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const state: Confirming = { again: false, attempt: 0 };
+    this.confirming.set(feed, state);
+    this.sendSubscribe(feed, state);
+  }
+
+  private sendSubscribe(feed: ChannelFeed, state: Confirming): void {
+    const name = this.history.pubsubChannel(feed.channel);
+    const current = (): boolean => !this.shut && this.feeds.get(feed.channel) === feed;
     void this.connection()
-      .then((subscriber) => subscriber.subscribe(name))
-      .then(() => feed.recheck())
-      .catch((err: unknown) => debug('subscribe %s failed: %O', channel, err));
+      .then((subscriber) => {
+        // Closed meanwhile: its UNSUBSCRIBE may have gone out already, do not follow it.
+        if (!current()) return undefined;
+        if (!this.sharded) return subscriber.subscribe(name);
+        // Bounded: a subscription queued on a connection that never comes up is sent again.
+        return bounded((subscriber as unknown as ShardedSubscriberLike).ssubscribe(name), this.history.link.timeoutMs);
+      })
+      .then(
+        () => {
+          if (!current()) return this.confirming.delete(feed);
+          feed.recheck();
+          state.attempt = 0;
+          if (!state.again) return this.confirming.delete(feed);
+          state.again = false;
+          this.sendSubscribe(feed, state);
+        },
+        (err: unknown) => {
+          if (!current()) return this.confirming.delete(feed);
+          debug('subscribing %s failed (%s), trying again', feed.channel, err instanceof Error ? err.message : String(err));
+          state.again = false;
+          const delay = Math.min(SUBSCRIBE_RETRY_MS * 2 ** state.attempt++, SUBSCRIBE_RETRY_MAX_MS);
+          setTimeout(() => (current() ? this.sendSubscribe(feed, state) : this.confirming.delete(feed)), delay).unref();
+        },
+      );
   }
 
   closed(channel: string): void {
-    this.feeds.get(channel)?.stop();
+    const feed = this.feeds.get(channel);
+    feed?.stop();
+    if (feed !== undefined) this.confirming.delete(feed);
     this.feeds.delete(channel);
     const name = this.history.pubsubChannel(channel);
     this.names.delete(name);
     void this.subscriber
-      ?.then((subscriber) => subscriber.unsubscribe(name))
+      ?.then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).sunsubscribe(name) : subscriber.unsubscribe(name)))
       .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
   }
 
@@ -79,12 +160,21 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   deliver(channel: string, item: BatchItem): void {
     const content = encodeEvent({ event: item.event, data: item.data, id: item.id });
-    this.bus.deliver(channel, Frame.of(content, item.seq));
+    // On a Cluster a multi-channel stream re-encodes the event with its own cursor id.
+    const origin = this.sharded ? { channel, event: item.event, data: item.data } : undefined;
+    this.bus.deliver(channel, Frame.of(content, item.seq, origin));
   }
 
+  /**
+   * Ends the channel's streams so that they resume (their store answers what it can vouch
+   * for). Each is told `history-truncated` first: a client that had not received an event yet
+   * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
+   */
   lost(channel: string): void {
     debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
+    const notice = Frame.of(encodeEvent({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: null }) }));
     for (const subscriber of this.bus.subscribersOf(channel)) {
+      subscriber.send(notice);
       subscriber.end();
       this.bus.remove(subscriber);
     }
@@ -92,6 +182,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
 
   async close(): Promise<void> {
     this.shut = true;
+    clearTimeout(this.resubscribeTimer);
+    this.confirming.clear();
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const subscriber = await this.subscriber?.catch(() => undefined);
@@ -103,6 +195,10 @@ export class RedisEngine implements Engine, ChannelWatcher {
     if (this.subscriber === undefined) {
       this.subscriber = this.history.link.subscriber().then((subscriber) => {
         subscriber.on('error', (err) => debug('subscriber connection: %s', err.message));
+        if (this.sharded) {
+          this.watchShards(subscriber as unknown as ShardedSubscriberLike);
+          return subscriber;
+        }
         subscriber.on('messageBuffer', (name, message) => this.onMessage(name, message));
         // Every (re)connection: subscribe again (idempotent, and a client of yours may not
         // queue commands while disconnected), then read what was published meanwhile.
@@ -114,8 +210,32 @@ export class RedisEngine implements Engine, ChannelWatcher {
     return this.subscriber;
   }
 
+  /**
+   * Sharded pub/sub: ioredis keeps one subscriber connection per master, replaces one that
+   * dropped or whose master failed over, and re-sends its SSUBSCRIBEs — but tells no one when
+   * they took effect. So after every change of the subscribers each channel is subscribed
+   * again by us, and its gap read follows that confirmation: a publish made while the
+   * subscription was down is read from the stream, never silently skipped.
+   */
+  private watchShards(subscriber: ShardedSubscriberLike): void {
+    subscriber.on('smessageBuffer', (name, message) => this.onMessage(name, message));
+    for (const event of ['+subscriber', '-subscriber', 'subscribersReady', '-node', '+node'] as const) {
+      subscriber.on(event, () => this.resubscribeSoon());
+    }
+  }
+
+  private resubscribeSoon(): void {
+    if (this.shut || this.resubscribeTimer !== undefined) return;
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      for (const feed of this.feeds.values()) this.confirm(feed);
+    }, RESUBSCRIBE_EVERY_MS);
+    this.resubscribeTimer.unref();
+  }
+
   /** After a (re)connect: subscribe again, then each feed reads what it missed meanwhile. */
   private resubscribed(): void {
+    if (this.sharded) return;
     const names = [...this.names.keys()];
     if (names.length === 0) return;
     void this.connection()
@@ -136,4 +256,22 @@ export class RedisEngine implements Engine, ChannelWatcher {
     }
     this.feeds.get(channel)?.accept(batch);
   }
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

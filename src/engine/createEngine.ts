@@ -23,7 +23,7 @@ export function engineFor(config: EventStreamConfig, makeBus: (watcher?: Channel
     );
   }
   const store = new RedisHistory({
-    redis: redis.client ?? redis.url!,
+    redis: redis.client ?? redis.nodes ?? redis.url!,
     commandTimeout: redis.commandTimeout,
     keyPrefix: redis.keyPrefix ?? history?.keyPrefix,
     maxEvents: history?.maxEvents,
@@ -40,10 +40,14 @@ function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEng
   if (typeof option === 'string') return { url: option };
   if (typeof (option as RedisClientLike).call === 'function') return { client: option as RedisClientLike };
   const options = option as RedisEngineOptions;
-  if ((options.url === undefined) === (options.client === undefined)) {
-    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { client } with options');
+  const given = [options.url, options.nodes, options.client].filter((value) => value !== undefined).length;
+  if (given !== 1) {
+    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { nodes } / { client } with options');
   }
   if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidConfigError('redis.url must be a string');
+  if (options.nodes !== undefined && (!Array.isArray(options.nodes) || options.nodes.length === 0 || options.nodes.some((url) => typeof url !== 'string'))) {
+    throw new InvalidConfigError('redis.nodes must be a non-empty list of redis:// URLs');
+  }
   return options;
 }
 

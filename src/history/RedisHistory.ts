@@ -1,12 +1,14 @@
+import { InvalidConfigError } from '../errors.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
-import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT } from './redisScripts.js';
+import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
+import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
 
 export interface RedisHistoryOptions extends RedisConnectionOptions {
-  /** A `redis://` URL, or a client you configured yourself (ioredis; it is not closed by us). */
-  redis: string | RedisClientLike;
+  /** A `redis://` URL, Cluster node URLs, or a client you configured yourself (ioredis `Redis` or `Cluster`; it is not closed by us). */
+  redis: string | readonly string[] | RedisClientLike;
   /** Prefix of every key (default `'gripstream:'`); instances sharing history share it. */
   keyPrefix?: string;
   maxEvents?: number;
@@ -38,6 +40,20 @@ export interface AppendResult {
   prevSeq: number;
 }
 
+/** A Cluster read: where each channel stood in the snapshot, and where its replayed events start. */
+export interface ShardedReplay extends Replay {
+  /** Newest position of each channel in the snapshot (0: none). */
+  positions: Map<string, number>;
+  /** Per channel with replayed events: the position before the oldest of them. */
+  starts: Map<string, number>;
+}
+
+/** Masters' clocks may differ by this much (µs): an empty channel's cursor starts that much earlier. */
+const CLOCK_SKEW_US = 1_000_000;
+
+/** Looked up for a position not known: unknown to every channel, so truncated. */
+const NEVER_AN_ID = '\u0000';
+
 /** A channel's events after a position, for the engine's gap fill. */
 export interface Gap {
   /** First position of the current epoch, '' when Redis holds none (wiped, nothing published since). */
@@ -45,6 +61,8 @@ export interface Gap {
   /** Newest position of the channel (0 when Redis knows none). */
   last: number;
   entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
+  /** The clock of the channel's Redis, in µs. */
+  now: number;
 }
 
 /**
@@ -54,6 +72,13 @@ export interface Gap {
  */
 export class RedisHistory implements HistoryStore {
   readonly link: RedisLink;
+  /**
+   * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
+   * in its own meta hash (positions are then ordered per channel, not across channels), every
+   * script touches one channel's slot, and a stream on several channels resumes from a cursor
+   * of per-channel positions (src/history/streamCursor.ts).
+   */
+  readonly sharded: boolean;
   private readonly prefix: string;
   private readonly maxEvents: number;
   private readonly maxAge: number;
@@ -62,8 +87,15 @@ export class RedisHistory implements HistoryStore {
   private readonly pending = new Map<string, PendingGroup>();
 
   constructor(options: RedisHistoryOptions) {
+    const prefix = options.keyPrefix ?? 'gripstream:';
+    // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
+    const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
+    if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
+      throw new InvalidConfigError(`keyPrefix must not contain { or } (the channel is the key's hash tag), got ${JSON.stringify(prefix)}`);
+    }
     this.link = new RedisLink(options);
-    this.prefix = options.keyPrefix ?? 'gripstream:';
+    this.sharded = this.link.cluster;
+    this.prefix = prefix;
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
@@ -109,7 +141,7 @@ export class RedisHistory implements HistoryStore {
     }
     let reply: unknown[];
     try {
-      reply = await this.link.write(APPEND_SCRIPT, this.appendKeys(channel), args);
+      reply = await this.link.write(this.sharded ? SHARDED_APPEND_SCRIPT : APPEND_SCRIPT, this.appendKeys(channel), args);
     } catch (err) {
       for (const call of calls) call.reject(err);
       return;
@@ -133,16 +165,10 @@ export class RedisHistory implements HistoryStore {
   }
 
   async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
+    if (this.sharded) return this.readSharded(channels, lastEventId);
     const keys = [this.key('epoch')];
     for (const channel of channels) keys.push(...this.channelKeys(channel));
-    const reply = (await this.link.read(READ_SCRIPT, keys, [
-      lastEventId,
-      this.maxEvents,
-      this.maxAge,
-      this.metaTtl,
-      // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
-      lastEventId === FROM_START ? 0 : 1,
-    ])) as [number, ...Array<[string, StreamEntry[]]>];
+    const reply = await this.readScript(keys, lastEventId);
     const records: HistoryRecord[] = [];
     const lastIds = new Map<string, string>();
     channels.forEach((channel, i) => {
@@ -152,6 +178,111 @@ export class RedisHistory implements HistoryStore {
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete: reply[0] === 1, lastIds };
+  }
+
+  /**
+   * On a Cluster: one script per channel (each on its channel's slot), run concurrently. A
+   * stream on several channels resumes from its cursor (one position per channel); any other
+   * id positions a channel only if that channel knows it, so an id from a single channel (or
+   * from before an upgrade) on a multi-channel stream answers incomplete, never a guess.
+   * `positions` is where each channel stood in the snapshot read: where the stream goes on.
+   */
+  async readSharded(channels: readonly string[], lastEventId: string): Promise<ShardedReplay> {
+    const cursor = channels.length > 1 && lastEventId !== FROM_START ? decodeCursor(lastEventId, channels) : undefined;
+    const replies = await Promise.all(
+      channels.map((channel) => {
+        if (cursor === undefined) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], lastEventId);
+        const at = cursor.get(channel)!;
+        // Unknown (a read failed when the stream started): like an unknown id, truncated.
+        if (at === UNKNOWN_POSITION) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], NEVER_AN_ID);
+        // Empty when the stream joined: all it holds now is new, unless some is gone already.
+        if (isEmptyAt(at)) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], String(emptySince(at)), '2');
+        const from = at === 0 ? FROM_START : String(at);
+        return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], from);
+      }),
+    );
+    const records: HistoryRecord[] = [];
+    const lastIds = new Map<string, string>();
+    const positions = new Map<string, number>();
+    const starts = new Map<string, number>();
+    let complete = true;
+    channels.forEach((channel, i) => {
+      const reply = replies[i]!;
+      if (reply[0] !== 1) complete = false;
+      const [lastId, entries, lastSeq] = reply[1] as [string, StreamEntry[], string];
+      if (lastId !== '') lastIds.set(channel, lastId);
+      // A channel with no event at all: empty as of the snapshot (what it gets later is new).
+      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(Number(reply[2]) - CLOCK_SKEW_US));
+      for (let j = entries.length - 1; j >= 0; j--) {
+        const { record, prevSeq } = toRecord(channel, entries[j]!);
+        if (j === entries.length - 1) starts.set(channel, prevSeq);
+        records.push(record);
+      }
+    });
+    // Across channels positions are only roughly ordered (each from its master's clock):
+    // the merge is by position, and the cursor, not this order, is what resume relies on.
+    if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
+    return { records, complete, lastIds, positions, starts };
+  }
+
+  private async readScript(keys: string[], lastEventId: string, mode?: '2'): Promise<unknown[]> {
+    return (await this.link.read(READ_SCRIPT, keys, [
+      lastEventId,
+      this.maxEvents,
+      this.maxAge,
+      this.metaTtl,
+      // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
+      mode ?? (lastEventId === FROM_START ? 0 : 1),
+    ])) as unknown[];
+  }
+
+  /**
+   * A fresh stream's start on a Cluster (no Last-Event-ID): every event appended after
+   * `joinedAt` (local ms, when the stream joined the bus) must reach it exactly once, and its
+   * cursor must know every channel's position. Live frames at or below a position are skipped
+   * (they were replayed), so the positions read here must not run ahead of what the stream
+   * gets: an event appended between the join and this read is in the read's `last` but may
+   * reach this instance's bus only later (its feed delivers it after the read) — skipped, it
+   * would be lost. So what was appended after the join is replayed from the stream instead.
+   *
+   * "After the join" in the channel's own master clock: the read's `now` was taken at most
+   * (reply time − joinedAt) after the join, so `now` minus that (and 1 ms of rounding) is no
+   * later than the master's clock at the join, and every event appended after the join has a
+   * larger position (positions are at least the append time). No clock-skew allowance needed.
+   * Usually nothing was appended in that window and one read per channel answers.
+   */
+  async freshStart(channels: readonly string[], joinedAt: number): Promise<ShardedReplay> {
+    const starts = await Promise.all(channels.map((channel) => this.channelStart(channel, joinedAt)));
+    const records: HistoryRecord[] = [];
+    const positions = new Map<string, number>();
+    const from = new Map<string, number>();
+    let complete = true;
+    channels.forEach((channel, i) => {
+      const start = starts[i]!;
+      positions.set(channel, start.position);
+      if (!start.complete) complete = false;
+      if (start.records.length > 0) from.set(channel, emptyAt(start.joinedAt));
+      records.push(...start.records);
+    });
+    if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
+    return { records, complete, lastIds: new Map(), positions, starts: from };
+  }
+
+  private async channelStart(
+    channel: string,
+    joinedAt: number,
+  ): Promise<{ position: number; records: HistoryRecord[]; complete: boolean; joinedAt: number }> {
+    const stand = await this.gap(channel, 0, false);
+    const at = stand.now - (Date.now() - joinedAt + 1) * 1000;
+    if (stand.last <= at) return { position: stand.last > 0 ? stand.last : emptyAt(at), records: [], complete: true, joinedAt: at };
+    // Appended since the join (or within the rounding before it): replayed, not skipped.
+    const since = await this.gap(channel, at, true);
+    const records = since.entries.map((entry) => entry.record);
+    const [first] = since.entries;
+    // Trimmed before we could read it (a tiny maxEvents under a burst): say so.
+    const complete = first === undefined ? since.last <= at : first.prevSeq <= at || first.prevSeq === 0;
+    const newest = Math.max(since.last, records.at(-1)?.seq ?? 0);
+    return { position: newest > 0 ? newest : emptyAt(at), records, complete, joinedAt: at };
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
@@ -169,12 +300,12 @@ export class RedisHistory implements HistoryStore {
    * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
    */
   async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
-    const [epoch, last, entries] = (await this.link.read(
+    const [epoch, last, entries, now] = (await this.link.read(
       GAP_SCRIPT,
-      [this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
+      [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
       [formatSeq(afterSeq), read ? '1' : '0'],
-    )) as [string, string, StreamEntry[]];
-    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)) };
+    )) as [string, string, StreamEntry[], string];
+    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
   }
 
   /** The Redis pub/sub channel a channel's batches are published on. */
@@ -187,7 +318,8 @@ export class RedisHistory implements HistoryStore {
   }
 
   private appendKeys(channel: string): string[] {
-    return [this.key('epoch'), ...this.channelKeys(channel)];
+    // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
+    return [this.sharded ? this.metaKey(channel) : this.key('epoch'), ...this.channelKeys(channel)];
   }
 
   private channelKeys(channel: string): string[] {

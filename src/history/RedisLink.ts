@@ -6,8 +6,11 @@ import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js'
 export const DEFAULT_COMMAND_TIMEOUT = 2000;
 
 export interface RedisConnectionOptions {
-  /** A `redis://` / `rediss://` URL, or a client you configured (Sentinel, TLS); yours is not closed by us. */
-  redis: string | RedisClientLike;
+  /**
+   * A `redis://` / `rediss://` URL, a list of them (the startup nodes of a Redis Cluster), or
+   * a client you configured (Sentinel, TLS, an ioredis `Cluster`); yours is not closed by us.
+   */
+  redis: string | readonly string[] | RedisClientLike;
   /** Milliseconds a Redis call may take before it rejects with `RedisTimeoutError` (default 2000). */
   commandTimeout?: number;
 }
@@ -33,7 +36,12 @@ export class RedisLink {
   readonly timeoutMs: number;
   private readonly client: Promise<RedisClientLike>;
   private readonly ownsClient: boolean;
-  private readonly url: string | undefined;
+  private readonly url: string | readonly string[] | undefined;
+  /**
+   * True on a Redis Cluster (a list of node URLs, or a client whose `isCluster` is true): the
+   * store then keeps no key shared by channels, and the engine uses sharded pub/sub.
+   */
+  readonly cluster: boolean;
   private clock: Clock | undefined;
   private readonly shas = new Map<string, string>();
   private readyWait: Promise<void> | undefined;
@@ -44,9 +52,17 @@ export class RedisLink {
       throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${String(timeout)}`);
     }
     this.timeoutMs = timeout;
-    this.ownsClient = typeof options.redis === 'string';
-    this.url = typeof options.redis === 'string' ? options.redis : undefined;
-    this.client = typeof options.redis === 'string' ? connect(options.redis) : Promise.resolve(options.redis);
+    const target = options.redis;
+    const owned = typeof target === 'string' || Array.isArray(target);
+    if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
+      throw new InvalidConfigError('redis: a Redis Cluster is given as a non-empty list of node URLs');
+    }
+    // Bad node URLs are a configuration error now, not a failing publish later.
+    if (Array.isArray(target)) for (const url of target as readonly string[]) clusterNode(url);
+    this.ownsClient = owned;
+    this.url = owned ? (target as string | readonly string[]) : undefined;
+    this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
+    this.client = owned ? connect(target as string | readonly string[]) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.catch(() => undefined);
   }
@@ -76,10 +92,18 @@ export class RedisLink {
     return this.bounded(command, async () => (await this.ready(started)).call(command, ...args));
   }
 
-  /** A new connection for pub/sub, with the same target. */
+  /**
+   * A new connection for pub/sub, with the same target. On a Cluster: a Cluster client with
+   * one sharded subscriber connection per master (SSUBSCRIBE is routed by slot).
+   */
   async subscriber(): Promise<RedisSubscriberLike> {
     if (this.url !== undefined) return (await connect(this.url, true)) as unknown as RedisSubscriberLike;
-    return (await this.client).duplicate();
+    const client = await this.client;
+    if (this.cluster) {
+      const duplicate = (client as unknown as { duplicate(nodes?: unknown[], options?: object): RedisSubscriberLike }).duplicate;
+      return duplicate.call(client, undefined, { shardedSubscribers: true });
+    }
+    return client.duplicate();
   }
 
   /** Feeds the clock estimate with Redis's time (ms) seen in a reply that arrived now. */
@@ -214,10 +238,25 @@ export class RedisLink {
   }
 }
 
-async function connect(url: string, subscriber = false): Promise<RedisClientLike> {
+async function connect(url: string | readonly string[], subscriber = false): Promise<RedisClientLike> {
   // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
   // or every app would need ioredis installed just to build.
-  const { Redis } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
+  const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
+  if (typeof url !== 'string') {
+    const nodes = url.map(clusterNode);
+    const { username, password, tls } = nodes[0]!;
+    const cluster = new Cluster(nodes.map(({ host, port }) => ({ host, port })), {
+      enableOfflineQueue: subscriber,
+      enableAutoPipelining: true,
+      // One connection per master for SSUBSCRIBE; re-subscribed by ioredis after a failover.
+      shardedSubscribers: subscriber,
+      // Reconnects to a node that comes back; a failover is followed through MOVED / refresh.
+      clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 1000),
+      redisOptions: { maxRetriesPerRequest: subscriber ? null : 0, autoResendUnfulfilledCommands: subscriber, username, password, tls },
+    });
+    cluster.on('error', () => undefined);
+    return cluster as unknown as RedisClientLike;
+  }
   const client = new Redis(url, {
     // Fail a command at once while Redis is down (a typed publish error), instead of
     // queueing it for an unknown time; reconnect in the background.
@@ -235,4 +274,23 @@ async function connect(url: string, subscriber = false): Promise<RedisClientLike
   // Connection errors are reported through the commands that fail; keep them off 'error'.
   client.on('error', () => undefined);
   return client as unknown as RedisClientLike;
+}
+
+/** `redis://[user:pass@]host:port` → an ioredis startup node (credentials go with every node). */
+function clusterNode(url: string): { host: string; port: number; username?: string; password?: string; tls?: object } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidConfigError(`redis: not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InvalidConfigError(`redis: not a redis:// URL: ${url}`);
+  const node: { host: string; port: number; username?: string; password?: string; tls?: object } = {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+  };
+  if (parsed.username !== '') node.username = decodeURIComponent(parsed.username);
+  if (parsed.password !== '') node.password = decodeURIComponent(parsed.password);
+  if (parsed.protocol === 'rediss:') node.tls = {};
+  return node;
 }

@@ -15,6 +15,14 @@
  * wipe (a new epoch starts above every position the old one handed out), and double as the
  * append time, so age trimming is `XTRIM MINID ~` (O(1) amortised) instead of a scan.
  * Numbers go through string.format: Lua's tostring switches to exponents above 1e14.
+ *
+ * On a Redis Cluster (RedisHistory.sharded) there is no global `P epoch`: each script is given
+ * the channel's own meta hash `P{c}:m` in its place, so `seq`/`first` there are the channel's
+ * newest position and the first position of the channel's epoch, every key a script touches
+ * shares the channel's slot, and the batch goes out by SPUBLISH (routed to that slot's node
+ * only, instead of copied to every node). Positions are then max(channel's previous + 1, that
+ * master's clock in µs): still above every position of an earlier epoch of the channel, but
+ * ordered per channel only.
  */
 
 /**
@@ -86,9 +94,11 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
 
 /**
  * KEYS: epoch, then per channel: stream, meta, ids, oldIds.
- * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), has id (0/1;
- * 0 reads from the start of this epoch: complete unless something was evicted).
- * Reply: { complete 0/1, then per channel { last id or '', entries newest first } }.
+ * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), mode: 1 = an
+ * id, 0 = from the start of this epoch (complete unless something was evicted), 2 = (Cluster
+ * cursor) a position at which the channel had no event at all.
+ * Reply: { complete 0/1, then per channel { last id or '', entries newest first, newest seq or
+ * '' }, then Redis's clock in µs }.
  *
  * Exact truncation: every entry carries the channel's previous seq, so the oldest entry a
  * replay returns tells whether anything between the client's position and it was lost, even
@@ -98,14 +108,19 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
 export const READ_SCRIPT = `
 local epochKey = KEYS[1]
 local lastEventId, maxEvents, maxAge = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local metaTtl, hasId = tonumber(ARGV[4]), ARGV[5] == '1'
+local metaTtl, mode = tonumber(ARGV[4]), ARGV[5]
+local hasId = mode == '1'
 local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(n) return string.format('%.0f', n) end
 local n = (#KEYS - 1) / 4
 local complete = true
 local pos = nil
-if not hasId then
+if mode == '2' then
+  -- Cluster cursor: the channel had no event at all at this position (its master's clock),
+  -- so whatever it holds now is new; only what is gone since can be missing.
+  pos = tonumber(lastEventId)
+elseif not hasId then
   local first = redis.call('HGET', epochKey, 'first')
   if first then pos = tonumber(first) - 1 else pos = 0 end
 else
@@ -153,20 +168,27 @@ for c = 0, n - 1 do
     -- a position older than that can have missed something.
     complete = false
   end
-  out[#out + 1] = { lastId, entries }
+  out[#out + 1] = { lastId, entries, lastSeq or '' }
 end
 if complete then out[1] = 1 end
+out[#out + 1] = fmt(nowUs)
 return out
 `;
 
 /**
  * KEYS: epoch, stream, meta. ARGV: seq after which to read, '1' to read entries ('0' only
  * reports where the channel stands).
- * Reply: { epoch first or '', newest seq of the channel or '', entries after the seq, oldest first }.
+ * Reply: { epoch first or '', newest seq of the channel or '', entries after the seq, oldest
+ * first, the clock of the channel's Redis in µs }.
  * The engine's gap fill: what a subscriber missed between two messages or across a reconnect.
  */
 export const GAP_SCRIPT = `
 local entries = {}
 if ARGV[2] == '1' then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
-return { redis.call('HGET', KEYS[1], 'first') or '', redis.call('HGET', KEYS[3], 'last') or '', entries }
+local t = redis.call('TIME')
+local nowUs = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+return { redis.call('HGET', KEYS[1], 'first') or '', redis.call('HGET', KEYS[3], 'last') or '', entries, nowUs }
 `;
+
+/** The append script on a Redis Cluster: the same, published with SPUBLISH on the channel's slot. */
+export const SHARDED_APPEND_SCRIPT = APPEND_SCRIPT.replace("redis.call('PUBLISH', pub", "redis.call('SPUBLISH', pub");

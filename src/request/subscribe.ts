@@ -1,5 +1,7 @@
 import createDebug from 'debug';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
+import { CursorSubscriber } from '../engine/CursorSubscriber.js';
+import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
 import { replayCursorAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from './lastEventId.js';
@@ -30,9 +32,12 @@ export function subscribe(
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Subscription {
-  const subscriber = new Subscriber(sink, channels, ctx.subscriberHooks);
+  // A stream on several channels of a Redis Cluster writes its own cursor id (no global order);
+  // it always reads where its channels stand first, so it always holds.
+  const byCursor = cursorStore(ctx.history, channels);
+  const subscriber = byCursor === undefined ? new Subscriber(sink, channels, ctx.subscriberHooks) : new CursorSubscriber(sink, channels, ctx.subscriberHooks);
   // Without a position to resume from there is nothing to replay, and nothing to hold.
-  const resumes = lastEventId.kind !== 'none';
+  const resumes = lastEventId.kind !== 'none' || byCursor !== undefined;
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
@@ -50,12 +55,18 @@ export function subscribe(
       throw err;
     }
   }
-  const ready = resumes
-    ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
-        subscriber.replayFrom(cursor);
-        debug('streaming %o (replay up to %d)', channels, cursor.upTo);
-      })
-    : NO_REPLAY;
+  const ready =
+    byCursor !== undefined
+      ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
+          (subscriber as CursorSubscriber).replayWith(replay);
+          debug('streaming %o by cursor', channels);
+        })
+      : resumes
+        ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
+            subscriber.replayFrom(cursor);
+            debug('streaming %o (replay up to %d)', channels, cursor.upTo);
+          })
+        : NO_REPLAY;
   let open = true;
   return {
     ready,
