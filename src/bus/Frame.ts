@@ -71,7 +71,7 @@ export class Frame {
     at += chunk.write(data, at, dataLength, 'utf8');
     chunk[at++] = 0x0a;
     chunk[at] = 0x0a;
-    return new Frame(chunk, headLength, seq);
+    return new Frame(chunk, headLength, seq, undefined);
   }
 
   /** Several frames as one, for a subscriber that gathered more than one in a tick. */
