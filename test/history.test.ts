@@ -14,7 +14,7 @@ import {
   type EventStreamOptions,
   type HistoryRecord,
 } from '../src/index.js';
-import { EVENT_OVERHEAD_BYTES } from '../src/history/PackedLog.js';
+import { EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 import { listen, SseClient, type SseEvent, type TestServer } from './support/resume-helpers.js';
 
 // Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).

@@ -1,4 +1,8 @@
 const CRLF_LENGTH = 2;
+const LINE_BREAK = /\r\n|\r|\n/;
+const ID_FIELD = Buffer.from('id: ');
+const EVENT_FIELD = Buffer.from('event: ');
+const DATA_FIELD = Buffer.from('data: ');
 
 /**
  * Bytes to write to every subscriber of one publish, encoded once. They are stored inside
@@ -32,6 +36,42 @@ export class Frame {
     const { chunk, headLength } = chunkOfLength(length);
     chunk.write(text, headLength, length, 'utf8');
     return new Frame(chunk, headLength, seq, origin);
+  }
+
+  /**
+   * The frame of an event whose id is its history position, `id: <digits>`, written straight
+   * into its chunk: no id text is made, no string joined. Name and data must be checked
+   * already (src/publish/checkEvent.ts) and the position a safe integer; undefined when the
+   * data has a line break (it then needs several `data:` lines: use `of`).
+   */
+  static ofPosition(seq: number, event: string, data: string): Frame | undefined {
+    if (LINE_BREAK.test(data) || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+    let digits = 1;
+    for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
+    const eventLength = event === '' ? 0 : Buffer.byteLength(event);
+    const dataLength = Buffer.byteLength(data);
+    // id: <digits>\n [event: <name>\n] data: <data>\n\n
+    const length = 4 + digits + 1 + (event === '' ? 0 : 7 + eventLength + 1) + 6 + dataLength + 2;
+    const { chunk, headLength } = chunkOfLength(length);
+    let at = headLength + ID_FIELD.copy(chunk, headLength);
+    let v = seq;
+    for (let p = at + digits - 1; p >= at; p--) {
+      const q = Math.floor(v / 10);
+      chunk[p] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    at += digits;
+    chunk[at++] = 0x0a;
+    if (event !== '') {
+      at += EVENT_FIELD.copy(chunk, at);
+      at += chunk.write(event, at, eventLength, 'utf8');
+      chunk[at++] = 0x0a;
+    }
+    at += DATA_FIELD.copy(chunk, at);
+    at += chunk.write(data, at, dataLength, 'utf8');
+    chunk[at++] = 0x0a;
+    chunk[at] = 0x0a;
+    return new Frame(chunk, headLength, seq, undefined);
   }
 
   /** Several frames as one, for a subscriber that gathered more than one in a tick. */

@@ -1,9 +1,9 @@
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
 import { EventNames } from './EventNames.js';
-import { EvictionOrder } from './EvictionOrder.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { PackedLog } from './PackedLog.js';
+import { idText } from './idText.js';
+import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
@@ -12,12 +12,11 @@ export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
 /** The whole store: a burst of large events pins a few tens of MiB at most. */
 export const DEFAULT_HISTORY_MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
-/** The queue may hold this many stale entries per live event before it is compacted. */
-const STALE_ENTRIES_PER_EVENT = 2;
-
 /**
  * Recent events of each channel, in this process, bounded by count, age and bytes (per
  * channel and for the whole store; store-wide, the globally oldest events go first).
+ * They are kept in one RecordArena for all channels: typed arrays and large shared
+ * Buffers, so that keeping an event allocates nothing the garbage collector traces.
  *
  * Positions start at the clock in microseconds, so ids made after a restart are larger than
  * any id the previous process handed out: a client resuming across a restart is recognised as
@@ -28,27 +27,24 @@ export class MemoryHistory implements HistoryStore {
   private readonly maxAge: number;
   private readonly maxBytes: number;
   private readonly maxTotalBytes: number;
-  private readonly logs = new Map<string, PackedLog>();
-  private readonly names = new EventNames();
-  /** Logs by slot, for the eviction queue; freed slots are reused. */
-  private readonly slots: (PackedLog | undefined)[] = [];
-  private readonly freeSlots: number[] = [];
-  /** Only when the store-wide byte bound is finite. */
-  private readonly order: EvictionOrder | undefined;
-  private totalCount = 0;
-  private totalBytes = 0;
+  private readonly arena: RecordArena;
   private readonly firstSeq: number;
   private lastSeq: number;
+  /** "Events were lost before here" of the channels dropped once empty, folded into one. */
   private droppedUpTo = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
-  constructor(options: HistoryOptions = {}, now: () => number = Date.now) {
+  /**
+   * @param now the clock (ms), for tests.
+   * @param layout block and ring sizes, for tests: small ones reach the layout's edges quickly.
+   */
+  constructor(options: HistoryOptions = {}, now: () => number = Date.now, layout: ArenaLayout = DEFAULT_LAYOUT) {
     this.maxEvents = limit(options.maxEvents, DEFAULT_HISTORY_MAX_EVENTS, 'history.maxEvents');
     this.maxAge = limit(options.maxAge, DEFAULT_HISTORY_MAX_AGE, 'history.maxAge');
     this.maxBytes = limit(options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 'history.maxBytes');
     this.maxTotalBytes = limit(options.maxTotalBytes, DEFAULT_HISTORY_MAX_TOTAL_BYTES, 'history.maxTotalBytes');
-    this.order = Number.isFinite(this.maxTotalBytes) ? new EvictionOrder() : undefined;
+    this.arena = new RecordArena(new EventNames(), layout);
     this.now = now;
     this.firstSeq = now() * 1000;
     this.lastSeq = this.firstSeq;
@@ -57,38 +53,41 @@ export class MemoryHistory implements HistoryStore {
   append(channel: string, inputs: readonly HistoryInput[]): HistoryRecord[] {
     // Checked before anything is kept: one call is all or nothing.
     for (const input of inputs) assertInput(input);
-    const log = this.logFor(channel);
+    const arena = this.arena;
+    // A channel re-created after a sweep inherits the floor of what was dropped.
+    const slot = arena.openSlot(channel, this.droppedUpTo);
     const now = this.now();
-    const records: HistoryRecord[] = [];
-    for (const input of inputs) {
+    // Sized up front: an empty array's first push allocates room for 17.
+    const records: HistoryRecord[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
       const seq = ++this.lastSeq;
-      const previous = log.count > 0 ? log.newestIdSource() : undefined;
-      const record = new AppendedRecord(seq, input.id ?? String(seq), channel, input.event, input.data, previous);
-      this.totalBytes += log.push(seq, now, input.event, input.id, input.data);
-      this.totalCount++;
-      this.order?.push(seq, log.slot);
-      records.push(record);
+      const previous = arena.countOf(slot) > 0 ? arena.newestIdSource(slot) : undefined;
+      arena.push(slot, seq, now, input.event, input.id, input.data);
+      records[i] = new AppendedRecord(seq, input.id, channel, input.event, input.data, previous);
     }
-    this.evict(log, now);
-    this.evictStoreWide();
+    this.evict(slot, now);
+    while (arena.size > this.maxTotalBytes && arena.count > 0) arena.dropOldest(arena.frontSlot());
+    arena.compactIfSparse();
     this.startSweeping();
     return records;
   }
 
   readAfter(channels: readonly string[], lastEventId: string): Replay {
     const now = this.now();
+    const arena = this.arena;
     for (const channel of channels) {
-      const log = this.logs.get(channel);
-      if (log !== undefined) this.evict(log, now);
+      const slot = arena.slotOf(channel);
+      if (slot !== undefined) this.evict(slot, now);
     }
     const { position, exact } = this.positionOf(channels, lastEventId);
     let complete = exact && position >= this.firstSeq;
     const after = position;
     const records: HistoryRecord[] = [];
     for (const channel of channels) {
-      const log = this.logs.get(channel);
-      if ((log?.evictedUpTo ?? this.droppedUpTo) > after) complete = false;
-      log?.recordsAfter(after, records);
+      const slot = arena.slotOf(channel);
+      if ((slot === undefined ? this.droppedUpTo : arena.evictedUpTo(slot)) > after) complete = false;
+      if (slot !== undefined) arena.recordsAfter(slot, channel, after, records);
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete, lastIds: this.lastIds(channels) };
@@ -97,8 +96,8 @@ export class MemoryHistory implements HistoryStore {
   lastIds(channels: readonly string[]): Map<string, string> {
     const ids = new Map<string, string>();
     for (const channel of channels) {
-      const log = this.logs.get(channel);
-      if (log !== undefined && log.count > 0) ids.set(channel, log.newestId());
+      const slot = this.arena.slotOf(channel);
+      if (slot !== undefined && this.arena.countOf(slot) > 0) ids.set(channel, this.arena.newestId(slot));
     }
     return ids;
   }
@@ -110,12 +109,17 @@ export class MemoryHistory implements HistoryStore {
 
   /** Events currently kept, all channels together (for tests and stats). */
   get size(): number {
-    return this.totalCount;
+    return this.arena.count;
   }
 
   /** Bytes currently kept as the byte bounds count them (UTF-8 text + per-event overhead). */
   get bytes(): number {
-    return this.totalBytes;
+    return this.arena.size;
+  }
+
+  /** Memory the store holds for what it keeps (blocks and index), for tests. */
+  get heldBytes(): number {
+    return this.arena.heldBytes;
   }
 
   /**
@@ -131,64 +135,26 @@ export class MemoryHistory implements HistoryStore {
     if (lastEventId === FROM_START) return { position: this.firstSeq, exact: true };
     const matches: number[] = [];
     const wanted = Buffer.from(lastEventId);
-    for (const channel of channels) this.logs.get(channel)?.positionsOfId(wanted, matches);
+    for (const channel of channels) {
+      const slot = this.arena.slotOf(channel);
+      if (slot !== undefined) this.arena.positionsOfId(slot, wanted, matches);
+    }
     if (matches.length > 0) return { position: Math.min(...matches), exact: matches.length === 1 };
     const seq = /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : Infinity;
     // An id from the future was not made by this store: unknown.
     return seq <= this.lastSeq ? { position: seq, exact: true } : { position: -Infinity, exact: false };
   }
 
-  private logFor(channel: string): PackedLog {
-    let log = this.logs.get(channel);
-    if (log === undefined) {
-      const slot = this.freeSlots.pop() ?? this.slots.length;
-      // A channel re-created after a sweep inherits the floor of what was dropped.
-      log = new PackedLog(channel, slot, this.droppedUpTo, this.names);
-      this.slots[slot] = log;
-      this.logs.set(channel, log);
-    }
-    return log;
-  }
-
   /** The channel's own bounds: count, age, bytes. */
-  private evict(log: PackedLog, now: number): void {
+  private evict(slot: number, now: number): void {
+    const arena = this.arena;
     const oldestAllowed = now - this.maxAge;
     while (
-      log.count > 0 &&
-      (log.count > this.maxEvents || log.size > this.maxBytes || log.oldestTime() < oldestAllowed)
+      arena.countOf(slot) > 0 &&
+      (arena.countOf(slot) > this.maxEvents || arena.sizeOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
     ) {
-      this.dropOldest(log);
+      arena.dropOldest(slot);
     }
-  }
-
-  /**
-   * The store-wide bound takes the globally oldest events first, whatever their channel. The
-   * queue's front is the oldest entry; when its event is still kept, it is necessarily the
-   * oldest of its channel (channels lose events only from their front).
-   */
-  private evictStoreWide(): void {
-    const order = this.order;
-    if (order === undefined) return;
-    while (this.totalBytes > this.maxTotalBytes && order.length > 0) {
-      const log = this.slots[order.frontSlot()];
-      if (log !== undefined && log.count > 0 && log.oldestSeq() === order.frontSeq()) this.dropOldest(log);
-      order.shift();
-    }
-    if (order.length > STALE_ENTRIES_PER_EVENT * this.totalCount + 1024) order.compact(this.isKept);
-  }
-
-  /**
-   * Whether a queue entry's event is still kept. A reused slot holds a newer channel, whose
-   * events all come after the dropped channel's, so old entries of the slot read as stale.
-   */
-  private readonly isKept = (seq: number, slot: number): boolean => {
-    const log = this.slots[slot];
-    return log !== undefined && log.count > 0 && seq >= log.oldestSeq();
-  };
-
-  private dropOldest(log: PackedLog): void {
-    this.totalBytes -= log.dropOldest();
-    this.totalCount--;
   }
 
   /** Age eviction also has to happen on channels nobody publishes to or reads any more. */
@@ -199,48 +165,53 @@ export class MemoryHistory implements HistoryStore {
     this.sweepTimer.unref();
   }
 
-  private sweep(): void {
-    const now = this.now();
-    for (const log of this.logs.values()) {
-      this.evict(log, now);
-      if (log.count === 0) this.dropEmpty(log);
-    }
-  }
-
   /**
    * A channel left without events is dropped, or dead channels would pile up forever.
    * Its "events were lost before here" marker folds into one store-wide floor, which errs
    * towards reporting a truncation on a channel that had none, never the other way.
    */
-  private dropEmpty(log: PackedLog): void {
-    this.droppedUpTo = Math.max(this.droppedUpTo, log.evictedUpTo);
-    this.logs.delete(log.channel);
-    this.slots[log.slot] = undefined;
-    this.freeSlots.push(log.slot);
+  private sweep(): void {
+    const now = this.now();
+    const arena = this.arena;
+    for (const [channel, slot] of arena.channels()) {
+      this.evict(slot, now);
+      if (arena.countOf(slot) > 0) continue;
+      this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
+      arena.closeSlot(channel, slot);
+    }
+    arena.compactIfSparse();
   }
 }
 
 /**
- * What append hands back. Its `prevId` is made only when read (GRIP reliable mode reads it;
- * local delivery does not), so an append converts one position to text, not two.
+ * What append hands back. Its `id` and `prevId` are made only when read (GRIP reliable mode
+ * reads them; local delivery does not), so an append makes no text of positions at all.
  */
 class AppendedRecord implements HistoryRecord {
+  readonly #id: string | undefined;
   readonly #previous: string | number | undefined;
 
   constructor(
     readonly seq: number,
-    readonly id: string,
+    /** The publisher's id; without one the id is the position's text, made when read. */
+    id: string | undefined,
     readonly channel: string,
     readonly event: string,
     readonly data: string,
     previous: string | number | undefined,
   ) {
+    this.#id = id;
     this.#previous = previous;
+  }
+
+  /** Local delivery writes the position's digits into the frame itself and never reads this. */
+  get id(): string {
+    return this.#id ?? idText(this.seq);
   }
 
   get prevId(): string | undefined {
     const previous = this.#previous;
-    return typeof previous === 'number' ? String(previous) : previous;
+    return typeof previous === 'number' ? idText(previous) : previous;
   }
 }
 

@@ -54,6 +54,16 @@ export function encodeEvent(fields: SseFields): string {
   return frame + encodeData(fields.data ?? '') + '\n';
 }
 
+/**
+ * The same frame as `encodeEvent`, for fields already checked: a name and an id that went
+ * through the publish checks (src/publish/checkEvent.ts), or an id the built-in store made
+ * (digits). Checking them again costs a regular expression per field on every publish.
+ */
+export function encodeCheckedEvent(event: string, data: string, id: string | undefined): string {
+  const head = id === undefined ? '' : `id: ${id}\n`;
+  return (event === '' ? head : `${head}event: ${event}\n`) + encodeData(data) + '\n';
+}
+
 function encodeData(data: string): string {
   if (!LINE_BREAK.test(data)) return `data: ${data}\n`;
   let lines = '';
