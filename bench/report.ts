@@ -157,8 +157,8 @@ function renderCrossInstance(results: ScenarioResult[]): string {
       `returns nothing to await); latency: one event every ${sizes.latency.intervalMs} ms, ${sizes.latency.measuredEvents} ` +
       `measured after ${sizes.latency.warmupEvents} warm-up, to ${sizes.latency.clients} clients (the goal's: a load the ` +
       `one-process floor carries without queueing) and to all ${sizes.latencyLoaded?.clients ?? sizes.clients} (loaded: ` +
-      `there the floor alone spends most of its core, so p99 is mostly queueing on the shared server core). Fresh processes per phase; instances and publisher on the ` +
-      `server CPU with redis-server and Pushpin, the load client alone on the other. Server-side CPU: the Node ` +
+      `there the floor alone spends most of its core, so p99 is mostly queueing). Latency runs unpinned (every variant's processes and the load client on all cores): pinned, redis-server, both instances and the job shared one core and queued behind each other's bursts. Fresh processes per phase; instances and publisher on the ` +
+      `server CPU with redis-server and Pushpin, the load client alone on the other (throughput phase). Server-side CPU: the Node ` +
       `instances and publisher together (user + system), throughput phase, per delivery (Redis and Pushpin not ` +
       `counted). Load average when the ` +
       `scenario ended: ${loadAverage.map((l) => l.toFixed(2)).join(' / ')}.`,

@@ -12,7 +12,7 @@
  * Each variant runs three times on fresh processes, with the bench's own phases: throughput (the
  * broadcast phase: back-to-back publishes, delivered events/s = deliveries ÷ first publish →
  * last receipt) and latency (one event every 10 ms, p50/p99 publish → receive, warm-up left
- * out) at two loads. The goal's p99 is taken at the light one (200 clients), where the
+ * out) at two loads, unpinned (see LATENCY_PLACEMENT). The goal's p99 is taken at the light one (200 clients), where the
  * one-process floor uses about a seventh of its core: a p99 taken where the floor itself is
  * near saturation (800 clients × 100 events/s cost it about 6 ms of its 10 ms per event here)
  * measures queueing on a shared core, not what a path adds. The loaded one is reported beside it. The instances, the publisher, redis-server and Pushpin sit on the server CPU, the load
@@ -74,9 +74,24 @@ interface Services {
  * to itself: Redis left to the scheduler shared the client's core and its pub/sub replies waited
  * behind 80,000 socket reads a second.
  */
-function pinTo(cpu: number | undefined, pids: number[]): void {
-  if (cpu === undefined) return;
-  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore', timeout: 5_000 });
+function pinTo(cpus: number | string | undefined, pids: number[]): void {
+  if (cpus === undefined) return;
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', String(cpus), String(pid)], { stdio: 'ignore', timeout: 5_000 });
+}
+
+/**
+ * Latency phases run unpinned: every variant's processes and the load client share all cores,
+ * as the OS places them. Pinned, redis-server, both instances and the job share one core, and
+ * their wake-ups queue behind each other's bursts: the pub/sub message alone then reached the
+ * instances with a p99 of 7–10 ms (3–4 ms unpinned), a co-location no deployment has, while the
+ * one-process floor had that core to itself. Throughput phases stay pinned (CPU per delivery).
+ */
+const LATENCY_PLACEMENT: Placement = {};
+
+/** Where redis-server may run during a phase: the server core when pinned, else anywhere. */
+function pinRedis(services: Services, placement: Placement): void {
+  if (services.redis === undefined) return;
+  pinTo(placement.serverCpu ?? `0-${os.cpus().length - 1}`, [redisPid(services.redis)].filter(Number.isInteger));
 }
 
 function redisPid(redis: RedisInstance): number {
@@ -185,6 +200,7 @@ async function withCrossSession<T>(
   }, hardDeadlineMs);
   try {
     await client.ready(STARTUP_TIMEOUT_MS);
+    pinRedis(services, placement);
     const topology = await startTopology(variant, services, placement, started);
     pushpin = topology.pushpin;
     const cpuBefore = await serverSideCpuMicros(started);
@@ -282,7 +298,7 @@ async function runVariant(variant: CrossVariant, services: Services, placement: 
   );
   const latencyAt = (latencySpec: Sizes['latency']) =>
     runPhase(() =>
-      withCrossSession(variant, services, placement, base, latencyHardDeadlineMs(latencySpec, base.connectTimeoutMs) + STARTUP_TIMEOUT_MS, (s) =>
+      withCrossSession(variant, services, LATENCY_PLACEMENT, base, latencyHardDeadlineMs(latencySpec, base.connectTimeoutMs) + STARTUP_TIMEOUT_MS, (s) =>
         runLatency(s, latencySpec),
       ),
     );
@@ -342,7 +358,6 @@ export async function runCrossInstance(
 ): Promise<Omit<ScenarioResult, 'implementation'>> {
   const spec = crossSizes(quick);
   const redis = redisAvailable() ? await startRedis() : undefined;
-  if (redis !== undefined) pinTo(placement.serverCpu, [redisPid(redis)].filter(Number.isInteger));
   const variants: CrossVariantResult[] = [];
   try {
     for (const variant of selectedVariants()) {
