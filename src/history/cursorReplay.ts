@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import type { LastEventId } from '../request/lastEventId.js';
+import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
 import type { HistoryRecord, HistoryStore } from './HistoryStore.js';
 import { RedisHistory } from './RedisHistory.js';

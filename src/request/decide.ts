@@ -10,7 +10,8 @@ import { type ChannelSpec, resolveChannels } from './channels.js';
 import type { StreamContext } from './context.js';
 import { EVENT_STREAM_HEADERS } from './reply.js';
 import { fromHeaderBytes, toHeaderBytes } from './headerText.js';
-import { readLastEventId, type LastEventId } from './lastEventId.js';
+import type { LastEventId } from '../sse/eventId.js';
+import { readLastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
 
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */

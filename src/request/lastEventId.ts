@@ -1,11 +1,6 @@
-import { isValidEventId } from '../sse/eventId.js';
+import { isValidEventId, type LastEventId } from '../sse/eventId.js';
 import { fromHeaderBytes } from './headerText.js';
 import type { RequestView } from './RequestView.js';
-
-export type LastEventId =
-  | { kind: 'none' }
-  | { kind: 'id'; value: string }
-  | { kind: 'invalid' };
 
 /**
  * The client's resume point. The header is what EventSource sends on reconnect; the

@@ -4,7 +4,7 @@ import { CursorSubscriber } from '../engine/CursorSubscriber.js';
 import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
 import { replayCursorAfter } from '../history/replay.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
-import type { LastEventId } from './lastEventId.js';
+import type { LastEventId } from '../sse/eventId.js';
 
 const debug = createDebug('gripstream:request');
 

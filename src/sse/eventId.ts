@@ -36,3 +36,9 @@ export function isValidEventId(id: unknown): id is string {
 export function isWellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
+
+/** Where a client says it stands: no position, an id it was given, or a value never handed out. */
+export type LastEventId =
+  | { kind: 'none' }
+  | { kind: 'id'; value: string }
+  | { kind: 'invalid' };
