@@ -35,6 +35,8 @@ interface Clock {
 export class RedisLink {
   readonly timeoutMs: number;
   private readonly client: Promise<RedisClientLike>;
+  /** The client once made: its status tells, when a call times out, a Redis down from a frozen one. */
+  private connected: RedisClientLike | undefined;
   private readonly ownsClient: boolean;
   private readonly url: string | readonly string[] | undefined;
   /**
@@ -64,7 +66,10 @@ export class RedisLink {
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
     this.client = owned ? connect(target as string | readonly string[]) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
-    this.client.catch(() => undefined);
+    this.client.then(
+      (client) => (this.connected = client),
+      () => undefined,
+    );
   }
 
   /**
@@ -204,6 +209,18 @@ export class RedisLink {
   }
 
   /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
+  /**
+   * A call that ran out of time while there was no connection never reached Redis: Redis is
+   * down (HistoryError), whichever of `ready`'s wait and this timer ends first. With a
+   * connection, Redis did not answer: RedisTimeoutError (and the write's deadline keeps it from
+   * taking effect later).
+   */
+  private timeoutError(what: string): HistoryError | RedisTimeoutError {
+    const status = this.connected?.status;
+    if (status === 'ready') return new RedisTimeoutError(what, this.timeoutMs);
+    return new HistoryError(`Redis is not reachable (connection ${status ?? 'not made yet'})`, undefined);
+  }
+
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -212,7 +229,7 @@ export class RedisLink {
         setImmediate(() => {
           if (settled) return;
           settled = true;
-          reject(new RedisTimeoutError(what, this.timeoutMs));
+          reject(this.timeoutError(what));
         });
       }, this.timeoutMs);
       operation().then(

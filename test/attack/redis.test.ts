@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HISTORY_TRUNCATED_EVENT, HistoryError, RedisTimeoutError } from '../../src/index.js';
+import { HISTORY_TRUNCATED_EVENT, HistoryError, RedisHistory, RedisTimeoutError } from '../../src/index.js';
 import { defer } from '../support/cleanup.js';
 import { freePort } from '../support/pushpin.js';
 import { RawClient } from '../support/raw.js';
@@ -47,6 +47,21 @@ function settled(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe.runIf(requireRedis())('Redis failing under the history', () => {
+  it('unreachable, with a budget so short that the call timer races the wait for a connection → HistoryError every time, never RedisTimeoutError', async () => {
+    // RedisTimeoutError means "Redis did not answer" (and the write can never take effect
+    // later); with no connection the call never reached Redis: that is HistoryError, whichever
+    // of the two timers ends first. Was a CI flake: under load the wait lost the race.
+    const port = await freePort();
+    const store = new RedisHistory({ redis: `redis://127.0.0.1:${port}`, commandTimeout: 5 });
+    defer(() => store.close());
+    for (let i = 0; i < 20; i++) {
+      const err = await settled(store.append('a', [{ event: 'm', data: String(i) }]));
+      expect(err).toBeInstanceOf(HistoryError);
+      expect(err).not.toBeInstanceOf(RedisTimeoutError);
+      expect((err as HistoryError).message).toMatch(/not reachable/);
+    }
+  });
+
   it('unreachable from the start → publish rejects with HistoryError within a bounded time; a resume still opens', async () => {
     const port = await freePort();
     const target = await serve({ history: { redis: `redis://127.0.0.1:${port}` } }, (app, es) => app.get('/a', es('a')));
