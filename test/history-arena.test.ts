@@ -10,7 +10,7 @@ import vm from 'node:vm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../src/index.js';
-import { EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
+import { DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 
 // Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
 const SEED = Number(process.env.FC_SEED ?? 20261202);
@@ -173,7 +173,9 @@ describe('MemoryHistory arena: edges of the layout', () => {
   });
 });
 
-describe('MemoryHistory arena against a model (fast-check, small blocks and ring)', () => {
+describe('MemoryHistory against a model (fast-check)', () => {
+  // A plain-array store with the same rules: the arena's ring, blocks, chains, sweep and
+  // compaction must answer exactly like it, in the default layout and in a small one.
   interface Kept { seq: number; channel: string; id: string | undefined; event: string; data: string; time: number; size: number }
   type Op =
     | { kind: 'append'; channel: number; sizes: number[]; ids: (number | undefined)[] }
@@ -206,12 +208,15 @@ describe('MemoryHistory arena against a model (fast-check, small blocks and ring
     maxTotalBytes: fc.integer({ min: 300, max: 40_000 }),
   });
 
-  it('answers every read like the model, within its memory bound', () => {
+  it.each([
+    ['small blocks and ring', SMALL],
+    ['the default layout', DEFAULT_LAYOUT],
+  ])('%s: answers every read like the model, within its memory bound', (_name, layout) => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     fc.assert(
       fc.property(fc.array(op, { minLength: 20, maxLength: 400 }), limitsArb, (ops, limits) => {
         const c = clock();
-        const store = new MemoryHistory({ ...limits, maxAge: 100 }, c.now, SMALL);
+        const store = new MemoryHistory({ ...limits, maxAge: 100 }, c.now, layout);
         const kept: Kept[] = [];
         /** Channels the store has (their evicted-up-to); others read the floor of dropped ones. */
         const exists = new Map<string, number>();
@@ -252,6 +257,7 @@ describe('MemoryHistory arena against a model (fast-check, small blocks and ring
             }));
             for (const [i, r] of store.append(channel, inputs).entries()) {
               const input = inputs[i]!;
+              expect(r.event).toBe(input.event);
               expect(r.data).toBe(input.data);
               kept.push({ seq: r.seq, channel, id: input.id, event: input.event, data: input.data, time: c.now(), size: sizeOf(input.event, input.data, input.id ?? '') });
               handed.push({ id: r.id });
@@ -279,7 +285,7 @@ describe('MemoryHistory arena against a model (fast-check, small blocks and ring
           }
           expect(store.size).toBe(kept.length);
           expect(store.bytes).toBe(kept.reduce((n, k) => n + k.size, 0));
-          expect(store.heldBytes).toBeLessThanOrEqual(heldBound(store, SMALL));
+          expect(store.heldBytes).toBeLessThanOrEqual(heldBound(store, layout));
         }
         store.close();
       }),

@@ -3,7 +3,6 @@
  * the `history-truncated` notice end to end on a real server.
  */
 import express from 'express';
-import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventStream,
@@ -16,10 +15,6 @@ import {
 } from '../src/index.js';
 import { EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 import { listen, SseClient, type SseEvent, type TestServer } from './support/resume-helpers.js';
-
-// Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
-const SEED = Number(process.env.FC_SEED ?? 20261201);
-const RUNS = process.env.FC_RUNS === undefined ? undefined : Number(process.env.FC_RUNS);
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -288,94 +283,7 @@ describe('MemoryHistory byte bounds (unit)', () => {
   });
 });
 
-describe('MemoryHistory against a model (fast-check)', () => {
-  // A plain-array store with the same rules: the packed rings, the compaction, the queue
-  // and the lookups must answer exactly like it.
-  interface Kept { seq: number; channel: string; id: string | undefined; event: string; data: string; time: number; size: number }
-  const EVENT_NAMES = ['m', 'é', 'n'.repeat(70)];
-  type Op =
-    | { kind: 'append'; channel: number; sizes: number[]; ids: (number | undefined)[] }
-    | { kind: 'tick'; ms: number }
-    | { kind: 'read'; channels: number[]; pick: number; custom: boolean };
-
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({
-      kind: fc.constant('append' as const),
-      channel: fc.nat(3),
-      sizes: fc.array(fc.oneof(fc.nat(40), fc.nat(3000)), { minLength: 1, maxLength: 3 }),
-      ids: fc.array(fc.option(fc.nat(4), { nil: undefined }), { minLength: 3, maxLength: 3 }),
-    }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.nat(40) }) },
-    { weight: 2, arbitrary: fc.record({
-      kind: fc.constant('read' as const),
-      channels: fc.uniqueArray(fc.nat(3), { minLength: 1, maxLength: 3 }),
-      pick: fc.nat(1000),
-      custom: fc.boolean(),
-    }) },
-  );
-
-  it('answers every read like the model', () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }); // no sweep mid-run
-    fc.assert(
-      fc.property(fc.array(op, { minLength: 10, maxLength: 150 }), fc.record({ maxEvents: fc.integer({ min: 1, max: 8 }), maxBytes: fc.integer({ min: 200, max: 9000 }), maxTotalBytes: fc.integer({ min: 200, max: 20000 }) }), (ops, limits) => {
-        const c = clock();
-        const store = new MemoryHistory({ ...limits, maxAge: 100 }, c.now);
-        const kept: Kept[] = [];
-        const evictedUpTo = new Map<string, number>();
-        const handed: { id: string }[] = [];
-        const dropFrom = (victim: Kept) => {
-          kept.splice(kept.indexOf(victim), 1);
-          evictedUpTo.set(victim.channel, Math.max(evictedUpTo.get(victim.channel) ?? 0, victim.seq));
-        };
-        const evictChannel = (channel: string) => {
-          for (;;) {
-            const mine = kept.filter((k) => k.channel === channel);
-            const bytes = mine.reduce((n, k) => n + k.size, 0);
-            if (mine.length === 0) return;
-            if (mine.length <= limits.maxEvents && bytes <= limits.maxBytes && mine[0]!.time >= c.now() - 100) return;
-            dropFrom(mine[0]!);
-          }
-        };
-        for (const o of ops) {
-          if (o.kind === 'tick') c.advance(o.ms);
-          else if (o.kind === 'append') {
-            const channel = `ch${o.channel}`;
-            // Short names are kept once per store, long ones with each event: both paths.
-            const inputs = o.sizes.map((n, i) => ({ event: EVENT_NAMES[n % EVENT_NAMES.length]!, data: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1), id: o.ids[i] === undefined ? undefined : `id${o.ids[i]}` }));
-            for (const [i, r] of store.append(channel, inputs).entries()) {
-              const input = inputs[i]!;
-              expect(r.event).toBe(input.event);
-              kept.push({ seq: r.seq, channel, id: input.id, event: input.event, data: r.data, time: c.now(), size: sizeOf(input.event, r.data, input.id ?? '') });
-              handed.push({ id: r.id });
-            }
-            evictChannel(channel);
-            while (kept.reduce((n, k) => n + k.size, 0) > limits.maxTotalBytes) dropFrom(kept[0]!);
-          } else {
-            const channels = o.channels.map((n) => `ch${n}`);
-            for (const ch of channels) evictChannel(ch);
-            // Mostly ids handed out lately (or their custom id names), now and then one never seen.
-            const recent = handed.length === 0 || o.pick % 25 === 0 ? undefined : handed[handed.length - 1 - (o.pick % Math.min(handed.length, 12))];
-            const asked = o.custom ? `id${o.pick % 5}` : (recent?.id ?? 'unknown');
-            const matches = kept.filter((k) => channels.includes(k.channel) && k.id === asked);
-            const numeric = /^\d+$/.test(asked) ? Number(asked) : undefined;
-            const position = matches.length > 0 ? Math.min(...matches.map((k) => k.seq)) : numeric;
-            const after = position ?? -Infinity;
-            const expected = kept.filter((k) => channels.includes(k.channel) && k.seq > after);
-            const exact = matches.length === 1 || (matches.length === 0 && numeric !== undefined);
-            const complete = exact && channels.every((ch) => (evictedUpTo.get(ch) ?? 0) <= after);
-            const replay = store.readAfter(channels, asked);
-            expect(replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data])).toEqual(expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]));
-            expect(replay.complete).toBe(complete);
-          }
-          expect(store.size).toBe(kept.length);
-          expect(store.bytes).toBe(kept.reduce((n, k) => n + k.size, 0));
-        }
-        store.close();
-      }),
-      { seed: SEED, numRuns: RUNS ?? 200 },
-    );
-  });
-});
+// The model-based property test of MemoryHistory is in history-arena.test.ts (both layouts).
 
 describe('history-truncated on the wire', () => {
   async function serve(options: EventStreamOptions): Promise<{ es: EventStream; srv: TestServer }> {
