@@ -5,12 +5,11 @@
  * hundred events: the ring wrapping round, events crossing block boundaries or too large
  * for a block, many channels, channels dropped once empty, holes compacted away.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../src/index.js';
 import { DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
+import { collectGarbage as gc } from './support/gc.js';
 
 // Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
 const SEED = Number(process.env.FC_SEED ?? 20261202);
@@ -25,14 +24,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-// Vitest runs this file in a forked worker without --expose-gc: turn it on from inside.
-function getGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing !== undefined) return existing;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
-const gc = getGc();
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
   let t = start;

@@ -3,22 +3,13 @@
  * channel, through a real server, pins a few tens of MiB at most, and a client resuming from
  * the start of the burst is told `history-truncated` and gets what was kept.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import express from 'express';
 import { afterEach, expect, it } from 'vitest';
 import { EventStream, HISTORY_TRUNCATED_EVENT } from '../src/index.js';
 import { DEFAULT_HISTORY_MAX_BYTES } from '../src/history/MemoryHistory.js';
 import { listen, SseClient, until } from './support/resume-helpers.js';
+import { collectGarbage as gc } from './support/gc.js';
 
-// Vitest runs this file in a forked worker without --expose-gc: turn it on from inside.
-function getGc(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing !== undefined) return existing;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
-const gc = getGc();
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
