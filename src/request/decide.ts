@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { GripstreamError, InvalidChannelError } from '../errors.js';
-import { NO_PREVIOUS_ID, type ReliableHold } from '../grip/GripTransport.js';
+import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter } from '../history/replay.js';
 import { encodeRetry } from '../sse/encode.js';
@@ -115,7 +115,8 @@ async function recoveryDecision(
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
-    const prevIds = new Map([...recovery].map(([channel, id]) => [channel, id === FROM_START ? NO_PREVIOUS_ID : id]));
+    // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
+    const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));
     return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
   }
 }
@@ -140,17 +141,17 @@ async function reliableHold(
 }
 
 /**
- * Each channel's `prev-id`: the newest id the client has. When a replay was read, it comes
- * from that same snapshot, where a channel without an id has no events (`-`). Reading the ids
- * again would race a publish: an id newer than the replay would make the proxy drop that
- * event as already delivered.
+ * Each channel's `prev-id`: the newest id the client has (a channel left out is held at `-`).
+ * When a replay was read, they come from that same snapshot, where a channel without an id has
+ * no events. Reading the ids again would race a publish: an id newer than the replay would
+ * make the proxy drop that event as already delivered.
  */
 async function prevIdsOf(
   ctx: StreamContext,
   channels: readonly string[],
   snapshot: Map<string, string> | undefined,
-): Promise<Map<string, string>> {
-  if (snapshot !== undefined) return new Map(channels.map((channel) => [channel, snapshot.get(channel) ?? NO_PREVIOUS_ID]));
+): Promise<ReadonlyMap<string, string>> {
+  if (snapshot !== undefined) return snapshot;
   const prevIds = new Map<string, string>();
   if (ctx.history?.lastIds === undefined) return prevIds;
   try {
