@@ -204,7 +204,7 @@ export class RedisLink {
     clearTimeout(timer);
     // Still not connected when the budget ran out: Redis is down, not slow; say so (the
     // rejection settles before `bounded`'s timeout, which waits one more turn of the loop).
-    if (client.status !== 'ready') throw new HistoryError(`Redis is not reachable (connection ${client.status})`, undefined);
+    if (client.status !== 'ready') throw unreachable(client.status);
     return client;
   }
 
@@ -218,7 +218,7 @@ export class RedisLink {
   private timeoutError(what: string): HistoryError | RedisTimeoutError {
     const status = this.connected?.status;
     if (status === 'ready') return new RedisTimeoutError(what, this.timeoutMs);
-    return new HistoryError(`Redis is not reachable (connection ${status ?? 'not made yet'})`, undefined);
+    return unreachable(status ?? 'not made yet');
   }
 
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
@@ -253,6 +253,10 @@ export class RedisLink {
       );
     });
   }
+}
+
+function unreachable(status: string): HistoryError {
+  return new HistoryError(`Redis is not reachable (connection ${status})`, undefined);
 }
 
 async function connect(url: string | readonly string[], subscriber = false): Promise<RedisClientLike> {
