@@ -1,8 +1,8 @@
 const CRLF_LENGTH = 2;
-const LINE_BREAK = /\r\n|\r|\n/;
 const ID_FIELD = Buffer.from('id: ');
-const EVENT_FIELD = Buffer.from('event: ');
-const DATA_FIELD = Buffer.from('data: ');
+/** Field prefixes kept per event name, at most; further names are encoded with each frame. */
+const MAX_PREFIXES = 64;
+const MAX_PREFIXED_NAME = 64;
 
 /**
  * Bytes to write to every subscriber of one publish, encoded once. They are stored inside
@@ -11,10 +11,11 @@ const DATA_FIELD = Buffer.from('data: ');
  * `res.write` produces per subscriber.
  */
 export class Frame {
-  /** The event-stream bytes alone. */
-  readonly bytes: Buffer;
-  /** The same bytes framed as one HTTP/1.1 chunk (`bytes` is a view into it). */
+  /** The same bytes framed as one HTTP/1.1 chunk. */
   readonly chunk: Buffer;
+  /** Length of the event-stream bytes alone. */
+  readonly length: number;
+  private readonly headLength: number;
 
   private constructor(
     chunk: Buffer,
@@ -28,32 +29,42 @@ export class Frame {
     readonly origin: FrameOrigin | undefined,
   ) {
     this.chunk = chunk;
-    this.bytes = chunk.subarray(headLength, chunk.length - CRLF_LENGTH);
+    this.headLength = headLength;
+    this.length = chunk.length - headLength - CRLF_LENGTH;
+  }
+
+  /** The event-stream bytes alone (a view into `chunk`), made when asked: raw chunk writes never ask. */
+  get bytes(): Buffer {
+    return this.chunk.subarray(this.headLength, this.headLength + this.length);
   }
 
   static of(text: string, seq?: number, origin?: FrameOrigin): Frame {
     const length = Buffer.byteLength(text);
-    const { chunk, headLength } = chunkOfLength(length);
+    const chunk = chunkOfLength(length);
+    const headLength = chunk.length - length - CRLF_LENGTH;
     chunk.write(text, headLength, length, 'utf8');
     return new Frame(chunk, headLength, seq, origin);
   }
 
   /**
    * The frame of an event whose id is its history position, `id: <digits>`, written straight
-   * into its chunk: no id text is made, no string joined. Name and data must be checked
-   * already (src/publish/checkEvent.ts) and the position a safe integer; undefined when the
-   * data has a line break (it then needs several `data:` lines: use `of`).
+   * into its chunk: no id text is made, no string joined, and the fields between the id and
+   * the data come ready-made for the event's name. Name and data must be checked already
+   * (src/publish/checkEvent.ts) and the position a safe integer; undefined when the data has
+   * a line break (it then needs several `data:` lines: use `of`).
    */
   static ofPosition(seq: number, event: string, data: string): Frame | undefined {
-    if (LINE_BREAK.test(data) || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+    if (data.indexOf('\n') !== -1 || data.indexOf('\r') !== -1 || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+    const fields = fieldsAfterId(event);
     let digits = 1;
     for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
-    const eventLength = event === '' ? 0 : Buffer.byteLength(event);
     const dataLength = Buffer.byteLength(data);
     // id: <digits>\n [event: <name>\n] data: <data>\n\n
-    const length = 4 + digits + 1 + (event === '' ? 0 : 7 + eventLength + 1) + 6 + dataLength + 2;
-    const { chunk, headLength } = chunkOfLength(length);
-    let at = headLength + ID_FIELD.copy(chunk, headLength);
+    const length = ID_FIELD.length + digits + fields.length + dataLength + 2;
+    const chunk = chunkOfLength(length);
+    const headLength = chunk.length - length - CRLF_LENGTH;
+    chunk.set(ID_FIELD, headLength);
+    let at = headLength + ID_FIELD.length;
     let v = seq;
     for (let p = at + digits - 1; p >= at; p--) {
       const q = Math.floor(v / 10);
@@ -61,13 +72,8 @@ export class Frame {
       v = q;
     }
     at += digits;
-    chunk[at++] = 0x0a;
-    if (event !== '') {
-      at += EVENT_FIELD.copy(chunk, at);
-      at += chunk.write(event, at, eventLength, 'utf8');
-      chunk[at++] = 0x0a;
-    }
-    at += DATA_FIELD.copy(chunk, at);
+    chunk.set(fields, at);
+    at += fields.length;
     at += chunk.write(data, at, dataLength, 'utf8');
     chunk[at++] = 0x0a;
     chunk[at] = 0x0a;
@@ -76,9 +82,10 @@ export class Frame {
 
   /** Several frames as one, for a subscriber that gathered more than one in a tick. */
   static join(frames: readonly Frame[], byteLength: number): Frame {
-    const { chunk, headLength } = chunkOfLength(byteLength);
+    const chunk = chunkOfLength(byteLength);
+    const headLength = chunk.length - byteLength - CRLF_LENGTH;
     let offset = headLength;
-    for (const frame of frames) offset += frame.bytes.copy(chunk, offset);
+    for (const frame of frames) offset += frame.chunk.copy(chunk, offset, frame.headLength, frame.headLength + frame.length);
     return new Frame(chunk, headLength, undefined, undefined);
   }
 }
@@ -90,11 +97,37 @@ export interface FrameOrigin {
   data: string;
 }
 
-function chunkOfLength(length: number): { chunk: Buffer; headLength: number } {
-  const head = `${length.toString(16)}\r\n`;
-  const chunk = Buffer.allocUnsafe(head.length + length + CRLF_LENGTH);
-  chunk.write(head, 0, head.length, 'latin1');
+/**
+ * A chunk for `length` bytes of content, its head and tail written: `<hex length>\r\n`,
+ * then room for the content, then `\r\n`. The head is written byte by byte: a string
+ * for a few hex digits would cost more than the frame's own encoding.
+ */
+function chunkOfLength(length: number): Buffer {
+  let hexDigits = 1;
+  for (let v = length; v >= 16; v = Math.floor(v / 16)) hexDigits++;
+  const chunk = Buffer.allocUnsafe(hexDigits + CRLF_LENGTH + length + CRLF_LENGTH);
+  let v = length;
+  for (let p = hexDigits - 1; p >= 0; p--) {
+    chunk[p] = HEX[v & 15]!;
+    v = Math.floor(v / 16);
+  }
+  chunk[hexDigits] = 0x0d;
+  chunk[hexDigits + 1] = 0x0a;
   chunk[chunk.length - 2] = 0x0d;
   chunk[chunk.length - 1] = 0x0a;
-  return { chunk, headLength: head.length };
+  return chunk;
+}
+
+const HEX = Buffer.from('0123456789abcdef');
+
+/** What ends the id line and leads to the data: `\nevent: <name>\ndata: ` (`\ndata: ` unnamed). */
+const prefixes = new Map<string, Buffer>();
+
+function fieldsAfterId(event: string): Buffer {
+  const kept = prefixes.get(event);
+  if (kept !== undefined) return kept;
+  const fields = Buffer.from(event === '' ? '\ndata: ' : `\nevent: ${event}\ndata: `);
+  // Names are few in practice; a publisher minting a name per event must not grow this.
+  if (prefixes.size < MAX_PREFIXES && event.length <= MAX_PREFIXED_NAME) prefixes.set(event, fields);
+  return fields;
 }

@@ -51,26 +51,38 @@ export class MemoryHistory implements HistoryStore {
   }
 
   append(channel: string, inputs: readonly HistoryInput[]): HistoryRecord[] {
+    const slot = this.arena.slotOf(channel);
+    let previous = slot !== undefined && this.arena.countOf(slot) > 0 ? this.arena.newestIdSource(slot) : undefined;
+    const first = this.keep(channel, inputs);
+    // Sized up front: an empty array's first push allocates room for 17.
+    const records: HistoryRecord[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      records[i] = new AppendedRecord(first + i, input.id, channel, input.event, input.data, previous);
+      previous = input.id ?? first + i;
+    }
+    return records;
+  }
+
+  /**
+   * `append` without the records: keeps the batch and returns the position of its first
+   * event; the others follow it one by one (`first + i`). For this process's own delivery,
+   * which needs nothing else, so a publish allocates nothing for its history.
+   */
+  keep(channel: string, inputs: readonly HistoryInput[]): number {
     // Checked before anything is kept: one call is all or nothing.
     for (const input of inputs) assertInput(input);
     const arena = this.arena;
     // A channel re-created after a sweep inherits the floor of what was dropped.
     const slot = arena.openSlot(channel, this.droppedUpTo);
     const now = this.now();
-    // Sized up front: an empty array's first push allocates room for 17.
-    const records: HistoryRecord[] = new Array(inputs.length);
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i]!;
-      const seq = ++this.lastSeq;
-      const previous = arena.countOf(slot) > 0 ? arena.newestIdSource(slot) : undefined;
-      arena.push(slot, seq, now, input.event, input.id, input.data);
-      records[i] = new AppendedRecord(seq, input.id, channel, input.event, input.data, previous);
-    }
+    const first = this.lastSeq + 1;
+    for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
     this.evict(slot, now);
     while (arena.size > this.maxTotalBytes && arena.count > 0) arena.dropOldest(arena.frontSlot());
     arena.compactIfSparse();
     this.startSweeping();
-    return records;
+    return first;
   }
 
   readAfter(channels: readonly string[], lastEventId: string): Replay {
