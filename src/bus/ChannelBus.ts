@@ -10,9 +10,11 @@ export interface ChannelWatcher {
  * Channel → subscribers index. A publish touches only that channel's subscribers, so its
  * cost does not grow with the total number of connections. There is no second, global set:
  * every subscriber is found through its first channel, which saves an entry per connection.
+ * A channel with one subscriber (per-user channels: most of them) holds it without a Set,
+ * which saves the Set's memory per channel and an iterator per publish.
  */
 export class ChannelBus {
-  private readonly channels = new Map<string, Set<Subscriber>>();
+  private readonly channels = new Map<string, Subscriber | Set<Subscriber>>();
   private count = 0;
 
   /** `watcher` hears when a channel gets its first subscriber and loses its last (the engine). */
@@ -21,13 +23,15 @@ export class ChannelBus {
   add(subscriber: Subscriber): void {
     if (this.has(subscriber)) return;
     for (const channel of subscriber.channels) {
-      let set = this.channels.get(channel);
-      if (set === undefined) {
-        set = new Set();
-        this.channels.set(channel, set);
+      const held = this.channels.get(channel);
+      if (held === undefined) {
+        this.channels.set(channel, subscriber);
         this.watcher?.opened(channel);
+      } else if (held instanceof Set) {
+        held.add(subscriber);
+      } else if (held !== subscriber) {
+        this.channels.set(channel, new Set([held, subscriber]));
       }
-      set.add(subscriber);
     }
     this.count++;
   }
@@ -35,22 +39,28 @@ export class ChannelBus {
   remove(subscriber: Subscriber): boolean {
     if (!this.has(subscriber)) return false;
     for (const channel of subscriber.channels) {
-      const set = this.channels.get(channel);
-      if (set === undefined) continue;
-      set.delete(subscriber);
-      if (set.size === 0) {
-        this.channels.delete(channel);
-        this.watcher?.closed(channel);
+      const held = this.channels.get(channel);
+      if (held === undefined) continue;
+      if (held instanceof Set) {
+        held.delete(subscriber);
+        // A Set holds two or more: down to one, the channel holds that one alone again.
+        if (held.size === 1) this.channels.set(channel, held.values().next().value!);
+        if (held.size > 0) continue;
+      } else if (held !== subscriber) {
+        continue;
       }
+      this.channels.delete(channel);
+      this.watcher?.closed(channel);
     }
     this.count--;
     return true;
   }
 
   deliver(channel: string, frame: Frame): void {
-    const set = this.channels.get(channel);
-    if (set === undefined) return;
-    for (const subscriber of set) subscriber.send(frame);
+    const held = this.channels.get(channel);
+    if (held === undefined) return;
+    if (held instanceof Set) for (const subscriber of held) subscriber.send(frame);
+    else held.send(frame);
   }
 
   get connections(): number {
@@ -59,8 +69,12 @@ export class ChannelBus {
 
   /** Every subscriber once, however many channels it is on. */
   *subscribers(): IterableIterator<Subscriber> {
-    for (const [channel, set] of this.channels) {
-      for (const subscriber of set) if (subscriber.channels[0] === channel) yield subscriber;
+    for (const [channel, held] of this.channels) {
+      if (!(held instanceof Set)) {
+        if (held.channels[0] === channel) yield held;
+        continue;
+      }
+      for (const subscriber of held) if (subscriber.channels[0] === channel) yield subscriber;
     }
   }
 
@@ -68,19 +82,24 @@ export class ChannelBus {
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
     // defineProperty, not assignment: a channel named `__proto__` is an own key like any other.
-    for (const [channel, set] of this.channels) {
-      Object.defineProperty(counts, channel, { value: set.size, enumerable: true, writable: true, configurable: true });
+    for (const [channel, held] of this.channels) {
+      const value = held instanceof Set ? held.size : 1;
+      Object.defineProperty(counts, channel, { value, enumerable: true, writable: true, configurable: true });
     }
     return counts;
   }
 
   /** The subscribers of one channel (a copy: callers may end them while iterating). */
   subscribersOf(channel: string): Subscriber[] {
-    return [...(this.channels.get(channel) ?? [])];
+    const held = this.channels.get(channel);
+    if (held === undefined) return [];
+    return held instanceof Set ? [...held] : [held];
   }
 
   private has(subscriber: Subscriber): boolean {
     const first = subscriber.channels[0];
-    return first !== undefined && this.channels.get(first)?.has(subscriber) === true;
+    if (first === undefined) return false;
+    const held = this.channels.get(first);
+    return held instanceof Set ? held.has(subscriber) : held === subscriber;
   }
 }

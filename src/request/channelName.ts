@@ -24,7 +24,8 @@ export function normalizeChannel(name: unknown): string {
   }
   const trimmed = name.trim();
   if (trimmed === '') throw new InvalidChannelError('channel name is empty');
-  if (Buffer.byteLength(trimmed) > MAX_CHANNEL_BYTES) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no count (every publish asks).
+  if (trimmed.length * 3 > MAX_CHANNEL_BYTES && Buffer.byteLength(trimmed) > MAX_CHANNEL_BYTES) {
     throw new InvalidChannelError(`channel name is longer than ${MAX_CHANNEL_BYTES} bytes`);
   }
   // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
