@@ -105,11 +105,11 @@ export class Subscriber {
       }
       this.hooks.schedule(this);
       this.pending = frame;
-      this.tickBytes = frame.bytes.length;
+      this.tickBytes = frame.length;
     } else {
       if (Array.isArray(this.pending)) this.pending.push(frame);
       else this.pending = [this.pending, frame];
-      this.tickBytes += frame.bytes.length;
+      this.tickBytes += frame.length;
     }
     this.idleRounds = 0;
   }
@@ -235,7 +235,7 @@ function dropReplayed(replay: PacedReplay, upTo: number): void {
   for (const frame of replay.held) {
     if (frame.seq !== undefined && frame.seq <= upTo) continue;
     kept.push(frame);
-    bytes += frame.bytes.length;
+    bytes += frame.length;
   }
   replay.held = kept;
   replay.heldBytes = bytes;

@@ -86,7 +86,7 @@ class RawChunkSink implements StreamSink {
 
   write(frame: Frame): boolean {
     // A zero-length chunk would end the body.
-    return frame.bytes.length === 0 || this.socket.write(frame.chunk);
+    return frame.length === 0 || this.socket.write(frame.chunk);
   }
 
   writeAll(frames: readonly Frame[]): boolean {
@@ -94,7 +94,7 @@ class RawChunkSink implements StreamSink {
     let room = true;
     // Corked, the chunks leave in one writev.
     socket.cork();
-    for (const frame of frames) if (frame.bytes.length > 0) room = socket.write(frame.chunk);
+    for (const frame of frames) if (frame.length > 0) room = socket.write(frame.chunk);
     socket.uncork();
     return room;
   }
@@ -131,7 +131,7 @@ class ResponseSink implements StreamSink {
   }
 
   write(frame: Frame): boolean {
-    if (frame.bytes.length === 0) return true;
+    if (frame.length === 0) return true;
     const room = this.res.write(frame.bytes);
     this.flush?.();
     return room;
@@ -140,7 +140,7 @@ class ResponseSink implements StreamSink {
   writeAll(frames: readonly Frame[]): boolean {
     let room = true;
     this.res.cork();
-    for (const frame of frames) if (frame.bytes.length > 0) room = this.res.write(frame.bytes);
+    for (const frame of frames) if (frame.length > 0) room = this.res.write(frame.bytes);
     this.res.uncork();
     this.flush?.();
     return room;
