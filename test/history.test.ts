@@ -6,6 +6,7 @@ import express from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventStream,
+  FROM_START,
   HISTORY_TRUNCATED_EVENT,
   InvalidConfigError,
   InvalidEventError,
@@ -49,6 +50,30 @@ describe('MemoryHistory (unit, injected clock)', () => {
     expect([a.id, b.id, a2.id]).toEqual([String(a.seq), String(a.seq + 1), String(a.seq + 2)]);
     expect(a2.prevId).toBe(a.id);
     expect(b.prevId).toBeUndefined();
+  });
+
+  it('keep() keeps a batch like append() and gives its first position; append() after it links to it', () => {
+    const c = clock();
+    const store = new MemoryHistory({}, c.now);
+    const first = store.keep('a', [
+      { event: 'm', data: '1' },
+      { event: 'm', data: '2', id: 'own' },
+      { event: 'm', data: '3' },
+    ]);
+    expect(first).toBe(c.now() * 1000 + 1);
+    const [next] = store.append('a', [{ event: 'm', data: '4' }]);
+    expect(next!.seq).toBe(first + 3);
+    expect(next!.prevId).toBe(String(first + 2));
+    const replay = store.readAfter(['a'], FROM_START);
+    expect(replay.records.map((r) => [r.seq, r.id, r.data])).toEqual([
+      [first, String(first), '1'],
+      [first + 1, 'own', '2'],
+      [first + 2, String(first + 2), '3'],
+      [first + 3, String(first + 3), '4'],
+    ]);
+    // All or nothing, like append: a bad event keeps none of its batch.
+    expect(() => store.keep('a', [{ event: 'm', data: '5' }, { event: 'm', data: 6 as unknown as string }])).toThrow(InvalidEventError);
+    expect(store.size).toBe(4);
   });
 
   it('maxEvents: a resume from before the retained window is incomplete and gets the retained events', () => {
