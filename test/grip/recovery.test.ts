@@ -6,6 +6,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Auth } from '@fanoutio/grip';
 import { EventStream, MemoryHistory, type EventStreamOptions, type HistoryStore } from '../../src/index.js';
+import { defer, runCleanups } from '../support/cleanup.js';
 import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
 import { Listener, within } from './helpers.js';
@@ -18,10 +19,7 @@ import { Listener, within } from './helpers.js';
 // retries a recovery answered 500, about 2.5 s later; this does not depend on that, and the
 // app does not log an error per attempt.)
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(runCleanups);
 
 interface Recovery {
   gripLast: string;
@@ -49,7 +47,7 @@ async function recordingOrigin(options: EventStreamOptions) {
   app.get('/events/:ch', eventStream('{ch}'));
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(async () => {
+  defer(async () => {
     await eventStream.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -71,7 +69,7 @@ async function recordingOrigin(options: EventStreamOptions) {
 describe.runIf(requirePushpin() && requireRedis())('GRIP recovery when history cannot answer', () => {
   it('a recovery that Redis cannot serve is retried by the proxy and the gap closes', async () => {
     const redis = await startRedis();
-    cleanups.push(() => redis.stop());
+    defer(() => redis.stop());
     const [httpPort, publishPort] = await freePortPair();
     const history = { redis: redis.url, keyPrefix: `t-${randomUUID()}:` };
     const origin = await recordingOrigin({
@@ -81,13 +79,13 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP recovery when history c
     });
     // Appends to the same history without telling the proxy: the gap the proxy must recover.
     const sideWriter = new EventStream({ history });
-    cleanups.push(() => sideWriter.close());
+    defer(() => sideWriter.close());
     const pushpin = await startPushpin({ originPort: origin.port, httpPort, publishPort, messageWait: 300 });
-    cleanups.push(() => pushpin.stop());
+    defer(() => pushpin.stop());
     await pushpin.waitForOrigin('/events/warmup');
 
     const client = new Listener(`http://127.0.0.1:${pushpin.httpPort}/events/g`);
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     await client.until((e) => e.some((x) => x.type === 'stream-open'), 5000, 'open');
     await origin.eventStream.publishEvent('g', { event: 'm', data: 1 });
     await client.until((e) => e.some((x) => x.type === 'm'), 5000, 'event 1');
@@ -98,7 +96,7 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP recovery when history c
     // fetches the next link. Redis is frozen before that: the recovery cannot be read.
     const failed = origin.nextRecovery(() => true);
     redis.freeze();
-    cleanups.push(() => redis.thaw());
+    defer(() => redis.thaw());
     await within(failed, 10_000, 'a recovery answered while Redis is frozen');
     redis.thaw();
 
@@ -121,7 +119,7 @@ describe('GRIP recovery: prev-ids from the replay\'s own snapshot', () => {
     });
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    defer(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
     const key = 'snapshot-key';
     const memory = new MemoryHistory();
     let afterRead: (() => Promise<void>) | undefined;
@@ -142,12 +140,12 @@ describe('GRIP recovery: prev-ids from the replay\'s own snapshot', () => {
       gripReliable: true,
       history: racing,
     });
-    cleanups.push(() => es.close());
+    defer(() => es.close());
     const app = express();
     app.get('/events', es('busy', 'quiet'));
     const server: Server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     await es.publishEvent('busy', { event: 'm', data: 'b1' });
     // After this request's reads (one per channel, all started at once), before its answer.
