@@ -15,6 +15,7 @@ import { Subscriber, type StreamSink, type SubscriberHooks } from '../src/bus/Su
 import { TickFlusher } from '../src/bus/TickFlusher.js';
 import { LocalEngine } from '../src/engine/LocalEngine.js';
 import { MemoryHistory } from '../src/history/MemoryHistory.js';
+import { Metrics } from '../src/ops/Metrics.js';
 import { Dispatcher } from '../src/publish/Dispatcher.js';
 
 const [rounds = 10, events = 200_000, channels = 5_000] = process.argv.slice(2).map(Number);
@@ -40,7 +41,7 @@ function publisher(history: boolean): { publish: Dispatcher['publish']; close: (
   for (let i = 0; i < channels; i++) bus.add(new Subscriber(sink, [`u${i}`], hooks));
   const store = history ? new MemoryHistory() : undefined;
   const engine = new LocalEngine(bus, store);
-  const dispatcher = new Dispatcher(engine, undefined, { eventsPublished: 0 }, () => false);
+  const dispatcher = new Dispatcher(engine, undefined, new Metrics(false), () => false);
   return { publish: (channel, batch) => dispatcher.publish(channel, batch), close: () => store?.close() };
 }
 

@@ -13,7 +13,13 @@ import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
 import { engineFor } from './engine/createEngine.js';
-import type { HistoryStore } from './history/HistoryStore.js';
+import { MemoryHistory } from './history/MemoryHistory.js';
+import { RedisHistory } from './history/RedisHistory.js';
+import { RedisEngine } from './engine/RedisEngine.js';
+import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
+import { Metrics, type MetricsViews } from './ops/Metrics.js';
+import { registerOpenTelemetry } from './ops/otel.js';
+import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
@@ -52,7 +58,13 @@ interface EventStreamState {
   readonly context: StreamContext;
   readonly engine: Engine;
   readonly publishers: Map<string, ChannelPublisher>;
-  readonly counters: { eventsPublished: number; clientsDropped: number };
+  readonly metrics: Metrics;
+  /** The registries this instance's metrics are registered in, with their scrape handlers. */
+  readonly scrapes: Map<Registry, MetricsHandler>;
+  /** Detaches exporters (OpenTelemetry callbacks, histogram listeners) at close(). */
+  readonly detach: Array<() => void>;
+  /** Enders of the operator page's open streams: close() ends them too. */
+  readonly dashboards: Set<() => void>;
   closed: boolean;
 }
 
@@ -167,17 +179,49 @@ export class EventStream<E extends object = EventMap> {
   }
 
   stats(): EventStreamStats {
-    const { bus, counters } = this[STATE];
+    const { bus, metrics } = this[STATE];
     const channels = bus.counts();
     let subscribers = 0;
     for (const count of Object.values(channels)) subscribers += count;
     return {
       connections: bus.connections,
+      heldStreams: metrics.holdsAnswered,
       subscribers,
       channels,
-      eventsPublished: counters.eventsPublished,
-      clientsDropped: counters.clientsDropped,
+      eventsPublished: metrics.eventsPublished,
+      clientsDropped: metrics.drops.slow_client,
     };
+  }
+
+  /**
+   * A Prometheus scrape handler (text exposition format) for this instance's metrics; mount it
+   * where Prometheus scrapes, e.g. `app.get('/metrics', eventStream.metricsHandler())`. Give
+   * your prom-client `registry` to have gripstream's metrics next to your own in one scrape
+   * (the default is a registry of gripstream's alone). The metrics are listed in
+   * docs/operations-metrics.md.
+   */
+  metricsHandler(options?: { registry?: Registry }): MetricsHandler {
+    const state = this[STATE];
+    const registry = options?.registry ?? state.scrapes.keys().next().value ?? new Registry();
+    let handler = state.scrapes.get(registry);
+    if (handler === undefined) {
+      state.detach.push(registerPrometheus(state.metrics, registry));
+      handler = scrapeHandler(registry);
+      state.scrapes.set(registry, handler);
+    }
+    return handler;
+  }
+
+  /**
+   * The operator page: a handler serving a small self-contained HTML page with live figures
+   * (streams, publish and delivery rates, drops, top channels, Redis and GRIP state), fed by
+   * its own event stream at the same URL. Nothing is served unless you mount it. It shows
+   * channel names and counts, never event data; requests go through `authorize` (see
+   * `DashboardOptions.authorize`) and are refused with 403 when it says no.
+   */
+  dashboard(options?: DashboardOptions): DashboardHandler {
+    const state = this[STATE];
+    return dashboardHandler(state.metrics, state.context.hooks.authorize, options ?? {}, state.dashboards, () => state.closed);
   }
 
   /** Ends every open stream, stops timers and the history store; later publishes reject. */
@@ -187,9 +231,12 @@ export class EventStream<E extends object = EventMap> {
     state.closed = true;
     state.keepAlive.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
+      state.metrics.drops.shutdown++;
       subscriber.end();
       state.bus.remove(subscriber);
     }
+    for (const end of [...state.dashboards]) end();
+    for (const detach of state.detach) detach();
     await state.engine.close();
   }
 
@@ -229,15 +276,18 @@ function createState(config: EventStreamOptions): EventStreamState {
   if (gripTimeout > MAX_TIMER_DELAY) {
     throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
   }
+  const metrics = new Metrics(config.metrics !== false);
   const publisher = publisherFromSpec(config.grip);
-  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher, metrics));
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
     throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
   }
   const grip =
-    publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout);
+    publisher === undefined
+      ? undefined
+      : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout, metrics);
   if (reliable && grip?.verifiesSignatures === false) {
     // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
     // reaching the origin directly could pose as the proxy and ask for it.
@@ -245,14 +295,14 @@ function createState(config: EventStreamOptions): EventStreamState {
       'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
     );
   }
-  const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
-  const flusher = new TickFlusher();
+  const flusher = new TickFlusher(metrics);
   const subscriberHooks: SubscriberHooks = {
     maxBufferedBytes,
     schedule: flusher.schedule,
+    metrics,
     overflow(subscriber: Subscriber) {
-      counters.clientsDropped++;
+      metrics.drops.slow_client++;
       debug('dropping a client over %d buffered bytes', maxBufferedBytes);
       // Its sink's close removes it from the bus and reports the disconnect.
       subscriber.destroy();
@@ -262,9 +312,12 @@ function createState(config: EventStreamOptions): EventStreamState {
     bus,
     keepAlive,
     engine,
-    counters,
+    metrics,
+    scrapes: new Map(),
+    detach: [],
+    dashboards: new Set(),
     publishers: new Map(),
-    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
+    dispatcher: new Dispatcher(engine, grip, metrics, () => state.closed, () => flusher.pending),
     closed: false,
     context: {
       bus,
@@ -276,10 +329,33 @@ function createState(config: EventStreamOptions): EventStreamState {
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       retry: config.retry,
       hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      metrics,
       isClosed: () => state.closed,
     },
   };
+  wireMetrics(state, grip !== undefined, config.metrics);
   return state;
+}
+
+/** Points the metrics at what they read, and registers the OpenTelemetry instruments. */
+function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStreamConfig['metrics']): void {
+  const { metrics, bus, engine } = state;
+  const history = engine.history;
+  const redis = history instanceof RedisHistory ? history : undefined;
+  if (redis !== undefined) redis.link.metrics = metrics;
+  if (engine instanceof RedisEngine) engine.metrics = metrics;
+  const views: MetricsViews = {
+    subscriptions: () => bus.subscriptionCount(),
+    channels: () => bus.channelCount,
+    topChannels: (n) => bus.topChannels(n),
+    history: () => (history instanceof MemoryHistory ? { events: history.size, bytes: history.bytes, evicted: history.evicted } : undefined),
+    redisLink: () => (redis === undefined ? undefined : redis.link.status === 'ready' ? 'up' : 'down'),
+    grip: () => hasGrip,
+  };
+  metrics.views = views;
+  if (option === false) return;
+  const provider = typeof option === 'object' && option !== null ? option.meterProvider : undefined;
+  state.detach.push(registerOpenTelemetry(metrics, provider));
 }
 
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {

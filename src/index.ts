@@ -12,6 +12,9 @@ export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './histor
 export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
 export type { ConnectionInfo, RequestHooks } from './request/context.js';
+export { DASHBOARD_CHANNEL, type DashboardOptions, type DashboardHandler, type DashboardSnapshot } from './ops/dashboard.js';
+export type { MetricsHandler } from './ops/prometheus.js';
+export { METER_NAME } from './ops/otel.js';
 export {
   GripstreamError,
   InvalidEventError,
@@ -35,6 +38,7 @@ export type {
   GripPublisherSpec,
   HistoryOptions,
   RedisEngineOptions,
+  MetricsOptions,
   StreamRequest,
   StreamResponse,
   NextFunction,

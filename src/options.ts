@@ -18,6 +18,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'authorize',
   'onConnect',
   'onDisconnect',
+  'metrics',
 ];
 
 /** Keys of `history` when it is options (not a store). */
@@ -42,6 +43,10 @@ export function validateOptions(config: unknown): void {
   }
   if (options.gripReliable !== undefined && typeof options.gripReliable !== 'boolean') {
     throw new InvalidConfigError(`gripReliable must be true or false, got ${describe(options.gripReliable)}`);
+  }
+  const metrics = options.metrics;
+  if (metrics !== undefined && typeof metrics !== 'boolean' && (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))) {
+    throw new InvalidConfigError(`metrics must be true, false or { meterProvider }, got ${describe(metrics)} (leave it out for the default: on)`);
   }
   if (options.gripPrefix !== undefined && typeof options.gripPrefix !== 'string') {
     throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(options.gripPrefix)}`);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
 
@@ -121,11 +122,31 @@ export interface EventStreamConfig {
    * Redis (`history` then takes only maxEvents/maxAge). Needs the optional peer `ioredis`.
    */
   redis?: string | RedisClientLike | RedisEngineOptions | null;
+  /**
+   * Metrics (docs/operations-metrics.md). On by default: counters are plain integers read
+   * when scraped, histograms are sampled (1 publish in 16), and the OpenTelemetry instruments
+   * are created on the global MeterProvider (a no-op until your app registers an SDK, which it
+   * must do before this constructor runs) or on the `meterProvider` given. `false` turns the
+   * histograms and the OpenTelemetry instruments off; `stats()` and the counters still count.
+   */
+  metrics?: boolean | MetricsOptions;
+}
+
+/** The `metrics` option spelled out. */
+export interface MetricsOptions {
+  /** Where the OpenTelemetry instruments are created (default: the global MeterProvider at construction). */
+  meterProvider?: MeterProvider;
 }
 
 export interface EventStreamStats {
   /** Open direct (non-GRIP) streams. */
   connections: number;
+  /**
+   * Streams this instance handed to a GRIP proxy to hold since it started. The proxy keeps
+   * them open and never tells the origin when one ends, so this counts holds answered (not
+   * Grip-Last recoveries); the proxy's own figures tell how many are open now.
+   */
+  heldStreams: number;
   /** Sum over channels of their subscribers (a client on two channels counts twice). */
   subscribers: number;
   /** Subscribers per channel, for channels that have any. */

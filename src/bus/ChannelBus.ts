@@ -1,3 +1,4 @@
+import { Metrics } from '../ops/Metrics.js';
 import type { Frame } from './Frame.js';
 import type { Subscriber } from './Subscriber.js';
 
@@ -17,8 +18,14 @@ export class ChannelBus {
   private readonly channels = new Map<string, Subscriber | Set<Subscriber>>();
   private count = 0;
 
-  /** `watcher` hears when a channel gets its first subscriber and loses its last (the engine). */
-  constructor(private readonly watcher?: ChannelWatcher) {}
+  /**
+   * `watcher` hears when a channel gets its first subscriber and loses its last (the engine);
+   * `metrics` counts the deliveries (one add per publish, whatever the number of subscribers).
+   */
+  constructor(
+    private readonly watcher?: ChannelWatcher,
+    private readonly metrics: Metrics = new Metrics(false),
+  ) {}
 
   add(subscriber: Subscriber): void {
     if (this.has(subscriber)) return;
@@ -59,12 +66,43 @@ export class ChannelBus {
   deliver(channel: string, frame: Frame): void {
     const held = this.channels.get(channel);
     if (held === undefined) return;
-    if (held instanceof Set) for (const subscriber of held) subscriber.send(frame);
-    else held.send(frame);
+    if (held instanceof Set) {
+      this.metrics.deliveries += held.size;
+      for (const subscriber of held) subscriber.send(frame);
+    } else {
+      this.metrics.deliveries++;
+      held.send(frame);
+    }
   }
 
   get connections(): number {
     return this.count;
+  }
+
+  /** Channels with at least one subscriber. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** The `n` channels with the most subscribers, most first (for the operator page). */
+  topChannels(n: number): Array<{ channel: string; subscribers: number }> {
+    const top: Array<{ channel: string; subscribers: number }> = [];
+    for (const [channel, held] of this.channels) {
+      const subscribers = held instanceof Set ? held.size : 1;
+      if (top.length === n && subscribers <= top[n - 1]!.subscribers) continue;
+      let at = top.length;
+      while (at > 0 && top[at - 1]!.subscribers < subscribers) at--;
+      top.splice(at, 0, { channel, subscribers });
+      if (top.length > n) top.pop();
+    }
+    return top;
+  }
+
+  /** Sum over channels of their subscribers (a client on two channels counts twice). */
+  subscriptionCount(): number {
+    let sum = 0;
+    for (const held of this.channels.values()) sum += held instanceof Set ? held.size : 1;
+    return sum;
   }
 
   /** Every subscriber once, however many channels it is on. */

@@ -1,3 +1,4 @@
+import type { Metrics } from '../ops/Metrics.js';
 import { Frame } from './Frame.js';
 
 /**
@@ -32,6 +33,8 @@ export interface SubscriberHooks {
   schedule(subscriber: Subscriber): void;
   /** The client stopped reading and passed the buffer bound. */
   overflow(subscriber: Subscriber): void;
+  /** Counts the bytes written (absent in unit tests that build hooks by hand). */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -203,6 +206,8 @@ export class Subscriber {
   }
 
   private write(frames: Frame | Frame[], bytes: number): void {
+    const metrics = this.hooks.metrics;
+    if (metrics !== undefined) metrics.bytesWritten += bytes;
     if (!Array.isArray(frames)) this.sink.write(frames);
     else if (bytes <= JOIN_LIMIT) this.sink.write(Frame.join(frames, bytes));
     else this.sink.writeAll(frames);
@@ -216,7 +221,10 @@ export class Subscriber {
     const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
     for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
       this.idleRounds = 0;
-      if (!this.sink.write(Frame.of(text))) {
+      const frame = Frame.of(text);
+      const metrics = this.hooks.metrics;
+      if (metrics !== undefined) metrics.bytesWritten += frame.length;
+      if (!this.sink.write(frame)) {
         this.sink.onDrain(replay.resume);
         return;
       }

@@ -1,3 +1,4 @@
+import type { Metrics } from '../ops/Metrics.js';
 import type { Subscriber } from './Subscriber.js';
 
 /**
@@ -17,6 +18,9 @@ export const FLUSHES_PER_TURN = 2000;
 export class TickFlusher {
   private dirty: Subscriber[] = [];
 
+  /** `metrics` hears when a flush has written everything (the publish → write lag). */
+  constructor(private readonly metrics?: Metrics) {}
+
   readonly schedule = (subscriber: Subscriber): void => {
     if (this.dirty.length === 0) process.nextTick(this.flush);
     this.dirty.push(subscriber);
@@ -25,12 +29,18 @@ export class TickFlusher {
   private readonly flush = (): void => {
     const dirty = this.dirty;
     this.dirty = [];
-    flushSlice(dirty, 0);
+    flushSlice(dirty, 0, this.metrics);
   };
+
+  /** True while subscribers wait for this tick's flush. */
+  get pending(): boolean {
+    return this.dirty.length > 0;
+  }
 }
 
-function flushSlice(dirty: readonly Subscriber[], from: number): void {
+function flushSlice(dirty: readonly Subscriber[], from: number, metrics: Metrics | undefined): void {
   const to = Math.min(dirty.length, from + FLUSHES_PER_TURN);
   for (let i = from; i < to; i++) dirty[i]!.flush();
-  if (to < dirty.length) setImmediate(flushSlice, dirty, to);
+  if (to < dirty.length) setImmediate(flushSlice, dirty, to, metrics);
+  else metrics?.wrote();
 }

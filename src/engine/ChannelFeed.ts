@@ -12,6 +12,8 @@ export interface FeedTarget {
   deliver(channel: string, item: BatchItem): void;
   /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
   lost(channel: string): void;
+  /** A gap in pub/sub delivery was read back from the stream and delivered (for the metrics). */
+  filled?(channel: string): void;
 }
 
 const debug = createDebug('gripstream:redis:feed');
@@ -121,10 +123,13 @@ export class ChannelFeed {
   private async sync(): Promise<void> {
     this.busy = true;
     const delivered = this.deliveredSeq;
+    const anchored = this.anchored;
     const gap = await this.read(() => void this.sync());
     this.busy = false;
     if (gap === undefined || this.stopped) return;
     this.apply(gap, delivered);
+    // The first read anchors a new feed; later ones fill a gap pub/sub left.
+    if (anchored && this.deliveredSeq !== delivered) this.target.filled?.(this.channel);
     this.drain();
   }
 

@@ -10,6 +10,7 @@ import { encodeEvent } from '../sse/encode.js';
 import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
 import { ChannelFeed } from './ChannelFeed.js';
 import type { Engine } from './Engine.js';
+import type { Metrics } from '../ops/Metrics.js';
 
 const debug = createDebug('gripstream:redis');
 
@@ -55,6 +56,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private readonly sharded: boolean;
   private readonly confirming = new Map<ChannelFeed, Confirming>();
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** Counts gaps filled; set by the EventStream that owns the engine. */
+  metrics: Metrics | undefined;
 
   constructor(
     private readonly bus: ChannelBus,
@@ -170,6 +173,11 @@ export class RedisEngine implements Engine, ChannelWatcher {
    * for). Each is told `history-truncated` first: a client that had not received an event yet
    * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
    */
+  /** A gap in pub/sub delivery, read back from the channel's stream. */
+  filled(): void {
+    if (this.metrics !== undefined) this.metrics.redisGapsFilled++;
+  }
+
   lost(channel: string): void {
     debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
     const notice = Frame.of(encodeEvent({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: null }) }));

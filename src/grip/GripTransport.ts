@@ -1,5 +1,6 @@
 import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
+import { now, type Metrics } from '../ops/Metrics.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 
@@ -55,6 +56,8 @@ export class GripTransport {
     /** GRIP reliable mode: items carry `prev-id`, holds carry `prev-id` and a next link. */
     readonly reliable = false,
     private readonly timeoutMs = DEFAULT_GRIP_TIMEOUT,
+    /** Counts publishes, failures and their duration (every one: each is an HTTP round trip). */
+    private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -127,7 +130,21 @@ export class GripTransport {
   async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
     const gripChannel = this.gripChannel(channel);
     const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
-    await Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
+    const sending = Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
+    const metrics = this.metrics;
+    if (metrics === undefined) {
+      await sending;
+      return;
+    }
+    const startedAt = now();
+    metrics.gripPublishes++;
+    try {
+      await sending;
+    } catch (err) {
+      metrics.gripPublishFailures++;
+      throw err;
+    }
+    metrics.gripPublishDuration.observe((now() - startedAt) / 1000);
   }
 }
 

@@ -129,6 +129,11 @@ export class MemoryHistory implements HistoryStore {
     return this.arena.size;
   }
 
+  /** Events kept once and dropped since for the bounds (count, age, bytes): all appended minus those kept. */
+  get evicted(): number {
+    return this.lastSeq - this.firstSeq - this.arena.count;
+  }
+
   /** Memory the store holds for what it keeps (blocks and index), for tests. */
   get heldBytes(): number {
     return this.arena.heldBytes;

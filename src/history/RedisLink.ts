@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
+import { now, type Metrics } from '../ops/Metrics.js';
 
 /** Default bound on every Redis call, in ms: a frozen Redis makes a publish reject, never hang. */
 export const DEFAULT_COMMAND_TIMEOUT = 2000;
@@ -47,6 +48,8 @@ export class RedisLink {
   private clock: Clock | undefined;
   private readonly shas = new Map<string, string>();
   private readyWait: Promise<void> | undefined;
+  /** Counts command latency, errors and reconnects; set by the EventStream that owns the link. */
+  metrics: Metrics | undefined;
 
   constructor(options: RedisConnectionOptions) {
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -67,9 +70,27 @@ export class RedisLink {
     this.client = owned ? connect(target as string | readonly string[]) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.then(
-      (client) => (this.connected = client),
+      (client) => {
+        this.connected = client;
+        this.countReconnects(client);
+      },
       () => undefined,
     );
+  }
+
+  /** The client's connection status (`'ready'` when commands run); undefined before it is made. */
+  get status(): string | undefined {
+    return this.connected?.status;
+  }
+
+  /** Every `ready` after the first is the link coming back. */
+  private countReconnects(client: RedisClientLike): void {
+    const on = (client as { on?: (event: string, listener: () => void) => unknown }).on;
+    if (typeof on !== 'function') return;
+    let readies = client.status === 'ready' ? 1 : 0;
+    on.call(client, 'ready', () => {
+      if (++readies > 1 && this.metrics !== undefined) this.metrics.redisReconnects++;
+    });
   }
 
   /**
@@ -222,6 +243,8 @@ export class RedisLink {
   }
 
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const metrics = this.metrics;
+    const startedAt = metrics?.sampleThis() === true ? now() : 0;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -229,6 +252,7 @@ export class RedisLink {
         setImmediate(() => {
           if (settled) return;
           settled = true;
+          if (metrics !== undefined) metrics.redisCommandErrors++;
           reject(this.timeoutError(what));
         });
       }, this.timeoutMs);
@@ -237,12 +261,14 @@ export class RedisLink {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          if (startedAt !== 0) metrics!.redisCommandDuration.observe((now() - startedAt) / 1000);
           resolve(value);
         },
         (err: unknown) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          if (metrics !== undefined) metrics.redisCommandErrors++;
           // Refused for its deadline: the same as our own timeout (it took no effect).
           if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
             reject(new RedisTimeoutError(what, this.timeoutMs));

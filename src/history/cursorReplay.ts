@@ -24,6 +24,8 @@ export function cursorStore(store: HistoryStore | undefined, channels: readonly 
  */
 export class CursorReplay {
   private next = 0;
+  /** True when the replay starts with the `history-truncated` notice (for the metrics). */
+  readonly truncated: boolean;
 
   constructor(
     /** The `history-truncated` notice, or ''. */
@@ -33,7 +35,14 @@ export class CursorReplay {
     private readonly at: StreamCursor,
     /** Where the stream stands once the replay is written: live frames go on from here. */
     readonly cursor: StreamCursor,
-  ) {}
+  ) {
+    this.truncated = carry !== '';
+  }
+
+  /** Events the replay holds (the notice not counted). */
+  get events(): number {
+    return this.records.length;
+  }
 
   /** Same contract as ReplayCursor.nextBatch: about `maxBytes` of events, undefined when done. */
   nextBatch(maxBytes: number): string | undefined {

@@ -14,12 +14,16 @@ export interface ReplayText {
   upTo: number;
   /** Newest id per channel in the snapshot replayed from, when the store tells. */
   lastIds?: Map<string, string>;
+  /** True when the text starts with the `history-truncated` notice. */
+  truncated: boolean;
+  /** Events in the text (the notice not counted). */
+  events: number;
 }
 
 /** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
 const NEVER_AN_ID = '\u0000';
 
-const NOTHING: ReplayText = { text: '', upTo: -Infinity };
+const NOTHING: ReplayText = { text: '', upTo: -Infinity, truncated: false, events: 0 };
 
 /**
  * A replay to be written as the client reads it. It only points at the store's records
@@ -28,6 +32,8 @@ const NOTHING: ReplayText = { text: '', upTo: -Infinity };
  */
 export class ReplayCursor {
   private next = 0;
+  /** True when the replay starts with the `history-truncated` notice (for the metrics). */
+  readonly truncated: boolean;
 
   constructor(
     /** Text to send first: the `history-truncated` notice, or ''. */
@@ -35,7 +41,14 @@ export class ReplayCursor {
     private readonly records: readonly HistoryRecord[],
     /** Highest history position in `records`; -Infinity when none. */
     readonly upTo: number,
-  ) {}
+  ) {
+    this.truncated = carry !== '';
+  }
+
+  /** Events the replay holds (the notice not counted). */
+  get events(): number {
+    return this.records.length;
+  }
 
   static empty(): ReplayCursor {
     return new ReplayCursor('', [], -Infinity);
@@ -138,7 +151,7 @@ function toText(replay: Replay, asked: string | null): ReplayText {
     text += encodeRecord(record);
     upTo = record.seq;
   }
-  return { text, upTo, lastIds: replay.lastIds };
+  return { text, upTo, lastIds: replay.lastIds, truncated: !replay.complete, events: replay.records.length };
 }
 
 function encodeRecord(record: HistoryRecord): string {

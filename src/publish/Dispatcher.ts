@@ -1,14 +1,12 @@
 import type { Engine } from '../engine/Engine.js';
 import { ClosedError, GripPublishError, GripstreamError, HistoryError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
+import { now, type Metrics } from '../ops/Metrics.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { encodeEvent } from '../sse/encode.js';
 import { checkBatch, type CheckedEvent } from './checkEvent.js';
 import type { ServerSentEvent } from '../types.js';
 
-export interface DispatchCounters {
-  eventsPublished: number;
-}
 
 /**
  * The publish flow: validate everything first (nothing is written for a bad batch), hand the
@@ -19,8 +17,10 @@ export class Dispatcher {
   constructor(
     private readonly engine: Engine,
     private readonly grip: GripTransport | undefined,
-    private readonly counters: DispatchCounters,
+    private readonly metrics: Metrics,
     private readonly isClosed: () => boolean,
+    /** True when this tick's publishes wait for the end-of-tick write (the lag sample's end). */
+    private readonly writesPending: () => boolean = () => false,
   ) {}
 
   /**
@@ -33,6 +33,8 @@ export class Dispatcher {
     const name = normalizeChannel(channel);
     const checked = checkBatch(events);
     if (checked.length === 0) return;
+    const metrics = this.metrics;
+    const startedAt = metrics.sampleThis() ? now() : 0;
     if (this.grip !== undefined && this.engine.history === undefined) {
       await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
     }
@@ -41,8 +43,12 @@ export class Dispatcher {
     const pending = this.hand(name, checked, gripFrames);
     // The in-memory path answers at once; awaiting only real promises saves a microtask.
     if (pending instanceof Promise) await pending;
-    this.counters.eventsPublished += checked.length;
+    metrics.eventsPublished += checked.length;
+    metrics.publishBatches++;
+    // In process, delivery happened in the call: the write follows at the end of this tick.
+    if (startedAt !== 0 && this.writesPending()) metrics.startLag(startedAt);
     if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
+    if (startedAt !== 0) metrics.publishDuration.observe((now() - startedAt) / 1000);
   }
 
   private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {

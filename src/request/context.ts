@@ -4,6 +4,7 @@ import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
+import type { Metrics } from '../ops/Metrics.js';
 import type { StreamRequest } from '../types.js';
 
 export interface ConnectionInfo {
@@ -33,5 +34,7 @@ export interface StreamContext {
   readonly keepAliveSeconds: number;
   readonly retry: number | undefined;
   readonly hooks: RequestHooks;
+  /** Where streams, resumes and holds are counted. */
+  readonly metrics: Metrics;
   isClosed(): boolean;
 }

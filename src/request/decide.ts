@@ -93,7 +93,9 @@ async function holdDecision(
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
   const replay = await replayAfter(ctx.history, channels, lastEventId);
+  if (lastEventId.kind !== 'none') ctx.metrics.resumed(replay);
   const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
+  ctx.metrics.holdsAnswered++;
   return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
 }
 
@@ -111,6 +113,8 @@ async function recoveryDecision(
 ): Promise<StreamDecision> {
   try {
     const replay = await replayEachAfter(ctx.history!, recovery);
+    ctx.metrics.gripLastRecoveries++;
+    ctx.metrics.eventsReplayed += replay.events;
     return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;

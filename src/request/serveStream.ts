@@ -38,7 +38,8 @@ export async function serveStream(
   }
   const sink = startResponseStream(res, EVENT_STREAM_HEADERS, ctx.opening, req.method);
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
-  const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId);
+  const transport = req.httpVersionMajor === 2 ? 'http2' : 'http1';
+  const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId, transport);
   // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
   // and its state per connection for as long as the stream is open.
   res.on('close', subscription.closed);

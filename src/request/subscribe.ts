@@ -3,6 +3,7 @@ import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { CursorSubscriber } from '../engine/CursorSubscriber.js';
 import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
 import { replayCursorAfter } from '../history/replay.js';
+import type { StreamTransport } from '../ops/Metrics.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from '../sse/eventId.js';
 
@@ -31,6 +32,7 @@ export function subscribe(
   req: ConnectionInfo['req'],
   channels: readonly string[],
   lastEventId: LastEventId,
+  transport: StreamTransport,
 ): Subscription {
   // A stream on several channels of a Redis Cluster writes its own cursor id (no global order);
   // it always reads where its channels stand first, so it always holds.
@@ -41,6 +43,8 @@ export function subscribe(
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
   ctx.keepAlive.start();
+  const metrics = ctx.metrics;
+  metrics.streamsOpen[transport]++;
   const { onConnect, onDisconnect } = ctx.hooks;
   // Held for the life of the stream, so only made when a hook will receive it.
   const info: ConnectionInfo | undefined =
@@ -52,17 +56,20 @@ export function subscribe(
       // The stream is not served: its subscription must not outlive it. The caller ends the response.
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
+      metrics.streamsOpen[transport]--;
       throw err;
     }
   }
   const ready =
     byCursor !== undefined
       ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
+          if (lastEventId.kind !== 'none') metrics.resumed(replay);
           (subscriber as CursorSubscriber).replayWith(replay);
           debug('streaming %o by cursor', channels);
         })
       : resumes
         ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
+            metrics.resumed(cursor);
             subscriber.replayFrom(cursor);
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
@@ -76,6 +83,7 @@ export function subscribe(
       open = false;
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
+      metrics.streamsOpen[transport]--;
       if (info === undefined || onDisconnect === undefined) return;
       try {
         onDisconnect(info);
@@ -86,3 +94,4 @@ export function subscribe(
     },
   };
 }
+

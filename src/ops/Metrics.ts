@@ -1,0 +1,176 @@
+import { performance } from 'node:perf_hooks';
+
+/** Why a client's stream was ended by the server (the label of `gripstream_clients_dropped_total`). */
+export type DropReason = 'slow_client' | 'drain' | 'shutdown';
+export const DROP_REASONS: readonly DropReason[] = ['slow_client', 'drain', 'shutdown'];
+
+/** How an open stream reaches its client (the label of `gripstream_streams_open`). */
+export type StreamTransport = 'http1' | 'http2' | 'fetch';
+export const STREAM_TRANSPORTS: readonly StreamTransport[] = ['http1', 'http2', 'fetch'];
+
+/** The Redis link as a gauge: 1 connected, 0 not; undefined without Redis. */
+export type LinkState = 'up' | 'down';
+
+/**
+ * Bucket bounds, in seconds. Publishing in process takes microseconds, a Redis or GRIP round
+ * trip milliseconds: the buckets span both so one layout serves every histogram here.
+ */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * One publish in this many is timed. Timing costs two clock reads; at 1 in 16 it stays well
+ * under a percent of a publish, and a histogram of thousands of publishes a second loses
+ * nothing by seeing a sixteenth of them.
+ */
+export const SAMPLE_EVERY = 16;
+
+/** Who hears a histogram's samples: the Prometheus and the OpenTelemetry side, when attached. */
+export type SampleListener = (seconds: number) => void;
+
+/**
+ * A histogram fed by sampled observations. It keeps nothing itself: each sample goes to the
+ * exporters attached (a prom-client Histogram, an OpenTelemetry Histogram); with none attached
+ * a sample costs one array length check.
+ */
+export class Samples {
+  private listeners: SampleListener[] = [];
+
+  observe(seconds: number): void {
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(seconds);
+  }
+
+  /** Attaches an exporter; the returned function detaches it. */
+  listen(listener: SampleListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((kept) => kept !== listener);
+    };
+  }
+}
+
+/** Read at collection time: figures that are states of other objects, not counts kept here. */
+export interface MetricsViews {
+  /** Sum over channels of their subscribers. */
+  subscriptions(): number;
+  /** Channels with at least one subscriber on this instance. */
+  channels(): number;
+  /** The `n` channels with the most subscribers here, most first. */
+  topChannels(n: number): Array<{ channel: string; subscribers: number }>;
+  /** What the history keeps, when the store can tell cheaply (the in-memory one). */
+  history(): { events: number; bytes: number; evicted: number } | undefined;
+  /** The Redis link, when the engine or history uses Redis. */
+  redisLink(): LinkState | undefined;
+  /** True when a GRIP proxy is configured. */
+  grip(): boolean;
+}
+
+const NO_VIEWS: MetricsViews = {
+  subscriptions: () => 0,
+  channels: () => 0,
+  topChannels: () => [],
+  history: () => undefined,
+  redisLink: () => undefined,
+  grip: () => false,
+};
+
+/**
+ * Every figure gripstream reports, kept as plain integers that the code paths bump (one add
+ * each, no map lookup, no label set), and read by the exporters only when scraped or
+ * collected. The Prometheus handler, the OpenTelemetry instruments, `stats()` and the
+ * operator page all read this one object: there is no second bookkeeping to drift.
+ *
+ * Other modules add a figure by adding a field here and one line where it happens; the
+ * exporters' tables (src/ops/instruments.ts) then name and document it.
+ */
+export class Metrics {
+  // Counters (monotonic).
+  eventsPublished = 0;
+  publishBatches = 0;
+  deliveries = 0;
+  bytesWritten = 0;
+  readonly drops: Record<DropReason, number> = { slow_client: 0, drain: 0, shutdown: 0 };
+  resumesExact = 0;
+  resumesTruncated = 0;
+  eventsReplayed = 0;
+  holdsAnswered = 0;
+  gripLastRecoveries = 0;
+  gripPublishes = 0;
+  gripPublishFailures = 0;
+  redisCommandErrors = 0;
+  redisReconnects = 0;
+  redisGapsFilled = 0;
+
+  // Gauges kept here: streams opened minus closed, per transport.
+  readonly streamsOpen: Record<StreamTransport, number> = { http1: 0, http2: 0, fetch: 0 };
+
+  // Histograms, sampled.
+  readonly publishDuration = new Samples();
+  readonly publishLag = new Samples();
+  readonly gripPublishDuration = new Samples();
+  readonly redisCommandDuration = new Samples();
+
+  /** 0 when sampling is off (`metrics: false`); otherwise counts down to the next sample. */
+  private sampleCountdown: number;
+  /** When the sampled publish whose write is being waited for started (performance.now ms); 0: none. */
+  private lagStartedAt = 0;
+
+  views: MetricsViews = NO_VIEWS;
+
+  /** @param sampling false turns the histograms off: counters still count (stats() needs them). */
+  constructor(readonly sampling: boolean = true) {
+    this.sampleCountdown = sampling ? 1 : 0;
+  }
+
+  /**
+   * True for the publish to time (one in SAMPLE_EVERY). Kept branch-cheap: a decrement and a
+   * compare on the hot path.
+   */
+  sampleThis(): boolean {
+    if (this.sampleCountdown === 0 || --this.sampleCountdown !== 0) return false;
+    this.sampleCountdown = SAMPLE_EVERY;
+    return true;
+  }
+
+  /** A sampled publish whose delivery is now waiting for the end-of-tick write. */
+  startLag(startedAt: number): void {
+    if (this.lagStartedAt === 0) this.lagStartedAt = startedAt;
+  }
+
+  /** The flush that wrote the sampled publish's frames finished: publish → write lag. */
+  wrote(): void {
+    const startedAt = this.lagStartedAt;
+    if (startedAt === 0) return;
+    this.lagStartedAt = 0;
+    this.publishLag.observe((performance.now() - startedAt) / 1000);
+  }
+
+  /** Forgets a lag start whose publish reached no one here (no flush will follow). */
+  cancelLag(): void {
+    this.lagStartedAt = 0;
+  }
+
+  /** A stream that asked to resume: exact, or told `history-truncated`; and what it was replayed. */
+  resumed(replay: { readonly truncated: boolean; readonly events: number }): void {
+    if (replay.truncated) this.resumesTruncated++;
+    else this.resumesExact++;
+    this.eventsReplayed += replay.events;
+  }
+
+  /** Streams open here, all transports together. */
+  get openStreams(): number {
+    const open = this.streamsOpen;
+    return open.http1 + open.http2 + open.fetch;
+  }
+
+  /** Clients dropped, all reasons together. */
+  get clientsDropped(): number {
+    const drops = this.drops;
+    return drops.slow_client + drops.drain + drops.shutdown;
+  }
+}
+
+/** Milliseconds from the process's monotonic clock, for the samplers. */
+export const now = (): number => performance.now();

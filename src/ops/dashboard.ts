@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { refuse } from '../request/reply.js';
+import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
+import type { RequestHooks } from '../request/context.js';
+import { DROP_REASONS, type Metrics } from './Metrics.js';
+import { dashboardPage } from './dashboardPage.js';
+
+/**
+ * The channel list `authorize` receives for the operator page: one name that no stream route
+ * gives, so an `authorize` can tell the page from a stream (`channels[0] === DASHBOARD_CHANNEL`).
+ */
+export const DASHBOARD_CHANNEL = '$gripstream-dashboard';
+
+/** Options of `eventStream.dashboard()`. */
+export interface DashboardOptions {
+  /**
+   * Who may open the page. By default the EventStream's own `authorize` decides, called with
+   * `[DASHBOARD_CHANNEL]` as the channels; without either, anyone who reaches the route may.
+   */
+  authorize?: (req: StreamRequest) => boolean | Promise<boolean>;
+  /** Milliseconds between two updates of the page (default 1000, at least 100). */
+  interval?: number;
+  /** How many channels "top channels" lists (default 10); 0 leaves channel names off the page. */
+  topChannels?: number;
+}
+
+/** The handler `eventStream.dashboard()` returns: `node:http`, Express, Next.js pages (connect style). */
+export type DashboardHandler = (req: StreamRequest, res: StreamResponse, next?: NextFunction) => Promise<void>;
+
+/** What the page receives once per interval: counts and states, never event data. */
+export interface DashboardSnapshot {
+  time: number;
+  streams: Record<string, number>;
+  heldStreams: number;
+  subscriptions: number;
+  channels: number;
+  eventsPublished: number;
+  deliveries: number;
+  bytesWritten: number;
+  drops: Record<string, number>;
+  resumes: { exact: number; truncated: number };
+  eventsReplayed: number;
+  history: { events: number; bytes: number; evicted: number } | null;
+  redis: { state: 'up' | 'down'; errors: number; reconnects: number; gapsFilled: number } | null;
+  grip: { publishes: number; failures: number; recoveries: number } | null;
+  topChannels: Array<{ channel: string; subscribers: number }>;
+}
+
+const DEFAULT_INTERVAL = 1000;
+const MIN_INTERVAL = 100;
+const DEFAULT_TOP = 10;
+
+/** The figures of one moment, read from the metrics (the same the scrape handler reads). */
+export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
+  const views = metrics.views;
+  const link = views.redisLink();
+  const drops: Record<string, number> = {};
+  for (const reason of DROP_REASONS) drops[reason] = metrics.drops[reason];
+  return {
+    time: Date.now(),
+    streams: { ...metrics.streamsOpen },
+    heldStreams: metrics.holdsAnswered,
+    subscriptions: views.subscriptions(),
+    channels: views.channels(),
+    eventsPublished: metrics.eventsPublished,
+    deliveries: metrics.deliveries,
+    bytesWritten: metrics.bytesWritten,
+    drops,
+    resumes: { exact: metrics.resumesExact, truncated: metrics.resumesTruncated },
+    eventsReplayed: metrics.eventsReplayed,
+    history: views.history() ?? null,
+    redis:
+      link === undefined
+        ? null
+        : { state: link, errors: metrics.redisCommandErrors, reconnects: metrics.redisReconnects, gapsFilled: metrics.redisGapsFilled },
+    grip: views.grip()
+      ? { publishes: metrics.gripPublishes, failures: metrics.gripPublishFailures, recoveries: metrics.gripLastRecoveries }
+      : null,
+    topChannels: top > 0 ? views.topChannels(top) : [],
+  };
+}
+
+/**
+ * GET → the page; GET with `?stream` (or `Accept: text/event-stream`) → its event stream of
+ * snapshots. Both after `authorize`. `open` collects the streams' enders for close().
+ */
+export function dashboardHandler(
+  metrics: Metrics,
+  streamAuthorize: RequestHooks['authorize'],
+  options: DashboardOptions,
+  open: Set<() => void>,
+  isClosed: () => boolean,
+): DashboardHandler {
+  const interval = Math.max(MIN_INTERVAL, options.interval ?? DEFAULT_INTERVAL);
+  const top = Math.max(0, Math.floor(options.topChannels ?? DEFAULT_TOP));
+  const authorize =
+    options.authorize ?? (streamAuthorize === undefined ? undefined : (req: StreamRequest) => streamAuthorize(req, [DASHBOARD_CHANNEL]));
+  return async (req, res, next) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'the dashboard is read with GET', { Allow: 'GET, HEAD' });
+      if (authorize !== undefined && !(await authorize(req))) return plain(res, 403, 'not authorized for the dashboard');
+      if (isClosed()) return plain(res, 503, 'event stream is closed');
+      if (wantsStream(req)) return streamSnapshots(metrics, top, interval, res, open);
+      const nonce = randomBytes(16).toString('base64');
+      res.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        // Everything is inline; nothing may load from anywhere else.
+        'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src data:`,
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+      });
+      if (req.method === 'HEAD') res.end();
+      else res.end(dashboardPage(nonce, interval));
+    } catch (err) {
+      if (next !== undefined) return next(err);
+      plain(res, 500, 'internal error');
+    }
+  };
+}
+
+function wantsStream(req: StreamRequest): boolean {
+  const query = (req.url ?? '').split('?')[1] ?? '';
+  if (new URLSearchParams(query).has('stream')) return true;
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+function streamSnapshots(metrics: Metrics, top: number, interval: number, res: StreamResponse, open: Set<() => void>): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-store, no-transform',
+    'X-Accel-Buffering': 'no',
+  });
+  // Both kinds of response are Writables; only that side is used.
+  const out = res as Writable;
+  const send = (): void => {
+    out.write(`event: snapshot\ndata: ${JSON.stringify(snapshotOf(metrics, top))}\n\n`);
+  };
+  send();
+  const timer = setInterval(send, interval);
+  const end = (): void => {
+    clearInterval(timer);
+    open.delete(end);
+    if (!res.writableEnded) res.end();
+  };
+  open.add(end);
+  res.on('close', end);
+}
+
+function plain(res: StreamResponse, status: number, reason: string, headers?: Record<string, string>): void {
+  refuse(res, status, reason, headers);
+}
