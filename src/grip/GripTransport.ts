@@ -136,7 +136,7 @@ export class GripTransport {
       await sending;
       return;
     }
-    const startedAt = now();
+    const startedAt = metrics.gripPublishDuration.due() ? now() : 0;
     metrics.gripPublishes++;
     try {
       await sending;
@@ -144,7 +144,7 @@ export class GripTransport {
       metrics.gripPublishFailures++;
       throw err;
     }
-    metrics.gripPublishDuration.observe((now() - startedAt) / 1000);
+    if (startedAt !== 0) metrics.gripPublishDuration.observe((now() - startedAt) / 1000);
   }
 }
 

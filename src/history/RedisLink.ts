@@ -244,7 +244,7 @@ export class RedisLink {
 
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
     const metrics = this.metrics;
-    const startedAt = metrics?.sampleThis() === true ? now() : 0;
+    const startedAt = metrics?.redisCommandDuration.due() === true ? now() : 0;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {

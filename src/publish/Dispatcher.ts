@@ -34,7 +34,7 @@ export class Dispatcher {
     const checked = checkBatch(events);
     if (checked.length === 0) return;
     const metrics = this.metrics;
-    const startedAt = metrics.sampleThis() ? now() : 0;
+    const startedAt = metrics.publishDuration.due() ? now() : 0;
     if (this.grip !== undefined && this.engine.history === undefined) {
       await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
     }
