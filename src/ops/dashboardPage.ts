@@ -65,12 +65,14 @@ function draw(canvas, values) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, w, h);
   if (values.length < 2) return;
-  const max = Math.max(1, ...values);
+  // Room above the highest point, so a steady figure is a visible line, not the top edge.
+  const max = Math.max(1, ...values) * 1.2;
+  const span = Math.max(values.length, 30) - 1;
   ctx.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue('--line');
   ctx.lineWidth = 1.5 * ratio;
   ctx.beginPath();
   values.forEach((v, i) => {
-    const x = (i / (POINTS - 1)) * w, y = h - (v / max) * (h - 4 * ratio) - 2 * ratio;
+    const x = (i / span) * w, y = h - (v / max) * (h - 4 * ratio) - 2 * ratio;
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });
   ctx.stroke();
@@ -80,7 +82,7 @@ function show(s) {
   const rate = (k) => previous === undefined ? 0 : Math.max(0, (k(s) - k(previous)) / seconds);
   const open = sum(s.streams);
   $('streams').textContent = fmt(open);
-  $('streams-by').textContent = Object.entries(s.streams).map(([k, v]) => k + ' ' + fmt(v)).join(' · ') + ' · held by proxy (answered) ' + fmt(s.heldStreams);
+  $('streams-by').textContent = Object.entries(s.streams).map(([k, v]) => k + ' ' + fmt(v)).join(' · ') + (s.grip === null ? '' : ' · handed to the GRIP proxy ' + fmt(s.heldStreams));
   push('streams', open);
   const publishRate = rate((x) => x.eventsPublished);
   $('publish-rate').textContent = fmt(publishRate) + '/s';
