@@ -96,7 +96,7 @@ describe('stats', () => {
   it('counts connections, per-channel subscribers and their sum', async () => {
     const es = track(new EventStream());
     const { url } = await serve(es);
-    expect(es.stats()).toEqual({ connections: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
+    expect(es.stats()).toEqual({ connections: 0, heldStreams: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
     const a = await connectSse(`${url}/one/a`);
     await connectSse(`${url}/both`);
     await connectSse(`${url}/one/c`);

@@ -106,7 +106,7 @@ describe('authorize', () => {
     expect(calls).toEqual([[h.requests[0], ['secret']]]);
     expect(h.connects).toEqual([]);
     expect(h.disconnects).toEqual([]);
-    expect(h.eventStream.stats()).toEqual({ connections: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
+    expect(h.eventStream.stats()).toEqual({ connections: 0, heldStreams: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
   });
 
   it('async false: 403, and nothing was subscribed while it was deciding (node handler)', async () => {
@@ -275,7 +275,7 @@ describe('stats()', () => {
       String(req.params?.id).split('+'),
     );
     const { eventStream } = h;
-    expect(eventStream.stats()).toEqual({ connections: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
+    expect(eventStream.stats()).toEqual({ connections: 0, heldStreams: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
 
     // A (node) listens to a and b; B (fetch) to b.
     const a = await open(`${h.base}/node/a+b`);
@@ -283,7 +283,7 @@ describe('stats()', () => {
     const b = fetchRequest('http://localhost/x');
     const bBody = new SseClient(await eventStream.fetch(b.request, 'b'), b.controller);
     await bBody.next((e) => e.event === 'stream-open', 'B open');
-    expect(eventStream.stats()).toEqual({ connections: 2, subscribers: 3, channels: { a: 1, b: 2 }, eventsPublished: 0, clientsDropped: 0 });
+    expect(eventStream.stats()).toEqual({ connections: 2, heldStreams: 0, subscribers: 3, channels: { a: 1, b: 2 }, eventsPublished: 0, clientsDropped: 0 });
 
     // Every accepted event counts, whether or not anyone listens.
     await eventStream.publishEvent('a', { event: 'one', data: 1 });
@@ -307,6 +307,7 @@ describe('stats()', () => {
     const flood = await floodUntilDropped(eventStream, 'c');
     expect(eventStream.stats()).toEqual({
       connections: 2,
+      heldStreams: 0,
       subscribers: 3,
       channels: { a: 1, b: 2 },
       eventsPublished: 5 + flood,
@@ -318,6 +319,7 @@ describe('stats()', () => {
     await h.hooks.until(() => h.disconnects.some((d) => d.req === h.requests[0]), 'A to leave');
     expect(eventStream.stats()).toEqual({
       connections: 1,
+      heldStreams: 0,
       subscribers: 1,
       channels: { b: 1 },
       eventsPublished: 5 + flood,
@@ -328,6 +330,7 @@ describe('stats()', () => {
     await h.hooks.until(() => h.disconnects.some((d) => d.req === b.request), 'B to leave');
     expect(eventStream.stats()).toEqual({
       connections: 0,
+      heldStreams: 0,
       subscribers: 0,
       channels: {},
       eventsPublished: 5 + flood,
