@@ -61,6 +61,9 @@ export function implementations(
     { name: BASELINE, script: 'bench/servers/raw-node.ts' },
     { name: 'gripstream', script: 'bench/servers/gripstream.ts', ...missing },
     ...historyVariant,
+    // What metrics cost (issue 22): off, and on with an OTel SDK and a Prometheus scrape each second.
+    { name: 'gripstream-metrics-off', script: 'bench/servers/gripstream.ts', args: ['--metrics=off'], scenarios: ['broadcast', 'per-user'], ...missing },
+    { name: 'gripstream+metrics', script: 'bench/servers/gripstream.ts', args: ['--metrics=on'], scenarios: ['broadcast', 'per-user'], ...missing },
     { name: 'reference', script: 'bench/servers/reference.ts' },
     { name: 'better-sse', script: 'bench/servers/better-sse.ts' },
     { name: 'sse-channel', script: 'bench/servers/sse-channel.ts' },

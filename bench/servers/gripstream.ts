@@ -10,8 +10,15 @@
  * The cross-instance scenario starts it as one of several instances:
  * `--redis=<url> --key-prefix=<p>` (the Redis engine) or `--grip=<control uri>` (an origin
  * behind Pushpin).
+ *
+ * `--metrics=off` runs with `{ metrics: false }`; `--metrics=on` with metrics on as an operator
+ * runs them: the OpenTelemetry SDK collecting every second into an in-memory exporter, and
+ * the Prometheus handler's registry rendered every second, as a scrape would. The two show
+ * what metrics cost on the broadcast and per-user scenarios.
  */
-import { EventStream } from '../../src/index.ts';
+import { InMemoryMetricExporter, AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { Registry } from 'prom-client';
+import { EventStream, type EventStreamOptions } from '../../src/index.ts';
 import { serve } from './harness.ts';
 
 const arg = (name: string): string | undefined =>
@@ -20,12 +27,31 @@ const arg = (name: string): string | undefined =>
 const redis = arg('redis');
 const grip = arg('grip');
 const withHistory = process.argv.includes('--history');
+const metrics = arg('metrics');
+const SCRAPE_EVERY_MS = 1000;
+
+/** Metrics collected the way an operator's setup collects them, every second, in this process. */
+function metricsOn(): EventStreamOptions['metrics'] {
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    exportIntervalMillis: SCRAPE_EVERY_MS,
+  });
+  return { meterProvider: new MeterProvider({ readers: [reader] }) };
+}
+
+const metricsOption: EventStreamOptions = metrics === 'off' ? { metrics: false } : metrics === 'on' ? { metrics: metricsOn() } : {};
 const eventStream =
   redis !== undefined
     ? new EventStream({ redis: { url: redis, keyPrefix: arg('key-prefix') ?? 'bench:' } })
     : grip !== undefined
       ? new EventStream({ grip })
-      : new EventStream(withHistory ? {} : { history: false });
+      : new EventStream(withHistory ? { ...metricsOption } : { history: false, ...metricsOption });
+
+if (metrics === 'on') {
+  const registry = new Registry();
+  eventStream.metricsHandler({ registry });
+  setInterval(() => void registry.metrics(), SCRAPE_EVERY_MS).unref();
+}
 
 serve({
   subscribe: (req, res, channel) => eventStream.run(req, res, [channel]),

@@ -135,7 +135,7 @@ describe('the metrics option', () => {
     for (let i = 0; i < 40; i++) await es.publishEvent('c', { event: 'm', data: i });
     expect(await figure(registry, 'gripstream_events_published_total')).toBe(40);
     const duration = await registry.getSingleMetric('gripstream_publish_duration_seconds')!.get();
-    expect(duration.values.find((v) => v.metricName === 'gripstream_publish_duration_seconds_count')?.value ?? 0).toBe(0);
+    expect(duration.values.find((v) => (v as { metricName?: string }).metricName === 'gripstream_publish_duration_seconds_count')?.value ?? 0).toBe(0);
     const { resourceMetrics } = await reader.collect();
     expect(resourceMetrics.scopeMetrics).toEqual([]);
   });
