@@ -255,7 +255,7 @@ async function main(): Promise<void> {
         byImplementation.set(impl.name, result);
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         const label = options.repeat > 1 ? `${scenario} #${round}` : scenario;
-        console.log(`  ${label.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+        console.log(`  ${label.padEnd(14)} ${impl.name.padEnd(22)} ${secs.padStart(5)} s  ${describeResult(result)}`);
       }
     }
     results.push(...combineRounds(rounds, impls.map((i) => i.name), BASELINE));
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     results.push(result);
     if (result.status !== 'skipped') {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`  ${'grip'.padEnd(14)} ${impl.name.padEnd(19)} ${secs.padStart(5)} s  ${describeResult(result)}`);
+      console.log(`  ${'grip'.padEnd(14)} ${impl.name.padEnd(22)} ${secs.padStart(5)} s  ${describeResult(result)}`);
     }
   }
 
@@ -336,7 +336,7 @@ async function runScaleScenario(
     if (impl.unavailable !== undefined) console.log(`bench: scale: ${impl.name} SKIPPED: ${impl.unavailable}`);
     const result = await runScale(impl, setup);
     results.push(result);
-    console.log(`  scale          ${impl.name.padEnd(19)} ${(result.wallMs / 1000).toFixed(1).padStart(5)} s  ${describeScale(result)}`);
+    console.log(`  scale          ${impl.name.padEnd(22)} ${(result.wallMs / 1000).toFixed(1).padStart(5)} s  ${describeScale(result)}`);
   }
   const run: ScaleRunInfo = {
     startedAt,

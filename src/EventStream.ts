@@ -317,7 +317,8 @@ function createState(config: EventStreamOptions): EventStreamState {
     detach: [],
     dashboards: new Set(),
     publishers: new Map(),
-    dispatcher: new Dispatcher(engine, grip, metrics, () => state.closed, () => flusher.pending),
+    // With Redis, delivery comes back through the subscription later: no lag is sampled there.
+    dispatcher: new Dispatcher(engine, grip, metrics, () => state.closed, engine instanceof RedisEngine ? undefined : () => flusher.pending),
     closed: false,
     context: {
       bus,
