@@ -30,20 +30,35 @@ export type DashboardHandler = (req: StreamRequest, res: StreamResponse, next?: 
 
 /** What the page receives once per interval: counts and states, never event data. */
 export interface DashboardSnapshot {
+  /** When it was taken (ms since the epoch). */
   time: number;
+  /** Open streams by transport (`http1`, `http2`, `fetch`). */
   streams: Record<string, number>;
+  /** Streams handed to a GRIP proxy to hold since start. */
   heldStreams: number;
+  /** Channel subscriptions of the open streams. */
   subscriptions: number;
+  /** Channels with at least one subscriber. */
   channels: number;
+  /** Events published since start. */
   eventsPublished: number;
+  /** Events handed to open streams since start. */
   deliveries: number;
+  /** Bytes of event-stream text written since start. */
   bytesWritten: number;
+  /** Streams ended by the server, by reason. */
   drops: Record<string, number>;
+  /** Resumes from a Last-Event-ID, exact or truncated. */
   resumes: { exact: number; truncated: number };
+  /** Events replayed from history. */
   eventsReplayed: number;
+  /** The in-memory history; null when history is kept elsewhere or off. */
   history: { events: number; bytes: number; evicted: number } | null;
+  /** The Redis link; null without Redis. */
   redis: { state: 'up' | 'down'; errors: number; reconnects: number; gapsFilled: number } | null;
+  /** GRIP publishing; null without a GRIP proxy. */
   grip: { publishes: number; failures: number; recoveries: number } | null;
+  /** The channels with the most subscribers, most first (empty with `topChannels: 0`). */
   topChannels: Array<{ channel: string; subscribers: number }>;
 }
 
