@@ -102,7 +102,8 @@ describe.runIf(requirePrometheus())('metrics scraped by a real Prometheus', () =
     const reader = new OnDemandReader();
     const meterProvider = new MeterProvider({ readers: [reader] });
     defer(() => meterProvider.shutdown());
-    const es = new EventStream({ metrics: { meterProvider } });
+    // No keep-alive comment in the test's time: the bytes written are the events' alone.
+    const es = new EventStream({ metrics: { meterProvider }, keepAliveInterval: 600_000 });
     defer(() => es.close());
     const metrics = es.metricsHandler();
     const route = es('{ch}');
