@@ -105,7 +105,6 @@ const NO_VIEWS: MetricsViews = {
 export class Metrics {
   // Counters (monotonic).
   eventsPublished = 0;
-  publishBatches = 0;
   deliveries = 0;
   bytesWritten = 0;
   readonly drops: Record<DropReason, number> = { slow_client: 0, drain: 0, shutdown: 0 };
@@ -156,28 +155,11 @@ export class Metrics {
     this.publishLag.observe((performance.now() - startedAt) / 1000);
   }
 
-  /** Forgets a lag start whose publish reached no one here (no flush will follow). */
-  cancelLag(): void {
-    this.lagStartedAt = 0;
-  }
-
   /** A stream that asked to resume: exact, or told `history-truncated`; and what it was replayed. */
   resumed(replay: { readonly truncated: boolean; readonly events: number }): void {
     if (replay.truncated) this.resumesTruncated++;
     else this.resumesExact++;
     this.eventsReplayed += replay.events;
-  }
-
-  /** Streams open here, all transports together. */
-  get openStreams(): number {
-    const open = this.streamsOpen;
-    return open.http1 + open.http2 + open.fetch;
-  }
-
-  /** Clients dropped, all reasons together. */
-  get clientsDropped(): number {
-    const drops = this.drops;
-    return drops.slow_client + drops.drain + drops.shutdown;
   }
 }
 

@@ -44,7 +44,6 @@ export class Dispatcher {
     // The in-memory path answers at once; awaiting only real promises saves a microtask.
     if (pending instanceof Promise) await pending;
     metrics.eventsPublished += checked.length;
-    metrics.publishBatches++;
     // In process, delivery happened in the call: the write follows at the end of this tick.
     if (startedAt !== 0 && this.writesPending()) metrics.startLag(startedAt);
     if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
