@@ -50,6 +50,7 @@ export class RedisLink {
   private readyWait: Promise<void> | undefined;
   /** Counts command latency, errors and reconnects; set by the EventStream that owns the link. */
   metrics: Metrics | undefined;
+  private stopCounting: (() => void) | undefined;
 
   constructor(options: RedisConnectionOptions) {
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -83,14 +84,16 @@ export class RedisLink {
     return this.connected?.status;
   }
 
-  /** Every `ready` after the first is the link coming back. */
+  /** Every `ready` after the first is the link coming back. The listener leaves at close() (the app's client outlives us). */
   private countReconnects(client: RedisClientLike): void {
     const on = (client as { on?: (event: string, listener: () => void) => unknown }).on;
     if (typeof on !== 'function') return;
     let readies = client.status === 'ready' ? 1 : 0;
-    on.call(client, 'ready', () => {
+    const listener = (): void => {
       if (++readies > 1 && this.metrics !== undefined) this.metrics.redisReconnects++;
-    });
+    };
+    on.call(client, 'ready', listener);
+    this.stopCounting = () => client.off('ready', listener);
   }
 
   /**
@@ -160,6 +163,7 @@ export class RedisLink {
   }
 
   async close(): Promise<void> {
+    this.stopCounting?.();
     if (!this.ownsClient) return;
     const client = await this.client.catch(() => undefined);
     client?.disconnect();
