@@ -144,6 +144,7 @@ export class ChannelFeed {
    */
   private async check(): Promise<void> {
     const delivered = this.deliveredSeq;
+    const anchored = this.anchored;
     const moves = this.moves;
     const gap = await this.read(() => this.recheck());
     if (gap === undefined || this.stopped) return;
@@ -157,6 +158,7 @@ export class ChannelFeed {
       return;
     }
     this.apply(gap, delivered);
+    if (anchored && this.deliveredSeq !== delivered) this.target.filled?.(this.channel);
     this.drain();
   }
 

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
@@ -124,5 +127,33 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP and Redis metrics with 
     now = await figures(registry);
     expect(now.get('gripstream_redis_reconnects_total')).toBe(1);
     await within(es.publishEvent('c', { event: 'm', data: 3 }), 5000, 'a publish once Redis is back');
+  });
+
+  it('counts a gap in pub/sub delivery read back from the stream (its subscriber link killed while events are published)', async () => {
+    const redis = await startRedis();
+    defer(() => redis.stop());
+    const prefix = `g-${randomUUID()}:`;
+    const es = new EventStream({ redis: { url: redis.url, keyPrefix: prefix } });
+    defer(() => es.close());
+    const publisher = new EventStream({ redis: { url: redis.url, keyPrefix: prefix } });
+    defer(() => publisher.close());
+    const registry = registryOf(es);
+    const server = http.createServer(es('room'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    defer(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    const client = new Listener(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    defer(() => client.close());
+    await client.until(opened, 5000, 'open');
+    await eventually('subscribed in Redis', 5000, async () => redis.cli('PUBSUB', 'NUMSUB', `${prefix}{room}:p`).endsWith('1'));
+    await publisher.publishEvent('room', { event: 'm', data: 0 });
+    await client.until((e) => e.some((x) => x.type === 'm'), 5000, 'the first event');
+    expect((await figures(registry)).get('gripstream_redis_gaps_filled_total')).toBe(0);
+
+    redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (let i = 1; i <= 10; i++) await publisher.publishEvent('room', { event: 'm', data: i });
+    await client.until((e) => e.filter((x) => x.type === 'm').length >= 11, 10_000, 'every event, the gap filled');
+    expect(client.of('m').map((e) => Number(e.data))).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    expect((await figures(registry)).get('gripstream_redis_gaps_filled_total')).toBeGreaterThanOrEqual(1);
   });
 });
