@@ -168,16 +168,16 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.bus.deliver(channel, Frame.of(content, item.seq, origin));
   }
 
-  /**
-   * Ends the channel's streams so that they resume (their store answers what it can vouch
-   * for). Each is told `history-truncated` first: a client that had not received an event yet
-   * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
-   */
   /** A gap in pub/sub delivery, read back from the channel's stream. */
   filled(): void {
     if (this.metrics !== undefined) this.metrics.redisGapsFilled++;
   }
 
+  /**
+   * Ends the channel's streams so that they resume (their store answers what it can vouch
+   * for). Each is told `history-truncated` first: a client that had not received an event yet
+   * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
+   */
   lost(channel: string): void {
     debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
     const notice = Frame.of(encodeEvent({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: null }) }));

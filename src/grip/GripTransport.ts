@@ -130,13 +130,13 @@ export class GripTransport {
   async publish(channel: string, frames: readonly GripFrame[]): Promise<void> {
     const gripChannel = this.gripChannel(channel);
     const items = frames.map((frame) => toItem(gripChannel, frame, this.reliable));
-    const sending = Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
     const metrics = this.metrics;
+    const startedAt = metrics?.gripPublishDuration.due() === true ? now() : 0;
+    const sending = Promise.all(this.publisher.clients.map((client) => publishItems(client, gripChannel, items, this.timeoutMs)));
     if (metrics === undefined) {
       await sending;
       return;
     }
-    const startedAt = metrics.gripPublishDuration.due() ? now() : 0;
     metrics.gripPublishes++;
     try {
       await sending;

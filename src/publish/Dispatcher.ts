@@ -7,7 +7,6 @@ import { encodeEvent } from '../sse/encode.js';
 import { checkBatch, type CheckedEvent } from './checkEvent.js';
 import type { ServerSentEvent } from '../types.js';
 
-
 /**
  * The publish flow: validate everything first (nothing is written for a bad batch), hand the
  * batch to the engine (which keeps it, encodes each event once and delivers it to the
