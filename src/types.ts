@@ -124,7 +124,7 @@ export interface EventStreamConfig {
   redis?: string | RedisClientLike | RedisEngineOptions | null;
   /**
    * Metrics (docs/operations-metrics.md). On by default: counters are plain integers read
-   * when scraped, histograms are sampled (1 publish in 16), and the OpenTelemetry instruments
+   * when scraped, histograms are sampled (1 publish in 64), and the OpenTelemetry instruments
    * are created on the global MeterProvider (a no-op until your app registers an SDK, which it
    * must do before this constructor runs) or on the `meterProvider` given. `false` turns the
    * histograms and the OpenTelemetry instruments off; `stats()` and the counters still count.

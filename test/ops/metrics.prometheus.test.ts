@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram as OtelHistogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
+import { SAMPLE_EVERY } from '../../src/ops/Metrics.js';
 import { STREAM_OPEN } from '../../src/sse/frames.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { requirePrometheus, startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
@@ -170,8 +171,8 @@ describe.runIf(requirePrometheus())('metrics scraped by a real Prometheus', () =
     expect(await scalar(prometheus, 'gripstream_history_events')).toBe(published);
     expect(await scalar(prometheus, 'gripstream_history_evicted_events_total')).toBe(0);
     expect(await scalar(prometheus, 'sum(gripstream_clients_dropped_total)')).toBe(0);
-    // One publish in 16 is timed: the first, the 17th, ...
-    expect(await scalar(prometheus, 'gripstream_publish_duration_seconds_count')).toBe(Math.ceil(published / 16));
+    // One publish in SAMPLE_EVERY is timed: the first, then every SAMPLE_EVERY-th.
+    expect(await scalar(prometheus, 'gripstream_publish_duration_seconds_count')).toBe(Math.ceil(published / SAMPLE_EVERY));
     expect(await scalar(prometheus, 'gripstream_publish_lag_seconds_count')).toBeGreaterThan(0);
     // No Redis, no GRIP: their series are left out rather than reported as down.
     expect(await prometheus.query('gripstream_redis_up')).toEqual([]);
@@ -200,7 +201,7 @@ describe.runIf(requirePrometheus())('metrics scraped by a real Prometheus', () =
     expect(otelValue(points('gripstream.resumes'), { result: 'truncated' })).toBe(1);
     expect(otelValue(points('gripstream.events.replayed'))).toBe(50 + FIRST_BATCH);
     const duration = otelValue(points('gripstream.publish.duration')) as OtelHistogram;
-    expect(duration.count).toBe(Math.ceil(published / 16));
+    expect(duration.count).toBe(Math.ceil(published / SAMPLE_EVERY));
     expect(otel.get('gripstream.publish.duration')!.descriptor.unit).toBe('s');
     expect(otel.has('gripstream.redis.up')).toBe(false);
   });
