@@ -48,7 +48,7 @@ export function validateOptions(config: unknown): void {
   }
   // The prefix goes into every Grip-Channel header entry: the channel-name rule applies to it.
   if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
-    throw new InvalidConfigError(`gripPrefix must not contain ',', ';' or control characters, got ${describe(options.gripPrefix)}`);
+    throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(options.gripPrefix)}`);
   }
   const history = options.history;
   if (history !== undefined && history !== false) {

@@ -2,6 +2,9 @@ import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type P
 import { GripPublishError } from '../errors.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
+import { decodeGripId, encodeGripId, NO_PREVIOUS_ID } from './gripId.js';
+
+export { NO_PREVIOUS_ID };
 
 /**
  * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
@@ -27,13 +30,6 @@ interface BatchCapableClient {
  * instructions, and publishes encoded events to every configured proxy.
  * Protocol: https://pushpin.org/docs/protocols/grip/
  */
-/**
- * The `prev-id` of a channel's first event, and of a channel with no events in a hold.
- * Pushpin only tracks a channel's position when the hold names one; without it the first
- * recovery of that channel comes without `Grip-Last` and nothing can be replayed.
- */
-export const NO_PREVIOUS_ID = '-';
-
 /** Seconds Pushpin may let a reliable stream idle before it checks the next link anyway. */
 export const NEXT_LINK_TIMEOUT = 120;
 
@@ -81,7 +77,9 @@ export class GripTransport {
   holdHeaders(channels: readonly string[], keepAliveSeconds: number, reliable?: ReliableHold): Record<string, string> {
     const instruct = new GripInstruct(
       channels.map((channel) => {
-        const prevId = reliable === undefined ? null : (reliable.prevIds.get(channel) ?? NO_PREVIOUS_ID);
+        const known = reliable?.prevIds.get(channel);
+        // Encoded: a publisher's id must not add channels or parameters to the header.
+        const prevId = reliable === undefined ? null : known === undefined ? NO_PREVIOUS_ID : encodeGripId(known);
         return new Channel(this.gripChannel(channel), prevId);
       }),
     );
@@ -96,7 +94,9 @@ export class GripTransport {
    * the next link to recover a gap: the last id it delivered, per channel of ours. Only the
    * route's own `channels` are kept: the header is client input as far as the route is
    * concerned, and must never widen what `authorize` allowed. `last-id=-` (the `prev-id` of
-   * a hold on an empty channel) means nothing was delivered yet: the channel's start.
+   * a hold on an empty channel) means nothing was delivered yet: the channel's start. Ids
+   * come back as `encodeGripId` wrote them; an entry that does not decode is left out (its
+   * channel is then read from its start, as for a channel the proxy did not name).
    */
   parseGripLast(header: string | undefined, channels: readonly string[]): Map<string, string> | undefined {
     if (header === undefined || header === '') return undefined;
@@ -109,8 +109,13 @@ export class GripTransport {
       if (!name.startsWith(prefix) || lastId === undefined) continue;
       const channel = name.slice(prefix.length);
       if (!allowed.has(channel)) continue;
-      const id = unquote(lastId);
-      positions.set(channel, id === NO_PREVIOUS_ID ? FROM_START : id);
+      const text = unquote(lastId);
+      if (text === NO_PREVIOUS_ID) {
+        positions.set(channel, FROM_START);
+        continue;
+      }
+      const id = decodeGripId(text);
+      if (id !== undefined) positions.set(channel, id);
     }
     return positions;
   }
@@ -137,8 +142,10 @@ function unquote(value: string): string {
 
 // `prev-id` only in reliable mode: outside it the proxy has no next link to recover with.
 function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExport {
-  const prevId = reliable ? (frame.prevId ?? NO_PREVIOUS_ID) : undefined;
-  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, prevId).export();
+  // The proxy compares these with the hold's `prev-id` and returns `id` in Grip-Last: both encoded alike.
+  const prevId = reliable ? (frame.prevId === undefined ? NO_PREVIOUS_ID : encodeGripId(frame.prevId)) : undefined;
+  const id = frame.id === undefined ? undefined : encodeGripId(frame.id);
+  const exported = new Item(new HttpStreamFormat(frame.content), id, prevId).export();
   exported.channel = channel;
   return exported;
 }

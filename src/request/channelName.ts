@@ -5,8 +5,10 @@ import { isWellFormed } from '../sse/eventId.js';
 export const MAX_CHANNEL_BYTES = 255;
 
 // Control characters (C0, DEL) cannot travel in an HTTP header (`Grip-Channel`: Node refuses
-// DEL, CR, LF, NUL; trimming would eat a TAB); `,` and `;` are the separators of `Grip-Channel`.
-export const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;]/;
+// DEL, CR, LF, NUL; trimming would eat a TAB); `,` and `;` are the separators of `Grip-Channel`,
+// and a `"` opens a quoted string there, inside which the proxy reads our separators as text
+// (two channels of one hold would merge into one).
+export const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;"]/;
 
 /**
  * The one rule for channel names, applied to routes and publishes alike: surrounding
@@ -19,7 +21,7 @@ export function normalizeChannel(name: unknown): string {
   // Checked before trimming: a name of control characters must not trim down to another name.
   if (FORBIDDEN_IN_CHANNEL.test(name)) {
     throw new InvalidChannelError(
-      `channel name ${JSON.stringify(name)} contains CR, LF, NUL, ',' or ';' (or another control character)`,
+      `channel name ${JSON.stringify(name)} contains CR, LF, NUL, ',', ';' or '"' (or another control character)`,
     );
   }
   const trimmed = name.trim();
