@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import type { HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { FROM_START, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -14,6 +14,12 @@ export interface ReplayText {
   upTo: number;
   /** Newest id per channel in the snapshot replayed from, when the store tells. */
   lastIds?: Map<string, string>;
+  /**
+   * Set when the replay stopped at its byte bound with events left: each channel that had
+   * events in the replay, at the position its client now stands (the id of its last event
+   * sent, or the id before its first event not sent; FROM_START when that is its start).
+   */
+  cut?: Map<string, string>;
 }
 
 /** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
@@ -79,14 +85,18 @@ export async function replayCursorAfter(
   return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), replay.records, last?.seq ?? -Infinity);
 }
 
-/** The same replay as one text, for a GRIP hold (answered once, to the proxy). */
+/**
+ * The same replay as one text, for a GRIP hold (answered once, to the proxy): at most
+ * `maxBytes` of events (at least one), the rest left for the next request (see `cut`).
+ */
 export async function replayAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  maxBytes: number,
 ): Promise<ReplayText> {
   const read = await readAfter(store, channels, lastEventId);
-  return read === undefined ? NOTHING : toText(read.replay, read.asked);
+  return read === undefined ? NOTHING : toText(read.replay, read.asked, maxBytes);
 }
 
 async function readAfter(
@@ -114,6 +124,7 @@ async function readAfter(
 export async function replayEachAfter(
   store: HistoryStore,
   positions: ReadonlyMap<string, string>,
+  maxBytes: number,
 ): Promise<ReplayText> {
   const replays = await Promise.all(
     [...positions].map(async ([channel, lastId]) => {
@@ -128,17 +139,39 @@ export async function replayEachAfter(
     if (replay.lastIds === undefined) lastIds = undefined;
     for (const [channel, id] of replay.lastIds ?? []) lastIds?.set(channel, id);
   }
-  return toText({ records, complete: truncated === undefined, lastIds }, truncated?.lastId ?? null);
+  return toText({ records, complete: truncated === undefined, lastIds }, truncated?.lastId ?? null, maxBytes);
 }
 
-function toText(replay: Replay, asked: string | null): ReplayText {
+// A hold is answered in one body, which the origin builds whole and the proxy then relays:
+// without a bound, every request for an old id would build the channel's whole history.
+function toText(replay: Replay, asked: string | null, maxBytes: number): ReplayText {
   let text = replay.complete ? '' : truncatedNotice(asked);
   let upTo = -Infinity;
-  for (const record of replay.records) {
-    text += encodeRecord(record);
+  const records = replay.records;
+  let sent = 0;
+  for (; sent < records.length; sent++) {
+    const record = records[sent]!;
+    const event = encodeRecord(record);
+    // Counted in UTF-16 units, as ReplayCursor does; one event always goes, however large.
+    if (sent > 0 && text.length + event.length > maxBytes) break;
+    text += event;
     upTo = record.seq;
   }
-  return { text, upTo, lastIds: replay.lastIds };
+  const result: ReplayText = { text, upTo, lastIds: replay.lastIds };
+  if (sent < records.length) result.cut = positionsAt(records, sent);
+  return result;
+}
+
+/** Where each channel of `records` stands once the first `sent` of them went out. */
+function positionsAt(records: readonly HistoryRecord[], sent: number): Map<string, string> {
+  const positions = new Map<string, string>();
+  for (let i = 0; i < sent; i++) positions.set(records[i]!.channel, records[i]!.id);
+  for (let i = sent; i < records.length; i++) {
+    const record = records[i]!;
+    // A store that no longer knows the id before (evicted) makes it the channel's start.
+    if (!positions.has(record.channel)) positions.set(record.channel, record.prevId ?? FROM_START);
+  }
+  return positions;
 }
 
 function encodeRecord(record: HistoryRecord): string {

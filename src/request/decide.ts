@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import { GripstreamError, InvalidChannelError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
-import { replayAfter, replayEachAfter } from '../history/replay.js';
+import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { acceptsEventStream } from './accept.js';
@@ -19,6 +19,10 @@ export type StreamDecision =
   | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string> }
   /** HEAD: the stream's head and nothing else; no subscription. */
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
+  /**
+   * Answered once, to the proxy. With GRIP headers the proxy holds the stream; without them
+   * (a bounded replay outside reliable mode) it relays the body and ends the stream.
+   */
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
   | { kind: 'stream'; channels: string[]; lastEventId: LastEventId };
 
@@ -26,6 +30,9 @@ const debug = createDebug('gripstream:grip');
 
 /** Seconds until the proxy retries a recovery that history could not answer. */
 const RECOVERY_RETRY_SECONDS = 1;
+
+/** Seconds until the proxy fetches the rest of a replay cut at its bound (its shortest wait). */
+const CONTINUE_SECONDS = 1;
 
 /** Methods a stream route answers; anything else gets 405 with them in `Allow`. */
 const STREAM_METHODS = 'GET, HEAD';
@@ -92,9 +99,22 @@ async function holdDecision(
   const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
-  const replay = await replayAfter(ctx.history, channels, lastEventId);
-  const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
-  return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
+  const replay = await replayAfter(ctx.history, channels, lastEventId, holdReplayBound(ctx));
+  const body = openingText(ctx.retry) + replay.text;
+  // Outside reliable mode the proxy has no next link to fetch the rest with. The stream ends
+  // after this part instead: the client reconnects from the last id it got and is given the
+  // next part. Nothing is lost, and no `history-truncated` claims otherwise.
+  if (replay.cut !== undefined && !grip.reliable) return { kind: 'hold', channels, headers: { ...EVENT_STREAM_HEADERS }, body };
+  const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay) : undefined;
+  return holdOf(ctx, channels, body, reliable);
+}
+
+/**
+ * The most replay one hold (or recovery) body carries: what one client may have unread
+ * (`maxBufferedBytes`). In reliable mode the proxy fetches the rest through the next link.
+ */
+function holdReplayBound(ctx: StreamContext): number {
+  return ctx.subscriberHooks.maxBufferedBytes;
 }
 
 /**
@@ -110,8 +130,8 @@ async function recoveryDecision(
   recovery: Map<string, string>,
 ): Promise<StreamDecision> {
   try {
-    const replay = await replayEachAfter(ctx.history!, recovery);
-    return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
+    const replay = await replayEachAfter(ctx.history!, recovery, holdReplayBound(ctx));
+    return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
@@ -131,13 +151,25 @@ function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: 
   };
 }
 
+/**
+ * A replay cut at its bound leaves each channel it touched at the cut, not at its newest id:
+ * the proxy then asks for the rest (Grip-Last) a second later, and again until it has it all.
+ */
 async function reliableHold(
   ctx: StreamContext,
   req: RequestView,
   channels: readonly string[],
-  snapshot: Map<string, string> | undefined,
+  replay: ReplayText,
 ): Promise<ReliableHold> {
-  return { prevIds: await prevIdsOf(ctx, channels, snapshot), nextLink: nextLinkFor(req) };
+  const snapshot = await prevIdsOf(ctx, channels, replay.lastIds);
+  if (replay.cut === undefined) return { prevIds: snapshot, nextLink: nextLinkFor(req) };
+  const prevIds = new Map(snapshot);
+  for (const [channel, id] of replay.cut) {
+    // A channel left out is held at `-`, its start.
+    if (id === FROM_START) prevIds.delete(channel);
+    else prevIds.set(channel, id);
+  }
+  return { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: CONTINUE_SECONDS };
 }
 
 /**
