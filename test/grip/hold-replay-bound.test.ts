@@ -8,12 +8,14 @@
 import net from 'node:net';
 import express from 'express';
 import { Auth } from '@fanoutio/grip';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { collectGarbage } from '../support/gc.js';
 import { startApp, startHttp } from '../support/server.js';
 import { pollUntil } from '../support/wait.js';
+import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { Listener, startOrigin } from './helpers.js';
 
 afterEach(runCleanups);
 
@@ -86,4 +88,44 @@ it.each([
   // The body (at most 1 MiB of events, the default maxBufferedBytes) waits unread in the
   // socket's queue; before the bound it was the whole 7.6 MiB (or ~2× that in UTF-16).
   expect(perRequest).toBeLessThan(1.5 * MiB);
+});
+
+describe.runIf(requirePushpin())('a replay larger than the bound, through a real Pushpin', () => {
+  const SMALL_BOUND = 256 * 1024;
+  const BIG_EVENTS = 24; // 24 × 60 KB ≈ 1.4 MiB: six parts of at most 256 KiB
+
+  async function behindPushpin(gripReliable: boolean) {
+    const [httpPort, publishPort] = await freePortPair();
+    const origin = await startOrigin('A', {
+      grip: `http://127.0.0.1:${publishPort}/?iss=pushpin&key=changeme`,
+      gripReliable,
+      maxBufferedBytes: SMALL_BOUND,
+      // Plain mode: the client reconnects for each part.
+      retry: 50,
+    });
+    defer(() => origin.close());
+    const pushpin = await startPushpin({ originPort: origin.port, httpPort, publishPort, messageWait: 300 });
+    defer(() => pushpin.stop());
+    await pushpin.waitForOrigin('/events/warmup');
+    for (let i = 0; i < BIG_EVENTS; i++) {
+      await origin.eventStream.publishEvent('big', { event: 'm', data: `${String(i).padStart(4, '0')}`.padEnd(EVENT_DATA, 'x'), id: `e,${i}` });
+    }
+    return { origin, httpPort };
+  }
+
+  it.each([
+    ['reliable', true],
+    ['plain', false],
+  ])('%s: a client resuming from an unknown id gets every event once, in order, then live ones', async (_mode, reliable) => {
+    const { origin, httpPort } = await behindPushpin(reliable);
+    const client = new Listener(`http://127.0.0.1:${httpPort}/events/big?lastEventId=junk`, ['m']);
+    defer(() => client.close());
+    await client.until((e) => e.filter((x) => x.type === 'm').length >= BIG_EVENTS, 30_000, 'the whole replay');
+    await origin.eventStream.publishEvent('big', { event: 'm', data: 'live', id: 'e,live' });
+    await client.until((e) => e.some((x) => x.id === 'e,live'), 10_000, 'a live event after it');
+    const ids = client.of('m').map((e) => e.id);
+    expect(ids).toEqual([...Array.from({ length: BIG_EVENTS }, (_, i) => `e,${i}`), 'e,live']);
+    // Told once that the id was unknown; the parts after it are exact.
+    expect(client.of('history-truncated')).toHaveLength(1);
+  }, 60_000);
 });
