@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Auth } from '@fanoutio/grip';
 import { type EventStreamOptions } from '../../src/index.js';
+import { getOnce } from '../support/server.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
 import { Listener, startOrigin, type Origin } from './helpers.js';
@@ -20,8 +22,7 @@ async function behindPushpin(): Promise<{ origin: Origin; httpPort: number }> {
   };
   const origin = await startOrigin('A', options);
   defer(() => origin.close());
-  const pushpin = await startPushpin({ originPort: origin.port, httpPort, publishPort, messageWait: 300, logLevel: 3 });
-  defer(() => { if (process.env.PP_LOG) console.log(pushpin.log()); });
+  const pushpin = await startPushpin({ originPort: origin.port, httpPort, publishPort, messageWait: 300 });
   defer(() => pushpin.stop());
   await pushpin.waitForOrigin('/events/warmup');
   return { origin, httpPort };
@@ -88,5 +89,29 @@ describe.runIf(requirePushpin())('event ids never change a GRIP header (real Pus
       ['three', 'c"d'],
       ['four', 'e=f'],
     ]);
+  });
+});
+
+describe('Grip-Last never widens what the route and authorize allowed', () => {
+  it('a signed recovery naming another channel replays only the route\'s own', async () => {
+    const origin = await startOrigin('A', {
+      // No proxy runs: publishes to it fail, but history keeps them (that is all this needs).
+      grip: 'http://127.0.0.1:9/?iss=pushpin&key=changeme',
+      gripReliable: true,
+      authorize: (_req, channels) => !channels.includes('admin'),
+    });
+    defer(() => origin.close());
+    await origin.eventStream.publishEvent('room', { event: 'room', data: 'r', id: 'r1' }).catch(() => undefined);
+    await origin.eventStream.publishEvent('admin', { event: 'admin', data: 'secret', id: 'a1' }).catch(() => undefined);
+    const sig = (await new Auth.Jwt({ iss: 'pushpin' }, new TextEncoder().encode('changeme')).buildHeader()).replace(/^Bearer /, '');
+    const reply = await getOnce(`http://127.0.0.1:${origin.port}/events/room`, {
+      accept: 'text/event-stream',
+      'grip-sig': sig,
+      'grip-last': 'events-room; last-id=-, events-admin; last-id=-, events-admin; last-id="-"',
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['grip-channel']).toBe('events-room; prev-id=r1');
+    expect(reply.body).toContain('id: r1\n');
+    expect(reply.body).not.toContain('secret');
   });
 });
