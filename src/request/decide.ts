@@ -203,7 +203,9 @@ function nextLinkFor(req: RequestView): string {
   const url = new URL(req.url ?? '/', 'http://origin.invalid');
   url.searchParams.delete('lastEventId');
   url.searchParams.delete('last_event_id');
-  return url.pathname + url.search;
+  // The URL parser already escapes `<`, `>`, `"` and spaces; a `,` or `;` left as sent would
+  // split the client's own URL into further `Grip-Link` elements or parameters.
+  return (url.pathname + url.search).replace(/[,;]/g, (c) => (c === ',' ? '%2C' : '%3B'));
 }
 
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */

@@ -114,4 +114,18 @@ describe('Grip-Last never widens what the route and authorize allowed', () => {
     expect(reply.body).toContain('id: r1\n');
     expect(reply.body).not.toContain('secret');
   });
+
+  it('the next link, built from the client\'s own URL, stays one Grip-Link element', async () => {
+    const origin = await startOrigin('A', { grip: 'http://127.0.0.1:9/?iss=pushpin&key=changeme', gripReliable: true });
+    defer(() => origin.close());
+    const sig = (await new Auth.Jwt({ iss: 'pushpin' }, new TextEncoder().encode('changeme')).buildHeader()).replace(/^Bearer /, '');
+    const reply = await getOnce(`http://127.0.0.1:${origin.port}/events/room?x=a,%3C/events/admin%3E;rel=next`, {
+      accept: 'text/event-stream',
+      'grip-sig': sig,
+    });
+    expect(reply.status).toBe(200);
+    const link = String(reply.headers['grip-link']);
+    expect(link).toMatch(/^<\/events\/room\?x=[^<>,;"]*>; rel=next; timeout=120$/);
+    expect(new URL(link.slice(1, link.indexOf('>')), 'http://x').searchParams.get('x')).toBe('a,</events/admin>;rel=next');
+  });
 });
