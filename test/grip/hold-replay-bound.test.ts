@@ -81,10 +81,15 @@ it.each([
   await pollUntil(() => holds() === 1, 10_000, 'the first hold');
 
   const before = retained();
+  const rssBefore = process.memoryUsage().rss;
   for (let i = 0; i < REQUESTS; i++) neverReading(server.port, '/events/big', { 'Grip-Sig': sig, 'Last-Event-ID': 'junk' });
   await pollUntil(() => holds() === REQUESTS + 1, 20_000, 'every hold answered');
   const perRequest = (retained() - before) / REQUESTS;
-  console.log(`[hold-replay-bound] ${reliable ? 'reliable' : 'plain'}: ${(perRequest / MiB).toFixed(2)} MiB per unread hold answer`);
+  const rssPerRequest = (process.memoryUsage().rss - rssBefore) / REQUESTS;
+  console.log(
+    `[hold-replay-bound] ${reliable ? 'reliable' : 'plain'}: ${(perRequest / MiB).toFixed(2)} MiB heap+buffers, ` +
+      `${(rssPerRequest / MiB).toFixed(2)} MiB rss per unread hold answer`,
+  );
   // The body (at most 1 MiB of events, the default maxBufferedBytes) waits unread in the
   // socket's queue; before the bound it was the whole 7.6 MiB (or ~2× that in UTF-16).
   expect(perRequest).toBeLessThan(1.5 * MiB);
