@@ -25,11 +25,6 @@ interface BatchCapableClient {
   getAuth?(): { buildHeader(): Promise<string> } | undefined;
 }
 
-/**
- * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
- * instructions, and publishes encoded events to every configured proxy.
- * Protocol: https://pushpin.org/docs/protocols/grip/
- */
 /** Seconds Pushpin may let a reliable stream idle before it checks the next link anyway. */
 export const NEXT_LINK_TIMEOUT = 120;
 
@@ -44,6 +39,11 @@ export interface ReliableHold {
 /** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
 export const DEFAULT_GRIP_TIMEOUT = 10_000;
 
+/**
+ * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
+ * instructions, and publishes encoded events to every configured proxy.
+ * Protocol: https://pushpin.org/docs/protocols/grip/
+ */
 export class GripTransport {
   constructor(
     readonly publisher: Publisher,

@@ -6,11 +6,12 @@
  * `,` `;` `"` `=` and spaces: written raw, such an id would add channels or parameters to the
  * header. Quoting is not enough: Pushpin unquotes `prev-id` and writes `last-id` back raw.
  *
- * So every id GRIP sees is percent-encoded the same way, in a form made only of HTTP token
- * characters. The proxy compares encoded with encoded, so its gap detection is unchanged, and
- * the usual ids (numbers, UUIDs, `msg-1`) are left as they are. Clients never see this form:
- * SSE `id:` lines and Last-Event-ID carry the id itself.
+ * So every id GRIP sees is percent-encoded (UTF-8) the same way, into HTTP token characters
+ * only. The proxy compares encoded with encoded, so its gap detection is unchanged, and the
+ * usual ids (numbers, UUIDs, `msg-1`) are left as they are. Clients never see this form: SSE
+ * `id:` lines and Last-Event-ID carry the id itself.
  */
+
 /**
  * The `prev-id` of a channel's first event, and of a channel with no events in a hold.
  * Pushpin only tracks a channel's position when the hold names one; without it the first
@@ -18,22 +19,17 @@
  */
 export const NO_PREVIOUS_ID = '-';
 
-// RFC 9110 tchar without `%` (the escape itself): these stand for themselves.
-const TOKEN_CHAR = /^[!#$&'*+\-.^_`|~0-9A-Za-z]$/;
-const ALL_TOKEN = /^[!#$&'*+\-.^_`|~0-9A-Za-z]+$/;
-const ENCODED = /^(?:[!#$&'*+\-.^_`|~0-9A-Za-z]|%[0-9A-F]{2})+$/;
+// What encodeURIComponent leaves alone, less `(` `)` (not token characters in a header).
+const LEFT_AS_IS = /^[A-Za-z0-9\-_.!~*']+$/;
+const ENCODED = /^(?:[A-Za-z0-9\-_.!~*']|%[0-9A-F]{2})+$/;
 
 /** The id as a header-safe token: what goes into `prev-id`, `last-id` and published items. */
 export function encodeGripId(id: string): string {
   // `-` alone is the proxy's "no previous id"; an event called `-` must not read as that.
   if (id === NO_PREVIOUS_ID) return '%2D';
-  if (ALL_TOKEN.test(id)) return id;
-  let out = '';
-  for (const char of id) {
-    if (TOKEN_CHAR.test(char)) out += char;
-    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+  if (LEFT_AS_IS.test(id)) return id;
+  // Ids are well-formed Unicode (the id rule), so encodeURIComponent cannot throw here.
+  return encodeURIComponent(id).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'));
 }
 
 /**
@@ -44,21 +40,9 @@ export function encodeGripId(id: string): string {
 export function decodeGripId(text: string): string | undefined {
   if (!ENCODED.test(text)) return undefined;
   if (!text.includes('%')) return text;
-  const bytes: number[] = [];
-  let i = 0;
-  while (i < text.length) {
-    if (text[i] === '%') {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 3;
-    } else {
-      bytes.push(text.charCodeAt(i));
-      i++;
-    }
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let id: string;
   try {
-    id = decoder.decode(Uint8Array.from(bytes));
+    id = decodeURIComponent(text);
   } catch {
     return undefined;
   }
