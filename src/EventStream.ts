@@ -2,6 +2,8 @@ import createDebug from 'debug';
 import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
 import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
+import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
+import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
@@ -42,8 +44,15 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** Options beyond the reference's: request hooks. */
-export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
+/** Options beyond the reference's: request hooks and subscription tokens. */
+export interface EventStreamOptions extends EventStreamConfig, RequestHooks {
+  /**
+   * Every stream must bring a signed token granting its channels (docs/auth.md): from the
+   * `gripstream_token` cookie, the `access_token` query parameter or `Authorization: Bearer`.
+   * Checked after the route's channels and `authorize`; it never grants more than they allow.
+   */
+  tokens?: TokenVerifier | StreamTokenOptions;
+}
 
 interface EventStreamState {
   readonly bus: ChannelBus;
@@ -229,6 +238,7 @@ function createState(config: EventStreamOptions): EventStreamState {
   if (gripTimeout > MAX_TIMER_DELAY) {
     throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
   }
+  const tokens = subscribeGateOf(config.tokens);
   const publisher = publisherFromSpec(config.grip);
   const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
   const history = engine.history;
@@ -276,6 +286,7 @@ function createState(config: EventStreamOptions): EventStreamState {
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       retry: config.retry,
       hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      tokens,
       isClosed: () => state.closed,
     },
   };

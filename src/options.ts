@@ -18,6 +18,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'authorize',
   'onConnect',
   'onDisconnect',
+  'tokens',
 ];
 
 /** Keys of `history` when it is options (not a store). */
