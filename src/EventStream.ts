@@ -14,6 +14,7 @@ import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
+import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
@@ -60,6 +61,7 @@ interface EventStreamState {
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
+  readonly presence: Presence | undefined;
   readonly publishers: Map<string, ChannelPublisher>;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
@@ -175,6 +177,27 @@ export class EventStream<E extends object = EventMap> {
     return this.getChannelPublisher(channel).createWritable();
   }
 
+  /**
+   * Who is listening: subscribers of a channel (or of each of several), on every instance when
+   * the Redis engine runs with `presence` on, else in this process. Streams held by a GRIP
+   * proxy are not counted. After an instance dies its subscribers stop counting within
+   * `presence.ttlMs` (default 15 s).
+   */
+  presence(channel: string): Promise<number>;
+  presence(channels: readonly string[]): Promise<Record<string, number>>;
+  async presence(channels: string | readonly string[]): Promise<number | Record<string, number>> {
+    const { presence } = this[STATE];
+    if (presence === undefined) {
+      throw new InvalidConfigError('presence() with the Redis engine needs the option `presence: true` (new EventStream({ redis, presence: true }))');
+    }
+    const names = typeof channels === 'string' ? [normalizeChannel(channels)] : channels.map((channel) => normalizeChannel(channel));
+    const counts = await presence.count(names);
+    if (typeof channels === 'string') return counts.get(names[0]!) ?? 0;
+    const out: Record<string, number> = {};
+    for (const [channel, count] of counts) Object.defineProperty(out, channel, { value: count, enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+
   stats(): EventStreamStats {
     const { bus, counters } = this[STATE];
     const channels = bus.counts();
@@ -199,6 +222,7 @@ export class EventStream<E extends object = EventMap> {
       subscriber.end();
       state.bus.remove(subscriber);
     }
+    await state.presence?.close();
     await state.engine.close();
   }
 
@@ -240,7 +264,7 @@ function createState(config: EventStreamOptions): EventStreamState {
   }
   const tokens = subscribeGateOf(config.tokens);
   const publisher = publisherFromSpec(config.grip);
-  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const { engine, bus, presence } = engineFor(config, (watcher) => new ChannelBus(watcher));
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
@@ -272,6 +296,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     bus,
     keepAlive,
     engine,
+    presence,
     counters,
     publishers: new Map(),
     dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),

@@ -9,6 +9,7 @@ export type { TokenGrant } from './auth/claims.js';
 export type { StreamTokenOptions } from './auth/subscribeGate.js';
 export type { TokenSources } from './auth/tokenFromRequest.js';
 export { channelMatches } from './auth/channelPattern.js';
+export type { PresenceOptions } from './engine/RedisPresence.js';
 export { createPublishHandler, type PublishHandler, type PublishHandlerOptions } from './publish/httpPublishHandler.js';
 export type { BatchPublisher, PublishRequestErrorCode } from './publish/httpPublish.js';
 export { MemoryIdempotencyStore, type IdempotencyStore, type ClaimResult } from './publish/IdempotencyStore.js';

@@ -19,6 +19,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'onConnect',
   'onDisconnect',
   'tokens',
+  'presence',
 ];
 
 /** Keys of `history` when it is options (not a store). */
