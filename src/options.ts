@@ -52,6 +52,10 @@ export function validateOptions(config: unknown): void {
   if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
     throw new InvalidConfigError(`gripPrefix must not contain ',', ';' or control characters, got ${describe(options.gripPrefix)}`);
   }
+  const presence = options.presence;
+  if (presence !== undefined && typeof presence !== 'boolean' && (typeof presence !== 'object' || presence === null || Array.isArray(presence))) {
+    throw new InvalidConfigError(`presence must be true, false or { heartbeatMs, ttlMs }, got ${describe(presence)}`);
+  }
   const history = options.history;
   if (history !== undefined && history !== false) {
     if (typeof history !== 'object' || history === null) {
