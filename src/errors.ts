@@ -129,6 +129,7 @@ export class ClosedError extends GripstreamError {
 export class TokenError extends GripstreamError {
   declare readonly code: TokenErrorCode;
 
+  /** The HTTP status a request refused with this error gets. */
   readonly status: 400 | 401 | 403 | 503;
 
   constructor(code: TokenErrorCode, status: 400 | 401 | 403 | 503, message: string, options?: { cause?: unknown }) {

@@ -18,7 +18,9 @@ export interface IdempotencyStore {
 
 /** What a claim found: keys already published, and whether another publish holds one of them. */
 export interface ClaimResult {
+  /** Keys already published within the window: their events are skipped as duplicates. */
   done: ReadonlySet<string>;
+  /** True when another publish holds one of the keys right now (nothing was claimed). */
   pending: boolean;
 }
 
@@ -37,6 +39,7 @@ const MAX_KEYS = 100_000;
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
+  /** See `IdempotencyStore.claim`. */
   claim(keys: readonly string[], pendingMs: number): ClaimResult {
     const now = Date.now();
     const done = new Set<string>();
@@ -51,11 +54,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { done, pending };
   }
 
+  /** See `IdempotencyStore.commit`. */
   commit(keys: readonly string[], windowMs: number): void {
     const expires = Date.now() + windowMs;
     for (const key of keys) this.set(key, { state: 'done', expires });
   }
 
+  /** See `IdempotencyStore.release`. */
   release(keys: readonly string[]): void {
     for (const key of keys) this.entries.delete(key);
   }
