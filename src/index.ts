@@ -13,6 +13,7 @@ export type { PresenceOptions } from './engine/RedisPresence.js';
 export { createPublishHandler, type PublishHandler, type PublishHandlerOptions } from './publish/httpPublishHandler.js';
 export type { BatchPublisher, PublishRequestErrorCode } from './publish/httpPublish.js';
 export { MemoryIdempotencyStore, type IdempotencyStore, type ClaimResult } from './publish/IdempotencyStore.js';
+export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './publish/RedisIdempotencyStore.js';
 export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
