@@ -20,15 +20,17 @@ export interface TokenRequest {
 }
 
 /**
- * The request's token, from `Authorization: Bearer`, the cookie or the query. Several places
+ * The request's token, from `Authorization: Bearer`, the cookie or the query (an `Authorization`
+ * header of another scheme is left alone). Several places
  * carrying the same token is fine (a browser sends its cookie along with a fetch that also sets
  * the header); two different tokens are refused (400): picking one would let a stale cookie
  * silently decide over a fresh header, or the other way round. Undefined when there is none.
  */
 export function tokenFromRequest(req: TokenRequest, sources: Required<TokenSources>): string | undefined {
   const found = new Set<string>();
-  const bearer = bearerToken(req.header('authorization'));
-  if (bearer !== undefined) found.add(bearer);
+  // Another scheme (Basic in front of the app, a session scheme of its own) is not ours to judge.
+  const authorization = req.header('authorization');
+  if (authorization !== undefined && BEARER_SCHEME.test(authorization)) found.add(bearerToken(authorization)!);
   if (sources.cookie !== false) {
     const cookie = cookieValue(req.header('cookie'), sources.cookie);
     if (cookie !== undefined) found.add(cookie);
@@ -46,6 +48,8 @@ export function tokenFromRequest(req: TokenRequest, sources: Required<TokenSourc
   }
   return found.values().next().value;
 }
+
+const BEARER_SCHEME = /^\s*bearer(\s|$)/i;
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, RFC 7235). */
 export function bearerToken(header: string | undefined): string | undefined {

@@ -109,7 +109,9 @@ function nodeRequest(req: StreamRequest): PublishRequest {
  */
 function readNodeBody(req: StreamRequest, limit: number): Promise<Uint8Array | undefined> {
   const parsed = (req as { body?: unknown }).body;
-  if (req.readableEnded && parsed !== undefined) {
+  if (req.readableEnded) {
+    // Read by someone else and not left parsed: nothing to read (it answers as an empty body).
+    if (parsed === undefined) return Promise.resolve(new Uint8Array(0));
     return Promise.resolve(parsed instanceof Uint8Array ? parsed : new TextEncoder().encode(typeof parsed === 'string' ? parsed : JSON.stringify(parsed)));
   }
   return new Promise((resolve, reject) => {

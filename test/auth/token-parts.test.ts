@@ -56,10 +56,12 @@ describe('tokenFromRequest', () => {
     expect(tokenFromRequest(request({ cookie: 'other_token=t4' }), sources)).toBeUndefined();
   });
 
-  it('refuses two different tokens, and an Authorization header that is not Bearer', () => {
+  it('refuses two different tokens and a malformed Bearer header, and leaves other schemes alone', () => {
     const conflict = (): unknown => tokenFromRequest(request({ authorization: 'Bearer a' }, '/e?access_token=b'), sources);
     expect(conflict).toThrow(TokenError);
     expect(conflict).toThrow(/different tokens/);
-    expect(() => tokenFromRequest(request({ authorization: 'Basic dXNlcjpwYXNz' }), sources)).toThrow(/not "Bearer <token>"/);
+    expect(() => tokenFromRequest(request({ authorization: 'Bearer two words' }), sources)).toThrow(/not "Bearer <token>"/);
+    // Another scheme belongs to the app (Basic auth in front of it): not a token, not an error.
+    expect(tokenFromRequest(request({ authorization: 'Basic dXNlcjpwYXNz', cookie: 'gripstream_token=t5' }), sources)).toBe('t5');
   });
 });
