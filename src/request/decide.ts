@@ -99,7 +99,6 @@ async function tokenDecision(gate: SubscribeGate, req: RequestView, channels: re
     return undefined;
   } catch (err) {
     if (!(err instanceof TokenError)) throw err;
-    debug('stream refused: %s', err.code);
     const { status, headers, body } = tokenRefusal(err);
     return { kind: 'refuse', status, reason: body, headers, contentType: 'application/json' };
   }

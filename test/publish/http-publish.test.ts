@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -167,6 +168,26 @@ describe('HTTP publish handler', () => {
     );
     expect(big.status).toBe(413);
     expect(await settle(es, client, 'news')).toEqual(['1']);
+  });
+
+  it('stops reading a chunked body (no Content-Length) at the limit and answers 413', async () => {
+    const s = await setup({ maxBodyBytes: 1024 });
+    const token = await publisherToken();
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(s.publishUrl, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', reject);
+      req.write(`{"channel":"room-1","event":"message","data":"`);
+      for (let i = 0; i < 8; i++) req.write('z'.repeat(512));
+      req.end('"}');
+    });
+    expect(status).toBe(413);
+    expect((JSON.parse(body) as { code: string }).code).toBe('ERR_BODY_TOO_LARGE');
+    expect(s.es.stats().eventsPublished).toBe(0);
   });
 
   it('takes a body express.json() already parsed', async () => {
