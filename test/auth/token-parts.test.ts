@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { channelMatches, tokenCookie, TokenError } from '../../src/index.js';
+import { channelMatches, mintToken, tokenCookie, TokenError, TokenVerifier } from '../../src/index.js';
 import { tokenFromRequest } from '../../src/auth/tokenFromRequest.js';
 
 // The small pieces of token handling: channel patterns, the cookie a browser gets, and where
@@ -63,5 +63,30 @@ describe('tokenFromRequest', () => {
     expect(() => tokenFromRequest(request({ authorization: 'Bearer two words' }), sources)).toThrow(/not "Bearer <token>"/);
     // Another scheme belongs to the app (Basic auth in front of it): not a token, not an error.
     expect(tokenFromRequest(request({ authorization: 'Basic dXNlcjpwYXNz', cookie: 'gripstream_token=t5' }), sources)).toBe('t5');
+  });
+});
+
+describe('TokenVerifier#verify', () => {
+  const secret = 'a-test-secret-of-at-least-32-bytes!!';
+
+  it('answers the grant of a minted token', async () => {
+    const token = await mintToken({ secret, subscribe: ['room-*'], publish: ['room-1'], subject: 'user-1', expiresIn: 60 });
+    const grant = await new TokenVerifier({ secret }).verify(token);
+    expect(grant).toMatchObject({ subscribe: ['room-*'], publish: ['room-1'], subject: 'user-1' });
+    expect(grant.expiresAt - Date.now() / 1000).toBeGreaterThan(55);
+  });
+
+  it('rejects with a TokenError carrying code and status, never the token', async () => {
+    const token = await mintToken({ secret: 'b'.repeat(32), subscribe: ['a'] });
+    const err = (await new TokenVerifier({ secret }).verify(token).catch((e: unknown) => e)) as TokenError;
+    expect(err).toBeInstanceOf(TokenError);
+    expect([err.code, err.status]).toEqual(['ERR_TOKEN_SIGNATURE', 401]);
+    expect(err.message).not.toContain(token);
+  });
+
+  it('refuses minting a token that grants nothing, lives too long, or names a bad channel', async () => {
+    await expect(mintToken({ secret })).rejects.toThrow(/subscribe` or `publish/);
+    await expect(mintToken({ secret, subscribe: ['a'], expiresIn: 7 * 86_400 })).rejects.toThrow(/expiresIn/);
+    await expect(mintToken({ secret, subscribe: ['a,b'] })).rejects.toThrow(/channel name/);
   });
 });
