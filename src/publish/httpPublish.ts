@@ -204,7 +204,7 @@ function statusOf(err: GripstreamError): number {
 }
 
 function tooLarge(limit: number): PublishReply {
-  return fail(413, 'ERR_BODY_TOO_LARGE', `the body is larger than ${limit} bytes`, { Connection: 'close' });
+  return fail(413, 'ERR_BODY_TOO_LARGE', `the body is larger than ${limit} bytes`);
 }
 
 function fail(status: number, code: PublishRequestErrorCode, message: string, headers: Record<string, string> = {}): PublishReply {

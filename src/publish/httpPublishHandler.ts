@@ -157,15 +157,20 @@ function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
 
 function writeReply(req: StreamRequest, res: StreamResponse, answer: PublishReply): void {
   const body = `${answer.body}\n`;
-  res.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(new TextEncoder().encode(body).byteLength) });
+  // Refused before its body was read (no token, too large, wrong type): the connection is not
+  // reused, so what is left of the body is only drained, never taken for the next request.
+  const unread = !req.readableEnded;
+  const headers = unread && req.httpVersionMajor === 1 ? { ...answer.headers, Connection: 'close' } : answer.headers;
+  res.writeHead(answer.status, { ...headers, 'Content-Length': String(new TextEncoder().encode(body).byteLength) });
   res.end(body);
-  if (answer.status === 413 && !req.readableEnded) drain(req);
+  if (unread) drain(req);
 }
 
 /**
- * After a 413 the rest of the body is read and dropped, so a client that sends it all before
- * reading (Python's urllib, most HTTP/1.1 clients) gets the 413 instead of a reset connection.
- * Past MAX_DRAIN_BYTES the connection is cut: a refused body is not read forever.
+ * After a refusal the rest of the body is read and dropped, so a client that sends it all
+ * before reading (Python's urllib, most HTTP/1.1 clients) gets the answer instead of a reset
+ * connection. Past MAX_DRAIN_BYTES the connection is cut: a refused body is not read forever
+ * (Node on its own would read all of it).
  */
 function drain(req: StreamRequest): void {
   let dropped = 0;

@@ -108,6 +108,7 @@ describe.runIf(requireBinary('python3'))('HTTP publish from python3 (urllib)', (
       ['the same id twice', python(s.publishUrl, good, JSON.stringify({ events: [{ ...event, id: 'x' }, { ...event, id: 'x' }] })), 400, 'ERR_MALFORMED_BODY'],
       ['form encoded', python(s.publishUrl, good, 'channel=room-1', 'application/x-www-form-urlencoded'), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE'],
       ['2 MiB body', python(s.publishUrl, good, JSON.stringify({ ...event, data: 'x'.repeat(2 * 1024 * 1024) })), 413, 'ERR_BODY_TOO_LARGE'],
+      ['3 MiB body without a token', python(s.publishUrl, '', JSON.stringify({ ...event, data: 'x'.repeat(3 * 1024 * 1024) })), 401, 'ERR_TOKEN_MISSING'],
     ];
     for (const [what, pending, status, code] of cases) {
       const answer = await pending;
