@@ -79,11 +79,7 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
   return holdDecision(ctx, req, channels, lastEventId, origin === 'signed');
 }
 
-/**
- * Through a proxy, which keeps the connection: answer once with hold instructions and the
- * opening frames plus any replay. A request carrying `Grip-Last` is the proxy recovering a
- * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
- */
+/** A signed proxy asking for the events a stream it holds missed (GRIP reliable mode). */
 function isProxyRecovery(ctx: StreamContext, req: RequestView, signed: boolean): boolean {
   return ctx.grip?.reliable === true && signed && ctx.history !== undefined && req.header('grip-last') !== undefined;
 }
@@ -104,6 +100,11 @@ async function tokenDecision(gate: SubscribeGate, req: RequestView, channels: re
   }
 }
 
+/**
+ * Through a proxy, which keeps the connection: answer once with hold instructions and the
+ * opening frames plus any replay. A request carrying `Grip-Last` is the proxy recovering a
+ * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
+ */
 async function holdDecision(
   ctx: StreamContext,
   req: RequestView,

@@ -87,6 +87,12 @@ describe.runIf(requirePushpin() && requireRedis())('subscription tokens with rel
     await origins[1]!.eventStream.publishEvent('r', { event: 'm', data: 3 });
     await client.until((events) => events.filter((e) => e.type === 'm').length >= 3, 'the gap recovered', 10_000);
     expect(client.of('m').map((e) => e.data)).toEqual(['1', '2', '3']);
+
+    // A client cannot pose as a recovery: Pushpin drops a Grip-Last the client sent, so its
+    // signed request is an ordinary one, and without a token it is refused (no replay).
+    const posing = await getOnce(`http://127.0.0.1:${pushpin.httpPort}/events/r`, { accept: 'text/event-stream', 'grip-last': 'events-r; last-id=-' });
+    expect(posing.status).toBe(401);
+    expect(posing.body).not.toContain('data:');
   });
 
   it('keeps the query token out of the next link the proxy stores', async () => {
