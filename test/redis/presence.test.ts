@@ -104,7 +104,8 @@ describe.runIf(hasRedis)('presence across instances (Redis engine)', () => {
     await countBecomes(() => reader.es.presence('stage'), 1, TTL_MS + 2000);
     const delay = Date.now() - killed;
     console.log(`presence: a SIGKILLed instance stopped counting ${delay} ms after the kill (TTL ${TTL_MS} ms, heartbeat ${HEARTBEAT_MS} ms)`);
-    expect(delay).toBeLessThanOrEqual(TTL_MS + 300);
+    // Slack for the 25 ms poll and a loaded machine; the bound itself is the TTL after the last beat.
+    expect(delay).toBeLessThanOrEqual(TTL_MS + 500);
     // The reader dropped the dead instance's field from the channel's hash.
     await countBecomes(async () => Number(redis.cli('HLEN', `${prefix}{stage}:w`)), 1, 2000);
   });
