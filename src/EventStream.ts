@@ -2,6 +2,8 @@ import createDebug from 'debug';
 import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
 import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
+import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
+import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
@@ -12,6 +14,7 @@ import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
+import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
 import { ChannelPublisher } from './publish/ChannelPublisher.js';
@@ -42,8 +45,15 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** Options beyond the reference's: request hooks. */
-export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
+/** Options beyond the reference's: request hooks and subscription tokens. */
+export interface EventStreamOptions extends EventStreamConfig, RequestHooks {
+  /**
+   * Every stream must bring a signed token granting its channels (docs/auth.md): from the
+   * `gripstream_token` cookie, the `access_token` query parameter or `Authorization: Bearer`.
+   * Checked after the route's channels and `authorize`; it never grants more than they allow.
+   */
+  tokens?: TokenVerifier | StreamTokenOptions;
+}
 
 interface EventStreamState {
   readonly bus: ChannelBus;
@@ -51,6 +61,7 @@ interface EventStreamState {
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
+  readonly presence: Presence | undefined;
   readonly publishers: Map<string, ChannelPublisher>;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
@@ -166,6 +177,27 @@ export class EventStream<E extends object = EventMap> {
     return this.getChannelPublisher(channel).createWritable();
   }
 
+  /**
+   * Who is listening: subscribers of a channel (or of each of several), on every instance when
+   * the Redis engine runs with `presence` on, else in this process. Streams held by a GRIP
+   * proxy are not counted. After an instance dies its subscribers stop counting within
+   * `presence.ttlMs` (default 15 s).
+   */
+  presence(channel: string): Promise<number>;
+  presence(channels: readonly string[]): Promise<Record<string, number>>;
+  async presence(channels: string | readonly string[]): Promise<number | Record<string, number>> {
+    const { presence } = this[STATE];
+    if (presence === undefined) {
+      throw new InvalidConfigError('presence() with the Redis engine needs the option `presence: true` (new EventStream({ redis, presence: true }))');
+    }
+    const names = typeof channels === 'string' ? [normalizeChannel(channels)] : channels.map((channel) => normalizeChannel(channel));
+    const counts = await presence.count(names);
+    if (typeof channels === 'string') return counts.get(names[0]!) ?? 0;
+    const out: Record<string, number> = {};
+    for (const [channel, count] of counts) Object.defineProperty(out, channel, { value: count, enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+
   stats(): EventStreamStats {
     const { bus, counters } = this[STATE];
     const channels = bus.counts();
@@ -190,6 +222,7 @@ export class EventStream<E extends object = EventMap> {
       subscriber.end();
       state.bus.remove(subscriber);
     }
+    await state.presence?.close();
     await state.engine.close();
   }
 
@@ -229,8 +262,9 @@ function createState(config: EventStreamOptions): EventStreamState {
   if (gripTimeout > MAX_TIMER_DELAY) {
     throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
   }
+  const tokens = subscribeGateOf(config.tokens);
   const publisher = publisherFromSpec(config.grip);
-  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
+  const { engine, bus, presence } = engineFor(config, (watcher) => new ChannelBus(watcher));
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
@@ -262,6 +296,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     bus,
     keepAlive,
     engine,
+    presence,
     counters,
     publishers: new Map(),
     dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
@@ -276,6 +311,7 @@ function createState(config: EventStreamOptions): EventStreamState {
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       retry: config.retry,
       hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      tokens,
       isClosed: () => state.closed,
     },
   };

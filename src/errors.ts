@@ -9,7 +9,26 @@ export type GripstreamErrorCode =
   | 'ERR_GRIP_PUBLISH'
   | 'ERR_HISTORY'
   | 'ERR_REDIS_TIMEOUT'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | TokenErrorCode;
+
+/**
+ * Why a token was refused. `ERR_TOKEN_MISSING`, `_CONFLICT` and `_SCOPE` are about the request
+ * (no token, two different ones, channels it does not grant); the others about the token itself;
+ * `ERR_TOKEN_KEYS_UNAVAILABLE` is the server's (its JWKS URL did not answer).
+ */
+export type TokenErrorCode =
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_CONFLICT'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_ALGORITHM'
+  | 'ERR_TOKEN_SIGNATURE'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_CLAIM'
+  | 'ERR_TOKEN_SCOPE'
+  | 'ERR_TOKEN_KEYS_UNAVAILABLE';
 
 export class GripstreamError extends Error {
   // Each subclass narrows this to its own literal with a `declare`d field (nothing emitted), so
@@ -99,5 +118,22 @@ export class ClosedError extends GripstreamError {
 
   constructor() {
     super('ERR_CLOSED', 'this EventStream has been closed');
+  }
+}
+
+/**
+ * A subscription or publish token was refused. `status` is the HTTP answer it gets (401 for a
+ * token to replace, 403 for one that does not grant the channels, 400 for a request carrying
+ * two different tokens, 503 when the JWKS URL is down); the message never repeats the token.
+ */
+export class TokenError extends GripstreamError {
+  declare readonly code: TokenErrorCode;
+
+  /** The HTTP status a request refused with this error gets. */
+  readonly status: 400 | 401 | 403 | 503;
+
+  constructor(code: TokenErrorCode, status: 400 | 401 | 403 | 503, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
   }
 }

@@ -2,6 +2,18 @@ export { EventStream, type EventStreamOptions } from './EventStream.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
 export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
+export { TokenVerifier, type TokenVerifierOptions } from './auth/TokenVerifier.js';
+export { mintToken, type MintTokenOptions } from './auth/mintToken.js';
+export { tokenCookie, type TokenCookieOptions } from './auth/tokenCookie.js';
+export type { TokenGrant } from './auth/claims.js';
+export type { StreamTokenOptions } from './auth/subscribeGate.js';
+export type { TokenSources } from './auth/tokenFromRequest.js';
+export { channelMatches } from './auth/channelPattern.js';
+export type { PresenceOptions } from './engine/RedisPresence.js';
+export { createPublishHandler, type PublishHandler, type PublishHandlerOptions } from './publish/httpPublishHandler.js';
+export type { BatchPublisher, PublishRequestErrorCode } from './publish/httpPublish.js';
+export { MemoryIdempotencyStore, type IdempotencyStore, type ClaimResult } from './publish/IdempotencyStore.js';
+export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './publish/RedisIdempotencyStore.js';
 export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
 export { MemoryHistory } from './history/MemoryHistory.js';
@@ -21,7 +33,9 @@ export {
   HistoryError,
   RedisTimeoutError,
   ClosedError,
+  TokenError,
   type GripstreamErrorCode,
+  type TokenErrorCode,
 } from './errors.js';
 export type {
   EventMap,

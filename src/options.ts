@@ -18,6 +18,8 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'authorize',
   'onConnect',
   'onDisconnect',
+  'tokens',
+  'presence',
 ];
 
 /** Keys of `history` when it is options (not a store). */
@@ -49,6 +51,10 @@ export function validateOptions(config: unknown): void {
   // The prefix goes into every Grip-Channel header entry: the channel-name rule applies to it.
   if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
     throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(options.gripPrefix)}`);
+  }
+  const presence = options.presence;
+  if (presence !== undefined && typeof presence !== 'boolean' && (typeof presence !== 'object' || presence === null || Array.isArray(presence))) {
+    throw new InvalidConfigError(`presence must be true, false or { heartbeatMs, ttlMs }, got ${describe(presence)}`);
   }
   const history = options.history;
   if (history !== undefined && history !== false) {

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
+import type { PresenceOptions } from './engine/RedisPresence.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -121,6 +122,12 @@ export interface EventStreamConfig {
    * Redis (`history` then takes only maxEvents/maxAge). Needs the optional peer `ioredis`.
    */
   redis?: string | RedisClientLike | RedisEngineOptions | null;
+  /**
+   * With `redis`: keep subscriber counts of every instance in Redis, for `presence()`
+   * (`true`, or heartbeat/TTL settings). A dead instance stops counting `ttlMs` (default 15 s)
+   * after its last heartbeat. Without `redis`, `presence()` counts this process and needs nothing.
+   */
+  presence?: boolean | PresenceOptions;
 }
 
 export interface EventStreamStats {

@@ -22,7 +22,7 @@ export async function serveFetch(
   if (decision.kind === 'refuse') {
     return new Response(`${decision.reason}\n`, {
       status: decision.status,
-      headers: { ...decision.headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+      headers: { ...decision.headers, 'Content-Type': decision.contentType ?? 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
     });
   }
   if (decision.kind === 'head') return new Response(null, { status: 200, headers: decision.headers });

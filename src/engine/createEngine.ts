@@ -8,12 +8,20 @@ import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from '../t
 import type { Engine } from './Engine.js';
 import { LocalEngine } from './LocalEngine.js';
 import { RedisEngine } from './RedisEngine.js';
+import { LocalPresence, type Presence } from './Presence.js';
+import { RedisPresence } from './RedisPresence.js';
+
+/** RedisHistory's default key prefix, which presence keys share. */
+const DEFAULT_KEY_PREFIX = 'gripstream:';
 
 /** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
-export function engineFor(config: EventStreamConfig, makeBus: (watcher?: ChannelWatcher) => ChannelBus): { engine: Engine; bus: ChannelBus } {
+export function engineFor(
+  config: EventStreamConfig,
+  makeBus: (watcher?: ChannelWatcher) => ChannelBus,
+): { engine: Engine; bus: ChannelBus; presence: Presence | undefined } {
   if (config.redis === undefined || config.redis === null) {
     const bus = makeBus();
-    return { bus, engine: new LocalEngine(bus, historyFrom(config.history)) };
+    return { bus, engine: new LocalEngine(bus, historyFrom(config.history)), presence: new LocalPresence(bus) };
   }
   const redis = redisOptions(config.redis);
   const history = config.history;
@@ -30,10 +38,19 @@ export function engineFor(config: EventStreamConfig, makeBus: (watcher?: Channel
     maxAge: history?.maxAge,
   });
   let engine: RedisEngine | undefined;
+  let presence: RedisPresence | undefined;
   // The bus reports its channels to the engine, which delivers to the bus: built in two steps.
-  const bus = makeBus({ opened: (channel) => engine!.opened(channel), closed: (channel) => engine!.closed(channel) });
+  const bus = makeBus({
+    opened: (channel) => engine!.opened(channel),
+    closed: (channel) => engine!.closed(channel),
+    changed: config.presence ? (channel) => presence?.changed(channel) : undefined,
+  });
   engine = new RedisEngine(bus, store);
-  return { bus, engine };
+  if (config.presence) {
+    const options = config.presence === true ? {} : config.presence;
+    presence = new RedisPresence(bus, store.link, redis.keyPrefix ?? history?.keyPrefix ?? DEFAULT_KEY_PREFIX, options);
+  }
+  return { bus, engine, presence };
 }
 
 function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEngineOptions {

@@ -1,3 +1,4 @@
+import type { SubscribeGate } from '../auth/subscribeGate.js';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import type { Frame } from '../bus/Frame.js';
 import type { KeepAlive } from '../bus/KeepAlive.js';
@@ -33,5 +34,7 @@ export interface StreamContext {
   readonly keepAliveSeconds: number;
   readonly retry: number | undefined;
   readonly hooks: RequestHooks;
+  /** Signed subscription tokens every stream must bring (the `tokens` option). */
+  readonly tokens: SubscribeGate | undefined;
   isClosed(): boolean;
 }

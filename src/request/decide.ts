@@ -1,5 +1,7 @@
 import createDebug from 'debug';
-import { GripstreamError, InvalidChannelError } from '../errors.js';
+import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
+import { tokenRefusal } from '../auth/tokenRefusal.js';
+import { GripstreamError, InvalidChannelError, TokenError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
@@ -16,7 +18,7 @@ import type { RequestView } from './RequestView.js';
 
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
-  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string> }
+  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string>; contentType?: string }
   /** HEAD: the stream's head and nothing else; no subscription. */
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
   /**
@@ -75,9 +77,34 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
   const lastEventId = readLastEventId(req);
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
   if (origin === 'forged') return refusal(403, 'Grip-Sig is not valid for this server');
+  if (ctx.tokens !== undefined && !isProxyRecovery(ctx, req, origin === 'signed')) {
+    const refused = await tokenDecision(ctx.tokens, req, channels);
+    if (refused !== undefined) return refused;
+  }
   if (method === 'HEAD') return { kind: 'head', headers: EVENT_STREAM_HEADERS };
   if (origin === 'direct') return { kind: 'stream', channels, lastEventId };
   return holdDecision(ctx, req, channels, lastEventId, origin === 'signed');
+}
+
+/** A signed proxy asking for the events a stream it holds missed (GRIP reliable mode). */
+function isProxyRecovery(ctx: StreamContext, req: RequestView, signed: boolean): boolean {
+  return ctx.grip?.reliable === true && signed && ctx.history !== undefined && req.header('grip-last') !== undefined;
+}
+
+/**
+ * The token gate, after the route's channels and `authorize`: it can only refuse more. A
+ * proxy's signed recovery request is let through: the proxy sends none of the client's
+ * cookies or headers then, and it holds a stream whose token was checked when it opened.
+ */
+async function tokenDecision(gate: SubscribeGate, req: RequestView, channels: readonly string[]): Promise<StreamDecision | undefined> {
+  try {
+    await checkSubscribeToken(gate, req, channels);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof TokenError)) throw err;
+    const { status, headers, body } = tokenRefusal(err);
+    return { kind: 'refuse', status, reason: body, headers, contentType: 'application/json' };
+  }
 }
 
 /**
@@ -96,7 +123,7 @@ async function holdDecision(
   // Grip-Last is believed only from a proxy that proved itself with a signed Grip-Sig, and
   // only for the channels this route gave (after authorize). Without a key anyone can send
   // it: the request is then an ordinary hold.
-  const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
+  const gripLast = isProxyRecovery(ctx, req, signed) ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
   const replay = await replayAfter(ctx.history, channels, lastEventId, holdReplayBound(ctx));
@@ -137,7 +164,7 @@ async function recoveryDecision(
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
     // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
     const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));
-    return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
+    return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(ctx, req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
   }
 }
 
@@ -162,14 +189,14 @@ async function reliableHold(
   replay: ReplayText,
 ): Promise<ReliableHold> {
   const snapshot = await prevIdsOf(ctx, channels, replay.lastIds);
-  if (replay.cut === undefined) return { prevIds: snapshot, nextLink: nextLinkFor(req) };
+  if (replay.cut === undefined) return { prevIds: snapshot, nextLink: nextLinkFor(ctx, req) };
   const prevIds = new Map(snapshot);
   for (const [channel, id] of replay.cut) {
     // A channel left out is held at `-`, its start.
     if (id === FROM_START) prevIds.delete(channel);
     else prevIds.set(channel, id);
   }
-  return { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: CONTINUE_SECONDS };
+  return { prevIds, nextLink: nextLinkFor(ctx, req), nextLinkTimeout: CONTINUE_SECONDS };
 }
 
 /**
@@ -199,10 +226,13 @@ async function prevIdsOf(
  * The proxy fetches the same URL to recover. Resume parameters are dropped from it: on
  * recovery, `Grip-Last` is the only true position (a stale `lastEventId` would replay twice).
  */
-function nextLinkFor(req: RequestView): string {
+function nextLinkFor(ctx: StreamContext, req: RequestView): string {
   const url = new URL(req.url ?? '/', 'http://origin.invalid');
   url.searchParams.delete('lastEventId');
   url.searchParams.delete('last_event_id');
+  // Recovery needs no token (see tokenDecision): keep it out of the proxy's URLs and logs.
+  const tokenQuery = ctx.tokens?.sources.query;
+  if (tokenQuery !== undefined && tokenQuery !== false) url.searchParams.delete(tokenQuery);
   // The URL parser already escapes `<`, `>`, `"` and spaces; a `,` or `;` left as sent would
   // split the client's own URL into further `Grip-Link` elements or parameters.
   return (url.pathname + url.search).replace(/[,;]/g, (c) => (c === ',' ? '%2C' : '%3B'));

@@ -1,11 +1,12 @@
 import type { StreamResponse } from '../types.js';
 
-/** Refuses a request with a status and a one-line plain-text reason. */
+/** Refuses a request with a status and a one-line reason (plain text unless `contentType` says otherwise). */
 export function refuse(
   res: StreamResponse,
   status: number,
   reason: string,
   headers?: Readonly<Record<string, string>>,
+  contentType = 'text/plain; charset=utf-8',
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -14,7 +15,7 @@ export function refuse(
   const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
   res.writeHead(status, {
     ...headers,
-    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
   });

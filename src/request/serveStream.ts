@@ -15,7 +15,7 @@ export async function serveStream(
   spec: ChannelSpec | string,
 ): Promise<void> {
   const decision = await decideStream(ctx, viewOfNodeRequest(req), spec);
-  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason, decision.headers);
+  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason, decision.headers, decision.contentType);
   if (decision.kind === 'head') {
     res.writeHead(200, decision.headers);
     res.end();
