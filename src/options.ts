@@ -18,12 +18,13 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'authorize',
   'onConnect',
   'onDisconnect',
+  'onRefused',
 ];
 
 /** Keys of `history` when it is options (not a store). */
 export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
 
-const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect'] as const;
+const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused'] as const;
 
 /**
  * Checks the shape of the options object: known keys only, and the types of those whose

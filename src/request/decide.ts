@@ -1,5 +1,7 @@
 import createDebug from 'debug';
-import { GripstreamError, InvalidChannelError } from '../errors.js';
+import { checkAccess } from '../access/gate.js';
+import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
+import { GripstreamError, InvalidChannelError, StreamRefusedError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter } from '../history/replay.js';
@@ -16,7 +18,7 @@ import type { RequestView } from './RequestView.js';
 
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
-  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string> }
+  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string>; channels?: readonly string[] }
   /** HEAD: the stream's head and nothing else; no subscription. */
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
@@ -39,11 +41,23 @@ export async function decideStream(
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
-  const decision = await decide(ctx, req, spec);
+  let decision = await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
-  if (decision.kind !== 'refuse' && ctx.isClosed()) return refusal(503, 'event stream is closed');
+  if (decision.kind !== 'refuse' && ctx.isClosed()) decision = refusal(503, 'event stream is closed');
+  if (decision.kind === 'refuse') reportRefusal(ctx, req, decision);
   return decision;
+}
+
+/** Tells `onRefused`; the refusal is sent whatever the hook does. */
+function reportRefusal(ctx: StreamContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
+  const onRefused = ctx.hooks.onRefused;
+  if (onRefused === undefined) return;
+  try {
+    onRefused({ req: req.subject, status: decision.status, reason: decision.reason, channels: decision.channels });
+  } catch (err) {
+    debug('onRefused threw: %O', err);
+  }
 }
 
 async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
@@ -60,11 +74,11 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
     channels = await resolveChannels(spec, req);
   } catch (err) {
     if (err instanceof InvalidChannelError) return refusal(400, err.message);
+    if (err instanceof StreamRefusedError) return accessRefusal(refusalOfError(err), undefined);
     throw err;
   }
-  if (ctx.hooks.authorize !== undefined && !(await ctx.hooks.authorize(req.raw, channels))) {
-    return refusal(403, 'not authorized for these channels');
-  }
+  const refused = await checkAccess(ctx.gates, ctx.hooks.authorize, req, channels);
+  if (refused !== undefined) return accessRefusal(refused, channels);
   const lastEventId = readLastEventId(req);
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
   if (origin === 'forged') return refusal(403, 'Grip-Sig is not valid for this server');
@@ -188,4 +202,9 @@ function asHeaderBytes(headers: Record<string, string>): Record<string, string> 
 
 function refusal(status: number, reason: string): StreamDecision {
   return { kind: 'refuse', status, reason };
+}
+
+function accessRefusal(refused: StreamRefusal, channels: readonly string[] | undefined): StreamDecision {
+  const headers = refusalHeaders(refused);
+  return { kind: 'refuse', status: refused.status, reason: refused.reason, ...(headers && { headers }), ...(channels && { channels }) };
 }

@@ -11,7 +11,7 @@ export function refuse(
     res.destroy();
     return;
   }
-  const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
+  const body = refusalText(reason);
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'text/plain; charset=utf-8',
@@ -19,6 +19,11 @@ export function refuse(
     'Cache-Control': 'no-store',
   });
   res.end(body);
+}
+
+/** The body of a refusal: its reason on one line. */
+export function refusalText(reason: string): string {
+  return `${reason.replace(/[\r\n]+/g, ' ')}\n`;
 }
 
 /**
