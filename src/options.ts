@@ -92,7 +92,7 @@ function validateHistoryOptions(history: Record<string, unknown>): void {
   }
 }
 
-function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
+export function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const nearest = nearestName(key, known);

@@ -16,6 +16,12 @@ import type { LastEventId } from '../sse/eventId.js';
 import { readLastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
 
+/**
+ * The part of the context deciding reads: no bus, no sockets, so a transport without them
+ * (the edge entry, which only answers GRIP holds) can decide too.
+ */
+export type DecideContext = Pick<StreamContext, 'history' | 'grip' | 'keepAliveSeconds' | 'retry' | 'hooks' | 'gates' | 'isClosed'>;
+
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
   | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string>; channels?: readonly string[] }
@@ -37,7 +43,7 @@ const STREAM_METHODS = 'GET, HEAD';
  * become `refuse` decisions; anything else thrown (a channel builder's own error) is the caller's.
  */
 export async function decideStream(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
@@ -50,7 +56,7 @@ export async function decideStream(
 }
 
 /** Tells `onRefused`; the refusal is sent whatever the hook does. */
-function reportRefusal(ctx: StreamContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
+function reportRefusal(ctx: DecideContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
   const onRefused = ctx.hooks.onRefused;
   if (onRefused === undefined) return;
   try {
@@ -60,7 +66,7 @@ function reportRefusal(ctx: StreamContext, req: RequestView, decision: StreamDec
   }
 }
 
-async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
+async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
@@ -93,7 +99,7 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
  * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
  */
 async function holdDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   lastEventId: LastEventId,
@@ -118,7 +124,7 @@ async function holdDecision(
  * proxy already has, with a next link due in a second: the proxy asks again on its own.
  */
 async function recoveryDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   recovery: Map<string, string>,
@@ -135,7 +141,7 @@ async function recoveryDecision(
   }
 }
 
-function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
+function holdOf(ctx: DecideContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
   const grip = ctx.grip!;
   return {
     kind: 'hold',
@@ -146,7 +152,7 @@ function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: 
 }
 
 async function reliableHold(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: readonly string[],
   snapshot: Map<string, string> | undefined,
@@ -161,7 +167,7 @@ async function reliableHold(
  * make the proxy drop that event as already delivered.
  */
 async function prevIdsOf(
-  ctx: StreamContext,
+  ctx: DecideContext,
   channels: readonly string[],
   snapshot: Map<string, string> | undefined,
 ): Promise<ReadonlyMap<string, string>> {

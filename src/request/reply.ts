@@ -1,3 +1,4 @@
+import { utf8Length } from '../sse/utf8.js';
 import type { StreamResponse } from '../types.js';
 
 /** Refuses a request with a status and a one-line plain-text reason. */
@@ -15,7 +16,7 @@ export function refuse(
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': utf8Length(body),
     'Cache-Control': 'no-store',
   });
   res.end(body);
