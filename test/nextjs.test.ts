@@ -301,10 +301,14 @@ describe('examples/nextjs: Edge runtime behind Pushpin', () => {
       expect(l.responses[0]!.headers.get('grip-hold')).toBeNull();
     }
     const runId = randomUUID();
+    const latencies: number[] = [];
     for (let i = 0; i < 3; i++) {
+      const started = performance.now();
       await publish(server!.baseUrl, '/api/grip-publish', { room, event: 'tick', data: { runId, i } });
-      await Promise.all(listeners.map((l) => l.waitFor('tick', (d) => d === JSON.stringify({ runId, i }), 5000)));
+      const got = await Promise.all(listeners.map((l) => l.waitFor('tick', (d) => d === JSON.stringify({ runId, i }), 5000)));
+      latencies.push(Math.round(Math.max(...got.map((r) => r.at)) - started));
     }
+    console.info(`[nextjs edge] Node route → Pushpin → 2 clients of the edge route: latencies ${JSON.stringify(latencies)} ms`);
     for (const l of listeners) {
       expect(l.received.filter((r) => r.type === 'tick').map((r) => JSON.parse(r.data).i)).toEqual([0, 1, 2]);
     }
