@@ -1,7 +1,8 @@
 import createDebug from 'debug';
-import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
+import { toFastifyHandler, type FastifyHandler, type FastifyRequestLike } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
-import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
+import { toHonoHandler, type HonoContextLike, type HonoHandler } from './adapters/hono.js';
+import { toKoaMiddleware, type KoaContextLike, type KoaMiddleware } from './adapters/koa.js';
 import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
 import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
@@ -33,9 +34,11 @@ import type {
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
+  FrameworkRequest,
   NextFunction,
   StreamRequest,
   StreamResponse,
+  SubjectHandler,
 } from './types.js';
 
 const debug = createDebug('gripstream');
@@ -108,7 +111,7 @@ export class EventStream<E extends object = EventMap> {
   route<Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
   route(...args: unknown[]): EventStreamHandler {
     const spec = toChannelSpec(args);
-    return (req, res, next) => this.handle(spec, req, res, next);
+    return (req, res, next) => this.handle(spec, req, res, next, req);
   }
 
   /** Serves an event stream for `channels` on this request, without a route. */
@@ -130,20 +133,44 @@ export class EventStream<E extends object = EventMap> {
     return serveFetch(this[STATE].context, request, spec, params);
   }
 
-  /** Koa middleware for the channels (same arguments as calling the instance). */
+  /**
+   * Koa middleware for the channels (same arguments as calling the instance). A channel
+   * function, `authorize` and the hooks receive Koa's context: type it as yours
+   * (`(ctx: Koa.ParameterizedContext<{ user: User }>) => ...`) to read `ctx.state`.
+   */
   koa(...channels: string[]): KoaMiddleware;
   koa(channels: readonly string[]): KoaMiddleware;
-  koa(builder: ChannelsBuilder): KoaMiddleware;
+  koa<Ctx extends KoaContextLike = KoaContextLike>(builder: (ctx: Ctx) => ChannelList | Promise<ChannelList>): KoaMiddleware<Ctx>;
   koa(...args: unknown[]): KoaMiddleware {
-    return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+    return toKoaMiddleware(this.subjectHandler(toChannelSpec(args)));
   }
 
-  /** Fastify route handler for the channels (same arguments as calling the instance). */
+  /**
+   * Fastify route handler for the channels (same arguments as calling the instance). A channel
+   * function, `authorize` and the hooks receive Fastify's request, decorations included: type
+   * it as `FastifyRequest` to read `request.user` (`@fastify/jwt`) or your own.
+   */
   fastify(...channels: string[]): FastifyHandler;
   fastify(channels: readonly string[]): FastifyHandler;
-  fastify(builder: ChannelsBuilder): FastifyHandler;
+  fastify<Req extends FastifyRequestLike = FastifyRequestLike>(
+    builder: (request: Req) => ChannelList | Promise<ChannelList>,
+  ): FastifyHandler<Req>;
   fastify(...args: unknown[]): FastifyHandler {
-    return toFastifyHandler((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+    return toFastifyHandler(this.subjectHandler(toChannelSpec(args)));
+  }
+
+  /**
+   * Hono handler for the channels (same arguments as calling the instance): route params fill
+   * `{name}` tokens, the query does otherwise. A channel function, `authorize` and the hooks
+   * receive Hono's context: type it as `Context` to read what middleware set (`c.get(...)`).
+   */
+  hono(...channels: string[]): HonoHandler;
+  hono(channels: readonly string[]): HonoHandler;
+  hono<Ctx extends HonoContextLike = HonoContextLike>(builder: (c: Ctx) => ChannelList | Promise<ChannelList>): HonoHandler<Ctx>;
+  hono(...args: unknown[]): HonoHandler {
+    const spec = toChannelSpec(args);
+    const context = this[STATE].context;
+    return toHonoHandler((request, params, subject) => serveFetch(context, request, spec, params, subject));
   }
 
   /**
@@ -226,14 +253,20 @@ export class EventStream<E extends object = EventMap> {
     await state.engine.close();
   }
 
+  /** A node handler that hands channel functions and hooks the framework's `subject`. */
+  private subjectHandler(spec: ChannelSpec): SubjectHandler {
+    return (req, res, next, subject) => this.handle(spec, req, res, next, subject);
+  }
+
   private async handle(
     spec: ChannelSpec,
     req: StreamRequest,
     res: StreamResponse,
     next: NextFunction | undefined,
+    subject: FrameworkRequest,
   ): Promise<void> {
     try {
-      await serveStream(this[STATE].context, req, res, spec);
+      await serveStream(this[STATE].context, req, res, spec, subject);
     } catch (err) {
       if (next !== undefined) return next(err);
       debug('request failed: %O', err);
@@ -309,8 +342,10 @@ function createState(config: EventStreamOptions): EventStreamState {
       grip,
       opening: Frame.of(openingText(config.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
+      holdReplayBytes: subscriberHooks.maxBufferedBytes,
       retry: config.retry,
-      hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      hooks: hooksOf(config),
+      gates: [],
       tokens,
       isClosed: () => state.closed,
     },
@@ -324,4 +359,14 @@ function positiveNumber(value: number | undefined, fallback: number, name: strin
     throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
   }
   return value;
+}
+
+/** The hooks, bound to the options object: a hook written as a method may use `this`. */
+function hooksOf(config: EventStreamOptions): RequestHooks {
+  const hooks: RequestHooks = {};
+  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
+  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
+  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
+  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
+  return hooks;
 }

@@ -1,3 +1,5 @@
+import type { RefusalStatus } from './access/refusal.js';
+
 /**
  * Every error gripstream throws or rejects with is a `GripstreamError` carrying a stable
  * `code`, so callers can branch on `err.code` instead of parsing messages.
@@ -10,6 +12,7 @@ export type GripstreamErrorCode =
   | 'ERR_HISTORY'
   | 'ERR_REDIS_TIMEOUT'
   | 'ERR_CLOSED'
+  | 'ERR_STREAM_REFUSED'
   | TokenErrorCode;
 
 /**
@@ -135,5 +138,33 @@ export class TokenError extends GripstreamError {
   constructor(code: TokenErrorCode, status: 400 | 401 | 403 | 503, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;
+  }
+}
+
+/**
+ * Thrown by a channel function or `authorize` to refuse a stream with a status and a reason:
+ * `throw new StreamRefusedError(401, 'log in again')`. The route answers it like a refusal
+ * returned by `authorize` (one-line body, `onRefused`), never as a server error.
+ */
+export class StreamRefusedError extends GripstreamError {
+  declare readonly code: 'ERR_STREAM_REFUSED';
+
+  /** 401 (the client may succeed after authenticating) or 403 (it never may). */
+  readonly status: RefusalStatus;
+  /** The one line the client reads; it must only speak of the channels the client asked for. */
+  readonly reason: string;
+  /** The `WWW-Authenticate` challenge of a 401 (default `Bearer`). */
+  readonly wwwAuthenticate: string | undefined;
+
+  constructor(status: RefusalStatus, reason: string, options?: { wwwAuthenticate?: string }) {
+    if (status !== 401 && status !== 403) {
+      throw new InvalidConfigError(
+        `StreamRefusedError status must be 401 or 403, got ${String(status)}: use 401 when logging in (again) may help, 403 when it never will`,
+      );
+    }
+    super('ERR_STREAM_REFUSED', `stream refused (${status}): ${reason}`);
+    this.status = status;
+    this.reason = reason;
+    this.wwwAuthenticate = options?.wwwAuthenticate;
   }
 }

@@ -1,6 +1,9 @@
 export { EventStream, type EventStreamOptions } from './EventStream.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
+export type { HonoHandler, HonoContextLike } from './adapters/hono.js';
+export type { AuthorizeResult, StreamRefusal, RefusalStatus } from './access/refusal.js';
+export { MAX_REASON_LENGTH } from './access/refusal.js';
 export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
 export { TokenVerifier, type TokenVerifierOptions } from './auth/TokenVerifier.js';
 export { mintToken, type MintTokenOptions } from './auth/mintToken.js';
@@ -23,7 +26,7 @@ export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';
 export type { HistoryStore, HistoryInput, HistoryRecord, Replay } from './history/HistoryStore.js';
 export { FROM_START } from './history/HistoryStore.js';
 export { encodeEvent, type SseFields } from './sse/encode.js';
-export type { ConnectionInfo, RequestHooks } from './request/context.js';
+export type { ConnectionInfo, RefusalInfo, RequestHooks } from './request/context.js';
 export {
   GripstreamError,
   InvalidEventError,
@@ -34,6 +37,7 @@ export {
   RedisTimeoutError,
   ClosedError,
   TokenError,
+  StreamRefusedError,
   type GripstreamErrorCode,
   type TokenErrorCode,
 } from './errors.js';
@@ -44,6 +48,7 @@ export type {
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
+  FrameworkRequest,
   ChannelsBuilder,
   ChannelList,
   GripPublisherSpec,

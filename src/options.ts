@@ -20,12 +20,13 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'onDisconnect',
   'tokens',
   'presence',
+  'onRefused',
 ];
 
 /** Keys of `history` when it is options (not a store). */
 export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
 
-const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect'] as const;
+const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused'] as const;
 
 /**
  * Checks the shape of the options object: known keys only, and the types of those whose
@@ -97,7 +98,7 @@ function validateHistoryOptions(history: Record<string, unknown>): void {
   }
 }
 
-function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
+export function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const nearest = nearestName(key, known);

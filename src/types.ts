@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
+import type { FastifyRequestLike } from './adapters/fastify.js';
+import type { HonoContextLike } from './adapters/hono.js';
+import type { KoaContextLike } from './adapters/koa.js';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
 import type { PresenceOptions } from './engine/RedisPresence.js';
@@ -44,7 +47,19 @@ export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
   query?: Record<string, unknown> | string;
 };
 export type StreamResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * What channel functions, `authorize` and the hooks receive: the framework's own request.
+ * Express, Next.js's pages router, `node:http` and `node:http2`: the request (`StreamRequest`);
+ * `eventStream.koa()`: Koa's context (`ctx.state` included); `eventStream.fastify()`: Fastify's
+ * request (decorations such as `request.user` included); `eventStream.hono()`: Hono's context;
+ * `eventStream.fetch()`: the WHATWG `Request`.
+ */
+export type FrameworkRequest = StreamRequest | Request | KoaContextLike | FastifyRequestLike | HonoContextLike;
 export type NextFunction = (err?: unknown) => void;
+
+/** A route's node handler with the framework object its channel function and hooks receive (internal). */
+export type SubjectHandler = (req: StreamRequest, res: StreamResponse, next: NextFunction, subject: FrameworkRequest) => Promise<void>;
 
 /**
  * Connect-style middleware: Express route handler, Next.js API route, plain `node:http`.

@@ -42,8 +42,8 @@ export function createApp(eventStream: EventStream): Koa {
   // The channel comes from who asks; no `X-User` is a 401 thrown from the builder.
   router.get(
     '/me/events',
-    eventStream.koa((req) => {
-      const user = req.headers['x-user'];
+    eventStream.koa((ctx) => {
+      const user = ctx.headers['x-user'];
       if (typeof user !== 'string' || user === '') {
         throw Object.assign(new Error('send X-User to listen to your channel'), { status: 401, expose: true });
       }

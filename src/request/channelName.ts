@@ -1,5 +1,6 @@
 import { InvalidChannelError } from '../errors.js';
 import { isWellFormed } from '../sse/eventId.js';
+import { utf8Length } from '../sse/utf8.js';
 
 /** GRIP carries channel names in headers; 255 bytes keeps them well inside header limits. */
 export const MAX_CHANNEL_BYTES = 255;
@@ -27,7 +28,7 @@ export function normalizeChannel(name: unknown): string {
   const trimmed = name.trim();
   if (trimmed === '') throw new InvalidChannelError('channel name is empty');
   // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no count (every publish asks).
-  if (trimmed.length * 3 > MAX_CHANNEL_BYTES && Buffer.byteLength(trimmed) > MAX_CHANNEL_BYTES) {
+  if (trimmed.length * 3 > MAX_CHANNEL_BYTES && utf8Length(trimmed) > MAX_CHANNEL_BYTES) {
     throw new InvalidChannelError(`channel name is longer than ${MAX_CHANNEL_BYTES} bytes`);
   }
   // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.

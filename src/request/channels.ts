@@ -1,10 +1,16 @@
 import { InvalidChannelError } from '../errors.js';
-import type { ChannelsBuilder, StreamRequest } from '../types.js';
+import type { ChannelList } from '../types.js';
 import type { RequestView } from './RequestView.js';
 import { normalizeChannel } from './channelName.js';
 
+/**
+ * A channel function of any framework's request. Each route hands it the request its
+ * framework gives (typed where the route is declared), so here the parameter is opaque.
+ */
+export type AnyChannelsBuilder = (req: never) => ChannelList | Promise<ChannelList>;
+
 /** What a route was declared with: names (maybe templated), or a function of the request. */
-export type ChannelSpec = readonly string[] | ChannelsBuilder;
+export type ChannelSpec = readonly string[] | AnyChannelsBuilder;
 
 /** More channels than this in one request is refused: each costs a subscription (and a GRIP header entry). */
 export const MAX_CHANNELS_PER_REQUEST = 100;
@@ -14,7 +20,7 @@ const TOKEN = /\{([^{}]+)\}/g;
 /** Turns the arguments of `eventStream(...)` into a spec, accepting every form the reference does. */
 export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
   const [first] = args;
-  if (args.length === 1 && typeof first === 'function') return first as ChannelsBuilder;
+  if (args.length === 1 && typeof first === 'function') return first as AnyChannelsBuilder;
   if (args.length === 1 && Array.isArray(first)) return assertStrings(first);
   return assertStrings(args);
 }
@@ -36,12 +42,12 @@ function assertStrings(values: readonly unknown[]): readonly string[] {
  * The channels a request listens to: the spec evaluated (a builder may answer with a Promise:
  * looking up a user's rooms is the common case), `{name}` tokens filled from route params
  * (Express) or the query (Next.js), names normalised, duplicates dropped.
- * Throws `InvalidChannelError`, which the request side answers with 400; a builder's own
- * error (or rejection) is passed on as it is.
+ * Throws `InvalidChannelError`, which the request side answers with 400; a builder's
+ * `StreamRefusedError` is answered as a refusal; any other error (or rejection) is passed on.
  */
 export async function resolveChannels(spec: ChannelSpec | string, req: RequestView): Promise<string[]> {
-  // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
-  const built = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
+  // The route typed the builder for the request its framework hands over: the subject.
+  const built = typeof spec === 'function' ? (spec as (req: unknown) => unknown)(req.subject) : spec;
   const raw: unknown = isPromiseLike(built) ? await built : built;
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names)) throw new InvalidChannelError('channel list must be a string or an array');

@@ -1,7 +1,9 @@
 import createDebug from 'debug';
+import { checkAccess } from '../access/gate.js';
+import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
 import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
-import { GripstreamError, InvalidChannelError, TokenError } from '../errors.js';
+import { GripstreamError, InvalidChannelError, StreamRefusedError, TokenError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
@@ -16,9 +18,25 @@ import type { LastEventId } from '../sse/eventId.js';
 import { readLastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
 
+/**
+ * The part of the context deciding reads: no bus, no sockets, so a transport without them
+ * (the edge entry, which only answers GRIP holds) can decide too.
+ */
+export type DecideContext = Pick<
+  StreamContext,
+  'history' | 'grip' | 'keepAliveSeconds' | 'holdReplayBytes' | 'retry' | 'hooks' | 'gates' | 'tokens' | 'isClosed'
+>;
+
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
-  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string>; contentType?: string }
+  | {
+      kind: 'refuse';
+      status: number;
+      reason: string;
+      headers?: Record<string, string>;
+      contentType?: string;
+      channels?: readonly string[];
+    }
   /** HEAD: the stream's head and nothing else; no subscription. */
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
   /**
@@ -44,18 +62,30 @@ const STREAM_METHODS = 'GET, HEAD';
  * become `refuse` decisions; anything else thrown (a channel builder's own error) is the caller's.
  */
 export async function decideStream(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
-  const decision = await decide(ctx, req, spec);
+  let decision = await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
-  if (decision.kind !== 'refuse' && ctx.isClosed()) return refusal(503, 'event stream is closed');
+  if (decision.kind !== 'refuse' && ctx.isClosed()) decision = refusal(503, 'event stream is closed');
+  if (decision.kind === 'refuse') reportRefusal(ctx, req, decision);
   return decision;
 }
 
-async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
+/** Tells `onRefused`; the refusal is sent whatever the hook does. */
+function reportRefusal(ctx: DecideContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
+  const onRefused = ctx.hooks.onRefused;
+  if (onRefused === undefined) return;
+  try {
+    onRefused({ req: req.subject, status: decision.status, reason: decision.reason, channels: decision.channels });
+  } catch (err) {
+    debug('onRefused threw: %O', err);
+  }
+}
+
+async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
@@ -69,10 +99,13 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
     channels = await resolveChannels(spec, req);
   } catch (err) {
     if (err instanceof InvalidChannelError) return refusal(400, err.message);
+    if (err instanceof StreamRefusedError) return accessRefusal(refusalOfError(err), undefined);
     throw err;
   }
-  if (ctx.hooks.authorize !== undefined && !(await ctx.hooks.authorize(req.raw, channels))) {
-    return refusal(403, 'not authorized for these channels');
+  // Most routes have no check: they skip the await (and its turn of the microtask queue).
+  if (ctx.gates.length > 0 || ctx.hooks.authorize !== undefined) {
+    const refused = await checkAccess(ctx.gates, ctx.hooks.authorize, req, channels);
+    if (refused !== undefined) return accessRefusal(refused, channels);
   }
   const lastEventId = readLastEventId(req);
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
@@ -87,7 +120,7 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
 }
 
 /** A signed proxy asking for the events a stream it holds missed (GRIP reliable mode). */
-function isProxyRecovery(ctx: StreamContext, req: RequestView, signed: boolean): boolean {
+function isProxyRecovery(ctx: DecideContext, req: RequestView, signed: boolean): boolean {
   return ctx.grip?.reliable === true && signed && ctx.history !== undefined && req.header('grip-last') !== undefined;
 }
 
@@ -113,7 +146,7 @@ async function tokenDecision(gate: SubscribeGate, req: RequestView, channels: re
  * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
  */
 async function holdDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   lastEventId: LastEventId,
@@ -126,7 +159,7 @@ async function holdDecision(
   const gripLast = isProxyRecovery(ctx, req, signed) ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
-  const replay = await replayAfter(ctx.history, channels, lastEventId, holdReplayBound(ctx));
+  const replay = await replayAfter(ctx.history, channels, lastEventId, ctx.holdReplayBytes);
   const body = openingText(ctx.retry) + replay.text;
   // Outside reliable mode the proxy has no next link to fetch the rest with. The stream ends
   // after this part instead: the client reconnects from the last id it got and is given the
@@ -137,27 +170,19 @@ async function holdDecision(
 }
 
 /**
- * The most replay one hold (or recovery) body carries: what one client may have unread
- * (`maxBufferedBytes`). In reliable mode the proxy fetches the rest through the next link.
- */
-function holdReplayBound(ctx: StreamContext): number {
-  return ctx.subscriberHooks.maxBufferedBytes;
-}
-
-/**
  * The proxy recovering a gap: only the missed events. When history cannot be read now (Redis
  * restarting, a link still reconnecting), an error would leave the gap open until the next
  * publish on the channel, which may never come. The hold is renewed at the positions the
  * proxy already has, with a next link due in a second: the proxy asks again on its own.
  */
 async function recoveryDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   recovery: Map<string, string>,
 ): Promise<StreamDecision> {
   try {
-    const replay = await replayEachAfter(ctx.history!, recovery, holdReplayBound(ctx));
+    const replay = await replayEachAfter(ctx.history!, recovery, ctx.holdReplayBytes);
     return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
@@ -168,7 +193,7 @@ async function recoveryDecision(
   }
 }
 
-function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
+function holdOf(ctx: DecideContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
   const grip = ctx.grip!;
   return {
     kind: 'hold',
@@ -183,7 +208,7 @@ function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: 
  * the proxy then asks for the rest (Grip-Last) a second later, and again until it has it all.
  */
 async function reliableHold(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: readonly string[],
   replay: ReplayText,
@@ -206,7 +231,7 @@ async function reliableHold(
  * make the proxy drop that event as already delivered.
  */
 async function prevIdsOf(
-  ctx: StreamContext,
+  ctx: DecideContext,
   channels: readonly string[],
   snapshot: Map<string, string> | undefined,
 ): Promise<ReadonlyMap<string, string>> {
@@ -226,7 +251,7 @@ async function prevIdsOf(
  * The proxy fetches the same URL to recover. Resume parameters are dropped from it: on
  * recovery, `Grip-Last` is the only true position (a stale `lastEventId` would replay twice).
  */
-function nextLinkFor(ctx: StreamContext, req: RequestView): string {
+function nextLinkFor(ctx: DecideContext, req: RequestView): string {
   const url = new URL(req.url ?? '/', 'http://origin.invalid');
   url.searchParams.delete('lastEventId');
   url.searchParams.delete('last_event_id');
@@ -252,4 +277,9 @@ function asHeaderBytes(headers: Record<string, string>): Record<string, string> 
 
 function refusal(status: number, reason: string): StreamDecision {
   return { kind: 'refuse', status, reason };
+}
+
+function accessRefusal(refused: StreamRefusal, channels: readonly string[] | undefined): StreamDecision {
+  const headers = refusalHeaders(refused);
+  return { kind: 'refuse', status: refused.status, reason: refused.reason, ...(headers && { headers }), ...(channels && { channels }) };
 }

@@ -1,3 +1,4 @@
+import { utf8Length } from '../sse/utf8.js';
 import type { StreamResponse } from '../types.js';
 
 /** Refuses a request with a status and a one-line reason (plain text unless `contentType` says otherwise). */
@@ -12,14 +13,19 @@ export function refuse(
     res.destroy();
     return;
   }
-  const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
+  const body = refusalText(reason);
   res.writeHead(status, {
     ...headers,
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': utf8Length(body),
     'Cache-Control': 'no-store',
   });
   res.end(body);
+}
+
+/** The body of a refusal: its reason on one line. */
+export function refusalText(reason: string): string {
+  return `${reason.replace(/[\r\n]+/g, ' ')}\n`;
 }
 
 /**
