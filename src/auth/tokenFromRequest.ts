@@ -32,12 +32,12 @@ export function tokenFromRequest(req: TokenRequest, sources: Required<TokenSourc
   const authorization = req.header('authorization');
   if (authorization !== undefined && BEARER_SCHEME.test(authorization)) found.add(bearerToken(authorization)!);
   if (sources.cookie !== false) {
-    const cookie = cookieValue(req.header('cookie'), sources.cookie);
-    if (cookie !== undefined) found.add(cookie);
+    // Every occurrence counts: a browser sends two cookies of one name when their Paths
+    // differ, and the first one winning would be the same silent pick as above.
+    for (const cookie of cookieValues(req.header('cookie'), sources.cookie)) found.add(cookie);
   }
   if (sources.query !== false) {
-    const query = queryValue(req.url, sources.query);
-    if (query !== undefined) found.add(query);
+    for (const query of queryValues(req.url, sources.query)) found.add(query);
   }
   if (found.size > 1) {
     throw new TokenError(
@@ -61,19 +61,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match[1];
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
+function cookieValues(header: string | undefined, name: string): string[] {
+  if (header === undefined) return [];
+  const values: string[] = [];
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
     if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
     const value = pair.slice(eq + 1).trim();
     // Some cookie writers quote the value (RFC 6265 allows it).
-    return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+    values.push(value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value);
   }
-  return undefined;
+  return values;
 }
 
-function queryValue(url: string | undefined, name: string): string | undefined {
-  if (url === undefined || !url.includes('?')) return undefined;
-  return new URLSearchParams(url.slice(url.indexOf('?') + 1)).get(name) ?? undefined;
+function queryValues(url: string | undefined, name: string): string[] {
+  if (url === undefined || !url.includes('?')) return [];
+  return new URLSearchParams(url.slice(url.indexOf('?') + 1)).getAll(name);
 }

@@ -114,8 +114,9 @@ export class GripTransport {
         positions.set(channel, FROM_START);
         continue;
       }
-      const id = decodeGripId(text);
-      if (id !== undefined) positions.set(channel, id);
+      // A last-id gripstream did not write: the position is unknown, so the channel replays
+      // from its start (never from a guess). It stays in the map: the proxy does hold it.
+      positions.set(channel, decodeGripId(text) ?? FROM_START);
     }
     return positions;
   }

@@ -158,7 +158,14 @@ async function holdDecision(
   // it: the request is then an ordinary hold.
   const gripLast = isProxyRecovery(ctx, req, signed) ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
-  if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
+  if (recovery !== undefined) {
+    // The proxy re-holds the client's connection on whatever this answer names, and a recovery
+    // skips the checks a client brings (tokens, cookies): so it may only renew what the proxy
+    // already holds. A route that now resolves to a channel the hold did not have (its URL read
+    // differently, a channel function that depends on the client) is not a recovery of it.
+    if (recovery.size !== channels.length) return refusal(403, 'this recovery names channels the held stream does not have');
+    return recoveryDecision(ctx, req, channels, recovery);
+  }
   const replay = await replayAfter(ctx.history, channels, lastEventId, ctx.holdReplayBytes);
   const body = openingText(ctx.retry) + replay.text;
   // Outside reliable mode the proxy has no next link to fetch the rest with. The stream ends
@@ -252,15 +259,27 @@ async function prevIdsOf(
  * recovery, `Grip-Last` is the only true position (a stale `lastEventId` would replay twice).
  */
 function nextLinkFor(ctx: DecideContext, req: RequestView): string {
-  const url = new URL(req.url ?? '/', 'http://origin.invalid');
+  const raw = req.url ?? '/';
+  const url = new URL(raw, 'http://origin.invalid');
+  // The path goes back exactly as the client sent it: the URL parser would resolve `..` and
+  // `%2e%2e`, and the proxy's recovery would then reach another route than the one it holds.
+  const queryAt = raw.indexOf('?');
+  const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
   url.searchParams.delete('lastEventId');
   url.searchParams.delete('last_event_id');
   // Recovery needs no token (see tokenDecision): keep it out of the proxy's URLs and logs.
   const tokenQuery = ctx.tokens?.sources.query;
   if (tokenQuery !== undefined && tokenQuery !== false) url.searchParams.delete(tokenQuery);
-  // The URL parser already escapes `<`, `>`, `"` and spaces; a `,` or `;` left as sent would
-  // split the client's own URL into further `Grip-Link` elements or parameters.
-  return (url.pathname + url.search).replace(/[,;]/g, (c) => (c === ',' ? '%2C' : '%3B'));
+  return escapeForLink(path) + escapeForLink(url.search);
+}
+
+/**
+ * A URL as one `Grip-Link` element: `<` `>` `"` would end it, `,` `;` split it into further
+ * elements or parameters, and a raw path may hold spaces or bytes past ASCII (node gives them
+ * as latin1 characters, one per byte).
+ */
+function escapeForLink(text: string): string {
+  return text.replace(/[^\x21-\x7e]|[<>",;]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */

@@ -64,6 +64,15 @@ describe('tokenFromRequest', () => {
     // Another scheme belongs to the app (Basic auth in front of it): not a token, not an error.
     expect(tokenFromRequest(request({ authorization: 'Basic dXNlcjpwYXNz', cookie: 'gripstream_token=t5' }), sources)).toBe('t5');
   });
+
+  it('counts every cookie and query parameter of the name: two different ones conflict in either order', () => {
+    // Browsers send two cookies of one name when their Paths differ; the first must not win.
+    for (const cookie of ['gripstream_token=a; gripstream_token=b', 'gripstream_token=b; gripstream_token=a']) {
+      expect(() => tokenFromRequest(request({ cookie }), sources)).toThrow(/different tokens/);
+    }
+    expect(() => tokenFromRequest(request({}, '/e?access_token=a&access_token=b'), sources)).toThrow(/different tokens/);
+    expect(tokenFromRequest(request({ cookie: 'gripstream_token=a; gripstream_token=a' }, '/e?access_token=a&access_token=a'), sources)).toBe('a');
+  });
 });
 
 describe('TokenVerifier#verify', () => {
