@@ -6,6 +6,7 @@ import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
+import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
@@ -48,6 +49,7 @@ export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
 interface EventStreamState {
   readonly bus: ChannelBus;
   readonly keepAlive: KeepAlive;
+  readonly stallWatch: StallWatch;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
@@ -186,6 +188,7 @@ export class EventStream<E extends object = EventMap> {
     if (state.closed) return;
     state.closed = true;
     state.keepAlive.stop();
+    state.stallWatch.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
       subscriber.end();
       state.bus.remove(subscriber);
@@ -248,19 +251,24 @@ function createState(config: EventStreamOptions): EventStreamState {
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
+  const overflow = (subscriber: Subscriber): void => {
+    if (subscriber.closed) return;
+    counters.clientsDropped++;
+    debug('dropping a client over %d buffered bytes', maxBufferedBytes);
+    // Its sink's close removes it from the bus and reports the disconnect.
+    subscriber.destroy();
+  };
+  const stallWatch = new StallWatch(overflow);
   const subscriberHooks: SubscriberHooks = {
     maxBufferedBytes,
     schedule: flusher.schedule,
-    overflow(subscriber: Subscriber) {
-      counters.clientsDropped++;
-      debug('dropping a client over %d buffered bytes', maxBufferedBytes);
-      // Its sink's close removes it from the bus and reports the disconnect.
-      subscriber.destroy();
-    },
+    overflow,
+    overBound: stallWatch.watch,
   };
   const state: EventStreamState = {
     bus,
     keepAlive,
+    stallWatch,
     engine,
     counters,
     publishers: new Map(),

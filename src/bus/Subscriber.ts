@@ -14,6 +14,12 @@ export interface StreamSink {
   end(): unknown;
   destroy(): unknown;
   readonly writableLength: number;
+  /**
+   * Of the write the kernel is taking now, the bytes it has not taken yet. It falls as the
+   * client reads, where `writableLength` only falls once a whole write is done (one write
+   * can be a whole burst): the stall watch's sign of progress. Undefined where unknown.
+   */
+  readonly sendingBytes?: number;
 }
 
 /** A replay as the subscriber writes it: a batch of encoded events at a time. */
@@ -32,7 +38,15 @@ export interface SubscriberHooks {
   schedule(subscriber: Subscriber): void;
   /** The client stopped reading and passed the buffer bound. */
   overflow(subscriber: Subscriber): void;
+  /**
+   * A write left the client over `maxBufferedBytes`: watch it, and drop it if it takes
+   * nothing for a while (src/bus/StallWatch.ts), even when no further publish comes.
+   */
+  overBound?(subscriber: Subscriber): void;
 }
+
+/** What the stall watch finds on a client over the bound. */
+export type StallVerdict = 'within' | 'waiting' | 'stalled';
 
 /**
  * Frames of one tick up to this size are joined into one buffer (one chunk, one syscall);
@@ -62,6 +76,9 @@ interface PacedReplay {
  * tick of any size; one that stops reading is dropped by the second tick after its unread
  * bytes pass the bound, and no client ever has more than the bound plus two ticks' frames
  * unread. (Unread means here, in this process: the kernel's socket buffers fill first.)
+ * Ticks alone would keep a stalled client for ever once its channel goes quiet, so a write
+ * that leaves it over the bound also puts it under the stall watch: over the bound and
+ * taking nothing for `STALL_DROP_MS`, it is dropped whatever the publishers do next.
  */
 export class Subscriber {
   readonly channels: readonly string[];
@@ -79,6 +96,9 @@ export class Subscriber {
   private replayedUpTo: number | undefined;
   /** The unread bytes found when a tick first saw this client over the bound; 0 within it. */
   private ceiling = 0;
+  /** Under the stall watch: unread plus unsent bytes at its last look, and when they last fell. */
+  private stallMark = 0;
+  private stallSince = 0;
 
   constructor(
     private readonly sink: StreamSink,
@@ -168,6 +188,26 @@ export class Subscriber {
     this.replay = undefined;
   }
 
+  /** The stall watch starts timing this client (it was just found over the bound). */
+  startStallClock(now: number): void {
+    this.stallMark = this.unreadBytes() + (this.sink.sendingBytes ?? 0);
+    this.stallSince = now;
+  }
+
+  /**
+   * Progress is unread or unsent bytes falling between two looks (the client took some): the clock
+   * starts again. A client back within the bound, or closed, leaves the watch.
+   */
+  stallVerdict(now: number, stallMs: number): StallVerdict {
+    if (this.closed) return 'within';
+    const unread = this.unreadBytes();
+    if (unread <= this.hooks.maxBufferedBytes) return 'within';
+    const mark = unread + (this.sink.sendingBytes ?? 0);
+    if (mark < this.stallMark) this.stallSince = now;
+    this.stallMark = mark;
+    return now - this.stallSince >= stallMs ? 'stalled' : 'waiting';
+  }
+
   /**
    * The first frame of a tick: judge what the client left unread, not what this tick brings.
    * Over the bound, it is kept if the previous tick alone explains the excess (that tick may
@@ -206,6 +246,12 @@ export class Subscriber {
     if (!Array.isArray(frames)) this.sink.write(frames);
     else if (bytes <= JOIN_LIMIT) this.sink.write(Frame.join(frames, bytes));
     else this.sink.writeAll(frames);
+    this.watchIfOver();
+  }
+
+  /** One comparison per write; the watch itself costs only while a client is over. */
+  private watchIfOver(): void {
+    if (this.unreadBytes() > this.hooks.maxBufferedBytes) this.hooks.overBound?.(this);
   }
 
   /** Writes replay batches while the sink has room; resumed by the sink's drain. */
@@ -218,6 +264,7 @@ export class Subscriber {
       this.idleRounds = 0;
       if (!this.sink.write(Frame.of(text))) {
         this.sink.onDrain(replay.resume);
+        this.watchIfOver();
         return;
       }
     }
