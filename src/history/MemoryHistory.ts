@@ -1,5 +1,6 @@
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
+import { ArenaReplay, type ReplaySource } from './ArenaReplay.js';
 import { EventNames } from './EventNames.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { idText } from './idText.js';
@@ -103,6 +104,26 @@ export class MemoryHistory implements HistoryStore {
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete, lastIds: this.lastIds(channels) };
+  }
+
+  /**
+   * The same events as `readAfter`, pulled one at a time from the arena as the client takes
+   * them (src/history/ArenaReplay.ts): what a resume holds is a position per channel.
+   */
+  replaySource(channels: readonly string[], lastEventId: string): ReplaySource {
+    const now = this.now();
+    const arena = this.arena;
+    for (const channel of channels) {
+      const slot = arena.slotOf(channel);
+      if (slot !== undefined) this.evict(slot, now);
+    }
+    const { position, exact } = this.positionOf(channels, lastEventId);
+    let complete = exact && position >= this.firstSeq;
+    for (const channel of channels) {
+      const slot = arena.slotOf(channel);
+      if ((slot === undefined ? this.droppedUpTo : arena.evictedUpTo(slot)) > position) complete = false;
+    }
+    return new ArenaReplay(arena, channels, position, () => this.droppedUpTo, complete, this.lastSeq);
   }
 
   lastIds(channels: readonly string[]): Map<string, string> {

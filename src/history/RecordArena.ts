@@ -265,6 +265,53 @@ export class RecordArena {
     }
   }
 
+  /**
+   * Row of the channel's oldest kept event with a position after `after`; -1 if none.
+   * Walks the channel from its oldest event: a resume does this once per channel.
+   */
+  firstRowAfter(slot: number, after: number): number {
+    if (this.chans[slot * C_ROW + COUNT]! === 0) return -1;
+    this.link(slot);
+    const c = slot * C_ROW;
+    let row = this.chans[c + FIRST]!;
+    for (let n = this.chans[c + COUNT]!; n > 0; n--) {
+      if (this.nums[(row & this.mask) * F_ROW + SEQ]! > after) return row;
+      row += this.ints[(row & this.mask) * I_ROW + NEXT]!;
+    }
+    return -1;
+  }
+
+  /** Row of the event after `row` in its channel (`row` must be kept); -1 at the newest. */
+  nextRowOf(row: number): number {
+    const slot = this.ints[(row & this.mask) * I_ROW + SLOT]!;
+    if (row === this.chans[slot * C_ROW + LAST]) return -1;
+    this.link(slot);
+    return row + this.ints[(row & this.mask) * I_ROW + NEXT]!;
+  }
+
+  /** Position of a kept row. */
+  seqAt(row: number): number {
+    return this.nums[(row & this.mask) * F_ROW + SEQ]!;
+  }
+
+  /**
+   * Whether `row` still holds the event at position `seq` (positions are unique: it is that
+   * event, kept). False once it was evicted, or its row reused by the ring.
+   */
+  holds(row: number, seq: number): boolean {
+    return (
+      row >= this.front &&
+      row < this.end &&
+      this.ints[(row & this.mask) * I_ROW + SLOT]! >= 0 &&
+      this.nums[(row & this.mask) * F_ROW + SEQ] === seq
+    );
+  }
+
+  /** The event of a kept row as a record (without prevId), for a replay that encodes it at once. */
+  recordAt(row: number, channel: string): HistoryRecord {
+    return this.recordOf(row, channel);
+  }
+
   /** Positions of the channel's kept events whose publisher id is `id` (given as UTF-8). */
   positionsOfId(slot: number, id: Buffer, into: number[]): void {
     this.link(slot);
