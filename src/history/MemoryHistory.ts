@@ -80,7 +80,7 @@ export class MemoryHistory implements HistoryStore {
     const first = this.lastSeq + 1;
     for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
     this.evict(slot, now);
-    while (arena.size > this.maxTotalBytes && arena.count > 0) arena.dropOldest(arena.frontSlot());
+    while (arena.size > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
     arena.compactIfSparse();
     this.startSweeping();
     return first;
@@ -186,8 +186,28 @@ export class MemoryHistory implements HistoryStore {
       arena.countOf(slot) > 0 &&
       (arena.countOf(slot) > this.maxEvents || arena.sizeOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
     ) {
-      arena.dropOldest(slot);
+      if (this.dropOldest(slot)) return;
     }
+  }
+
+  /**
+   * Drops the channel's oldest event, and the channel itself once it has none left (true):
+   * an empty channel costs the store for nothing, and under churn (a name per event) the
+   * store-wide bound would otherwise free events while their channels pile up.
+   */
+  private dropOldest(slot: number): boolean {
+    const arena = this.arena;
+    arena.dropOldest(slot);
+    if (arena.countOf(slot) > 0) return false;
+    this.forget(slot);
+    return true;
+  }
+
+  /** Its "events were lost before here" marker folds into the store-wide floor (see sweep). */
+  private forget(slot: number): void {
+    const arena = this.arena;
+    this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
+    arena.closeSlot(arena.channelOf(slot), slot);
   }
 
   /** Age eviction also has to happen on channels nobody publishes to or reads any more. */
@@ -208,9 +228,8 @@ export class MemoryHistory implements HistoryStore {
     const arena = this.arena;
     for (const [channel, slot] of arena.channels()) {
       this.evict(slot, now);
-      if (arena.countOf(slot) > 0) continue;
-      this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
-      arena.closeSlot(channel, slot);
+      // Still there (evict forgets a channel it empties) yet empty: opened by an empty batch.
+      if (arena.slotOf(channel) === slot && arena.countOf(slot) === 0) this.forget(slot);
     }
     arena.compactIfSparse();
   }
