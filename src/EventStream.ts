@@ -15,7 +15,8 @@ import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
 import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
-import { ChannelPublisher } from './publish/ChannelPublisher.js';
+import type { ChannelPublisher } from './publish/ChannelPublisher.js';
+import { PublisherCache } from './publish/PublisherCache.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
 import { normalizeChannel } from './request/channelName.js';
@@ -53,7 +54,7 @@ interface EventStreamState {
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
-  readonly publishers: Map<string, ChannelPublisher>;
+  readonly publishers: PublisherCache;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
 }
@@ -152,15 +153,8 @@ export class EventStream<E extends object = EventMap> {
 
   /** The publisher of one channel; the same object every time for the same channel. */
   getChannelPublisher(channel: string): ChannelPublisher<E> {
-    const name = normalizeChannel(channel);
-    const { publishers, dispatcher } = this[STATE];
-    let publisher = publishers.get(name);
-    if (publisher === undefined) {
-      publisher = new ChannelPublisher(name, (ch, events) => dispatcher.publish(ch, events));
-      publishers.set(name, publisher);
-    }
-    // `E` is fixed per instance; the map holds this instance's publishers only.
-    return publisher as ChannelPublisher<E>;
+    // `E` is fixed per instance; the cache holds this instance's publishers only.
+    return this[STATE].publishers.get(normalizeChannel(channel)) as ChannelPublisher<E>;
   }
 
   /** An object-mode Writable of events for `channel`, with backpressure down to delivery. */
@@ -271,7 +265,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     stallWatch,
     engine,
     counters,
-    publishers: new Map(),
+    publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
     closed: false,
     context: {
