@@ -1,5 +1,3 @@
-import type { ReplaySource } from './ArenaReplay.js';
-
 /**
  * Where published events are kept for Last-Event-ID resume. The request and publish paths
  * speak only this interface, so a shared store (for several instances) can replace the
@@ -19,12 +17,6 @@ export interface HistoryStore {
    * events were evicted.
    */
   readAfter(channels: readonly string[], lastEventId: string): Replay | Promise<Replay>;
-  /**
-   * `readAfter` read lazily, for a client streaming its replay: the events are pulled as it
-   * takes them, so a resume holds no record per event and costs time for what the client
-   * reads. Stores without it answer with `readAfter`.
-   */
-  replaySource?(channels: readonly string[], lastEventId: string): ReplaySource;
   /**
    * The newest id of each channel that has events. Needed for GRIP reliable mode, where the
    * proxy is told each channel's `prev-id` when it starts holding a stream.

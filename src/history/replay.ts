@@ -3,6 +3,7 @@ import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
 import { EVENTS_LOST, type ReplaySource } from './ArenaReplay.js';
 import type { HistoryRecord, HistoryStore, Replay } from './HistoryStore.js';
+import { MemoryHistory } from './MemoryHistory.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -89,14 +90,15 @@ const NO_EVENTS: ReplaySource = new RecordsSource([], true);
  * What a resuming client gets before live events: what the store kept after its
  * Last-Event-ID, in publish order, preceded by a `history-truncated` event when the store
  * cannot vouch that nothing is missing (unknown or too old an id, or the store failed).
- * A store that can (the in-memory one) gives the events as the client takes them.
+ * The in-memory store gives the events as the client takes them (MemoryHistory.replaySource).
  */
 export async function replayCursorAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Promise<ReplayCursor> {
-  if (lastEventId.kind !== 'none' && store?.replaySource !== undefined) {
+  // The in-memory store gives its events as the client takes them; others are read whole.
+  if (lastEventId.kind !== 'none' && store instanceof MemoryHistory) {
     const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
     try {
       const source = store.replaySource(channels, asked ?? NEVER_AN_ID);
