@@ -56,6 +56,13 @@ const JOIN_LIMIT = 64 * 1024;
 /** Replay text encoded per write, at most (a quarter of the bound when that is smaller). */
 const REPLAY_BATCH_BYTES = 64 * 1024;
 
+/**
+ * A write that leaves room (under the sink's high-water mark: 16 KiB for a socket, 64 KiB on
+ * newer Node) cannot have left a client over a bound at least this large, so the common write
+ * skips the unread count; below it every write is checked.
+ */
+const WATCH_ALWAYS_BELOW = 64 * 1024;
+
 /** Present while a replay is written; live frames wait behind it, in order. */
 interface PacedReplay {
   batches: ReplayBatches | undefined;
@@ -243,13 +250,14 @@ export class Subscriber {
   }
 
   private write(frames: Frame | Frame[], bytes: number): void {
-    if (!Array.isArray(frames)) this.sink.write(frames);
-    else if (bytes <= JOIN_LIMIT) this.sink.write(Frame.join(frames, bytes));
-    else this.sink.writeAll(frames);
-    this.watchIfOver();
+    let room: boolean;
+    if (!Array.isArray(frames)) room = this.sink.write(frames);
+    else if (bytes <= JOIN_LIMIT) room = this.sink.write(Frame.join(frames, bytes));
+    else room = this.sink.writeAll(frames);
+    if (!room || this.hooks.maxBufferedBytes < WATCH_ALWAYS_BELOW) this.watchIfOver();
   }
 
-  /** One comparison per write; the watch itself costs only while a client is over. */
+  /** The watch itself costs only while a client is over the bound. */
   private watchIfOver(): void {
     if (this.unreadBytes() > this.hooks.maxBufferedBytes) this.hooks.overBound?.(this);
   }
