@@ -43,11 +43,26 @@ describe('a client over maxBufferedBytes that takes nothing is dropped within a 
     const after = Date.now() - burstAt;
     expect(after).toBeGreaterThanOrEqual(STALL_DROP_MS - STALL_CHECK_MS);
     expect(after).toBeLessThanOrEqual(DROP_WITHIN);
-    expect(es.stats().connections).toBe(0);
+    await pollUntil(() => es.stats().connections === 0, 2000, 'the dropped client off the bus');
     stalled.resume();
     await stalled.waitForClose();
     expect(stalled.complete, 'cut off, not ended').toBe(false);
   }, 20_000);
+
+  it('a resuming client whose replay waits, with a burst over the bound held behind it, is dropped too', async () => {
+    const es = track(new EventStream({ history: { maxEvents: 10_000, maxBytes: 64 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 } }));
+    const { port } = await startHttp((req, res) => void es('burst')(req, res));
+    // A replay larger than the socket buffers, so it is still under way when the burst comes.
+    const small = 'y'.repeat(1000);
+    for (let i = 0; i < 10_000; i++) await es.publishEvent('burst', { event: 'old', data: small });
+    const resuming = await RawClient.get(port, { path: '/', headers: { 'Last-Event-ID': 'junk' }, retain: false });
+    resuming.pause();
+    await pollUntil(() => es.stats().connections === 1, 5000, 'the resuming client subscribed');
+    await burst(es);
+    const burstAt = Date.now();
+    await pollUntil(() => es.stats().clientsDropped === 1, DROP_WITHIN + 2000, 'the stalled resuming client to be dropped');
+    expect(Date.now() - burstAt).toBeLessThanOrEqual(DROP_WITHIN);
+  }, 30_000);
 
   it('a client that keeps reading, slower than the burst takes to pass STALL_DROP_MS, is not dropped and gets it all', async () => {
     const { es, port } = await setup();

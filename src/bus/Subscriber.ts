@@ -106,6 +106,9 @@ export class Subscriber {
   /** Under the stall watch: unread plus unsent bytes at its last look, and when they last fell. */
   private stallMark = 0;
   private stallSince = 0;
+  /** Replay batches written (each after the client took the one before), and at the last look. */
+  private replayBatches = 0;
+  private stallBatches = 0;
 
   constructor(
     private readonly sink: StreamSink,
@@ -166,6 +169,8 @@ export class Subscriber {
     const replay = this.replay;
     if (replay !== undefined) {
       this.holdPending(replay);
+      // Held live frames count as unread: a burst held behind a replay is watched too.
+      this.watchIfOver();
       return;
     }
     const pending = this.pending;
@@ -198,20 +203,23 @@ export class Subscriber {
   /** The stall watch starts timing this client (it was just found over the bound). */
   startStallClock(now: number): void {
     this.stallMark = this.unreadBytes() + (this.sink.sendingBytes ?? 0);
+    this.stallBatches = this.replayBatches;
     this.stallSince = now;
   }
 
   /**
-   * Progress is unread or unsent bytes falling between two looks (the client took some): the clock
-   * starts again. A client back within the bound, or closed, leaves the watch.
+   * Progress is unread or unsent bytes falling between two looks (the client took some), or a
+   * replay batch written since (each follows a drain): the clock starts again. A client back within the bound, or closed, leaves the watch.
    */
   stallVerdict(now: number, stallMs: number): StallVerdict {
     if (this.closed) return 'within';
     const unread = this.unreadBytes();
     if (unread <= this.hooks.maxBufferedBytes) return 'within';
     const mark = unread + (this.sink.sendingBytes ?? 0);
-    if (mark < this.stallMark) this.stallSince = now;
+    // A replay under way refills what the client takes, so its unread bytes need not fall.
+    if (mark < this.stallMark || this.replayBatches !== this.stallBatches) this.stallSince = now;
     this.stallMark = mark;
+    this.stallBatches = this.replayBatches;
     return now - this.stallSince >= stallMs ? 'stalled' : 'waiting';
   }
 
@@ -270,6 +278,7 @@ export class Subscriber {
     const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
     for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
       this.idleRounds = 0;
+      this.replayBatches++;
       if (!this.sink.write(Frame.of(text))) {
         this.sink.onDrain(replay.resume);
         this.watchIfOver();
