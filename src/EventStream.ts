@@ -9,6 +9,7 @@ import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
+import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
@@ -18,7 +19,8 @@ import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
 import type { HistoryStore } from './history/HistoryStore.js';
-import { ChannelPublisher } from './publish/ChannelPublisher.js';
+import type { ChannelPublisher } from './publish/ChannelPublisher.js';
+import { PublisherCache } from './publish/PublisherCache.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
 import { normalizeChannel } from './request/channelName.js';
@@ -61,11 +63,12 @@ export interface EventStreamOptions extends EventStreamConfig, RequestHooks {
 interface EventStreamState {
   readonly bus: ChannelBus;
   readonly keepAlive: KeepAlive;
+  readonly stallWatch: StallWatch;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
   readonly presence: Presence | undefined;
-  readonly publishers: Map<string, ChannelPublisher>;
+  readonly publishers: PublisherCache;
   readonly counters: { eventsPublished: number; clientsDropped: number };
   closed: boolean;
 }
@@ -188,15 +191,8 @@ export class EventStream<E extends object = EventMap> {
 
   /** The publisher of one channel; the same object every time for the same channel. */
   getChannelPublisher(channel: string): ChannelPublisher<E> {
-    const name = normalizeChannel(channel);
-    const { publishers, dispatcher } = this[STATE];
-    let publisher = publishers.get(name);
-    if (publisher === undefined) {
-      publisher = new ChannelPublisher(name, (ch, events) => dispatcher.publish(ch, events));
-      publishers.set(name, publisher);
-    }
-    // `E` is fixed per instance; the map holds this instance's publishers only.
-    return publisher as ChannelPublisher<E>;
+    // `E` is fixed per instance; the cache holds this instance's publishers only.
+    return this[STATE].publishers.get(normalizeChannel(channel)) as ChannelPublisher<E>;
   }
 
   /** An object-mode Writable of events for `channel`, with backpressure down to delivery. */
@@ -245,6 +241,7 @@ export class EventStream<E extends object = EventMap> {
     if (state.closed) return;
     state.closed = true;
     state.keepAlive.stop();
+    state.stallWatch.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
       subscriber.end();
       state.bus.remove(subscriber);
@@ -315,23 +312,28 @@ function createState(config: EventStreamOptions): EventStreamState {
   const counters = { eventsPublished: 0, clientsDropped: 0 };
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
+  const overflow = (subscriber: Subscriber): void => {
+    if (subscriber.closed) return;
+    counters.clientsDropped++;
+    debug('dropping a client over %d buffered bytes', maxBufferedBytes);
+    // Its sink's close removes it from the bus and reports the disconnect.
+    subscriber.destroy();
+  };
+  const stallWatch = new StallWatch(overflow);
   const subscriberHooks: SubscriberHooks = {
     maxBufferedBytes,
     schedule: flusher.schedule,
-    overflow(subscriber: Subscriber) {
-      counters.clientsDropped++;
-      debug('dropping a client over %d buffered bytes', maxBufferedBytes);
-      // Its sink's close removes it from the bus and reports the disconnect.
-      subscriber.destroy();
-    },
+    overflow,
+    overBound: stallWatch.watch,
   };
   const state: EventStreamState = {
     bus,
     keepAlive,
+    stallWatch,
     engine,
     presence,
     counters,
-    publishers: new Map(),
+    publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
     closed: false,
     context: {

@@ -96,8 +96,10 @@ export interface HistoryOptions {
    */
   maxBytes?: number;
   /**
-   * In-memory store: bytes kept for all channels together, counted like `maxBytes`
-   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel.
+   * In-memory store: bytes kept for all channels together, counted like `maxBytes`, plus
+   * what each channel with events costs (224 bytes and 2 per character of its name)
+   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel,
+   * and a channel is forgotten as soon as its last event goes.
    */
   maxTotalBytes?: number;
   /**

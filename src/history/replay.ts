@@ -1,7 +1,9 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
+import { EVENTS_LOST, type ReplaySource } from './ArenaReplay.js';
 import { FROM_START, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
+import { MemoryHistory } from './MemoryHistory.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -28,23 +30,26 @@ const NEVER_AN_ID = '\u0000';
 const NOTHING: ReplayText = { text: '', upTo: -Infinity };
 
 /**
- * A replay to be written as the client reads it. It only points at the store's records
- * (shared by every client replaying them) and encodes them a batch at a time, so what one
- * client costs is one batch, not the whole replay's text.
+ * A replay to be written as the client reads it. It pulls events from the store's source
+ * a batch at a time and encodes them, so what one client costs is its source (a position per
+ * channel, for the in-memory store) and one batch, not the whole replay.
  */
 export class ReplayCursor {
-  private next = 0;
+  /** The last event encoded: the id a mid-replay `history-truncated` names. */
+  private last: HistoryRecord | undefined;
 
   constructor(
     /** Text to send first: the `history-truncated` notice, or ''. */
     private carry: string,
-    private readonly records: readonly HistoryRecord[],
-    /** Highest history position in `records`; -Infinity when none. */
+    private readonly source: ReplaySource,
+    /** Highest history position the replay covers; -Infinity when none. */
     readonly upTo: number,
+    /** The Last-Event-ID the client resumed from (named by a notice when nothing was sent yet). */
+    private readonly asked: string | null = null,
   ) {}
 
   static empty(): ReplayCursor {
-    return new ReplayCursor('', [], -Infinity);
+    return new ReplayCursor('', NO_EVENTS, -Infinity);
   }
 
   /**
@@ -55,9 +60,9 @@ export class ReplayCursor {
     // The notice, then the event that did not fit in the batch before (encoded once).
     let text = this.carry;
     this.carry = '';
-    const records = this.records;
-    while (this.next < records.length) {
-      const event = encodeRecord(records[this.next++]!);
+    for (let next = this.source.next(); next !== undefined; next = this.source.next()) {
+      const event = next === EVENTS_LOST ? truncatedNotice(this.last?.id ?? this.asked) : encodeRecord(next);
+      if (next !== EVENTS_LOST) this.last = next;
       if (text.length > 0 && text.length + event.length > maxBytes) {
         this.carry = event;
         break;
@@ -68,21 +73,52 @@ export class ReplayCursor {
   }
 }
 
+/** A replay read whole (stores without `replaySource`), given out one event at a time. */
+class RecordsSource implements ReplaySource {
+  private at = 0;
+  readonly upTo: number;
+
+  constructor(
+    private readonly records: readonly HistoryRecord[],
+    readonly complete: boolean,
+  ) {
+    this.upTo = records[records.length - 1]?.seq ?? -Infinity;
+  }
+
+  next(): HistoryRecord | undefined {
+    return this.records[this.at++];
+  }
+}
+
+const NO_EVENTS: ReplaySource = new RecordsSource([], true);
+
 /**
  * What a resuming client gets before live events: what the store kept after its
  * Last-Event-ID, in publish order, preceded by a `history-truncated` event when the store
  * cannot vouch that nothing is missing (unknown or too old an id, or the store failed).
+ * The in-memory store gives the events as the client takes them (MemoryHistory.replaySource).
  */
 export async function replayCursorAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
 ): Promise<ReplayCursor> {
+  // The in-memory store gives its events as the client takes them; others are read whole.
+  if (lastEventId.kind !== 'none' && store instanceof MemoryHistory) {
+    const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
+    try {
+      const source = store.replaySource(channels, asked ?? NEVER_AN_ID);
+      return new ReplayCursor(source.complete ? '' : truncatedNotice(asked), source, source.upTo, asked);
+    } catch (err) {
+      debug('history read failed, resuming live only: %O', err);
+      return new ReplayCursor(truncatedNotice(asked), NO_EVENTS, -Infinity, asked);
+    }
+  }
   const read = await readAfter(store, channels, lastEventId);
   if (read === undefined) return ReplayCursor.empty();
   const { replay, asked } = read;
-  const last = replay.records[replay.records.length - 1];
-  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), replay.records, last?.seq ?? -Infinity);
+  const source = new RecordsSource(replay.records, replay.complete);
+  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), source, source.upTo, asked);
 }
 
 /**
