@@ -12,6 +12,14 @@ export interface FeedTarget {
   deliver(channel: string, item: BatchItem): void;
   /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
   lost(channel: string): void;
+  /**
+   * Every channel's deliveries wait from now (this feed is about to read older positions than
+   * what arrives live meanwhile); `release` lets them go, in position order (DeliveryGate).
+   */
+  hold(): void;
+  release(): void;
+  /** Resolves once everything Redis published before now has reached this instance. */
+  fence(): Promise<void>;
 }
 
 const debug = createDebug('gripstream:redis:feed');
@@ -42,6 +50,11 @@ export class ChannelFeed {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Bumped whenever something is delivered or a read applied: tells a recheck's answer it is stale. */
   private moves = 0;
+  /** True while this feed holds every channel's deliveries (from a read's start to its fence). */
+  private holding = false;
+  /** Reads (and fences) in flight, and a failed read waiting for its retry: the hold stays. */
+  private inFlight = 0;
+  private retryPending = false;
 
   constructor(
     readonly channel: string,
@@ -56,8 +69,21 @@ export class ChannelFeed {
    */
   start(fromSeq: number): void {
     if (this.stopped) return;
+    this.started = true;
     this.lastSeq = fromSeq;
     void this.sync();
+  }
+
+  /** True once `start` was called. */
+  started = false;
+
+  /**
+   * Holds every channel's deliveries from now until this feed has read where it starts: a
+   * stream that just joined on this channel and others must not get the others' newer events
+   * before this channel's older ones. Call it when the feed is made; `start` ends it.
+   */
+  begin(): void {
+    this.holdGate();
   }
 
   accept(batch: BatchMessage): void {
@@ -85,6 +111,30 @@ export class ChannelFeed {
     this.stopped = true;
     this.queue.length = 0;
     clearTimeout(this.retryTimer);
+    if (this.holding) {
+      this.holding = false;
+      this.target.release();
+    }
+  }
+
+  private holdGate(): void {
+    if (this.holding || this.stopped) return;
+    this.holding = true;
+    this.target.hold();
+  }
+
+  /**
+   * Ends this feed's hold once nothing of it is left to read: after a fence, so that the live
+   * batches Redis sent before the read (on the other connection) are in before the gate opens.
+   */
+  private async settle(): Promise<void> {
+    if (!this.holding || !this.anchored || this.inFlight > 0 || this.retryPending || this.busy || this.recheckWanted) return;
+    this.inFlight++;
+    await this.target.fence();
+    this.inFlight--;
+    if (this.stopped || !this.holding || this.inFlight > 0 || this.retryPending || this.busy || this.recheckWanted) return;
+    this.holding = false;
+    this.target.release();
   }
 
   private drain(): void {
@@ -120,12 +170,14 @@ export class ChannelFeed {
   /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
   private async sync(): Promise<void> {
     this.busy = true;
+    this.holdGate();
     const delivered = this.deliveredSeq;
     const gap = await this.read(() => void this.sync());
     this.busy = false;
     if (gap === undefined || this.stopped) return;
     this.apply(gap, delivered);
     this.drain();
+    void this.settle();
   }
 
   /**
@@ -138,6 +190,7 @@ export class ChannelFeed {
    * own still counts: Redis holding less than had been delivered when it was sent.
    */
   private async check(): Promise<void> {
+    this.holdGate();
     const delivered = this.deliveredSeq;
     const moves = this.moves;
     const gap = await this.read(() => this.recheck());
@@ -149,24 +202,34 @@ export class ChannelFeed {
     if (this.moves !== moves) {
       debug('%s: a recheck answered after live deliveries: only its loss check counts', this.channel);
       if (gap.epoch === this.epoch && gap.last > 0 && gap.last < delivered) this.target.lost(this.channel);
+      void this.settle();
       return;
     }
     this.apply(gap, delivered);
     this.drain();
+    void this.settle();
   }
 
   private async read(retry: () => void): Promise<Gap | undefined> {
+    this.inFlight++;
     try {
       return await this.source.gap(this.channel, this.lastSeq!, true);
     } catch (err) {
       debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
+      // The hold stays: what the other channels get meanwhile waits for this one's gap.
       if (!this.stopped) {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(retry, RETRY_MS);
+        this.retryPending = true;
+        this.retryTimer = setTimeout(() => {
+          this.retryPending = false;
+          retry();
+        }, RETRY_MS);
         this.retryTimer.unref();
       }
       return undefined;
+    } finally {
+      this.inFlight--;
     }
   }
 

@@ -177,7 +177,8 @@ export class RedisHistory implements HistoryStore {
       for (let j = entries.length - 1; j >= 0; j--) records.push(toRecord(channel, entries[j]!).record);
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    return { records, complete: reply[0] === 1, lastIds };
+    const snapshot = Number(reply[channels.length + 2]);
+    return { records, complete: reply[0] === 1, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
   }
 
   /**

@@ -98,7 +98,9 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
  * id, 0 = from the start of this epoch (complete unless something was evicted), 2 = (Cluster
  * cursor) a position at which the channel had no event at all.
  * Reply: { complete 0/1, then per channel { last id or '', entries newest first, newest seq or
- * '' }, then Redis's clock in µs }.
+ * '' }, then Redis's clock in µs, then the last position handed out (the epoch's `seq`, '0'
+ * for none): on one Redis, every event of these channels at or below it is in this answer or
+ * at or before the asked position }.
  *
  * Exact truncation: every entry carries the channel's previous seq, so the oldest entry a
  * replay returns tells whether anything between the client's position and it was lost, even
@@ -172,6 +174,7 @@ for c = 0, n - 1 do
 end
 if complete then out[1] = 1 end
 out[#out + 1] = fmt(nowUs)
+out[#out + 1] = redis.call('HGET', epochKey, 'seq') or '0'
 return out
 `;
 

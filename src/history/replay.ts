@@ -76,7 +76,10 @@ export async function replayCursorAfter(
   if (read === undefined) return ReplayCursor.empty();
   const { replay, asked } = read;
   const last = replay.records[replay.records.length - 1];
-  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), replay.records, last?.seq ?? -Infinity);
+  // The snapshot too: an event the client had already (at or before its id) can still reach
+  // the bus after the read, and an empty replay would not say to skip it.
+  const upTo = Math.max(last?.seq ?? -Infinity, replay.snapshot ?? -Infinity);
+  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), replay.records, upTo);
 }
 
 /** The same replay as one text, for a GRIP hold (answered once, to the proxy). */

@@ -1,0 +1,47 @@
+import type { BatchItem } from './batchMessage.js';
+
+/**
+ * One order across every channel an instance delivers, on one Redis.
+ *
+ * Why: on one Redis every position comes from one counter (the `epoch` hash), so the order of
+ * positions IS the publish order across channels, and a stream on several channels uses them
+ * as its ids. Each channel's feed is exactly-once and in order on its own, but a feed that is
+ * reading its stream (starting, filling a gap, catching up after a reconnect) delivers older
+ * positions later than the live batches the other feeds delivered meanwhile: ids would go
+ * backwards, and a client resuming from the newest id it got would skip the older ones.
+ *
+ * So while any feed reads, every feed's deliveries wait here; when the last read is applied
+ * AND fenced (see RedisEngine.fence: everything Redis published before the read has arrived),
+ * what waited goes out sorted by position. Live batches arrive on one connection in the order
+ * Redis ran the scripts, which is position order, so outside a read nothing waits.
+ */
+export class DeliveryGate {
+  private holders = 0;
+  private held: Array<{ channel: string; item: BatchItem }> = [];
+
+  constructor(private readonly emit: (channel: string, item: BatchItem) => void) {}
+
+  /** Deliveries wait from now until every `hold` has been matched by a `release`. */
+  hold(): void {
+    this.holders++;
+  }
+
+  release(): void {
+    if (this.holders === 0 || --this.holders > 0) return;
+    const held = this.held;
+    this.held = [];
+    // Stable: a channel's own items are in order already; across channels, position order.
+    held.sort((a, b) => a.item.seq - b.item.seq);
+    for (const { channel, item } of held) this.emit(channel, item);
+  }
+
+  deliver(channel: string, item: BatchItem): void {
+    if (this.holders > 0) this.held.push({ channel, item });
+    else this.emit(channel, item);
+  }
+
+  /** Items waiting for a read to finish (a measure for tests and debug output). */
+  get waiting(): number {
+    return this.held.length;
+  }
+}
