@@ -4,7 +4,8 @@ import type { BatchItem, BatchMessage } from './batchMessage.js';
 
 /** Where a feed reads what it missed. */
 export interface FeedSource {
-  gap(channel: string, afterSeq: number, read: boolean): Promise<Gap>;
+  /** `start`: the feed's first read (marks the channel as known from `afterSeq` on). */
+  gap(channel: string, afterSeq: number, read: boolean, start?: boolean): Promise<Gap>;
 }
 
 export interface FeedTarget {
@@ -213,7 +214,7 @@ export class ChannelFeed {
   private async read(retry: () => void): Promise<Gap | undefined> {
     this.inFlight++;
     try {
-      return await this.source.gap(this.channel, this.lastSeq!, true);
+      return await this.source.gap(this.channel, this.lastSeq!, true, !this.anchored);
     } catch (err) {
       debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).

@@ -10,6 +10,7 @@ import { encodeEvent } from '../sse/encode.js';
 import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
 import { ChannelFeed } from './ChannelFeed.js';
 import { DeliveryGate } from './DeliveryGate.js';
+import { checkEvictionPolicy, type EvictionVerdict } from './evictionPolicy.js';
 import type { Engine } from './Engine.js';
 
 const debug = createDebug('gripstream:redis');
@@ -64,7 +65,11 @@ export class RedisEngine implements Engine, ChannelWatcher {
     readonly history: RedisHistory,
   ) {
     this.sharded = history.sharded;
+    this.evictionPolicy = checkEvictionPolicy(history.link, history.keysExpire);
   }
+
+  /** The server's eviction policy as checked when the engine connected (undefined: not readable). */
+  readonly evictionPolicy: Promise<EvictionVerdict | undefined>;
 
   async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
     const { records } = await this.history.appendBatch(channel, events, true);

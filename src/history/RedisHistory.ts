@@ -102,6 +102,11 @@ export class RedisHistory implements HistoryStore {
     this.metaTtl = this.maxAge > 0 ? this.maxAge + META_GRACE_MS : 0;
   }
 
+  /** True when the channel keys get a TTL (a finite maxAge): `volatile-*` eviction can remove them. */
+  get keysExpire(): boolean {
+    return this.maxAge > 0;
+  }
+
   async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
     return (await this.appendBatch(channel, inputs, false)).records;
   }
@@ -298,13 +303,15 @@ export class RedisHistory implements HistoryStore {
 
   /**
    * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
-   * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
+   * still holds after `afterSeq`: the engine's gap fill, in one atomic read. With `start` (a
+   * feed's first read), a channel with no meta hash gets one born at `afterSeq` (see
+   * redisScripts.ts): a missing hash then means evicted, never "no event yet".
    */
-  async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
+  async gap(channel: string, afterSeq: number, read: boolean, start = false): Promise<Gap> {
     const [epoch, last, entries, now] = (await this.link.read(
       GAP_SCRIPT,
       [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
-      [formatSeq(afterSeq), read ? '1' : '0'],
+      [formatSeq(afterSeq), read ? '1' : '0', ...(start ? [formatSeq(afterSeq), this.metaTtl] : [])],
     )) as [string, string, StreamEntry[], string];
     return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
   }

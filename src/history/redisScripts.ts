@@ -8,7 +8,12 @@
  *   P epoch      hash  seq = last position handed out, first = first position of this epoch
  *   P{c}:s       stream of the channel's events, entry id `<seq>-0`, fields
  *                p = previous seq of the channel, i = SSE id, e = event, d = data
- *   P{c}:m       hash  last = newest seq of the channel, id = its SSE id (outlives the stream)
+ *   P{c}:m       hash  last = newest seq of the channel, id = its SSE id (outlives the stream),
+ *                born = a position before which this hash knows nothing of the channel: set
+ *                when the hash is made (by the first publish, or by the engine when a feed
+ *                starts on a channel with no hash), so a hash that Redis evicted (maxmemory)
+ *                or that a DEL removed, and that a later publish made again, does not vouch
+ *                for the positions before it
  *   P{c}:i/:j    hash  custom id → seq, current and previous generation (rotated, bounded)
  *
  * Positions are max(previous + 1, Redis clock in µs): they grow across channels, survive a
@@ -54,6 +59,8 @@ end
 local meta = redis.call('HMGET', metaKey, 'last', 'id')
 local prevSeq, prevId = meta[1] or '0', meta[2] or ''
 local firstSeq = math.max(last + 1, nowUs)
+-- No hash: a new channel, or one whose keys were evicted. Either way it knows nothing before this batch.
+if not meta[1] then redis.call('HSET', metaKey, 'born', fmt(firstSeq)) end
 local parts = {}
 local function put(s) parts[#parts + 1] = #s .. ':' .. s end
 if pub ~= '' then put(first); put(prevSeq) end
@@ -156,8 +163,16 @@ local out = { 0 }
 for c = 0, n - 1 do
   local streamKey, metaKey = KEYS[2 + c * 4], KEYS[3 + c * 4]
   local entries = redis.call('XREVRANGE', streamKey, '+', fmt(start) .. '-0', 'COUNT', maxEvents)
-  local lastSeq = redis.call('HGET', metaKey, 'last')
-  local lastId = redis.call('HGET', metaKey, 'id') or ''
+  local meta = redis.call('HMGET', metaKey, 'last', 'id', 'born')
+  local lastSeq, lastId, born = meta[1], meta[2] or '', meta[3]
+  if mode ~= '0' and not lastSeq then
+    -- No hash for a channel the client has a position in: evicted (maxmemory), deleted or
+    -- expired. What it held is unknown, never "nothing".
+    complete = false
+  elseif mode == '1' and born and tonumber(born) > after then
+    -- The hash was made again after the client's position: what came between is unknown.
+    complete = false
+  end
   if #entries > 0 then
     local oldest = entries[#entries][2]
     local prev = '0'
@@ -180,13 +195,20 @@ return out
 
 /**
  * KEYS: epoch, stream, meta. ARGV: seq after which to read, '1' to read entries ('0' only
- * reports where the channel stands).
+ * reports where the channel stands), then (a feed's start) the position its stream joined at
+ * and the meta ttl ms ('' and 0 otherwise): a channel with no meta hash gets one that says it
+ * knew nothing before that position (`born`), so a resume of a channel never published is
+ * exact, and one whose hash is missing later reads as unknown.
  * Reply: { epoch first or '', newest seq of the channel or '', entries after the seq, oldest
  * first, the clock of the channel's Redis in µs }.
  * The engine's gap fill: what a subscriber missed between two messages or across a reconnect.
  */
 export const GAP_SCRIPT = `
 local entries = {}
+if ARGV[3] ~= nil and ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('HSET', KEYS[3], 'last', '0', 'born', ARGV[3])
+  if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4])) end
+end
 if ARGV[2] == '1' then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
 local t = redis.call('TIME')
 local nowUs = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))

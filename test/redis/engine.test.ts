@@ -143,7 +143,7 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
       get(target, prop) {
         if (prop === 'call') {
           return (...args: Array<string | number>) => {
-            const gapRead = args.length === 8 && Number(args[2]) === 3 && args[7] === '1';
+            const gapRead = (args.length === 8 || args.length === 10) && Number(args[2]) === 3 && args[7] === '1';
             if (!gapRead || !holding) return call(...args);
             const reply = call(...args);
             reply.catch(() => undefined);
