@@ -318,7 +318,20 @@ export class RedisHistory implements HistoryStore {
 
   /** The Redis pub/sub channel a channel's batches are published on. */
   pubsubChannel(channel: string): string {
-    return `${this.prefix}{${channel}}:p`;
+    return `${this.tagged(channel)}:p`;
+  }
+
+  /**
+   * `prefix{channel}`: the start of every key of the channel, whose hash tag puts them all in
+   * one Cluster slot. Redis hashes the text between the first `{` and the next `}`, and hashes
+   * the whole key when that text is empty: a channel starting with `}` would scatter its keys
+   * over several slots (every script CROSSSLOT). Such a channel gets a tag of its own in front,
+   * a control character (never in a channel name, so no other channel's key can be the same)
+   * and a hash of the name (so they do not all crowd one slot). Other keys stay as they were.
+   */
+  private tagged(channel: string): string {
+    if (!channel.startsWith('}')) return `${this.prefix}{${channel}}`;
+    return `${this.prefix}{\u0001${fnv1a(channel)}${channel}}`;
   }
 
   async close(): Promise<void> {
@@ -331,21 +344,31 @@ export class RedisHistory implements HistoryStore {
   }
 
   private channelKeys(channel: string): string[] {
-    const tag = `${this.prefix}{${channel}}`;
+    const tag = this.tagged(channel);
     return [`${tag}:s`, `${tag}:m`, `${tag}:i`, `${tag}:j`];
   }
 
   private streamKey(channel: string): string {
-    return `${this.prefix}{${channel}}:s`;
+    return `${this.tagged(channel)}:s`;
   }
 
   private metaKey(channel: string): string {
-    return `${this.prefix}{${channel}}:m`;
+    return `${this.tagged(channel)}:m`;
   }
 
   private key(name: string): string {
     return this.prefix + name;
   }
+}
+
+/** FNV-1a (32 bits) of `text`, base 36. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(36);
 }
 
 function formatSeq(seq: number): string {
