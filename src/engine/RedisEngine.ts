@@ -65,6 +65,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
     readonly history: RedisHistory,
   ) {
     this.sharded = history.sharded;
+    // Every stream joins through a feed here, and a feed's start marks its channel.
+    history.detectEviction = true;
     this.evictionPolicy = checkEvictionPolicy(history.link, history.keysExpire);
   }
 

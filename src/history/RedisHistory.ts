@@ -83,6 +83,14 @@ export class RedisHistory implements HistoryStore {
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
+  /**
+   * @internal Set by the Redis engine, whose feeds mark every channel a stream joins (see
+   * `gap`): a resume then reads a channel's missing (evicted, deleted) meta hash, or one made
+   * again after its position, as unknown (`history-truncated`), never as "nothing happened".
+   * Without the engine a channel first published after a position cannot be told from one
+   * evicted and published again, so this stays off.
+   */
+  detectEviction = false;
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
@@ -239,6 +247,7 @@ export class RedisHistory implements HistoryStore {
       this.metaTtl,
       // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
       mode ?? (lastEventId === FROM_START ? 0 : 1),
+      this.detectEviction ? '1' : '0',
     ])) as unknown[];
   }
 

@@ -103,7 +103,9 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
  * KEYS: epoch, then per channel: stream, meta, ids, oldIds.
  * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), mode: 1 = an
  * id, 0 = from the start of this epoch (complete unless something was evicted), 2 = (Cluster
- * cursor) a position at which the channel had no event at all.
+ * cursor) a position at which the channel had no event at all; then '1' when every channel a
+ * stream is on was marked when the stream joined (the engine's feeds do, GAP_SCRIPT): a
+ * missing meta hash, or one made again after the position, then reads as unknown.
  * Reply: { complete 0/1, then per channel { last id or '', entries newest first, newest seq or
  * '' }, then Redis's clock in µs, then the last position handed out (the epoch's `seq`, '0'
  * for none): on one Redis, every event of these channels at or below it is in this answer or
@@ -117,7 +119,7 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
 export const READ_SCRIPT = `
 local epochKey = KEYS[1]
 local lastEventId, maxEvents, maxAge = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local metaTtl, mode = tonumber(ARGV[4]), ARGV[5]
+local metaTtl, mode, marked = tonumber(ARGV[4]), ARGV[5], ARGV[6] == '1'
 local hasId = mode == '1'
 local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -165,7 +167,10 @@ for c = 0, n - 1 do
   local entries = redis.call('XREVRANGE', streamKey, '+', fmt(start) .. '-0', 'COUNT', maxEvents)
   local meta = redis.call('HMGET', metaKey, 'last', 'id', 'born')
   local lastSeq, lastId, born = meta[1], meta[2] or '', meta[3]
-  if mode ~= '0' and not lastSeq then
+  if not marked or mode == '0' then
+    -- Without marks a channel first published after the position looks the same as one
+    -- evicted and published again: nothing to tell.
+  elseif not lastSeq then
     -- No hash for a channel the client has a position in: evicted (maxmemory), deleted or
     -- expired. What it held is unknown, never "nothing".
     complete = false

@@ -21,9 +21,9 @@ const STREAMS = 20;
 const EVENTS_PER_STREAM = 40;
 
 /** Starts a publishing process; stopped (and its count read) at clean-up. */
-export async function startPublisher(urls: string, prefix: string, channels: readonly string[], tag: string): Promise<ChildProcess> {
+export async function startPublisher(urls: string, prefix: string, channels: readonly string[], tag: string, pauseMs = 0): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    env: { ...process.env, REDIS_URL: urls, KEY_PREFIX: prefix, CHANNELS: channels.join(','), TAG: tag },
+    env: { ...process.env, REDIS_URL: urls, KEY_PREFIX: prefix, CHANNELS: channels.join(','), TAG: tag, PAUSE_MS: String(pauseMs) },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   defer(async () => {
