@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
-import { defer, runCleanups, track } from '../support/cleanup.js';
+import { runCleanups, track } from '../support/cleanup.js';
+import { startPublisher, xrange } from '../support/publisher.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
@@ -16,24 +15,8 @@ import { withTimeout } from '../support/wait.js';
 
 const hasRedis = requireRedis();
 const WAIT = 10_000;
-const fixture = fileURLToPath(new URL('./fixtures/publisher.ts', import.meta.url));
 const STREAMS = 20;
 const EVENTS_PER_STREAM = 40;
-
-/** Starts a publishing process; stopped (and its count read) at clean-up. */
-export async function startPublisher(urls: string, prefix: string, channels: readonly string[], tag: string, pauseMs = 0): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    env: { ...process.env, REDIS_URL: urls, KEY_PREFIX: prefix, CHANNELS: channels.join(','), TAG: tag, PAUSE_MS: String(pauseMs) },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  defer(async () => {
-    if (child.exitCode !== null) return;
-    if (child.connected) child.disconnect();
-    await withTimeout(once(child, 'exit'), 5000, 'publisher exit').catch(() => child.kill('SIGKILL'));
-  });
-  await withTimeout(once(child, 'message'), WAIT, 'publisher ready');
-  return child;
-}
 
 const messages = (client: RawClient): RawEvent[] => client.events.filter((e) => e.event === 'message');
 
@@ -104,12 +87,3 @@ describe.runIf(hasRedis)('Redis engine: a stream on several channels', () => {
   }, 60_000);
 });
 
-/** The entries of a Redis stream as positions (its entry ids are `<seq>-0`). */
-export function xrange(redis: { cli(...args: string[]): string }, key: string): Array<{ seq: number }> {
-  return redis
-    .cli('--no-raw', 'XRANGE', key, '-', '+')
-    .split('\n')
-    .map((line) => /"(\d+)-0"/.exec(line)?.[1])
-    .filter((seq): seq is string => seq !== undefined)
-    .map((seq) => ({ seq: Number(seq) }));
-}
