@@ -27,6 +27,13 @@ const debug = createDebug('gripstream:redis:feed');
 
 /** Delay before a failed read of Redis is tried again. */
 const RETRY_MS = 250;
+/**
+ * Longest a feed holds every channel's deliveries (normally one read and one PING: a few ms).
+ * A feed that cannot read for longer (its subscription refused, Redis answering nothing) must
+ * not stop the other channels: it lets them go, and whatever it delivers later that is older
+ * than what they sent ends its streams instead (DeliveryGate), so that they resume in order.
+ */
+const HOLD_LIMIT_MS = 5000;
 
 /**
  * One channel's live delivery on one instance, exactly once and in order. Batches arrive from
@@ -56,6 +63,7 @@ export class ChannelFeed {
   /** Reads (and fences) in flight, and a failed read waiting for its retry: the hold stays. */
   private inFlight = 0;
   private retryPending = false;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: string,
@@ -112,16 +120,25 @@ export class ChannelFeed {
     this.stopped = true;
     this.queue.length = 0;
     clearTimeout(this.retryTimer);
-    if (this.holding) {
-      this.holding = false;
-      this.target.release();
-    }
+    this.releaseGate();
   }
 
   private holdGate(): void {
     if (this.holding || this.stopped) return;
     this.holding = true;
     this.target.hold();
+    this.holdTimer = setTimeout(() => {
+      debug('%s: still reading after %d ms: the other channels go on', this.channel, HOLD_LIMIT_MS);
+      this.releaseGate();
+    }, HOLD_LIMIT_MS);
+    this.holdTimer.unref();
+  }
+
+  private releaseGate(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    clearTimeout(this.holdTimer);
+    this.target.release();
   }
 
   /**
@@ -134,8 +151,7 @@ export class ChannelFeed {
     await this.target.fence();
     this.inFlight--;
     if (this.stopped || !this.holding || this.inFlight > 0 || this.retryPending || this.busy || this.recheckWanted) return;
-    this.holding = false;
-    this.target.release();
+    this.releaseGate();
   }
 
   private drain(): void {

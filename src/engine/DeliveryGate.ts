@@ -18,8 +18,17 @@ import type { BatchItem } from './batchMessage.js';
 export class DeliveryGate {
   private holders = 0;
   private held: Array<{ channel: string; item: BatchItem }> = [];
+  /** The newest position that went out: nothing older may follow it. */
+  private newest = 0;
 
-  constructor(private readonly emit: (channel: string, item: BatchItem) => void) {}
+  constructor(
+    private readonly emit: (channel: string, item: BatchItem) => void,
+    /**
+     * An item older than one already out (a feed whose hold had to be given up, see
+     * ChannelFeed): it is not sent; the channel's streams end so that they resume from history.
+     */
+    private readonly behind: (channel: string) => void,
+  ) {}
 
   /** Deliveries wait from now until every `hold` has been matched by a `release`. */
   hold(): void {
@@ -32,12 +41,21 @@ export class DeliveryGate {
     this.held = [];
     // Stable: a channel's own items are in order already; across channels, position order.
     held.sort((a, b) => a.item.seq - b.item.seq);
-    for (const { channel, item } of held) this.emit(channel, item);
+    for (const { channel, item } of held) this.send(channel, item);
   }
 
   deliver(channel: string, item: BatchItem): void {
     if (this.holders > 0) this.held.push({ channel, item });
-    else this.emit(channel, item);
+    else this.send(channel, item);
+  }
+
+  private send(channel: string, item: BatchItem): void {
+    if (item.seq < this.newest) {
+      this.behind(channel);
+      return;
+    }
+    this.newest = item.seq;
+    this.emit(channel, item);
   }
 
   /** Items waiting for a read to finish (a measure for tests and debug output). */

@@ -58,7 +58,10 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private readonly confirming = new Map<ChannelFeed, Confirming>();
   private resubscribeTimer: NodeJS.Timeout | undefined;
   /** One Redis: one order across channels (positions come from one counter). Unused on a Cluster. */
-  private readonly gate = new DeliveryGate((channel, item) => this.emit(channel, item));
+  private readonly gate = new DeliveryGate(
+    (channel, item) => this.emit(channel, item),
+    (channel) => this.lost(channel),
+  );
 
   constructor(
     private readonly bus: ChannelBus,

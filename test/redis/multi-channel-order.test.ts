@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { EventStream } from '../../src/index.js';
-import { runCleanups, track } from '../support/cleanup.js';
+import { defer, runCleanups, track } from '../support/cleanup.js';
 import { startPublisher, xrange } from '../support/publisher.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
@@ -85,5 +86,37 @@ describe.runIf(hasRedis)('Redis engine: a stream on several channels', () => {
     console.log(`resumes that did not continue exactly: ${lossy} of ${runs.length}`);
     expect(lossy).toBe(0);
   }, 60_000);
-});
 
+  it('a channel whose stream cannot be read does not stop the other channels for longer than the hold limit', async () => {
+    const prefix = `h-${randomUUID()}:`;
+    // The instance's connection answers nothing to the feed reads of one channel (its start read
+    // carries 10 arguments after EVALSHA's name: sha, 3, three keys, then four).
+    const real = new Redis(redis.url);
+    real.on('error', () => undefined);
+    defer(() => real.disconnect());
+    const call = real.call.bind(real) as (...args: Array<string | number>) => Promise<unknown>;
+    const client = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'call') {
+          return (...args: Array<string | number>) =>
+            args.some((arg) => String(arg).includes('{stuck}')) && args.length >= 8 && Number(args[2]) === 3 ? new Promise(() => undefined) : call(...args);
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const es = track(new EventStream({ redis: { client, keyPrefix: prefix, commandTimeout: 1000 }, retry: 100 }));
+    const server = await startHttp((req, res) => void es(new URL(req.url!, 'http://x').pathname.slice(1).split(','))(req, res));
+    const port = Number(new URL(server.url).port);
+    const stuck = await RawClient.get(port, { path: '/stuck' });
+    await stuck.waitFor((c) => c.events.some((e) => e.event === 'stream-open'), 'stream-open', WAIT);
+    const free = await RawClient.get(port, { path: '/free' });
+    await free.waitFor((c) => c.events.some((e) => e.event === 'stream-open'), 'stream-open', WAIT);
+    const started = Date.now();
+    await es.publishEvent('free', { event: 'message', data: 'goes' });
+    await free.waitFor((c) => messages(c).length === 1, 'the free channel\'s event', WAIT);
+    const waited = Date.now() - started;
+    console.log(`the free channel's event waited ${waited} ms behind the stuck feed`);
+    expect(waited).toBeLessThan(WAIT);
+  }, 30_000);
+});
