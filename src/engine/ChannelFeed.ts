@@ -14,11 +14,14 @@ export interface FeedTarget {
   /** What was published meanwhile can no longer be read: the live streams cannot be vouched for. */
   lost(channel: string): void;
   /**
-   * Every channel's deliveries wait from now (this feed is about to read older positions than
-   * what arrives live meanwhile); `release` lets them go, in position order (DeliveryGate).
+   * Every channel's deliveries above `floor` wait from now (this feed is about to read older
+   * positions than what arrives live meanwhile, all above `floor`); `release` lets them go, in
+   * position order (DeliveryGate).
    */
-  hold(): void;
-  release(): void;
+  hold(feed: ChannelFeed, floor: number): void;
+  release(feed: ChannelFeed): void;
+  /** The hold lasted too long: the others go on; this channel's older items are refused later. */
+  giveUp(feed: ChannelFeed): void;
   /** Resolves once everything Redis published before now has reached this instance. */
   fence(): Promise<void>;
 }
@@ -79,7 +82,8 @@ export class ChannelFeed {
   start(fromSeq: number): void {
     if (this.stopped) return;
     this.started = true;
-    this.lastSeq = fromSeq;
+    // The floor the hold announced: this feed must deliver nothing at or below it.
+    this.lastSeq = this.beginFloor > 0 ? this.beginFloor : fromSeq;
     void this.sync();
   }
 
@@ -91,9 +95,13 @@ export class ChannelFeed {
    * stream that just joined on this channel and others must not get the others' newer events
    * before this channel's older ones. Call it when the feed is made; `start` ends it.
    */
-  begin(): void {
+  begin(floor: number): void {
+    this.beginFloor = floor;
     this.holdGate();
   }
+
+  /** A lower bound of Redis's clock when the first client joined (0: not known yet). */
+  private beginFloor = 0;
 
   accept(batch: BatchMessage): void {
     if (this.stopped || batch.items.length === 0) return;
@@ -126,10 +134,12 @@ export class ChannelFeed {
   private holdGate(): void {
     if (this.holding || this.stopped) return;
     this.holding = true;
-    this.target.hold();
+    this.target.hold(this, this.lastSeq ?? this.beginFloor);
     this.holdTimer = setTimeout(() => {
       debug('%s: still reading after %d ms: the other channels go on', this.channel, HOLD_LIMIT_MS);
-      this.releaseGate();
+      if (!this.holding) return;
+      this.holding = false;
+      this.target.giveUp(this);
     }, HOLD_LIMIT_MS);
     this.holdTimer.unref();
   }
@@ -138,7 +148,7 @@ export class ChannelFeed {
     if (!this.holding) return;
     this.holding = false;
     clearTimeout(this.holdTimer);
-    this.target.release();
+    this.target.release(this);
   }
 
   /**

@@ -98,8 +98,9 @@ export class RedisEngine implements Engine, ChannelWatcher {
       // (see DeliveryGate), and that read is sent once the subscription is confirmed, so it
       // covers everything up to the first live batch: a stream that joined on this channel
       // and others never gets their newer events before this one's older ones.
-      feed.begin();
-      this.joinedAt.set(feed, Date.now());
+      const joinedAt = Date.now();
+      feed.begin(this.history.link.redisTimeKnown(joinedAt) ?? 0);
+      this.joinedAt.set(feed, joinedAt);
       this.confirm(feed);
       return;
     }
@@ -195,12 +196,16 @@ export class RedisEngine implements Engine, ChannelWatcher {
     else this.gate.deliver(channel, item);
   }
 
-  hold(): void {
-    if (!this.sharded) this.gate.hold();
+  hold(feed: ChannelFeed, floor: number): void {
+    if (!this.sharded) this.gate.hold(feed, floor);
   }
 
-  release(): void {
-    if (!this.sharded) this.gate.release();
+  release(feed: ChannelFeed): void {
+    if (!this.sharded) this.gate.release(feed, feed.channel);
+  }
+
+  giveUp(feed: ChannelFeed): void {
+    if (!this.sharded) this.gate.giveUp(feed, feed.channel);
   }
 
   /**
