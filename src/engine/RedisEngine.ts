@@ -218,7 +218,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
   async fence(): Promise<void> {
     if (this.sharded || this.shut) return;
     try {
-      const subscriber = (await bounded(this.connection(), this.history.link.timeoutMs)) as RedisSubscriberLike & { ping?(): Promise<unknown> };
+      const subscriber = await bounded(this.connection(), this.history.link.timeoutMs);
       if (typeof subscriber.ping === 'function') await bounded(subscriber.ping(), this.history.link.timeoutMs);
     } catch (err) {
       debug('fence: %s', err instanceof Error ? err.message : String(err));
