@@ -124,6 +124,14 @@ export class ChannelFeed {
     void this.check();
   }
 
+  /**
+   * The subscription dropped: this channel may be missing messages from now on, so its newer
+   * deliveries wait until the recheck that follows the reconnection has read the stream.
+   */
+  suspend(): void {
+    if (this.anchored) this.holdGate();
+  }
+
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;

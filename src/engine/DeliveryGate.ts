@@ -81,6 +81,11 @@ export class DeliveryGate {
     this.flush();
   }
 
+  /** The newest position that went out. */
+  get newestSent(): number {
+    return this.newest;
+  }
+
   /** Items waiting for a read to finish (a measure for tests and debug output). */
   get waiting(): number {
     return this.held.length;

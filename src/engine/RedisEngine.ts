@@ -196,6 +196,19 @@ export class RedisEngine implements Engine, ChannelWatcher {
     else this.gate.deliver(channel, item);
   }
 
+  /**
+   * One Redis: where a stream that joined just now (its channels' feeds begun) starts. Its new
+   * channels' feeds deliver what is above their floor (Redis's clock when they began, at most
+   * this), the others everything that arrives from now; events that went out before it joined,
+   * or that arrive late from before it (in flight), are at or below it. Skipping those, the
+   * stream gets exactly every event above one position, so its first id says where it stands.
+   */
+  joinPosition(): number | undefined {
+    if (this.sharded) return undefined;
+    const now = this.history.link.redisTimeKnown(Date.now());
+    return now === undefined ? undefined : Math.max(now, this.gate.newestSent);
+  }
+
   hold(feed: ChannelFeed, floor: number): void {
     if (!this.sharded) this.gate.hold(feed, floor);
   }
@@ -270,6 +283,12 @@ export class RedisEngine implements Engine, ChannelWatcher {
         // Every (re)connection: subscribe again (idempotent, and a client of yours may not
         // queue commands while disconnected), then read what was published meanwhile.
         subscriber.on('ready', () => this.resubscribed());
+        // From the moment the link drops, any channel may miss messages: every feed holds the
+        // others until its own read after the reconnection (DeliveryGate), or a channel that
+        // happens to be re-read first would send its newer events before another's missed ones.
+        subscriber.on('close', () => {
+          for (const feed of this.feeds.values()) feed.suspend();
+        });
         return subscriber;
       });
       this.subscriber.catch(() => undefined);
