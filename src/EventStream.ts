@@ -341,6 +341,7 @@ function createState(config: EventStreamOptions): EventStreamState {
       keepAlive,
       subscriberHooks,
       history,
+      joinPosition: engine.joinPosition?.bind(engine),
       grip,
       opening: Frame.of(openingText(config.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),

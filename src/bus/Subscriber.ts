@@ -144,6 +144,14 @@ export class Subscriber {
     this.idleRounds = 0;
   }
 
+  /**
+   * A stream without replay that starts above `seq`: live frames at or below it (events from
+   * before it joined, still on their way) are not written.
+   */
+  startAbove(seq: number): void {
+    this.replayedUpTo ??= seq;
+  }
+
   /** Holds live frames from now until the replay is written: call it before reading history. */
   hold(): void {
     this.replay ??= { batches: undefined, held: [], heldBytes: 0, resume: () => this.pumpReplay() };

@@ -54,6 +54,12 @@ export interface Replay {
   complete: boolean;
   /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
   lastIds?: Map<string, string>;
+  /**
+   * A position such that every event of these channels at or below it is in `records` or was
+   * at or before `lastEventId` (stores whose positions are one order across channels, when
+   * they tell): live events up to it are not sent again, even when `records` is empty.
+   */
+  snapshot?: number;
 }
 
 /**

@@ -23,6 +23,12 @@ export interface RedisSubscriberLike {
   readonly status: string;
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
+  /**
+   * PING on the subscribed connection (ioredis allows it in subscriber mode): its answer comes
+   * in line with the messages, which tells the engine that every message Redis sent before it
+   * has arrived. Without it a stream on several channels may, rarely, see an id go backwards.
+   */
+  ping?(): Promise<unknown>;
   on(event: 'messageBuffer', listener: (channel: Buffer, message: Buffer) => void): unknown;
   on(event: 'ready' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;

@@ -138,6 +138,11 @@ export class RedisLink {
     return (at + this.clock!.offset) * 1000;
   }
 
+  /** `redisTimeAt` when the clock is known already (no call to Redis), else undefined. */
+  redisTimeKnown(at: number): number | undefined {
+    return this.clock === undefined ? undefined : (at + this.clock.offset) * 1000;
+  }
+
   async close(): Promise<void> {
     if (!this.ownsClient) return;
     const client = await this.client.catch(() => undefined);

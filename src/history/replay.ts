@@ -118,7 +118,10 @@ export async function replayCursorAfter(
   if (read === undefined) return ReplayCursor.empty();
   const { replay, asked } = read;
   const source = new RecordsSource(replay.records, replay.complete);
-  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), source, source.upTo, asked);
+  // The snapshot too: an event the client had already (at or before its id) can still reach
+  // the bus after the read, and an empty replay would not say to skip it.
+  const upTo = Math.max(source.upTo, replay.snapshot ?? -Infinity);
+  return new ReplayCursor(replay.complete ? '' : truncatedNotice(asked), source, upTo, asked);
 }
 
 /**

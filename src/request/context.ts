@@ -59,6 +59,8 @@ export interface StreamContext {
   readonly keepAlive: KeepAlive;
   readonly subscriberHooks: SubscriberHooks;
   readonly history: HistoryStore | undefined;
+  /** The engine's `joinPosition`, when it has one: where a stream without Last-Event-ID starts. */
+  readonly joinPosition: (() => number | undefined) | undefined;
   readonly grip: GripTransport | undefined;
   /** `openingText(retry)`, encoded once for every stream of this EventStream. */
   readonly opening: Frame;

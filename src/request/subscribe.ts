@@ -40,6 +40,11 @@ export function subscribe(
   const resumes = lastEventId.kind !== 'none' || byCursor !== undefined;
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
+  if (!resumes) {
+    // After add: the feeds of its new channels have begun, below this position.
+    const above = ctx.joinPosition?.();
+    if (above !== undefined) subscriber.startAbove(above);
+  }
   ctx.keepAlive.start();
   const { onConnect, onDisconnect } = ctx.hooks;
   // Held for the life of the stream, so only made when a hook will receive it.
