@@ -7,6 +7,7 @@ import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { TickFlusher } from './bus/TickFlusher.js';
+import { describeValue } from './describeValue.js';
 import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
@@ -219,22 +220,28 @@ function createState(config: EventStreamOptions): EventStreamState {
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
-    throw new InvalidConfigError(`keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms, got ${keepAliveInterval}`);
+    throw new InvalidConfigError(
+      `keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${keepAliveInterval}: e.g. 20000 (the default)`,
+    );
   }
   const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
-    throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
+    throw new InvalidConfigError(
+      `retry must be a non-negative integer of milliseconds, got ${describeValue(config.retry)}: e.g. retry: 3000 (a number), or leave it out`,
+    );
   }
   const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
   if (gripTimeout > MAX_TIMER_DELAY) {
-    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
+    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}: e.g. 10000 (the default)`);
   }
   const publisher = publisherFromSpec(config.grip);
   const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher));
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
-    throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
+    throw new InvalidConfigError(
+      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === undefined ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
+    );
   }
   const grip =
     publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout);
@@ -285,7 +292,7 @@ function createState(config: EventStreamOptions): EventStreamState {
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describeValue(value)}: e.g. ${fallback} (the default), or leave it out`);
   }
   return value;
 }

@@ -85,10 +85,22 @@ export class HistoryError extends GripstreamError {
  * reaches it later.
  */
 export class RedisTimeoutError extends GripstreamError {
+  declare readonly code: 'ERR_REDIS_TIMEOUT';
+
+  /** The `commandTimeout` that ran out, in ms. */
   readonly timeoutMs: number;
 
-  constructor(operation: string, timeoutMs: number) {
-    super('ERR_REDIS_TIMEOUT', `Redis did not answer ${operation} within ${timeoutMs} ms`);
+  /**
+   * @param operation What was asked of Redis (e.g. `publish`).
+   * @param timeoutMs The `commandTimeout` that ran out.
+   * @param address `host:port` of the Redis that did not answer, when known.
+   */
+  constructor(operation: string, timeoutMs: number, address?: string) {
+    const where = address === undefined ? 'Redis' : `Redis at ${address}`;
+    super(
+      'ERR_REDIS_TIMEOUT',
+      `${where} did not answer ${operation} within ${timeoutMs} ms (commandTimeout): it is frozen, overloaded or unreachable; the call took no effect, so it is safe to retry`,
+    );
     this.timeoutMs = timeoutMs;
   }
 }

@@ -1,6 +1,7 @@
 import { GripstreamError, InvalidEventError } from '../errors.js';
 import { assertFieldValue, serializeData } from '../sse/encode.js';
 import { eventIdProblem } from '../sse/eventId.js';
+import { jsonProblem } from './jsonProblem.js';
 import type { ServerSentEvent } from '../types.js';
 
 /** An event as it was checked: each field read once, the data already serialised. */
@@ -41,11 +42,20 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
     const problem = eventIdProblem(id);
     if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(id)}`);
   }
+  // Left out (undefined) means an event with empty data, as in the reference.
+  const problem = data === undefined ? undefined : jsonProblem(data);
+  if (problem !== undefined) {
+    throw new InvalidEventError(
+      `event data cannot be sent as JSON: ${problem}; data must be JSON (objects, arrays, strings, numbers, booleans, null): convert it first, e.g. Object.fromEntries(map) or [...set]`,
+    );
+  }
   let serialised: string;
   try {
     serialised = serializeData(data);
   } catch (err) {
-    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
+    throw new InvalidEventError(
+      `event data cannot be sent as JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; data must be JSON (no cycles, no BigInt): convert it first, e.g. String(big)`,
+    );
   }
   return { event, data: serialised, id };
 }

@@ -180,7 +180,7 @@ describe.each(['tarball', 'git'] as const)('installed from the %s', (kind) => {
     expect(result.twoBuilds).toBe(true); // the dual build really loaded twice...
     expect(result.sameSingleton).toBe(true); // ...and still one instance per key
     expect(result.errorCode).toBe('ERR_CLOSED');
-    expect(result.redisRefusal).toMatch(/^ERR_HISTORY: .*ioredis/);
+    expect(result.redisRefusal).toMatch(/^ERR_INVALID_CONFIG: .*npm install ioredis/);
   });
 
   if (kind === 'tarball') {
