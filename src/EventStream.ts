@@ -43,7 +43,7 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** Options beyond the reference's: request hooks. */
+/** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks. */
 export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
 
 interface EventStreamState {
@@ -167,6 +167,7 @@ export class EventStream<E extends object = EventMap> {
     return this.getChannelPublisher(channel).createWritable();
   }
 
+  /** Counters of this instance: open streams, subscribers per channel, events published, clients dropped. */
   stats(): EventStreamStats {
     const { bus, counters } = this[STATE];
     const channels = bus.counts();

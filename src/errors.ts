@@ -11,11 +11,22 @@ export type GripstreamErrorCode =
   | 'ERR_REDIS_TIMEOUT'
   | 'ERR_CLOSED';
 
+/**
+ * The base class of every gripstream error. Branch on `code`, stable across versions, never
+ * on the message, which says in words what was wrong, the value received, what is accepted and
+ * the fix.
+ */
 export class GripstreamError extends Error {
   // Each subclass narrows this to its own literal with a `declare`d field (nothing emitted), so
   // `err instanceof HistoryError` gives `err.code: 'ERR_HISTORY'`.
+  /** Which kind of error this is; each subclass has its own. */
   readonly code: GripstreamErrorCode;
 
+  /**
+   * @param code The error's stable code.
+   * @param message What was wrong, the value received, what is accepted and the fix.
+   * @param options `cause`: the underlying error, kept for debugging.
+   */
   constructor(code: GripstreamErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -25,6 +36,7 @@ export class GripstreamError extends Error {
 
 /** An event whose `event`, `id` or `retry` cannot be framed as SSE without corrupting the stream. */
 export class InvalidEventError extends GripstreamError {
+  /** Always `'ERR_INVALID_EVENT'`. */
   declare readonly code: 'ERR_INVALID_EVENT';
 
   constructor(message: string) {
@@ -34,6 +46,7 @@ export class InvalidEventError extends GripstreamError {
 
 /** A channel name that is empty, too long, or holds a character GRIP headers cannot carry. */
 export class InvalidChannelError extends GripstreamError {
+  /** Always `'ERR_INVALID_CHANNEL'`. */
   declare readonly code: 'ERR_INVALID_CHANNEL';
 
   constructor(message: string) {
@@ -43,6 +56,7 @@ export class InvalidChannelError extends GripstreamError {
 
 /** A constructor option that cannot work; thrown from `new EventStream()`. */
 export class InvalidConfigError extends GripstreamError {
+  /** Always `'ERR_INVALID_CONFIG'`. */
   declare readonly code: 'ERR_INVALID_CONFIG';
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -58,9 +72,15 @@ export class InvalidConfigError extends GripstreamError {
  * Without history nothing of a refused publish reached anyone (`committed: false`).
  */
 export class GripPublishError extends GripstreamError {
+  /** Always `'ERR_GRIP_PUBLISH'`. */
   declare readonly code: 'ERR_GRIP_PUBLISH';
 
+  /** The HTTP status the proxy answered with; `undefined` when it did not answer. */
   readonly statusCode: number | undefined;
+  /**
+   * True when history had kept the batch before the proxy failed: the events are published
+   * (direct clients have them, resuming clients get them); do not publish them again.
+   */
   readonly committed: boolean;
 
   constructor(message: string, statusCode: number | undefined, cause: unknown, committed = false) {
@@ -72,6 +92,7 @@ export class GripPublishError extends GripstreamError {
 
 /** The history store failed (for example a shared store is unreachable). */
 export class HistoryError extends GripstreamError {
+  /** Always `'ERR_HISTORY'`. */
   declare readonly code: 'ERR_HISTORY';
 
   constructor(message: string, cause: unknown) {
@@ -85,6 +106,7 @@ export class HistoryError extends GripstreamError {
  * reaches it later.
  */
 export class RedisTimeoutError extends GripstreamError {
+  /** Always `'ERR_REDIS_TIMEOUT'`. */
   declare readonly code: 'ERR_REDIS_TIMEOUT';
 
   /** The `commandTimeout` that ran out, in ms. */
@@ -107,6 +129,7 @@ export class RedisTimeoutError extends GripstreamError {
 
 /** A publish or a new connection after `eventStream.close()`. */
 export class ClosedError extends GripstreamError {
+  /** Always `'ERR_CLOSED'`. */
   declare readonly code: 'ERR_CLOSED';
 
   constructor() {

@@ -2,14 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventStreamHandler, StreamRequest } from '../types.js';
 
 /** The part of a Koa context the adapter uses; structurally typed so Koa stays optional. */
+/** The part of Koa's `ctx` the middleware uses (typed by shape: Koa is not a dependency). */
 export interface KoaContextLike {
+  /** The raw `node:http` request. */
   req: IncomingMessage;
+  /** The raw `node:http` response the stream is written to. */
   res: ServerResponse;
+  /** Set to `false` so Koa leaves the response to the stream. */
   respond?: boolean;
+  /** Router params (`@koa/router`): fill `{name}` tokens. */
   params?: Record<string, string>;
+  /** The parsed query: fills `{name}` tokens not in `params`. */
   query?: Record<string, unknown>;
 }
 
+/** Koa middleware, from `eventStream.koa(...)`. */
 export type KoaMiddleware = (ctx: KoaContextLike) => Promise<void>;
 
 /**

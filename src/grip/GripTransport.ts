@@ -6,7 +6,7 @@ import { KEEP_ALIVE } from '../sse/frames.js';
 /**
  * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
  * the verify key. `proxied`: claims to come through the proxy, but no key is configured to
- * check that (the reference's behaviour), so anyone reaching the origin directly can say so.
+ * check that (what `@fanoutio/eventstream` 2.0.1, the package gripstream replaces, always does), so anyone reaching the origin directly can say so.
  */
 export type RequestOrigin = 'direct' | 'proxied' | 'signed' | 'forged';
 

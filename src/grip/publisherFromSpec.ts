@@ -3,7 +3,7 @@ import { InvalidConfigError } from '../errors.js';
 import type { GripPublisherSpec } from '../types.js';
 
 /**
- * Builds the `@fanoutio/grip` Publisher for every form of `grip` the reference accepts:
+ * Builds the `@fanoutio/grip` Publisher for every form of `grip` that `@fanoutio/eventstream` 2.0.1 (the package gripstream replaces) accepts:
  * a GRIP URL, one config, an array of configs, or a ready Publisher. `null`, `undefined`
  * and `''` (an unset `process.env.GRIP_URL`) mean no GRIP.
  */

@@ -42,7 +42,7 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
     const problem = eventIdProblem(id);
     if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(id)}`);
   }
-  // Left out (undefined) means an event with empty data, as in the reference.
+  // Left out (undefined) means an event with empty data, as in @fanoutio/eventstream.
   const problem = data === undefined ? undefined : jsonProblem(data);
   if (problem !== undefined) {
     throw new InvalidEventError(

@@ -12,7 +12,7 @@ export const MAX_CHANNELS_PER_REQUEST = 100;
 
 const TOKEN = /\{([^{}]+)\}/g;
 
-/** Turns the arguments of `eventStream(...)` into a spec, accepting every form the reference does. */
+/** Turns the arguments of `eventStream(...)` into a spec, accepting every form `@fanoutio/eventstream` 2.0.1 does. */
 export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
   const [first] = args;
   if (args.length === 1 && typeof first === 'function') return first as ChannelsBuilder;
@@ -66,7 +66,7 @@ function assertDeclarable(name: string): void {
  * error (or rejection) is passed on as it is.
  */
 export async function resolveChannels(spec: ChannelSpec | string, req: RequestView): Promise<string[]> {
-  // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
+  // Builders are typed for node requests, as in @fanoutio/eventstream; fetch handlers get the Request.
   const built = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
   const raw: unknown = isPromiseLike(built) ? await built : built;
   const names = typeof raw === 'string' ? [raw] : raw;

@@ -5,9 +5,13 @@ import { InvalidEventError } from '../errors.js';
  * Framing follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export interface SseFields {
+  /** The `event:` field: the name `addEventListener` listens for. */
   event?: string;
+  /** The `data:` text, split into one `data:` line per line. */
   data?: string;
+  /** The `id:` field: what the browser sends back as `Last-Event-ID`. */
   id?: string;
+  /** The `retry:` field: the reconnection delay in ms. */
   retry?: number;
 }
 

@@ -63,7 +63,7 @@ export function markdownFiles(root: string): string[] {
     for (const entry of fs.readdirSync(docs, { withFileTypes: true, recursive: true })) {
       const full = path.join(entry.parentPath, entry.name);
       const relative = path.relative(root, full);
-      if (entry.isFile() && entry.name.endsWith('.md') && !relative.startsWith(path.join('docs', 'api'))) files.push(relative);
+      if (entry.isFile() && entry.name.endsWith('.md') && !relative.startsWith(path.join('docs', 'api') + path.sep)) files.push(relative);
     }
   }
   return files.sort();
