@@ -92,8 +92,19 @@ export class EventStream<E extends object = EventMap> {
     return callable;
   }
 
-  /** Route handler for the given channels; the same as calling the instance. */
+  /**
+   * A route handler for the given channels: the same as calling the instance, for places where
+   * a method reads better (`app.get('/events', eventStream.route('news'))`).
+   *
+   * Channels are names (`'news'`), templates filled per request from route params or the query
+   * (`'room-{id}'`), an array of them, or a function of the request that returns names (or a
+   * Promise of them). Throws `InvalidChannelError` here, where the route is declared, for no
+   * channel or a name no request could make valid (`'a,b'`: give two names instead).
+   */
   route(...channels: string[]): EventStreamHandler;
+  /** The same, with the names as one array. */
+  route(channels: readonly string[]): EventStreamHandler;
+  /** The same, with the channels computed per request; `Req` types the request for your framework. */
   route(channels: readonly string[]): EventStreamHandler;
   route<Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
   route(...args: unknown[]): EventStreamHandler {
