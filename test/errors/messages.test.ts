@@ -139,6 +139,20 @@ describe('data JSON cannot carry is refused at publish, naming where it is', () 
   });
 });
 
+describe('bad events and channels at publish show the value', () => {
+  it.each<[string, () => Promise<void>, string]>([
+    ['event a number', () => make({}).publishEvent('c', { event: 5 } as never), 'SSE event must be a string, got 5: e.g. { event: \'message\' }'],
+    ['event with a line break', () => make({}).publishEvent('c', { event: 'a\nb' }), 'SSE event must not contain CR, LF or NUL, got "a\\nb" (a string): a line break would end the field; put multi-line text in data'],
+    ['id a number', () => make({}).publishEvent('c', { event: 'm', id: 17 } as never), 'event id must be a string (write id: String(value), or leave id out), got 17'],
+    ['events not an array', () => make({}).publishEvents('c', 'oops' as never), 'events must be an array of { event, data } objects, got "oops" (a string): e.g. [{ event: \'message\', data: 1 }]'],
+    ['an event that is null', () => make({}).publishEvent('c', null as never), "an event must be an object like { event, data }, got null: e.g. { event: 'message', data: { text: 'hi' } }"],
+    ['an empty channel', () => make({}).publishEvent('  ', { event: 'm' }), 'channel name is empty, got "  " (a string): a channel needs at least one character besides spaces'],
+  ])('%s', async (_name, publish, message) => {
+    const err = await publish().then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toBe(message);
+  });
+});
+
 describe('the failing address at the top level', () => {
   it('a GRIP publish to a proxy that is not there names the proxy and the refused connection; the cause is kept', async () => {
     const port = await deadPort();
