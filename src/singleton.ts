@@ -89,6 +89,10 @@ function differences(a: unknown, b: unknown, path: string): string[] {
     return typeof a === 'function' && typeof b === 'function' && String(a) === String(b) ? [] : [here];
   }
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return [here];
+  // A key given as bytes (a GRIP `key` Buffer): its content is what matters.
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
+    return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) ? [] : [here];
+  }
   if (!isPlain(a) || !isPlain(b)) return a.constructor?.name === b.constructor?.name ? [] : [here];
   const found: string[] = [];
   for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {

@@ -188,4 +188,16 @@ describe('getEventStreamSingleton', () => {
     expect(err).toBeInstanceOf(InvalidConfigError);
     expect(err.message).toMatch(/^getEventStreamSingleton\(options, "errors-singleton-\d+"\): the instance under this key was made with other options \(different: grip\), and these cannot apply to it: make it in one module/);
   });
+
+  it('compares a GRIP key given as bytes by its content', () => {
+    const key = `errors-singleton-key-${process.pid}`;
+    defer(async () => {
+      await getEventStreamSingleton(null, key).close();
+      (globalThis as { [k: symbol]: Map<string, unknown> })[Symbol.for('gripstream.singletons')]!.delete(key);
+    });
+    const grip = (secret: string) => ({ control_uri: 'http://127.0.0.1:5561', key: Buffer.from(secret) });
+    const first = getEventStreamSingleton({ grip: grip('one') }, key);
+    expect(getEventStreamSingleton({ grip: grip('one') }, key)).toBe(first);
+    expect(thrown(() => getEventStreamSingleton({ grip: grip('two') }, key)).message).toMatch(/\(different: grip\.key\)/);
+  });
 });
