@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-
 /**
  * Whether `ioredis` (an optional peer dependency) can be loaded, asked without loading it.
  * A Redis URL without ioredis must be refused by the constructor, not by the first publish.
@@ -11,6 +9,10 @@ import { createRequire } from 'node:module';
  * working setup, a wrong "yes" only moves the error to the first call.
  */
 export function ioredisInstalled(): boolean {
+  // Asked for lazily, not imported: runtimes without node:module (edge) load this file too,
+  // and there the answer is "cannot tell", so the first call reports instead.
+  const createRequire = (globalThis.process?.getBuiltinModule?.('node:module') as typeof import('node:module') | undefined)?.createRequire;
+  if (createRequire === undefined) return true;
   const bases = [ownFile(), `${process.cwd()}/package.json`];
   for (const base of bases) {
     if (base === undefined) continue;
