@@ -95,7 +95,9 @@ export class RedisHistory implements HistoryStore {
     // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
     const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
     if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(`keyPrefix must not contain { or } (the channel is the key's hash tag), got ${JSON.stringify(prefix)}`);
+      throw new InvalidConfigError(
+        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
+      );
     }
     this.link = new RedisLink(options);
     this.sharded = this.link.cluster;

@@ -78,6 +78,18 @@ describe('configuration that cannot work is refused by the constructor', () => {
     expect(thrown(() => new EventStream({ redis: { url: 'localhost:6379' } }))).toBeInstanceOf(InvalidConfigError);
   });
 
+  it('redis with both a url and nodes says to give exactly one', () => {
+    const err = thrown(() => new EventStream({ redis: { url: 'redis://127.0.0.1:6379', nodes: ['redis://127.0.0.1:7000'] } }));
+    expect(err.message).toBe(
+      "redis must be a URL, a client, or an object with exactly one of url, nodes or client, got more than one: e.g. { url: 'redis://127.0.0.1:6379', commandTimeout: 2000 }",
+    );
+  });
+
+  it('redis with history: false says what history may be there', () => {
+    const err = thrown(() => new EventStream({ redis: 'redis://127.0.0.1:6379', history: false }));
+    expect(err.message).toBe('with `redis`, history lives in that Redis, got history: false: give `history` only { maxEvents, maxAge }, or leave it out');
+  });
+
   it('a GRIP URL without a scheme, without echoing its key', () => {
     const err = thrown(() => new EventStream({ grip: '127.0.0.1:5561/?iss=pushpin&key=secret' }));
     expect(err).toBeInstanceOf(InvalidConfigError);
