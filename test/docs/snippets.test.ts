@@ -79,6 +79,12 @@ describe('the convention', () => {
   });
 });
 
+/** The suite's environment, minus a developer's own GRIP_URL/REDIS_URL: blocks run the same everywhere. */
+function snippetEnv(): NodeJS.ProcessEnv {
+  const { GRIP_URL: _grip, REDIS_URL: _redis, ...env } = process.env;
+  return { ...env, NODE_NO_WARNINGS: '1', ...(redis === undefined ? {} : { REDIS_URL: redis.url }) };
+}
+
 describe('README.md and docs/', () => {
   it(`type-checks every ts block under strict, against the built package (${typed.length} blocks)`, () => {
     expect(typed.length).toBeGreaterThan(0);
@@ -94,7 +100,7 @@ describe('README.md and docs/', () => {
       const result = await run(process.execPath, ['--import', 'tsx', written!.path], {
         cwd: root,
         timeout: RUN_TIMEOUT_MS,
-        env: { ...process.env, NODE_NO_WARNINGS: '1', ...(redis === undefined ? {} : { REDIS_URL: redis.url }) },
+        env: snippetEnv(),
       }).catch((err: { code?: unknown; signal?: unknown; stdout?: string; stderr?: string }) => {
         throw new Error(
           `${snippet.file}:${snippet.line} failed (exit ${String(err.code)}${err.signal ? `, ${String(err.signal)}: did not finish within ${RUN_TIMEOUT_MS / 1000} s` : ''})\n${err.stdout ?? ''}\n${err.stderr ?? ''}`,
