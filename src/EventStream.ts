@@ -11,6 +11,7 @@ import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
+import { describeValue } from './describeValue.js';
 import { InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
@@ -50,7 +51,7 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** Options beyond the reference's: request hooks and subscription tokens. */
+/** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks and subscription tokens. */
 export interface EventStreamOptions extends EventStreamConfig, RequestHooks {
   /**
    * Every stream must bring a signed token granting its channels (docs/auth.md): from the
@@ -108,8 +109,19 @@ export class EventStream<E extends object = EventMap> {
     return callable;
   }
 
-  /** Route handler for the given channels; the same as calling the instance. */
+  /**
+   * A route handler for the given channels: the same as calling the instance, for places where
+   * a method reads better (`app.get('/events', eventStream.route('news'))`).
+   *
+   * Channels are names (`'news'`), templates filled per request from route params or the query
+   * (`'room-{id}'`), an array of them, or a function of the request that returns names (or a
+   * Promise of them). Throws `InvalidChannelError` here, where the route is declared, for no
+   * channel or a name no request could make valid (`'a,b'`: give two names instead).
+   */
   route(...channels: string[]): EventStreamHandler;
+  /** The same, with the names as one array. */
+  route(channels: readonly string[]): EventStreamHandler;
+  /** The same, with the channels computed per request; `Req` types the request for your framework. */
   route(channels: readonly string[]): EventStreamHandler;
   route<Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
   route(...args: unknown[]): EventStreamHandler {
@@ -221,6 +233,7 @@ export class EventStream<E extends object = EventMap> {
     return out;
   }
 
+  /** Counters of this instance: open streams, subscribers per channel, events published, clients dropped. */
   stats(): EventStreamStats {
     const { bus, counters } = this[STATE];
     const channels = bus.counts();
@@ -282,15 +295,19 @@ function createState(config: EventStreamOptions): EventStreamState {
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
-    throw new InvalidConfigError(`keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms, got ${keepAliveInterval}`);
+    throw new InvalidConfigError(
+      `keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${keepAliveInterval}: e.g. 20000 (the default)`,
+    );
   }
   const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
-    throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
+    throw new InvalidConfigError(
+      `retry must be a non-negative integer of milliseconds, got ${describeValue(config.retry)}: e.g. retry: 3000 (a number), or leave it out`,
+    );
   }
   const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
   if (gripTimeout > MAX_TIMER_DELAY) {
-    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
+    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}: e.g. 10000 (the default)`);
   }
   const tokens = subscribeGateOf(config.tokens);
   const publisher = publisherFromSpec(config.grip);
@@ -298,7 +315,9 @@ function createState(config: EventStreamOptions): EventStreamState {
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
-    throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
+    throw new InvalidConfigError(
+      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === undefined ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
+    );
   }
   const grip =
     publisher === undefined ? undefined : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout);
@@ -359,7 +378,7 @@ function createState(config: EventStreamOptions): EventStreamState {
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describeValue(value)}: e.g. ${fallback} (the default), or leave it out`);
   }
   return value;
 }

@@ -43,9 +43,12 @@ type NamedEvent<K extends string, D> = undefined extends D
  * (`query`) add, which `{name}` channel templates read.
  */
 export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
+  /** Route parameters (Express, Koa, Fastify): fill `{name}` tokens first. */
   params?: Record<string, unknown>;
+  /** The parsed query (Next.js pages router), or its text: fills `{name}` tokens not in `params`. */
   query?: Record<string, unknown> | string;
 };
+/** What a request handler writes the stream to: `node:http`'s response, or `node:http2`'s compatibility response. */
 export type StreamResponse = ServerResponse | Http2ServerResponse;
 
 /**
@@ -56,6 +59,8 @@ export type StreamResponse = ServerResponse | Http2ServerResponse;
  * `eventStream.fetch()`: the WHATWG `Request`.
  */
 export type FrameworkRequest = StreamRequest | Request | KoaContextLike | FastifyRequestLike | HonoContextLike;
+
+/** Connect/Express's `next`: a route handler passes errors it cannot answer to it. */
 export type NextFunction = (err?: unknown) => void;
 
 /** A route's node handler with the framework object its channel function and hooks receive (internal). */
@@ -85,6 +90,7 @@ export type ChannelList = string | readonly string[];
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;
 
+/** Bounds of the built-in history, and where it lives (in memory by default, or Redis). */
 export interface HistoryOptions {
   /** Events kept per channel (default 1000). */
   maxEvents?: number;
@@ -111,6 +117,10 @@ export interface HistoryOptions {
   keyPrefix?: string;
 }
 
+/**
+ * The options of `@fanoutio/eventstream` 2.0.1 (`grip`, `gripPrefix`), the package gripstream
+ * replaces, and gripstream's own; {@link EventStreamOptions} adds the request hooks.
+ */
 export interface EventStreamConfig {
   /** A GRIP proxy to hold connections and receive publishes; `null` (default) keeps everything in process. */
   grip?: GripPublisherSpec | null;
@@ -147,6 +157,7 @@ export interface EventStreamConfig {
   presence?: boolean | PresenceOptions;
 }
 
+/** A snapshot of an EventStream's counters, from `stats()`. */
 export interface EventStreamStats {
   /** Open direct (non-GRIP) streams. */
   connections: number;

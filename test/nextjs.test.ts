@@ -45,7 +45,8 @@ beforeAll(async () => {
   try {
     timings.libraryBuild = (await run('npm', ['run', 'build'], REPO_ROOT, 60_000)).ms;
     if (!appDepsInstalled()) {
-      timings.install = (await run('npm', ['install', '--no-audit', '--no-fund'], APP_DIR, 120_000)).ms;
+      // npm ci: installs exactly the committed lockfile and never rewrites it (git status stays clean).
+      timings.install = (await run('npm', ['ci', '--no-audit', '--no-fund'], APP_DIR, 120_000)).ms;
     }
     const next = path.join(APP_DIR, 'node_modules', 'next', 'dist', 'bin', 'next');
     timings.nextBuild = (await run(process.execPath, [next, 'build'], APP_DIR, 150_000)).ms;

@@ -8,15 +8,21 @@ import type { StreamRequest, SubjectHandler } from '../types.js';
  * `FastifyRequest` and read its decorations (`request.user` from `@fastify/jwt`).
  */
 export interface FastifyRequestLike {
+  /** The raw `node:http` (or `node:http2`) request. */
   readonly raw: IncomingMessage | Http2ServerRequest;
+  /** Route params: fill `{name}` tokens. */
   readonly params?: unknown;
+  /** The parsed query: fills `{name}` tokens not in `params`. */
   readonly query?: unknown;
 }
 
 /** The part of a Fastify reply the handler uses. */
 export interface FastifyReplyLike {
+  /** The raw response the stream is written to. */
   readonly raw: ServerResponse | Http2ServerResponse;
+  /** Headers hooks set on the reply (CORS…), copied to the stream's head. */
   getHeaders(): OutgoingHttpHeaders | Record<string, number | string | string[] | undefined>;
+  /** Tells Fastify the handler answers on the raw response itself. */
   hijack(): unknown;
 }
 

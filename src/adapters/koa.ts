@@ -7,14 +7,19 @@ import type { StreamRequest, SubjectHandler } from '../types.js';
  * `ParameterizedContext<State>`) and read `ctx.state.user`.
  */
 export interface KoaContextLike {
+  /** The raw `node:http` request. */
   req: IncomingMessage;
+  /** The raw `node:http` response the stream is written to. */
   res: ServerResponse;
   /** The request's headers (Koa delegates `ctx.headers` to the request). */
   readonly headers: IncomingHttpHeaders;
   /** What middleware left for later ones (`ctx.state.user`); type the context to read it. */
   state?: unknown;
+  /** Set to `false` so Koa leaves the response to the stream. */
   respond?: boolean;
+  /** Router params (`@koa/router`): fill `{name}` tokens. */
   params?: Record<string, string>;
+  /** The parsed query: fills `{name}` tokens not in `params`. */
   query?: Record<string, unknown>;
 }
 

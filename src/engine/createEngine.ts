@@ -1,4 +1,5 @@
 import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
+import { describeValue } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
 import { MemoryHistory } from '../history/MemoryHistory.js';
@@ -27,7 +28,7 @@ export function engineFor(
   const history = config.history;
   if (history === false || (history !== undefined && (isHistoryStore(history) || history.redis !== undefined))) {
     throw new InvalidConfigError(
-      'with `redis`, history lives in that Redis: give `history` only its maxEvents/maxAge (not false, a store, or history.redis)',
+      `with \`redis\`, history lives in that Redis, got history: ${history === false ? 'false' : isHistoryStore(history) ? 'a store' : '{ redis }'}: give \`history\` only { maxEvents, maxAge }, or leave it out`,
     );
   }
   const store = new RedisHistory({
@@ -59,11 +60,17 @@ function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEng
   const options = option as RedisEngineOptions;
   const given = [options.url, options.nodes, options.client].filter((value) => value !== undefined).length;
   if (given !== 1) {
-    throw new InvalidConfigError('redis: give a URL, a client, or { url } / { nodes } / { client } with options');
+    throw new InvalidConfigError(
+      `redis must be a URL, a client, or an object with exactly one of url, nodes or client, got ${given === 0 ? 'none of them' : 'more than one'}: e.g. { url: 'redis://127.0.0.1:6379', commandTimeout: 2000 }`,
+    );
   }
-  if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidConfigError('redis.url must be a string');
+  if (options.url !== undefined && typeof options.url !== 'string') {
+    throw new InvalidConfigError(`redis.url must be a string, got ${describeValue(options.url)}: e.g. 'redis://127.0.0.1:6379'`);
+  }
   if (options.nodes !== undefined && (!Array.isArray(options.nodes) || options.nodes.length === 0 || options.nodes.some((url) => typeof url !== 'string'))) {
-    throw new InvalidConfigError('redis.nodes must be a non-empty list of redis:// URLs');
+    throw new InvalidConfigError(
+      `redis.nodes must be a non-empty list of redis:// URLs, got ${describeValue(options.nodes)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`,
+    );
   }
   return options;
 }

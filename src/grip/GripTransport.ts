@@ -9,7 +9,7 @@ export { NO_PREVIOUS_ID };
 /**
  * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
  * the verify key. `proxied`: claims to come through the proxy, but no key is configured to
- * check that (the reference's behaviour), so anyone reaching the origin directly can say so.
+ * check that (what `@fanoutio/eventstream` 2.0.1, the package gripstream replaces, always does), so anyone reaching the origin directly can say so.
  */
 export type RequestOrigin = 'direct' | 'proxied' | 'signed' | 'forged';
 
@@ -176,12 +176,14 @@ async function publishItems(client: Client, channel: string, items: IItemExport[
     res = await fetch(client.publishUri, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
     text = await res.text();
   } catch (err) {
-    const reason = isTimeout(err) ? `timed out after ${timeoutMs} ms` : `failed: ${message(err)}`;
-    throw new GripPublishError(`GRIP publish to ${client.publishUri} ${reason}`, undefined, err);
+    const reason = isTimeout(err)
+      ? `did not answer within ${timeoutMs} ms (gripTimeout)`
+      : `is not reachable (${rootMessage(err)})`;
+    throw new GripPublishError(`GRIP proxy at ${client.publishUri} ${reason}: ${CHECK_PROXY}`, undefined, err);
   }
   if (!res.ok) {
     throw new GripPublishError(
-      `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
+      `GRIP proxy at ${client.publishUri} refused the publish: ${res.status} ${text.trim().slice(0, 200)}: ${refusalFix(res.status)}`,
       res.status,
       { statusCode: res.status, body: text },
     );
@@ -193,14 +195,21 @@ async function publishOne(client: Client, channel: string, item: IItemExport): P
     await client.publish(channel, { export: () => ({ ...item }) });
   } catch (err) {
     const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
-    throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
+    throw new GripPublishError(
+      `GRIP publish through ${clientName(client)} failed (${rootMessage(err)}): ${CHECK_PROXY}`,
+      status === -1 ? undefined : status,
+      err,
+    );
   }
 }
 
 async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new GripPublishError(`GRIP publish timed out after ${ms} ms`, undefined, undefined)), ms);
+    timer = setTimeout(
+      () => reject(new GripPublishError(`GRIP proxy did not answer within ${ms} ms (gripTimeout): ${CHECK_PROXY}`, undefined, undefined)),
+      ms,
+    );
   });
   try {
     await Promise.race([work, deadline]);
@@ -217,8 +226,32 @@ function isBatchCapable(client: Client): client is Client & BatchCapableClient {
   return typeof (client as Partial<BatchCapableClient>).publishUri === 'string';
 }
 
-function message(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  const text = (err as { message?: unknown } | null)?.message;
-  return typeof text === 'string' ? text : String(err);
+const CHECK_PROXY = 'check that the proxy runs and that `grip` names its publish endpoint (Pushpin: port 5561)';
+
+/** What to do about a status the proxy answered with. */
+function refusalFix(status: number): string {
+  if (status === 401 || status === 403) return 'check the key and iss in `grip` (they must match the proxy\'s)';
+  return CHECK_PROXY;
+}
+
+/** A custom client has no publishUri; its class name is the best address we have. */
+function clientName(client: Client): string {
+  const uri = (client as { publishUri?: unknown }).publishUri;
+  return typeof uri === 'string' ? `the GRIP proxy at ${uri}` : `the GRIP client ${client.constructor?.name ?? ''}`.trim();
+}
+
+/**
+ * The innermost cause's message: `fetch` says only "fetch failed" and keeps the useful part
+ * ("connect ECONNREFUSED 127.0.0.1:5561") two causes down.
+ */
+function rootMessage(err: unknown): string {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (current as { cause?: unknown } | null)?.cause;
+    if (cause === undefined || cause === null) break;
+    current = cause;
+  }
+  if (current instanceof Error) return current.message;
+  const text = (current as { message?: unknown } | null)?.message;
+  return typeof text === 'string' ? text : String(current);
 }

@@ -1,3 +1,4 @@
+import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
 import { ArenaReplay, type ReplaySource } from './ArenaReplay.js';
@@ -270,7 +271,7 @@ class AppendedRecord implements HistoryRecord {
 function limit(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${describeValue(value)}: e.g. ${fallback} (the default)`);
   }
   return value;
 }

@@ -6,12 +6,15 @@ import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
 
+/** Options of {@link RedisHistory}: where Redis is, and how much history to keep there. */
 export interface RedisHistoryOptions extends RedisConnectionOptions {
   /** A `redis://` URL, Cluster node URLs, or a client you configured yourself (ioredis `Redis` or `Cluster`; it is not closed by us). */
   redis: string | readonly string[] | RedisClientLike;
   /** Prefix of every key (default `'gripstream:'`); instances sharing history share it. */
   keyPrefix?: string;
+  /** Events kept per channel (default 1000). */
   maxEvents?: number;
+  /** Milliseconds an event is kept (default 300000); the channel's stream expires that long after its last publish. */
   maxAge?: number;
 }
 
@@ -71,6 +74,7 @@ export interface Gap {
  * Redis, whatever its size), and its work in Redis is O(1) per event.
  */
 export class RedisHistory implements HistoryStore {
+  /** @internal The connection, shared with the Redis engine. */
   readonly link: RedisLink;
   /**
    * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
@@ -99,7 +103,9 @@ export class RedisHistory implements HistoryStore {
     // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
     const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
     if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(`keyPrefix must not contain { or } (the channel is the key's hash tag), got ${JSON.stringify(prefix)}`);
+      throw new InvalidConfigError(
+        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
+      );
     }
     this.link = new RedisLink(options);
     this.sharded = this.link.cluster;

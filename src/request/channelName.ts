@@ -1,3 +1,4 @@
+import { describeValue } from '../describeValue.js';
 import { InvalidChannelError } from '../errors.js';
 import { isWellFormed } from '../sse/eventId.js';
 import { utf8Length } from '../sse/utf8.js';
@@ -17,7 +18,7 @@ export const FORBIDDEN_IN_CHANNEL = /[\u0000-\u001f\u007f,;"]/;
  */
 export function normalizeChannel(name: unknown): string {
   if (typeof name !== 'string') {
-    throw new InvalidChannelError(`channel name must be a string, got ${typeof name}`);
+    throw new InvalidChannelError(`channel name must be a string, got ${describeValue(name)}`);
   }
   // Checked before trimming: a name of control characters must not trim down to another name.
   if (FORBIDDEN_IN_CHANNEL.test(name)) {
@@ -26,10 +27,10 @@ export function normalizeChannel(name: unknown): string {
     );
   }
   const trimmed = name.trim();
-  if (trimmed === '') throw new InvalidChannelError('channel name is empty');
+  if (trimmed === '') throw new InvalidChannelError(`channel name is empty, got ${describeValue(name)}: a channel needs at least one character besides spaces`);
   // A UTF-16 unit is at most 3 UTF-8 bytes: short names need no count (every publish asks).
   if (trimmed.length * 3 > MAX_CHANNEL_BYTES && utf8Length(trimmed) > MAX_CHANNEL_BYTES) {
-    throw new InvalidChannelError(`channel name is longer than ${MAX_CHANNEL_BYTES} bytes`);
+    throw new InvalidChannelError(`channel name is longer than ${MAX_CHANNEL_BYTES} bytes, got ${utf8Length(trimmed)} bytes: shorten it (a hash or an id instead of the text)`);
   }
   // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
   if (!isWellFormed(trimmed)) {

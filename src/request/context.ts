@@ -9,12 +9,14 @@ import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
 import type { FrameworkRequest } from '../types.js';
 
+/** What `onConnect` and `onDisconnect` are told about a stream. */
 export interface ConnectionInfo {
   /**
    * The framework's own request: Express's `req` (or the `node:http` request), Koa's context,
    * Fastify's request, Hono's context, or the WHATWG `Request` of a fetch handler.
    */
   req: FrameworkRequest;
+  /** The channels the stream listens on, after templates were filled. */
   channels: readonly string[];
   /** True when a GRIP proxy holds the connection and this process only answered once. */
   proxied: boolean;
@@ -42,9 +44,12 @@ export interface RequestHooks {
    * It receives the framework's own request (see `ConnectionInfo.req`).
    */
   authorize?(req: FrameworkRequest, channels: readonly string[]): AuthorizeResult | Promise<AuthorizeResult>;
-  /** A stream opened (or a GRIP proxy was told to hold one). */
+  /**
+   * A stream opened (or a GRIP proxy was told to hold one). One that throws ends that stream;
+   * its error goes where the route's errors go (`next(err)`, or a 500).
+   */
   onConnect?(info: ConnectionInfo): void;
-  /** A stream this process served directly has ended. */
+  /** A stream this process served directly has ended. One that throws is reported, never thrown. */
   onDisconnect?(info: ConnectionInfo): void;
   /**
    * A stream request was refused (after the answer was decided, before it is sent): the place to
