@@ -6,7 +6,9 @@ import type { FrameworkRequest } from '../types.js';
  * read what middleware set (`c.get('jwtPayload')`, `c.var.user`).
  */
 export interface HonoContextLike {
+  /** Hono's request wrapper. */
   readonly req: {
+    /** The WHATWG `Request` underneath. */
     readonly raw: Request;
     /** Hono's route params, which fill `{name}` tokens. */
     param(): unknown;

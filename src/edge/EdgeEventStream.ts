@@ -7,7 +7,8 @@ import { assertKnownKeys } from '../options.js';
 import { checkBatch } from '../publish/checkEvent.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from '../request/channels.js';
-import type { RequestHooks } from '../request/context.js';
+import type { AuthorizeResult } from '../access/refusal.js';
+import type { ConnectionInfo, RefusalInfo, RequestHooks } from '../request/context.js';
 import { decideStream, type DecideContext } from '../request/decide.js';
 import { refusalText } from '../request/reply.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
@@ -15,7 +16,13 @@ import { encodeEvent } from '../sse/encode.js';
 import type { ChannelList, EventMap, EventOf, FrameworkRequest, GripPublisherSpec, ServerSentEvent } from '../types.js';
 
 /** Options of `EdgeEventStream`: the GRIP side of `EventStream`'s, and its request hooks. */
-export interface EdgeEventStreamOptions extends Pick<RequestHooks, 'authorize' | 'onConnect' | 'onRefused'> {
+export interface EdgeEventStreamOptions {
+  /** Decides whether the stream may open (as `EventStream`'s `authorize`): `true`, `false` (403) or `{ status, reason }`. */
+  authorize?(req: FrameworkRequest, channels: readonly string[]): AuthorizeResult | Promise<AuthorizeResult>;
+  /** The proxy was told to hold a stream. */
+  onConnect?(info: ConnectionInfo): void;
+  /** A stream request was refused; a throw from it is ignored. */
+  onRefused?(info: RefusalInfo): void;
   /** The GRIP proxy (Pushpin, Fastly Fanout) that holds the streams and receives publishes: required at the edge. */
   grip: GripPublisherSpec;
   /** Prefix of GRIP channel names (default `'events-'`); the same as the Node instances publishing to these channels. */

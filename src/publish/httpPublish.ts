@@ -35,6 +35,7 @@ export interface PublishReply {
 
 /** What the handler needs from its EventStream: the public publish call. */
 export interface BatchPublisher {
+  /** Publishes events to one channel, all or nothing (`EventStream#publishEvents`). */
   publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void>;
 }
 

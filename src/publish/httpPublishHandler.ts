@@ -26,7 +26,14 @@ export interface PublishHandlerOptions {
    * (default 5 minutes) is not published again. `store` defaults to this process's memory;
    * give a shared one when several instances take publishes. `false` turns it off.
    */
-  idempotency?: { windowMs?: number; store?: IdempotencyStore } | false;
+  idempotency?:
+    | {
+        /** How long a published `(channel, id)` is remembered, in ms (default 5 minutes). */
+        windowMs?: number;
+        /** Where claims are kept (default: this process's memory; `RedisIdempotencyStore` for several instances). */
+        store?: IdempotencyStore;
+      }
+    | false;
 }
 
 /**

@@ -36,6 +36,7 @@ export interface RefusalInfo {
 
 // Methods, not function properties: their parameters are checked bivariantly, so a hook may
 // type its request as the one framework it serves (`authorize(ctx: Koa.Context, channels)`).
+/** Functions gripstream calls around each stream request: options of `new EventStream()`. */
 export interface RequestHooks {
   /**
    * Decides whether the stream may open, once its channels are known and before anything is
