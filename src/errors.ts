@@ -9,7 +9,8 @@ export type GripstreamErrorCode =
   | 'ERR_GRIP_PUBLISH'
   | 'ERR_HISTORY'
   | 'ERR_REDIS_TIMEOUT'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_UNREACHABLE';
 
 export class GripstreamError extends Error {
   // Each subclass narrows this to its own literal with a `declare`d field (nothing emitted), so
@@ -99,5 +100,30 @@ export class ClosedError extends GripstreamError {
 
   constructor() {
     super('ERR_CLOSED', 'this EventStream has been closed');
+  }
+}
+
+/**
+ * `eventStream.ready()` gave up: a dependency (Redis, a GRIP proxy) did not answer within the
+ * time allowed. `address` names it (credentials removed); `cause` is its last failure.
+ */
+export class UnreachableError extends GripstreamError {
+  declare readonly code: 'ERR_UNREACHABLE';
+
+  /** `'redis'` or `'grip'`. */
+  readonly dependency: 'redis' | 'grip';
+  /** Where it was looked for, e.g. `redis://127.0.0.1:6379` or a GRIP publish URL. */
+  readonly address: string;
+
+  constructor(dependency: 'redis' | 'grip', address: string, waitedMs: number, cause: unknown) {
+    const what = dependency === 'redis' ? 'Redis' : 'the GRIP proxy';
+    const reason = cause instanceof Error ? cause.message : cause === undefined ? 'no answer yet' : String(cause);
+    super(
+      'ERR_UNREACHABLE',
+      `${what} at ${address} did not answer within ${waitedMs} ms (${reason}); check that it runs and that this address is right, or give ready() a longer { timeout }`,
+      { cause },
+    );
+    this.dependency = dependency;
+    this.address = address;
   }
 }

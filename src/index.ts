@@ -1,4 +1,8 @@
-export { EventStream, type EventStreamOptions } from './EventStream.js';
+export { EventStream, type EventStreamOptions, type CloseOptions, type ReadyOptions } from './EventStream.js';
+export type { HealthReport, DependencyHealth, DependencyState } from './ops/health.js';
+export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './ops/incidents.js';
+export type { Logger, IncidentLevel } from './ops/logger.js';
+export type { ProbeKind, ProbeHandler } from './ops/probes.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
 export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
@@ -21,6 +25,7 @@ export {
   HistoryError,
   RedisTimeoutError,
   ClosedError,
+  UnreachableError,
   type GripstreamErrorCode,
 } from './errors.js';
 export type {

@@ -4,6 +4,7 @@ import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
+import type { Incidents } from '../ops/incidents.js';
 import type { StreamRequest } from '../types.js';
 
 export interface ConnectionInfo {
@@ -33,5 +34,9 @@ export interface StreamContext {
   readonly keepAliveSeconds: number;
   readonly retry: number | undefined;
   readonly hooks: RequestHooks;
+  /** Where failures on the request side are reported (one line per incident). */
+  readonly incidents: Incidents;
   isClosed(): boolean;
+  /** True once `drain()` began: new streams are refused with 503 and `Retry-After`. */
+  isDraining(): boolean;
 }

@@ -3,6 +3,7 @@ import { GripstreamError, InvalidChannelError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter } from '../history/replay.js';
+import { DRAIN_RETRY_AFTER } from '../ops/drain.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { acceptsEventStream } from './accept.js';
@@ -39,11 +40,26 @@ export async function decideStream(
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
+  // A proxy recovering a gap (Grip-Last) is let through a drain: it serves a stream the
+  // proxy already holds, and refusing it would leave that stream's gap open.
+  if (ctx.isDraining() && req.header('grip-last') === undefined) return drainRefusal();
   const decision = await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
   if (decision.kind !== 'refuse' && ctx.isClosed()) return refusal(503, 'event stream is closed');
+  // Likewise a drain that began meanwhile: its waves would not end a stream opened now.
+  if (decision.kind === 'stream' && ctx.isDraining()) return drainRefusal();
   return decision;
+}
+
+/** 503 with `Retry-After`: a load balancer (nginx `proxy_next_upstream http_503`) tries another instance. */
+function drainRefusal(): StreamDecision {
+  return {
+    kind: 'refuse',
+    status: 503,
+    reason: 'this instance is draining before shutdown: connect to another one',
+    headers: { 'Retry-After': DRAIN_RETRY_AFTER },
+  };
 }
 
 async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
@@ -92,7 +108,10 @@ async function holdDecision(
   const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
-  const replay = await replayAfter(ctx.history, channels, lastEventId);
+  const replay = await replayAfter(ctx.history, channels, lastEventId).catch((err: unknown) => {
+    ctx.incidents.historyReadFailed(err, 'replaying to a GRIP hold');
+    throw err;
+  });
   const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
   return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
 }
@@ -114,6 +133,7 @@ async function recoveryDecision(
     return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
+    ctx.incidents.historyReadFailed(err, 'answering a GRIP recovery (Grip-Last)');
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
     // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
     const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));

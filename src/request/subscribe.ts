@@ -67,6 +67,9 @@ export function subscribe(
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
         : NO_REPLAY;
+  // A resume that could not be read: the caller answers the request with an error; the
+  // operator hears of it here (the returned promise still rejects for the caller).
+  if (ready !== NO_REPLAY) ready.catch((err: unknown) => ctx.incidents.historyReadFailed(err, 'reading a resume'));
   let open = true;
   return {
     ready,
@@ -82,6 +85,8 @@ export function subscribe(
       } catch (err) {
         // Called from the response's 'close' listener, where a throw would crash the process.
         debug('onDisconnect threw: %O', err);
+        // METRIC HOOK (issue 22, ops-metrics): onDisconnect errors counter += 1
+        ctx.incidents.onDisconnectThrew(err);
       }
     },
   };

@@ -1,0 +1,171 @@
+import { UnreachableError } from '../errors.js';
+import { reasonOf, type Incidents } from './incidents.js';
+
+/** `up`: answered at the last check; `down`: did not; `unknown`: not checked yet. */
+export type DependencyState = 'up' | 'down' | 'unknown';
+
+/** One thing this instance needs to serve streams, as the last check saw it. */
+export interface DependencyHealth {
+  kind: 'redis' | 'grip';
+  /** Where it is (credentials removed). */
+  address: string;
+  state: DependencyState;
+  /** ISO time of the last change of `state`. */
+  since: string;
+  /** Why the last check failed, while `down`. */
+  error?: string;
+}
+
+/** What `eventStream.health()` answers and the probe handlers send as JSON. */
+export interface HealthReport {
+  /** The process answers: always true while the EventStream is open (see docs/operations.md). */
+  live: boolean;
+  /** Every dependency answered its last check, and the instance is neither draining nor closed. */
+  ready: boolean;
+  draining: boolean;
+  closed: boolean;
+  dependencies: DependencyHealth[];
+}
+
+/** A dependency's check: resolves when it answered, rejects with why not. */
+export interface DependencyCheck {
+  readonly kind: 'redis' | 'grip';
+  readonly address: string;
+  check(): Promise<void>;
+}
+
+/** Milliseconds between two checks of every dependency (each check bounded by its own timeout). */
+export const HEALTH_CHECK_INTERVAL = 1000;
+/** Default of `ready({ timeout })`. */
+export const DEFAULT_READY_TIMEOUT = 5000;
+
+interface Tracked {
+  readonly dependency: DependencyCheck;
+  state: DependencyState;
+  since: number;
+  lastError: unknown;
+}
+
+/**
+ * Checks every dependency once a second, in the background (timers unref'd), and keeps what
+ * it saw: probes answer from it without I/O, so a probe storm never reaches Redis, and a
+ * state change is reported as one incident line whether or not anything probes.
+ */
+export class HealthMonitor {
+  private readonly tracked: Tracked[];
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private stopped = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    dependencies: readonly DependencyCheck[],
+    private readonly incidents: Incidents,
+  ) {
+    const now = Date.now();
+    this.tracked = dependencies.map((dependency) => ({ dependency, state: 'unknown', since: now, lastError: undefined }));
+    if (this.tracked.length > 0) this.scheduleNext(0);
+  }
+
+  /** True when every dependency answered its last check. */
+  get allUp(): boolean {
+    return this.tracked.every((entry) => entry.state === 'up');
+  }
+
+  snapshot(): DependencyHealth[] {
+    return this.tracked.map(({ dependency, state, since, lastError }) => ({
+      kind: dependency.kind,
+      address: dependency.address,
+      state,
+      since: new Date(since).toISOString(),
+      ...(state === 'down' && lastError !== undefined ? { error: reasonOf(lastError) } : {}),
+    }));
+  }
+
+  /**
+   * Resolves once every dependency answered; rejects with `UnreachableError` naming the first
+   * one that did not answer within `timeoutMs`.
+   */
+  async whenUp(timeoutMs: number): Promise<void> {
+    if (this.allUp) return;
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(onRound);
+      };
+      const onRound = (): void => {
+        if (!this.allUp) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        const missing = this.tracked.find((entry) => entry.state !== 'up');
+        if (missing === undefined) return resolve();
+        reject(new UnreachableError(missing.dependency.kind, missing.dependency.address, Date.now() - started, missing.lastError));
+      }, timeoutMs);
+      this.listeners.add(onRound);
+      // Ask now rather than at the next tick of the interval: a startup check is waiting.
+      void this.checkNow();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.listeners.clear();
+  }
+
+  private scheduleNext(delay: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.checkNow(), delay);
+    this.timer.unref();
+  }
+
+  /** One round over every dependency; a round already running is joined, not doubled. */
+  private checkNow(): Promise<void> {
+    this.round ??= this.checkAll().finally(() => {
+      this.round = undefined;
+      for (const listener of [...this.listeners]) listener();
+      this.scheduleNext(HEALTH_CHECK_INTERVAL);
+    });
+    return this.round;
+  }
+
+  private async checkAll(): Promise<void> {
+    await Promise.all(
+      this.tracked.map((entry) =>
+        entry.dependency.check().then(
+          () => this.record(entry, 'up', undefined),
+          (err: unknown) => this.record(entry, 'down', err),
+        ),
+      ),
+    );
+  }
+
+  private record(entry: Tracked, state: 'up' | 'down', error: unknown): void {
+    if (this.stopped) return;
+    entry.lastError = error;
+    const before = entry.state;
+    if (before === state) return;
+    const now = Date.now();
+    const downFor = now - entry.since;
+    entry.state = state;
+    entry.since = now;
+    const { kind, address } = entry.dependency;
+    const name = kind === 'redis' ? 'Redis' : 'GRIP proxy';
+    if (state === 'down') {
+      // METRIC HOOK (issue 22, ops-metrics): link state gauge → 0 for `kind`; down-transitions counter += 1
+      const effect =
+        kind === 'redis'
+          ? 'publishes fail and resumes cannot be served until it is back; readiness reports not ready'
+          : 'publishes to its clients fail until it is back; readiness reports not ready';
+      this.incidents.change(`${kind}-down`, 'error', `gripstream: ${name} at ${address} is unreachable (${reasonOf(error)}); ${effect}`, { address, error });
+    } else if (before === 'down') {
+      // METRIC HOOK (issue 22, ops-metrics): link state gauge → 1 for `kind`
+      this.incidents.change(`${kind}-up`, 'info', `gripstream: ${name} at ${address} answers again (after ${(downFor / 1000).toFixed(1)} s); ready`, { address });
+    }
+  }
+}
