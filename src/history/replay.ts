@@ -71,8 +71,9 @@ export async function replayCursorAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  failed?: ReadFailed,
 ): Promise<ReplayCursor> {
-  const read = await readAfter(store, channels, lastEventId);
+  const read = await readAfter(store, channels, lastEventId, failed);
   if (read === undefined) return ReplayCursor.empty();
   const { replay, asked } = read;
   const last = replay.records[replay.records.length - 1];
@@ -84,15 +85,20 @@ export async function replayAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  failed?: ReadFailed,
 ): Promise<ReplayText> {
-  const read = await readAfter(store, channels, lastEventId);
+  const read = await readAfter(store, channels, lastEventId, failed);
   return read === undefined ? NOTHING : toText(read.replay, read.asked);
 }
+
+/** Hears a failed history read that the replay answered with `history-truncated` (the incident log). */
+export type ReadFailed = (err: unknown) => void;
 
 async function readAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  failed?: ReadFailed,
 ): Promise<{ replay: Replay; asked: string | null } | undefined> {
   if (lastEventId.kind === 'none') return undefined;
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
@@ -102,6 +108,7 @@ async function readAfter(
     return { replay: await store.readAfter(channels, asked ?? NEVER_AN_ID), asked };
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
+    failed?.(err);
     // Nothing to vouch for: the notice alone, then live events.
     return { replay: { records: [], complete: false }, asked };
   }

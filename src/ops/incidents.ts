@@ -125,13 +125,16 @@ export class Incidents {
     });
   }
 
-  /** Reading history failed: a resume, a GRIP hold's replay or a proxy's recovery could not be served. */
+  /**
+   * Reading history failed: a resume, a GRIP hold's replay or a proxy's recovery could not be
+   * served. `during` says what was being done and what the clients got instead.
+   */
   historyReadFailed(err: unknown, during: string): void {
     this.occurred('history-read-failed', {
       level: 'error',
       error: err,
       line: (count, seconds) =>
-        `gripstream: ${plural(count, 'history read', 'history reads')} failed in ${seconds} s (first, ${during}: ${reasonOf(err)}); those clients get an error or retry`,
+        `gripstream: ${plural(count, 'history read', 'history reads')} failed in ${seconds} s, ${during} (first: ${reasonOf(err)})`,
     });
   }
 

@@ -108,10 +108,9 @@ async function holdDecision(
   const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
   if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
-  const replay = await replayAfter(ctx.history, channels, lastEventId).catch((err: unknown) => {
-    ctx.incidents.historyReadFailed(err, 'replaying to a GRIP hold');
-    throw err;
-  });
+  const replay = await replayAfter(ctx.history, channels, lastEventId, (err) =>
+    ctx.incidents.historyReadFailed(err, 'replaying to GRIP holds; they were sent history-truncated and went on live'),
+  );
   const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
   return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
 }
@@ -133,7 +132,7 @@ async function recoveryDecision(
     return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
-    ctx.incidents.historyReadFailed(err, 'answering a GRIP recovery (Grip-Last)');
+    ctx.incidents.historyReadFailed(err, 'answering GRIP recoveries (Grip-Last); the proxy asks again in 1 s');
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
     // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
     const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));

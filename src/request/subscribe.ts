@@ -10,6 +10,8 @@ const debug = createDebug('gripstream:request');
 
 const NO_REPLAY: Promise<void> = Promise.resolve();
 
+const RESUME_FAILED = 'resuming streams; they were sent history-truncated and went on live';
+
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
   closed(): void;
@@ -57,19 +59,16 @@ export function subscribe(
   }
   const ready =
     byCursor !== undefined
-      ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
+      ? replayByCursor(byCursor, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((replay) => {
           (subscriber as CursorSubscriber).replayWith(replay);
           debug('streaming %o by cursor', channels);
         })
       : resumes
-        ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
+        ? replayCursorAfter(ctx.history, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((cursor) => {
             subscriber.replayFrom(cursor);
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
         : NO_REPLAY;
-  // A resume that could not be read: the caller answers the request with an error; the
-  // operator hears of it here (the returned promise still rejects for the caller).
-  if (ready !== NO_REPLAY) ready.catch((err: unknown) => ctx.incidents.historyReadFailed(err, 'reading a resume'));
   let open = true;
   return {
     ready,
