@@ -2,6 +2,7 @@ import http from 'node:http';
 import { EventStream } from '../../src/index.js';
 import { pushpinAvailable, startPushpin } from '../../test/support/pushpin.js';
 import { createApp } from './app.js';
+import { closeOnSignals } from '../shutdown.js';
 import { listenOrExit } from '../listen.js';
 
 // The Express example behind a private Pushpin: browsers connect to Pushpin (PUSHPIN_PORT,
@@ -22,10 +23,9 @@ const pushpin = await startPushpin({ originPort: port, httpPort: pushpinPort, pu
 await pushpin.waitForOrigin('/api/stats');
 console.log(`open http://127.0.0.1:${pushpinPort}/ (through Pushpin; the app itself is on ${port})`);
 
-async function shutdown(): Promise<void> {
+// Pushpin holds the streams, so a drain here has no stream of its own to end: it refuses new
+// holds (503) while publishes go on, then everything closes.
+closeOnSignals(eventStream, async () => {
   await pushpin.stop();
-  await eventStream.close();
-  server.close(() => process.exit(0));
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
