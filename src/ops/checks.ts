@@ -28,6 +28,7 @@ function redisCheck(link: RedisLink): DependencyCheck {
   return {
     kind: 'redis',
     address: redisAddress(link.target),
+    onDemand: false,
     async check() {
       const reply = await link.command('PING');
       if (String(reply) !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
@@ -48,6 +49,7 @@ function gripChecks(publisher: Publisher, timeoutMs: number): DependencyCheck[] 
     checks.push({
       kind: 'grip',
       address: withoutCredentials(uri),
+      onDemand: true,
       async check() {
         const res = await fetch(uri, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) }).catch((err: unknown) => {
           throw isTimeout(err) ? new Error(`no answer within ${timeoutMs} ms`) : err;

@@ -31,11 +31,21 @@ export interface HealthReport {
 export interface DependencyCheck {
   readonly kind: 'redis' | 'grip';
   readonly address: string;
+  /**
+   * Checked only once the app asked about health (ready(), a probe): a check that is visible
+   * to someone else (a request to a proxy) is not made for an app that never asked.
+   */
+  readonly onDemand: boolean;
   check(): Promise<void>;
 }
 
 /** Milliseconds between two checks of every dependency (each check bounded by its own timeout). */
 export const HEALTH_CHECK_INTERVAL = 1000;
+/**
+ * Failed checks in a row before a dependency counts as down: one slow answer (a connection
+ * still being made at start-up, a GC pause) is not an outage, and does not flap readiness.
+ */
+export const FAILURES_FOR_DOWN = 2;
 /** Default of `ready({ timeout })`. */
 export const DEFAULT_READY_TIMEOUT = 5000;
 
@@ -44,18 +54,23 @@ interface Tracked {
   state: DependencyState;
   since: number;
   lastError: unknown;
+  /** Failed checks since the last answer. */
+  failures: number;
 }
 
 /**
  * Checks every dependency once a second, in the background (timers unref'd), and keeps what
  * it saw: probes answer from it without I/O, so a probe storm never reaches Redis, and a
- * state change is reported as one incident line whether or not anything probes.
+ * Redis state change is reported as one incident line whether or not anything probes. GRIP
+ * proxies are checked from the first question about health on (see `onDemand`).
  */
 export class HealthMonitor {
   private readonly tracked: Tracked[];
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private stopped = false;
+  /** True once health was asked for: on-demand dependencies are checked from then on. */
+  private asked = false;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -63,16 +78,18 @@ export class HealthMonitor {
     private readonly incidents: Incidents,
   ) {
     const now = Date.now();
-    this.tracked = dependencies.map((dependency) => ({ dependency, state: 'unknown', since: now, lastError: undefined }));
-    if (this.tracked.length > 0) this.scheduleNext(0);
+    this.tracked = dependencies.map((dependency) => ({ dependency, state: 'unknown', since: now, lastError: undefined, failures: 0 }));
+    if (this.tracked.some((entry) => !entry.dependency.onDemand)) this.scheduleNext(0);
   }
 
   /** True when every dependency answered its last check. */
   get allUp(): boolean {
+    this.ask();
     return this.tracked.every((entry) => entry.state === 'up');
   }
 
   snapshot(): DependencyHealth[] {
+    this.ask();
     return this.tracked.map(({ dependency, state, since, lastError }) => ({
       kind: dependency.kind,
       address: dependency.address,
@@ -103,6 +120,8 @@ export class HealthMonitor {
         done();
         const missing = this.tracked.find((entry) => entry.state !== 'up');
         if (missing === undefined) return resolve();
+        // Waited for in vain by the app: down now, not after another failed check.
+        if (missing.state !== 'down') this.record(missing, 'down', missing.lastError ?? new Error(`no answer within ${timeoutMs} ms`), true);
         reject(new UnreachableError(missing.dependency.kind, missing.dependency.address, Date.now() - started, missing.lastError));
       }, timeoutMs);
       this.listeners.add(onRound);
@@ -115,6 +134,13 @@ export class HealthMonitor {
     this.stopped = true;
     clearTimeout(this.timer);
     this.listeners.clear();
+  }
+
+  /** The first question about health starts the on-demand checks, with a round now. */
+  private ask(): void {
+    if (this.asked || this.stopped) return;
+    this.asked = true;
+    if (this.tracked.some((entry) => entry.dependency.onDemand)) void this.checkNow();
   }
 
   private scheduleNext(delay: number): void {
@@ -136,7 +162,7 @@ export class HealthMonitor {
 
   private async checkAll(): Promise<void> {
     await Promise.all(
-      this.tracked.map((entry) =>
+      this.tracked.filter((entry) => this.asked || !entry.dependency.onDemand).map((entry) =>
         entry.dependency.check().then(
           () => this.record(entry, 'up', undefined),
           (err: unknown) => this.record(entry, 'down', err),
@@ -145,9 +171,11 @@ export class HealthMonitor {
     );
   }
 
-  private record(entry: Tracked, state: 'up' | 'down', error: unknown): void {
+  private record(entry: Tracked, state: 'up' | 'down', error: unknown, certain = false): void {
     if (this.stopped) return;
     entry.lastError = error;
+    entry.failures = state === 'down' ? entry.failures + 1 : 0;
+    if (state === 'down' && entry.failures < FAILURES_FOR_DOWN && !certain) return;
     const before = entry.state;
     if (before === state) return;
     const now = Date.now();

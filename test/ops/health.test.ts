@@ -152,7 +152,7 @@ describe.runIf(hasRedis)('health and incidents with Redis', () => {
   it('Redis frozen (DEBUG SLEEP): readiness 503 and one line while it sleeps, 200 and one line after', async () => {
     const app = await probed({ redis: engine(redis.url) });
     await app.es.ready();
-    const slept = debugSleep(redis, 3);
+    const slept = debugSleep(redis, 4);
     const down = await app.log.next('redis-down', NOTICE);
     expect(down.message).toContain('did not answer PING within 500 ms');
     expect((await app.ready()).status).toBe(503);
