@@ -115,6 +115,7 @@ export class UnreachableError extends GripstreamError {
   /** Where it was looked for, e.g. `redis://127.0.0.1:6379` or a GRIP publish URL. */
   readonly address: string;
 
+  /** Made by `ready()`: which dependency, where, how long it was waited for, and its last failure. */
   constructor(dependency: 'redis' | 'grip', address: string, waitedMs: number, cause: unknown) {
     const what = dependency === 'redis' ? 'Redis' : 'the GRIP proxy';
     const reason = cause instanceof Error ? cause.message : cause === undefined ? 'no answer yet' : String(cause);

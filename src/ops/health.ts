@@ -6,6 +6,7 @@ export type DependencyState = 'up' | 'down' | 'unknown';
 
 /** One thing this instance needs to serve streams, as the last check saw it. */
 export interface DependencyHealth {
+  /** `redis`: the engine's or history's Redis; `grip`: one GRIP proxy. */
   kind: 'redis' | 'grip';
   /** Where it is (credentials removed). */
   address: string;
@@ -22,8 +23,11 @@ export interface HealthReport {
   live: boolean;
   /** Every dependency answered its last check, and the instance is neither draining nor closed. */
   ready: boolean;
+  /** `drain()` began: new streams are refused with 503. */
   draining: boolean;
+  /** `close()` was called. */
   closed: boolean;
+  /** Each dependency as its checks saw it (empty without Redis and GRIP). */
   dependencies: DependencyHealth[];
 }
 

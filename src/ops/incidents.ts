@@ -16,7 +16,9 @@ export type IncidentKind =
 
 /** One incident, as the `onIncident` hook receives it; `message` is the line the logger got. */
 export interface Incident {
+  /** What happened (see docs/operations.md for the list). */
   kind: IncidentKind;
+  /** The logger method the line went to. */
   level: IncidentLevel;
   /** One line, starting with `gripstream:`. */
   message: string;
@@ -29,6 +31,7 @@ export interface Incident {
   address?: string;
   /** The first error of the burst, when there is one. */
   error?: unknown;
+  /** When it was reported. */
   at: Date;
 }
 

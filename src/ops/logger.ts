@@ -6,9 +6,13 @@ import { InvalidConfigError } from '../errors.js';
  * so every logger prints it as it is (pino puts it in `msg`).
  */
 export interface Logger {
+  /** Something stopped working: a dependency down, failed publishes or reads, a hook that threw. */
   error(message: string): unknown;
+  /** Something the server handled but an operator should know: clients dropped by the bound. */
   warn(message: string): unknown;
+  /** Something works again: a dependency that answers after being down. */
   info(message: string): unknown;
+  /** Accepted for the shape of common loggers; incidents are never written at this level. */
   debug?(message: string): unknown;
 }
 
