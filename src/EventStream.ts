@@ -299,13 +299,14 @@ export class EventStream<E extends object = EventMap> {
     state.closed = true;
     state.drain?.finish();
     state.health.stop();
-    state.incidents.close();
     state.keepAlive.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
       subscriber.end();
       state.bus.remove(subscriber);
     }
     await state.engine.close();
+    // Last: what was gathered until now (a burst of drops, failed publishes) is still reported.
+    state.incidents.close();
   }
 
   private async handle(
