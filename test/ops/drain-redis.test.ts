@@ -167,11 +167,12 @@ describe.runIf(hasRedis && hasBrowser)('drain across instances on the Redis engi
     expect(readers.every((r) => r.opens.length <= 2)).toBe(true);
     expect(reconnects.length).toBeGreaterThanOrEqual(CLIENTS * 0.4);
     // The server ended every stream of A within the window, in waves, never all at once:
-    // evenly spread is 12.5 % per 500 ms bucket; ending all at once puts 100 % in one.
+    // evenly spread is about 14 % per 500 ms bucket, and ending all at once puts 100 % in one.
+    // (A process starved of CPU for a second runs that second's waves together: hence 40 %.)
     expect(ends.length).toBeGreaterThanOrEqual(reconnects.length);
-    expect(Math.max(...ends)).toBeLessThanOrEqual(DRAIN_MS);
+    expect(Math.max(...ends)).toBeLessThanOrEqual(DRAIN_MS + 500);
     expect(spread(ends)).toBeGreaterThan(DRAIN_MS * 0.5);
-    expect(Math.max(...serverSide)).toBeLessThanOrEqual(ends.length * 0.25);
+    expect(Math.max(...serverSide)).toBeLessThanOrEqual(ends.length * 0.4);
     // The clients came back spread too. Their times are taken in this process, which runs the
     // thousand clients and lags behind on a loaded machine (seconds, at a load average of 25 on
     // two cores), so only a loose bound holds everywhere; the server side above is the exact one.
