@@ -23,8 +23,8 @@ const pushpin = await startPushpin({ originPort: port, httpPort: pushpinPort, pu
 await pushpin.waitForOrigin('/api/stats');
 console.log(`open http://127.0.0.1:${pushpinPort}/ (through Pushpin; the app itself is on ${port})`);
 
-// Pushpin holds the streams, so a drain here has no stream of its own to end: it refuses new
-// holds (503) while publishes go on, then everything closes.
+// Pushpin holds the streams, so a drain here has no stream of its own to end: holds are still
+// answered and publishes go on until the window is over, then everything closes.
 closeOnSignals(eventStream, async () => {
   await pushpin.stop();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -40,9 +40,11 @@ export async function decideStream(
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
-  // A proxy recovering a gap (Grip-Last) is let through a drain: it serves a stream the
-  // proxy already holds, and refusing it would leave that stream's gap open.
-  if (ctx.isDraining() && req.header('grip-last') === undefined) return drainRefusal();
+  // Only direct streams are refused while draining: a GRIP hold (or a proxy recovering a gap)
+  // is answered once and then held by the proxy, so it outlives this instance, and a refused
+  // hold would reach the client as a 503 its EventSource never retries. Without GRIP every
+  // request would be a direct stream: refused before any work.
+  if (ctx.isDraining() && ctx.grip === undefined) return drainRefusal();
   const decision = await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).

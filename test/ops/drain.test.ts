@@ -102,6 +102,18 @@ describe('EventStream#drain', () => {
     await withTimeout(close(), 3000, 'server.close()');
   });
 
+  it('still answers a GRIP proxy\'s hold requests (the proxy holds those streams, not this instance)', async () => {
+    const { es, url } = await served({ grip: 'http://127.0.0.1:9/', logger: false });
+    const drained = es.drain(60_000);
+    const hold = await getOnce(`${url}/ch`, { Accept: 'text/event-stream', 'Grip-Sig': 'from-the-proxy' });
+    expect(hold.status).toBe(200);
+    expect(hold.headers['grip-hold']).toBe('stream');
+    const direct = await getOnce(`${url}/ch`, { Accept: 'text/event-stream' });
+    expect(direct.status).toBe(503);
+    await es.close();
+    await drained;
+  });
+
   it('resolves at once when no stream is open; refuses a bad window with the value received', async () => {
     const { es } = await served();
     expect(() => es.drain(-1)).toThrow(InvalidConfigError);
