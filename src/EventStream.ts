@@ -12,7 +12,7 @@ import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { describeValue } from './describeValue.js';
-import { InvalidConfigError } from './errors.js';
+import { ClosedError, InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
@@ -29,6 +29,12 @@ import { toChannelSpec, type ChannelSpec } from './request/channels.js';
 import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
+import { dependencyChecks } from './ops/checks.js';
+import { DEFAULT_DRAIN_MS, Drain } from './ops/drain.js';
+import { DEFAULT_READY_TIMEOUT, HealthMonitor, type HealthReport } from './ops/health.js';
+import { Incidents, type IncidentOptions } from './ops/incidents.js';
+import { resolveLogger } from './ops/logger.js';
+import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
   ChannelsBuilder,
@@ -52,13 +58,28 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks and subscription tokens. */
-export interface EventStreamOptions extends EventStreamConfig, RequestHooks {
+export interface EventStreamOptions extends EventStreamConfig, RequestHooks, IncidentOptions {
   /**
    * Every stream must bring a signed token granting its channels (docs/auth.md): from the
    * `gripstream_token` cookie, the `access_token` query parameter or `Authorization: Bearer`.
    * Checked after the route's channels and `authorize`; it never grants more than they allow.
    */
   tokens?: TokenVerifier | StreamTokenOptions;
+}
+
+/** Options of `eventStream.close()`. */
+export interface CloseOptions {
+  /**
+   * Drain first (see `drain()`): `true` for the default window (10 s), or the window in ms.
+   * Publishing keeps working until the drain ends; then everything closes.
+   */
+  drain?: boolean | number;
+}
+
+/** Options of `eventStream.ready()`. */
+export interface ReadyOptions {
+  /** Milliseconds to wait for every dependency to answer (default 5000). */
+  timeout?: number;
 }
 
 interface EventStreamState {
@@ -71,6 +92,9 @@ interface EventStreamState {
   readonly presence: Presence | undefined;
   readonly publishers: PublisherCache;
   readonly counters: { eventsPublished: number; clientsDropped: number };
+  readonly incidents: Incidents;
+  readonly health: HealthMonitor;
+  drain: Drain | undefined;
   closed: boolean;
 }
 
@@ -248,11 +272,101 @@ export class EventStream<E extends object = EventMap> {
     };
   }
 
-  /** Ends every open stream, stops timers and the history store; later publishes reject. */
-  async close(): Promise<void> {
+  /**
+   * Resolves once every dependency answered: the Redis of the engine or history (a PING) and
+   * each GRIP proxy (any HTTP answer from its publish endpoint). Rejects with
+   * `UnreachableError`, naming the address, when one has not answered within `timeout` ms
+   * (default 5000). With no dependency it resolves at once. For a start-up check:
+   * `await eventStream.ready()` before `server.listen()`.
+   */
+  async ready(options: ReadyOptions = {}): Promise<void> {
+    const state = this[STATE];
+    if (state.closed) throw new ClosedError();
+    const timeout = options.timeout ?? DEFAULT_READY_TIMEOUT;
+    if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
+      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${String(timeout)}`);
+    }
+    await state.health.whenUp(timeout);
+  }
+
+  /**
+   * What the liveness and readiness probes see, without any I/O: each dependency's state at
+   * its last check (they are checked every second in the background), and whether this
+   * instance is draining or closed.
+   */
+  health(): HealthReport {
+    const state = this[STATE];
+    const draining = state.drain !== undefined;
+    return {
+      live: !state.closed,
+      ready: !state.closed && !draining && state.health.allUp,
+      draining,
+      closed: state.closed,
+      dependencies: state.health.snapshot(),
+    };
+  }
+
+  /**
+   * A `node:http` / Express / connect handler for a Kubernetes probe: `'ready'` answers 200
+   * while every dependency answers and the instance is not draining, else 503; `'live'`
+   * answers 200 while this EventStream is open (a Redis outage must not restart every pod).
+   * The body is `health()` as JSON. `app.get('/readyz', eventStream.probe('ready'))`.
+   */
+  probe(kind: ProbeKind): ProbeHandler {
+    checkProbeKind(kind);
+    return (_req, res) => writeProbe(res, probeAnswer(kind, this.health()));
+  }
+
+  /** The same as `probe(kind)` as a WHATWG `Response`, for fetch runtimes (Next.js, Hono). */
+  probeResponse(kind: ProbeKind): Response {
+    checkProbeKind(kind);
+    return probeResponse(probeAnswer(kind, this.health()));
+  }
+
+  /**
+   * Gets this instance out of the way before a shutdown, without dropping anyone: from now on
+   * new stream requests get 503 with `Retry-After` (a load balancer moves to another
+   * instance) and readiness reports not ready; open streams are told to reconnect (a random
+   * `retry:` each) and ended in waves spread over `windowMs` (default 10000), so they come
+   * back on the other instances spread over the window, resuming from their Last-Event-ID.
+   * Publishing keeps working throughout. Resolves when the last stream was ended. Calling it
+   * again returns the same drain. Streams held by a GRIP proxy are the proxy's, not ended.
+   */
+  drain(windowMs: number = DEFAULT_DRAIN_MS): Promise<void> {
+    const state = this[STATE];
+    if (state.drain !== undefined) return state.drain.done;
+    if (state.closed) return Promise.resolve();
+    if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
+      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${String(windowMs)}`);
+    }
+    state.drain = new Drain(
+      {
+        subscribers: () => state.bus.subscribers(),
+        end(subscriber) {
+          subscriber.end();
+          state.bus.remove(subscriber);
+        },
+      },
+      windowMs,
+    );
+    return state.drain.done;
+  }
+
+  /**
+   * Ends every open stream, stops timers and the history store; later publishes reject.
+   * With `{ drain }` it drains first (see `drain()`), so no client is dropped all at once.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
     const state = this[STATE];
     if (state.closed) return;
+    const drain = options.drain;
+    if (drain !== undefined && drain !== false) {
+      await this.drain(drain === true ? DEFAULT_DRAIN_MS : drain);
+      if (state.closed) return;
+    }
     state.closed = true;
+    state.drain?.finish();
+    state.health.stop();
     state.keepAlive.stop();
     state.stallWatch.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
@@ -261,6 +375,8 @@ export class EventStream<E extends object = EventMap> {
     }
     await state.presence?.close();
     await state.engine.close();
+    // Last: what was gathered until now (a burst of drops, failed publishes) is still reported.
+    state.incidents.close();
   }
 
   /** A node handler that hands channel functions and hooks the framework's `subject`. */
@@ -329,12 +445,15 @@ function createState(config: EventStreamOptions): EventStreamState {
     );
   }
   const counters = { eventsPublished: 0, clientsDropped: 0 };
+  const incidents = new Incidents(resolveLogger(config.logger), config.onIncident);
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher();
   const overflow = (subscriber: Subscriber): void => {
     if (subscriber.closed) return;
     counters.clientsDropped++;
     debug('dropping a client over %d buffered bytes', maxBufferedBytes);
+    // METRIC HOOK (issue 22, ops-metrics): clients dropped counter += 1 (reason "slow")
+    incidents.clientDropped(maxBufferedBytes);
     // Its sink's close removes it from the bus and reports the disconnect.
     subscriber.destroy();
   };
@@ -352,8 +471,11 @@ function createState(config: EventStreamOptions): EventStreamState {
     engine,
     presence,
     counters,
+    incidents,
+    health: new HealthMonitor(dependencyChecks(history, publisher, gripTimeout), incidents),
+    drain: undefined,
     publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
-    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed),
+    dispatcher: new Dispatcher(engine, grip, counters, () => state.closed, (err) => incidents.gripPublishFailed(err)),
     closed: false,
     context: {
       bus,
@@ -369,7 +491,9 @@ function createState(config: EventStreamOptions): EventStreamState {
       hooks: hooksOf(config),
       gates: [],
       tokens,
+      incidents,
       isClosed: () => state.closed,
+      isDraining: () => state.drain !== undefined,
     },
   };
   return state;
@@ -391,4 +515,10 @@ function hooksOf(config: EventStreamOptions): RequestHooks {
   if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
   if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
   return hooks;
+}
+
+function checkProbeKind(kind: unknown): void {
+  if (kind !== 'live' && kind !== 'ready') {
+    throw new InvalidConfigError(`probe kind must be 'live' or 'ready', got ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
+  }
 }

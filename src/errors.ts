@@ -13,6 +13,7 @@ export type GripstreamErrorCode =
   | 'ERR_REDIS_TIMEOUT'
   | 'ERR_CLOSED'
   | 'ERR_STREAM_REFUSED'
+  | 'ERR_UNREACHABLE'
   | TokenErrorCode;
 
 /**
@@ -201,5 +202,31 @@ export class StreamRefusedError extends GripstreamError {
     this.status = status;
     this.reason = reason;
     this.wwwAuthenticate = options?.wwwAuthenticate;
+  }
+}
+
+/**
+ * `eventStream.ready()` gave up: a dependency (Redis, a GRIP proxy) did not answer within the
+ * time allowed. `address` names it (credentials removed); `cause` is its last failure.
+ */
+export class UnreachableError extends GripstreamError {
+  declare readonly code: 'ERR_UNREACHABLE';
+
+  /** `'redis'` or `'grip'`. */
+  readonly dependency: 'redis' | 'grip';
+  /** Where it was looked for, e.g. `redis://127.0.0.1:6379` or a GRIP publish URL. */
+  readonly address: string;
+
+  /** Made by `ready()`: which dependency, where, how long it was waited for, and its last failure. */
+  constructor(dependency: 'redis' | 'grip', address: string, waitedMs: number, cause: unknown) {
+    const what = dependency === 'redis' ? 'Redis' : 'the GRIP proxy';
+    const reason = cause instanceof Error ? cause.message : cause === undefined ? 'no answer yet' : String(cause);
+    super(
+      'ERR_UNREACHABLE',
+      `${what} at ${address} did not answer within ${waitedMs} ms (${reason}); check that it runs and that this address is right, or give ready() a longer { timeout }`,
+      { cause },
+    );
+    this.dependency = dependency;
+    this.address = address;
   }
 }

@@ -1,4 +1,8 @@
-export { EventStream, type EventStreamOptions } from './EventStream.js';
+export { EventStream, type EventStreamOptions, type CloseOptions, type ReadyOptions } from './EventStream.js';
+export type { HealthReport, DependencyHealth, DependencyState } from './ops/health.js';
+export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './ops/incidents.js';
+export type { Logger, IncidentLevel } from './ops/logger.js';
+export type { ProbeKind, ProbeHandler } from './ops/probes.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
 export type { HonoHandler, HonoContextLike } from './adapters/hono.js';
@@ -38,6 +42,7 @@ export {
   ClosedError,
   TokenError,
   StreamRefusedError,
+  UnreachableError,
   type GripstreamErrorCode,
   type TokenErrorCode,
 } from './errors.js';

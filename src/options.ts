@@ -22,12 +22,14 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'tokens',
   'presence',
   'onRefused',
+  'logger',
+  'onIncident',
 ];
 
 /** Keys of `history` when it is options (not a store). */
 export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
 
-const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused'] as const;
+const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused', 'onIncident'] as const;
 
 /**
  * Checks the shape of the options object: known keys only, and the types of those whose

@@ -23,7 +23,7 @@ interface NestProcess {
 function startNest(platform: 'express' | 'fastify'): Promise<NestProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/nestjs/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PLATFORM: platform, PORT: '0', TSX_TSCONFIG_PATH: TSCONFIG },
+    env: { ...process.env, PLATFORM: platform, PORT: '0', DRAIN_MS: '1000', TSX_TSCONFIG_PATH: TSCONFIG },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { EventStream } from '../../src/index.js';
 import { pushpinAvailable, startPushpin } from '../../test/support/pushpin.js';
 import { createApp } from './app.js';
+import { closeOnSignals } from '../shutdown.js';
 import { listenOrExit } from '../listen.js';
 
 // The Express example behind a private Pushpin: browsers connect to Pushpin (PUSHPIN_PORT,
@@ -28,10 +29,9 @@ const pushpin = await startPushpin({ originPort: port, httpPort: pushpinPort, pu
 await pushpin.waitForOrigin('/api/stats');
 console.log(`open http://127.0.0.1:${pushpinPort}/ (through Pushpin; the app itself is on ${port})`);
 
-async function shutdown(): Promise<void> {
+// Pushpin holds the streams, so a drain here has no stream of its own to end: holds are still
+// answered and publishes go on until the window is over, then everything closes.
+closeOnSignals(eventStream, async () => {
   await pushpin.stop();
-  await eventStream.close();
-  server.close(() => process.exit(0));
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});

@@ -23,6 +23,10 @@ export function createApp(eventStream: EventStream): Hono {
 
   app.get('/stats', (c) => c.json(eventStream.stats()));
 
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  app.get('/readyz', () => eventStream.probeResponse('ready'));
+  app.get('/livez', () => eventStream.probeResponse('live'));
+
   // A GRIP proxy that is down answers 502; bad input (an invalid channel or event) 400.
   app.onError((err, c) => {
     const code = err instanceof GripstreamError ? err.code : 'ERR_INTERNAL';

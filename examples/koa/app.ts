@@ -64,6 +64,18 @@ export function createApp(eventStream: EventStream): Koa {
     ctx.body = eventStream.stats();
   });
 
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  router.get('/readyz', (ctx) => {
+    const report = eventStream.health();
+    ctx.status = report.ready ? 200 : 503;
+    ctx.body = report;
+  });
+  router.get('/livez', (ctx) => {
+    const report = eventStream.health();
+    ctx.status = report.live ? 200 : 503;
+    ctx.body = report;
+  });
+
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -41,7 +41,11 @@ export class ChatService implements BeforeApplicationShutdown {
     return this.eventStream.publishEvent(`room-${room}`, { event: 'message', data: { text } });
   }
 
-  beforeApplicationShutdown(): Promise<void> {
-    return this.eventStream.close();
+  /**
+   * SIGTERM (a deploy) drains over DRAIN_MS (default 10 s): new streams get 503, open ones are
+   * ended in waves and resume on the other instances. Any other shutdown closes at once.
+   */
+  beforeApplicationShutdown(signal?: string): Promise<void> {
+    return this.eventStream.close({ drain: signal === 'SIGTERM' ? Number(process.env.DRAIN_MS ?? 10_000) : false });
   }
 }

@@ -1,6 +1,7 @@
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from '../adapters/hono.js';
 import type { AccessGate } from '../access/gate.js';
 import { InvalidConfigError } from '../errors.js';
+import { Incidents } from '../ops/incidents.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from '../grip/GripTransport.js';
 import { publisherFromSpec } from '../grip/publisherFromSpec.js';
 import { assertKnownKeys } from '../options.js';
@@ -83,6 +84,9 @@ export class EdgeEventStream<E extends object = EventMap> {
       hooks,
       gates: [] as AccessGate[],
       tokens: undefined,
+      // No history at the edge, so no history read can fail: nothing to report.
+      incidents: new Incidents(undefined, undefined),
+      isDraining: () => false,
       isClosed: () => false,
     };
   }

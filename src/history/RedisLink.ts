@@ -46,6 +46,8 @@ export class RedisLink {
    * store then keeps no key shared by channels, and the engine uses sharded pub/sub.
    */
   readonly cluster: boolean;
+  /** What this link was given to connect to (URLs or a client): health reports name it. */
+  readonly target: string | readonly string[] | RedisClientLike;
   private clock: Clock | undefined;
   private readonly shas = new Map<string, string>();
   private readyWait: Promise<void> | undefined;
@@ -59,6 +61,7 @@ export class RedisLink {
     }
     this.timeoutMs = timeout;
     const target = options.redis;
+    this.target = target;
     const owned = typeof target === 'string' || Array.isArray(target);
     if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
       throw new InvalidConfigError(`redis: a Redis Cluster is given as a non-empty list of node URLs, got ${describeValue(target)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`);

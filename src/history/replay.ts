@@ -102,6 +102,7 @@ export async function replayCursorAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  failed?: ReadFailed,
 ): Promise<ReplayCursor> {
   // The in-memory store gives its events as the client takes them; others are read whole.
   if (lastEventId.kind !== 'none' && store instanceof MemoryHistory) {
@@ -111,10 +112,11 @@ export async function replayCursorAfter(
       return new ReplayCursor(source.complete ? '' : truncatedNotice(asked), source, source.upTo, asked);
     } catch (err) {
       debug('history read failed, resuming live only: %O', err);
+      failed?.(err);
       return new ReplayCursor(truncatedNotice(asked), NO_EVENTS, -Infinity, asked);
     }
   }
-  const read = await readAfter(store, channels, lastEventId);
+  const read = await readAfter(store, channels, lastEventId, failed);
   if (read === undefined) return ReplayCursor.empty();
   const { replay, asked } = read;
   const source = new RecordsSource(replay.records, replay.complete);
@@ -133,15 +135,20 @@ export async function replayAfter(
   channels: readonly string[],
   lastEventId: LastEventId,
   maxBytes: number,
+  failed?: ReadFailed,
 ): Promise<ReplayText> {
-  const read = await readAfter(store, channels, lastEventId);
+  const read = await readAfter(store, channels, lastEventId, failed);
   return read === undefined ? NOTHING : toText(read.replay, read.asked, maxBytes);
 }
+
+/** Hears a failed history read that the replay answered with `history-truncated` (the incident log). */
+export type ReadFailed = (err: unknown) => void;
 
 async function readAfter(
   store: HistoryStore | undefined,
   channels: readonly string[],
   lastEventId: LastEventId,
+  failed?: ReadFailed,
 ): Promise<{ replay: Replay; asked: string | null } | undefined> {
   if (lastEventId.kind === 'none') return undefined;
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
@@ -151,6 +158,7 @@ async function readAfter(
     return { replay: await store.readAfter(channels, asked ?? NEVER_AN_ID), asked };
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
+    failed?.(err);
     // Nothing to vouch for: the notice alone, then live events.
     return { replay: { records: [], complete: false }, asked };
   }

@@ -21,6 +21,8 @@ export class Dispatcher {
     private readonly grip: GripTransport | undefined,
     private readonly counters: DispatchCounters,
     private readonly isClosed: () => boolean,
+    /** Hears every GRIP publish failure (the incident log), before the caller's rejection. */
+    private readonly onGripFailure: (err: unknown) => void = () => undefined,
   ) {}
 
   /**
@@ -34,7 +36,9 @@ export class Dispatcher {
     const checked = checkBatch(events);
     if (checked.length === 0) return;
     if (this.grip !== undefined && this.engine.history === undefined) {
-      await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
+      await this.grip
+        .publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })))
+        .catch((err: unknown) => this.gripFailed(err));
     }
     const gripFrames: GripFrame[] | undefined =
       this.grip === undefined || this.engine.history === undefined ? undefined : [];
@@ -42,7 +46,13 @@ export class Dispatcher {
     // The in-memory path answers at once; awaiting only real promises saves a microtask.
     if (pending instanceof Promise) await pending;
     this.counters.eventsPublished += checked.length;
-    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
+    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames).catch((err: unknown) => this.gripFailed(err));
+  }
+
+  private gripFailed(err: unknown): never {
+    // METRIC HOOK (issue 22, ops-metrics): GRIP publish failures counter += 1
+    this.onGripFailure(err);
+    throw err;
   }
 
   private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {

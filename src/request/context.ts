@@ -7,6 +7,7 @@ import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
+import type { Incidents } from '../ops/incidents.js';
 import type { FrameworkRequest } from '../types.js';
 
 /** What `onConnect` and `onDisconnect` are told about a stream. */
@@ -82,5 +83,9 @@ export interface StreamContext {
   readonly gates: readonly AccessGate[];
   /** Signed subscription tokens every stream must bring (the `tokens` option), checked after `authorize`. */
   readonly tokens: SubscribeGate | undefined;
+  /** Where failures on the request side are reported (one line per incident). */
+  readonly incidents: Incidents;
   isClosed(): boolean;
+  /** True once `drain()` began: new streams are refused with 503 and `Retry-After`. */
+  isDraining(): boolean;
 }

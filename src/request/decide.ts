@@ -7,6 +7,7 @@ import { GripstreamError, InvalidChannelError, StreamRefusedError, TokenError } 
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
+import { DRAIN_RETRY_AFTER } from '../ops/drain.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { acceptsEventStream } from './accept.js';
@@ -24,7 +25,7 @@ import type { RequestView } from './RequestView.js';
  */
 export type DecideContext = Pick<
   StreamContext,
-  'history' | 'grip' | 'keepAliveSeconds' | 'holdReplayBytes' | 'retry' | 'hooks' | 'gates' | 'tokens' | 'isClosed'
+  'history' | 'grip' | 'keepAliveSeconds' | 'holdReplayBytes' | 'retry' | 'hooks' | 'gates' | 'tokens' | 'incidents' | 'isClosed' | 'isDraining'
 >;
 
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
@@ -66,12 +67,28 @@ export async function decideStream(
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
-  let decision = await decide(ctx, req, spec);
+  // Only direct streams are refused while draining: a GRIP hold (or a proxy recovering a gap)
+  // is answered once and then held by the proxy, so it outlives this instance, and a refused
+  // hold would reach the client as a 503 its EventSource never retries. Without GRIP every
+  // request would be a direct stream: refused before any work.
+  let decision = ctx.isDraining() && ctx.grip === undefined ? drainRefusal() : await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
   if (decision.kind !== 'refuse' && ctx.isClosed()) decision = refusal(503, 'event stream is closed');
+  // Likewise a drain that began meanwhile: its waves would not end a stream opened now.
+  if (decision.kind === 'stream' && ctx.isDraining()) decision = drainRefusal();
   if (decision.kind === 'refuse') reportRefusal(ctx, req, decision);
   return decision;
+}
+
+/** 503 with `Retry-After`: a load balancer (nginx `proxy_next_upstream http_503`) tries another instance. */
+function drainRefusal(): StreamDecision {
+  return {
+    kind: 'refuse',
+    status: 503,
+    reason: 'this instance is draining before shutdown: connect to another one',
+    headers: { 'Retry-After': DRAIN_RETRY_AFTER },
+  };
 }
 
 /** Tells `onRefused`; the refusal is sent whatever the hook does. */
@@ -166,7 +183,9 @@ async function holdDecision(
     if (recovery.size !== channels.length) return refusal(403, 'this recovery names channels the held stream does not have');
     return recoveryDecision(ctx, req, channels, recovery);
   }
-  const replay = await replayAfter(ctx.history, channels, lastEventId, ctx.holdReplayBytes);
+  const replay = await replayAfter(ctx.history, channels, lastEventId, ctx.holdReplayBytes, (err) =>
+    ctx.incidents.historyReadFailed(err, 'replaying to GRIP holds; they were sent history-truncated and went on live'),
+  );
   const body = openingText(ctx.retry) + replay.text;
   // Outside reliable mode the proxy has no next link to fetch the rest with. The stream ends
   // after this part instead: the client reconnects from the last id it got and is given the
@@ -193,6 +212,7 @@ async function recoveryDecision(
     return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
+    ctx.incidents.historyReadFailed(err, 'answering GRIP recoveries (Grip-Last); the proxy asks again in 1 s');
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
     // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
     const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));

@@ -10,6 +10,8 @@ const debug = createDebug('gripstream:request');
 
 const NO_REPLAY: Promise<void> = Promise.resolve();
 
+const RESUME_FAILED = 'resuming streams; they were sent history-truncated and went on live';
+
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
   closed(): void;
@@ -62,12 +64,12 @@ export function subscribe(
   }
   const ready =
     byCursor !== undefined
-      ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
+      ? replayByCursor(byCursor, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((replay) => {
           (subscriber as CursorSubscriber).replayWith(replay);
           debug('streaming %o by cursor', channels);
         })
       : resumes
-        ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
+        ? replayCursorAfter(ctx.history, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((cursor) => {
             subscriber.replayFrom(cursor);
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
@@ -87,6 +89,8 @@ export function subscribe(
       } catch (err) {
         // Called from the response's 'close' listener, where a throw would crash the process.
         debug('onDisconnect threw: %O', err);
+        // METRIC HOOK (issue 22, ops-metrics): onDisconnect errors counter += 1
+        ctx.incidents.onDisconnectThrew(err);
       }
     },
   };
