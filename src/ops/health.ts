@@ -10,6 +10,7 @@ export interface DependencyHealth {
   kind: 'redis' | 'grip';
   /** Where it is (credentials removed). */
   address: string;
+  /** Whether it answered at the last check. */
   state: DependencyState;
   /** ISO time of the last change of `state`. */
   since: string;
