@@ -41,7 +41,7 @@ function publisher(history: boolean): { publish: Dispatcher['publish']; close: (
   for (let i = 0; i < channels; i++) bus.add(new Subscriber(sink, [`u${i}`], hooks));
   const store = history ? new MemoryHistory() : undefined;
   const engine = new LocalEngine(bus, store);
-  const dispatcher = new Dispatcher(engine, undefined, new Metrics(false), () => false);
+  const dispatcher = new Dispatcher({ engine, grip: undefined, metrics: new Metrics(false), isClosed: () => false });
   return { publish: (channel, batch) => dispatcher.publish(channel, batch), close: () => store?.close() };
 }
 

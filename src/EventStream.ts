@@ -1,17 +1,23 @@
 import createDebug from 'debug';
-import { toFastifyHandler, type FastifyHandler } from './adapters/fastify.js';
+import { toFastifyHandler, type FastifyHandler, type FastifyRequestLike } from './adapters/fastify.js';
 import { serveFetch } from './adapters/fetch.js';
-import { toKoaMiddleware, type KoaMiddleware } from './adapters/koa.js';
+import { toHonoHandler, type HonoContextLike, type HonoHandler } from './adapters/hono.js';
+import { toKoaMiddleware, type KoaContextLike, type KoaMiddleware } from './adapters/koa.js';
+import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
+import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
 import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
+import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
-import { InvalidConfigError } from './errors.js';
+import { describeValue } from './describeValue.js';
+import { ClosedError, InvalidConfigError } from './errors.js';
 import { validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
+import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
 import { MemoryHistory } from './history/MemoryHistory.js';
 import { RedisHistory } from './history/RedisHistory.js';
@@ -20,7 +26,8 @@ import { dashboardHandler, type DashboardHandler, type DashboardOptions } from '
 import { Metrics, type MetricsViews } from './ops/Metrics.js';
 import { registerOpenTelemetry } from './ops/otel.js';
 import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
-import { ChannelPublisher } from './publish/ChannelPublisher.js';
+import type { ChannelPublisher } from './publish/ChannelPublisher.js';
+import { PublisherCache } from './publish/PublisherCache.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
 import { normalizeChannel } from './request/channelName.js';
@@ -28,6 +35,12 @@ import { toChannelSpec, type ChannelSpec } from './request/channels.js';
 import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
+import { dependencyChecks } from './ops/checks.js';
+import { DEFAULT_DRAIN_MS, Drain } from './ops/drain.js';
+import { DEFAULT_READY_TIMEOUT, HealthMonitor, type HealthReport } from './ops/health.js';
+import { Incidents, type IncidentOptions } from './ops/incidents.js';
+import { resolveLogger } from './ops/logger.js';
+import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
   ChannelsBuilder,
@@ -36,9 +49,11 @@ import type {
   EventStreamConfig,
   EventStreamHandler,
   EventStreamStats,
+  FrameworkRequest,
   NextFunction,
   StreamRequest,
   StreamResponse,
+  SubjectHandler,
 } from './types.js';
 
 const debug = createDebug('gripstream');
@@ -48,16 +63,41 @@ export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
-/** Options beyond the reference's: request hooks. */
-export interface EventStreamOptions extends EventStreamConfig, RequestHooks {}
+/** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks and subscription tokens. */
+export interface EventStreamOptions extends EventStreamConfig, RequestHooks, IncidentOptions {
+  /**
+   * Every stream must bring a signed token granting its channels (docs/auth.md): from the
+   * `gripstream_token` cookie, the `access_token` query parameter or `Authorization: Bearer`.
+   * Checked after the route's channels and `authorize`; it never grants more than they allow.
+   */
+  tokens?: TokenVerifier | StreamTokenOptions;
+}
+
+/** Options of `eventStream.close()`. */
+export interface CloseOptions {
+  /**
+   * Drain first (see `drain()`): `true` for the default window (10 s), or the window in ms.
+   * Publishing keeps working until the drain ends; then everything closes.
+   */
+  drain?: boolean | number;
+}
+
+/** Options of `eventStream.ready()`. */
+export interface ReadyOptions {
+  /** Milliseconds to wait for every dependency to answer (default 5000). */
+  timeout?: number;
+}
 
 interface EventStreamState {
   readonly bus: ChannelBus;
   readonly keepAlive: KeepAlive;
+  readonly stallWatch: StallWatch;
   readonly dispatcher: Dispatcher;
   readonly context: StreamContext;
   readonly engine: Engine;
-  readonly publishers: Map<string, ChannelPublisher>;
+  readonly presence: Presence | undefined;
+  readonly publishers: PublisherCache;
+  /** The one place counts are kept: stats(), the scrape handler, OpenTelemetry and the operator page read it. */
   readonly metrics: Metrics;
   /** The registries this instance's metrics are registered in, with their scrape handlers. */
   readonly scrapes: Map<Registry, MetricsHandler>;
@@ -65,6 +105,9 @@ interface EventStreamState {
   readonly detach: Array<() => void>;
   /** Enders of the operator page's open streams: close() ends them too. */
   readonly dashboards: Set<() => void>;
+  readonly incidents: Incidents;
+  readonly health: HealthMonitor;
+  drain: Drain | undefined;
   closed: boolean;
 }
 
@@ -103,13 +146,24 @@ export class EventStream<E extends object = EventMap> {
     return callable;
   }
 
-  /** Route handler for the given channels; the same as calling the instance. */
+  /**
+   * A route handler for the given channels: the same as calling the instance, for places where
+   * a method reads better (`app.get('/events', eventStream.route('news'))`).
+   *
+   * Channels are names (`'news'`), templates filled per request from route params or the query
+   * (`'room-{id}'`), an array of them, or a function of the request that returns names (or a
+   * Promise of them). Throws `InvalidChannelError` here, where the route is declared, for no
+   * channel or a name no request could make valid (`'a,b'`: give two names instead).
+   */
   route(...channels: string[]): EventStreamHandler;
+  /** The same, with the names as one array. */
+  route(channels: readonly string[]): EventStreamHandler;
+  /** The same, with the channels computed per request; `Req` types the request for your framework. */
   route(channels: readonly string[]): EventStreamHandler;
   route<Req extends StreamRequest = StreamRequest>(builder: ChannelsBuilder<Req>): EventStreamHandler<Req>;
   route(...args: unknown[]): EventStreamHandler {
     const spec = toChannelSpec(args);
-    return (req, res, next) => this.handle(spec, req, res, next);
+    return (req, res, next) => this.handle(spec, req, res, next, req);
   }
 
   /** Serves an event stream for `channels` on this request, without a route. */
@@ -131,20 +185,44 @@ export class EventStream<E extends object = EventMap> {
     return serveFetch(this[STATE].context, request, spec, params);
   }
 
-  /** Koa middleware for the channels (same arguments as calling the instance). */
+  /**
+   * Koa middleware for the channels (same arguments as calling the instance). A channel
+   * function, `authorize` and the hooks receive Koa's context: type it as yours
+   * (`(ctx: Koa.ParameterizedContext<{ user: User }>) => ...`) to read `ctx.state`.
+   */
   koa(...channels: string[]): KoaMiddleware;
   koa(channels: readonly string[]): KoaMiddleware;
-  koa(builder: ChannelsBuilder): KoaMiddleware;
+  koa<Ctx extends KoaContextLike = KoaContextLike>(builder: (ctx: Ctx) => ChannelList | Promise<ChannelList>): KoaMiddleware<Ctx>;
   koa(...args: unknown[]): KoaMiddleware {
-    return toKoaMiddleware((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+    return toKoaMiddleware(this.subjectHandler(toChannelSpec(args)));
   }
 
-  /** Fastify route handler for the channels (same arguments as calling the instance). */
+  /**
+   * Fastify route handler for the channels (same arguments as calling the instance). A channel
+   * function, `authorize` and the hooks receive Fastify's request, decorations included: type
+   * it as `FastifyRequest` to read `request.user` (`@fastify/jwt`) or your own.
+   */
   fastify(...channels: string[]): FastifyHandler;
   fastify(channels: readonly string[]): FastifyHandler;
-  fastify(builder: ChannelsBuilder): FastifyHandler;
+  fastify<Req extends FastifyRequestLike = FastifyRequestLike>(
+    builder: (request: Req) => ChannelList | Promise<ChannelList>,
+  ): FastifyHandler<Req>;
   fastify(...args: unknown[]): FastifyHandler {
-    return toFastifyHandler((this.route as (...a: unknown[]) => EventStreamHandler)(...args));
+    return toFastifyHandler(this.subjectHandler(toChannelSpec(args)));
+  }
+
+  /**
+   * Hono handler for the channels (same arguments as calling the instance): route params fill
+   * `{name}` tokens, the query does otherwise. A channel function, `authorize` and the hooks
+   * receive Hono's context: type it as `Context` to read what middleware set (`c.get(...)`).
+   */
+  hono(...channels: string[]): HonoHandler;
+  hono(channels: readonly string[]): HonoHandler;
+  hono<Ctx extends HonoContextLike = HonoContextLike>(builder: (c: Ctx) => ChannelList | Promise<ChannelList>): HonoHandler<Ctx>;
+  hono(...args: unknown[]): HonoHandler {
+    const spec = toChannelSpec(args);
+    const context = this[STATE].context;
+    return toHonoHandler((request, params, subject) => serveFetch(context, request, spec, params, subject));
   }
 
   /**
@@ -162,15 +240,8 @@ export class EventStream<E extends object = EventMap> {
 
   /** The publisher of one channel; the same object every time for the same channel. */
   getChannelPublisher(channel: string): ChannelPublisher<E> {
-    const name = normalizeChannel(channel);
-    const { publishers, dispatcher } = this[STATE];
-    let publisher = publishers.get(name);
-    if (publisher === undefined) {
-      publisher = new ChannelPublisher(name, (ch, events) => dispatcher.publish(ch, events));
-      publishers.set(name, publisher);
-    }
-    // `E` is fixed per instance; the map holds this instance's publishers only.
-    return publisher as ChannelPublisher<E>;
+    // `E` is fixed per instance; the cache holds this instance's publishers only.
+    return this[STATE].publishers.get(normalizeChannel(channel)) as ChannelPublisher<E>;
   }
 
   /** An object-mode Writable of events for `channel`, with backpressure down to delivery. */
@@ -178,6 +249,28 @@ export class EventStream<E extends object = EventMap> {
     return this.getChannelPublisher(channel).createWritable();
   }
 
+  /**
+   * Who is listening: subscribers of a channel (or of each of several), on every instance when
+   * the Redis engine runs with `presence` on, else in this process. Streams held by a GRIP
+   * proxy are not counted. After an instance dies its subscribers stop counting within
+   * `presence.ttlMs` (default 15 s).
+   */
+  presence(channel: string): Promise<number>;
+  presence(channels: readonly string[]): Promise<Record<string, number>>;
+  async presence(channels: string | readonly string[]): Promise<number | Record<string, number>> {
+    const { presence } = this[STATE];
+    if (presence === undefined) {
+      throw new InvalidConfigError('presence() with the Redis engine needs the option `presence: true` (new EventStream({ redis, presence: true }))');
+    }
+    const names = typeof channels === 'string' ? [normalizeChannel(channels)] : channels.map((channel) => normalizeChannel(channel));
+    const counts = await presence.count(names);
+    if (typeof channels === 'string') return counts.get(names[0]!) ?? 0;
+    const out: Record<string, number> = {};
+    for (const [channel, count] of counts) Object.defineProperty(out, channel, { value: count, enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+
+  /** Counters of this instance: open streams, subscribers per channel, events published, clients dropped. */
   stats(): EventStreamStats {
     const { bus, metrics } = this[STATE];
     const channels = bus.counts();
@@ -224,12 +317,104 @@ export class EventStream<E extends object = EventMap> {
     return dashboardHandler(state.metrics, state.context.hooks.authorize, options ?? {}, state.dashboards, () => state.closed);
   }
 
-  /** Ends every open stream, stops timers and the history store; later publishes reject. */
-  async close(): Promise<void> {
+  /**
+   * Resolves once every dependency answered: the Redis of the engine or history (a PING) and
+   * each GRIP proxy (any HTTP answer from its publish endpoint). Rejects with
+   * `UnreachableError`, naming the address, when one has not answered within `timeout` ms
+   * (default 5000). With no dependency it resolves at once. For a start-up check:
+   * `await eventStream.ready()` before `server.listen()`.
+   */
+  async ready(options: ReadyOptions = {}): Promise<void> {
+    const state = this[STATE];
+    if (state.closed) throw new ClosedError();
+    const timeout = options.timeout ?? DEFAULT_READY_TIMEOUT;
+    if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
+      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${String(timeout)}`);
+    }
+    await state.health.whenUp(timeout);
+  }
+
+  /**
+   * What the liveness and readiness probes see, without any I/O: each dependency's state at
+   * its last check (they are checked every second in the background), and whether this
+   * instance is draining or closed.
+   */
+  health(): HealthReport {
+    const state = this[STATE];
+    const draining = state.drain !== undefined;
+    return {
+      live: !state.closed,
+      ready: !state.closed && !draining && state.health.allUp,
+      draining,
+      closed: state.closed,
+      dependencies: state.health.snapshot(),
+    };
+  }
+
+  /**
+   * A `node:http` / Express / connect handler for a Kubernetes probe: `'ready'` answers 200
+   * while every dependency answers and the instance is not draining, else 503; `'live'`
+   * answers 200 while this EventStream is open (a Redis outage must not restart every pod).
+   * The body is `health()` as JSON. `app.get('/readyz', eventStream.probe('ready'))`.
+   */
+  probe(kind: ProbeKind): ProbeHandler {
+    checkProbeKind(kind);
+    return (_req, res) => writeProbe(res, probeAnswer(kind, this.health()));
+  }
+
+  /** The same as `probe(kind)` as a WHATWG `Response`, for fetch runtimes (Next.js, Hono). */
+  probeResponse(kind: ProbeKind): Response {
+    checkProbeKind(kind);
+    return probeResponse(probeAnswer(kind, this.health()));
+  }
+
+  /**
+   * Gets this instance out of the way before a shutdown, without dropping anyone: from now on
+   * new stream requests get 503 with `Retry-After` (a load balancer moves to another
+   * instance) and readiness reports not ready; open streams are told to reconnect (a random
+   * `retry:` each) and ended in waves spread over `windowMs` (default 10000), so they come
+   * back on the other instances spread over the window, resuming from their Last-Event-ID.
+   * Publishing keeps working throughout. Resolves when the last stream was ended. Calling it
+   * again returns the same drain. Streams held by a GRIP proxy are the proxy's, not ended.
+   */
+  drain(windowMs: number = DEFAULT_DRAIN_MS): Promise<void> {
+    const state = this[STATE];
+    if (state.drain !== undefined) return state.drain.done;
+    if (state.closed) return Promise.resolve();
+    if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
+      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${String(windowMs)}`);
+    }
+    state.drain = new Drain(
+      {
+        subscribers: () => state.bus.subscribers(),
+        end(subscriber) {
+          state.metrics.drops.drain++;
+          subscriber.end();
+          state.bus.remove(subscriber);
+        },
+      },
+      windowMs,
+    );
+    return state.drain.done;
+  }
+
+  /**
+   * Ends every open stream, stops timers and the history store; later publishes reject.
+   * With `{ drain }` it drains first (see `drain()`), so no client is dropped all at once.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
     const state = this[STATE];
     if (state.closed) return;
+    const drain = options.drain;
+    if (drain !== undefined && drain !== false) {
+      await this.drain(drain === true ? DEFAULT_DRAIN_MS : drain);
+      if (state.closed) return;
+    }
     state.closed = true;
+    state.drain?.finish();
+    state.health.stop();
     state.keepAlive.stop();
+    state.stallWatch.stop();
     for (const subscriber of [...state.bus.subscribers()]) {
       state.metrics.drops.shutdown++;
       subscriber.end();
@@ -237,7 +422,15 @@ export class EventStream<E extends object = EventMap> {
     }
     for (const end of [...state.dashboards]) end();
     for (const detach of state.detach) detach();
+    await state.presence?.close();
     await state.engine.close();
+    // Last: what was gathered until now (a burst of drops, failed publishes) is still reported.
+    state.incidents.close();
+  }
+
+  /** A node handler that hands channel functions and hooks the framework's `subject`. */
+  private subjectHandler(spec: ChannelSpec): SubjectHandler {
+    return (req, res, next, subject) => this.handle(spec, req, res, next, subject);
   }
 
   private async handle(
@@ -245,9 +438,10 @@ export class EventStream<E extends object = EventMap> {
     req: StreamRequest,
     res: StreamResponse,
     next: NextFunction | undefined,
+    subject: FrameworkRequest,
   ): Promise<void> {
     try {
-      await serveStream(this[STATE].context, req, res, spec);
+      await serveStream(this[STATE].context, req, res, spec, subject);
     } catch (err) {
       if (next !== undefined) return next(err);
       debug('request failed: %O', err);
@@ -266,23 +460,30 @@ function createState(config: EventStreamOptions): EventStreamState {
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
-    throw new InvalidConfigError(`keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms, got ${keepAliveInterval}`);
+    throw new InvalidConfigError(
+      `keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${keepAliveInterval}: e.g. 20000 (the default)`,
+    );
   }
   const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
   if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
-    throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(config.retry)}`);
+    throw new InvalidConfigError(
+      `retry must be a non-negative integer of milliseconds, got ${describeValue(config.retry)}: e.g. retry: 3000 (a number), or leave it out`,
+    );
   }
   const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
   if (gripTimeout > MAX_TIMER_DELAY) {
-    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}`);
+    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}: e.g. 10000 (the default)`);
   }
   const metrics = new Metrics(config.metrics !== false);
+  const tokens = subscribeGateOf(config.tokens);
   const publisher = publisherFromSpec(config.grip);
-  const { engine, bus } = engineFor(config, (watcher) => new ChannelBus(watcher, metrics));
+  const { engine, bus, presence } = engineFor(config, (watcher) => new ChannelBus(watcher, metrics));
   const history = engine.history;
   const reliable = config.gripReliable === true;
   if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
-    throw new InvalidConfigError('gripReliable needs `grip` and a history store with lastIds() (e.g. history: { redis })');
+    throw new InvalidConfigError(
+      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === undefined ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
+    );
   }
   const grip =
     publisher === undefined
@@ -295,43 +496,67 @@ function createState(config: EventStreamOptions): EventStreamState {
       'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
     );
   }
+  const incidents = new Incidents(resolveLogger(config.logger), config.onIncident);
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher(metrics);
+  const overflow = (subscriber: Subscriber): void => {
+    if (subscriber.closed) return;
+    metrics.drops.slow_client++;
+    debug('dropping a client over %d buffered bytes', maxBufferedBytes);
+    incidents.clientDropped(maxBufferedBytes);
+    // Its sink's close removes it from the bus and reports the disconnect.
+    subscriber.destroy();
+  };
+  const stallWatch = new StallWatch(overflow);
   const subscriberHooks: SubscriberHooks = {
     maxBufferedBytes,
     schedule: flusher.schedule,
     metrics,
-    overflow(subscriber: Subscriber) {
-      metrics.drops.slow_client++;
-      debug('dropping a client over %d buffered bytes', maxBufferedBytes);
-      // Its sink's close removes it from the bus and reports the disconnect.
-      subscriber.destroy();
-    },
+    overflow,
+    overBound: stallWatch.watch,
   };
   const state: EventStreamState = {
     bus,
     keepAlive,
+    stallWatch,
     engine,
+    presence,
     metrics,
     scrapes: new Map(),
     detach: [],
     dashboards: new Set(),
-    publishers: new Map(),
-    // With Redis, delivery comes back through the subscription later: no lag is sampled there.
-    dispatcher: new Dispatcher(engine, grip, metrics, () => state.closed, engine instanceof RedisEngine ? undefined : () => flusher.pending),
+    incidents,
+    health: new HealthMonitor(dependencyChecks(history, publisher, gripTimeout), incidents, metrics),
+    drain: undefined,
+    publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
+    dispatcher: new Dispatcher({
+      engine,
+      grip,
+      metrics,
+      isClosed: () => state.closed,
+      // With Redis, delivery comes back through the subscription later: no lag is sampled there.
+      writesPending: engine instanceof RedisEngine ? undefined : () => flusher.pending,
+      onGripFailure: (err) => incidents.gripPublishFailed(err),
+    }),
     closed: false,
     context: {
       bus,
       keepAlive,
       subscriberHooks,
       history,
+      joinPosition: engine.joinPosition?.bind(engine),
       grip,
       opening: Frame.of(openingText(config.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
+      holdReplayBytes: subscriberHooks.maxBufferedBytes,
       retry: config.retry,
-      hooks: { authorize: config.authorize, onConnect: config.onConnect, onDisconnect: config.onDisconnect },
+      hooks: hooksOf(config),
+      gates: [],
+      tokens,
+      incidents,
       metrics,
       isClosed: () => state.closed,
+      isDraining: () => state.drain !== undefined,
     },
   };
   wireMetrics(state, grip !== undefined, config.metrics);
@@ -342,16 +567,17 @@ function createState(config: EventStreamOptions): EventStreamState {
 function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStreamConfig['metrics']): void {
   const { metrics, bus, engine } = state;
   const history = engine.history;
-  const redis = history instanceof RedisHistory ? history : undefined;
-  if (redis !== undefined) redis.link.metrics = metrics;
+  if (history instanceof RedisHistory) history.link.metrics = metrics;
   if (engine instanceof RedisEngine) engine.metrics = metrics;
   const views: MetricsViews = {
     subscriptions: () => bus.subscriptionCount(),
     channels: () => bus.channelCount,
     topChannels: (n) => bus.topChannels(n),
     history: () => (history instanceof MemoryHistory ? { events: history.size, bytes: history.bytes, evicted: history.evicted } : undefined),
-    redisLink: () => (redis === undefined ? undefined : redis.link.status === 'ready' ? 'up' : 'down'),
+    // The same state readiness answers from: the gauge and the probe never disagree.
+    redisLink: () => state.health.stateOf('redis'),
     grip: () => hasGrip,
+    gripLink: () => (hasGrip ? state.health.stateOf('grip') : undefined),
   };
   metrics.views = views;
   if (option === false) return;
@@ -362,7 +588,23 @@ function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStr
 function positiveNumber(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describeValue(value)}: e.g. ${fallback} (the default), or leave it out`);
   }
   return value;
+}
+
+/** The hooks, bound to the options object: a hook written as a method may use `this`. */
+function hooksOf(config: EventStreamOptions): RequestHooks {
+  const hooks: RequestHooks = {};
+  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
+  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
+  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
+  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
+  return hooks;
+}
+
+function checkProbeKind(kind: unknown): void {
+  if (kind !== 'live' && kind !== 'ready') {
+    throw new InvalidConfigError(`probe kind must be 'live' or 'ready', got ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
+  }
 }

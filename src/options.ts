@@ -1,3 +1,4 @@
+import { describeValue as describe } from './describeValue.js';
 import { InvalidConfigError } from './errors.js';
 import { FORBIDDEN_IN_CHANNEL } from './request/channelName.js';
 
@@ -19,12 +20,17 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'onConnect',
   'onDisconnect',
   'metrics',
+  'tokens',
+  'presence',
+  'onRefused',
+  'logger',
+  'onIncident',
 ];
 
 /** Keys of `history` when it is options (not a store). */
 export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
 
-const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect'] as const;
+const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused', 'onIncident'] as const;
 
 /**
  * Checks the shape of the options object: known keys only, and the types of those whose
@@ -32,33 +38,37 @@ const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect'] as const;
  */
 export function validateOptions(config: unknown): void {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new InvalidConfigError(`EventStream options must be an object, got ${describe(config)}`);
+    throw new InvalidConfigError(`EventStream options must be an object, got ${describe(config)}: pass { ... }, null or nothing`);
   }
   const options = config as Record<string, unknown>;
   assertKnownKeys(options, KNOWN_OPTIONS, 'option');
   for (const name of FUNCTION_OPTIONS) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw new InvalidConfigError(`${name} must be a function, got ${describe(options[name])}`);
+      throw new InvalidConfigError(`${name} must be a function, got ${describe(options[name])}: pass a function or leave ${name} out`);
     }
   }
   if (options.gripReliable !== undefined && typeof options.gripReliable !== 'boolean') {
-    throw new InvalidConfigError(`gripReliable must be true or false, got ${describe(options.gripReliable)}`);
+    throw new InvalidConfigError(`gripReliable must be true or false, got ${describe(options.gripReliable)}: write gripReliable: true (a boolean, not a string)`);
   }
   const metrics = options.metrics;
   if (metrics !== undefined && typeof metrics !== 'boolean' && (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))) {
     throw new InvalidConfigError(`metrics must be true, false or { meterProvider }, got ${describe(metrics)} (leave it out for the default: on)`);
   }
   if (options.gripPrefix !== undefined && typeof options.gripPrefix !== 'string') {
-    throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(options.gripPrefix)}`);
+    throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(options.gripPrefix)}: e.g. gripPrefix: 'events-' (the default)`);
   }
   // The prefix goes into every Grip-Channel header entry: the channel-name rule applies to it.
   if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
-    throw new InvalidConfigError(`gripPrefix must not contain ',', ';' or control characters, got ${describe(options.gripPrefix)}`);
+    throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(options.gripPrefix)}: they separate Grip-Channel entries; use letters, digits, '-', '_' or '.'`);
+  }
+  const presence = options.presence;
+  if (presence !== undefined && typeof presence !== 'boolean' && (typeof presence !== 'object' || presence === null || Array.isArray(presence))) {
+    throw new InvalidConfigError(`presence must be true, false or { heartbeatMs, ttlMs }, got ${describe(presence)}`);
   }
   const history = options.history;
   if (history !== undefined && history !== false) {
     if (typeof history !== 'object' || history === null) {
-      throw new InvalidConfigError(`history must be options, a history store, or false, got ${describe(history)}`);
+      throw new InvalidConfigError(`history must be options ({ maxEvents, maxAge, ... }), a history store, or false, got ${describe(history)}`);
     }
     const isStore = typeof (history as { append?: unknown }).append === 'function';
     if (!isStore) validateHistoryOptions(history as Record<string, unknown>);
@@ -73,6 +83,14 @@ const HISTORY_NUMBERS: Readonly<Record<string, 'integer' | 'number'>> = {
   maxTotalBytes: 'integer',
 };
 
+/** The fix each bound's error suggests: the default, and how to keep nothing instead. */
+const HISTORY_FIX: Readonly<Record<string, string>> = {
+  maxEvents: 'e.g. 1000 (the default); for no history at all, history: false',
+  maxAge: 'milliseconds, e.g. 300000 (the default, 5 minutes), or Infinity; for no history at all, history: false',
+  maxBytes: 'bytes, e.g. 8388608 (the default, 8 MiB)',
+  maxTotalBytes: 'bytes, e.g. 33554432 (the default, 32 MiB)',
+};
+
 function validateHistoryOptions(history: Record<string, unknown>): void {
   assertKnownKeys(history, KNOWN_HISTORY_OPTIONS, 'history option');
   for (const [name, kind] of Object.entries(HISTORY_NUMBERS)) {
@@ -83,20 +101,19 @@ function validateHistoryOptions(history: Record<string, unknown>): void {
       typeof value === 'number' &&
       value > 0 &&
       (kind === 'integer' ? Number.isSafeInteger(value) : !Number.isNaN(value));
-    if (!ok) throw new InvalidConfigError(`history.${name} must be a positive ${kind}, got ${describe(value)}`);
+    if (!ok) throw new InvalidConfigError(`history.${name} must be a positive ${kind}, got ${describe(value)}: ${HISTORY_FIX[name]}`);
   }
   const redis = history.redis;
   if (redis === undefined) return;
-  if (typeof redis === 'string') {
-    if (!/^rediss?:\/\/./.test(redis)) {
-      throw new InvalidConfigError(`history.redis must be a redis:// or rediss:// URL or a Redis client, got ${describe(redis)}`);
-    }
-  } else if (typeof redis !== 'object' || redis === null) {
-    throw new InvalidConfigError(`history.redis must be a redis:// or rediss:// URL or a Redis client, got ${describe(redis)}`);
+  const ok = typeof redis === 'string' ? /^rediss?:\/\/./.test(redis) : typeof redis === 'object' && redis !== null;
+  if (!ok) {
+    throw new InvalidConfigError(
+      `history.redis must be a redis:// or rediss:// URL, a list of them (a Cluster) or an ioredis client, got ${describe(redis)}: e.g. 'redis://127.0.0.1:6379'`,
+    );
   }
 }
 
-function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
+export function assertKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const nearest = nearestName(key, known);
@@ -132,8 +149,3 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value;
-}

@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
+import type { FastifyRequestLike } from './adapters/fastify.js';
+import type { HonoContextLike } from './adapters/hono.js';
+import type { KoaContextLike } from './adapters/koa.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
+import type { PresenceOptions } from './engine/RedisPresence.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -40,11 +44,28 @@ type NamedEvent<K extends string, D> = undefined extends D
  * (`query`) add, which `{name}` channel templates read.
  */
 export type StreamRequest = (IncomingMessage | Http2ServerRequest) & {
+  /** Route parameters (Express, Koa, Fastify): fill `{name}` tokens first. */
   params?: Record<string, unknown>;
+  /** The parsed query (Next.js pages router), or its text: fills `{name}` tokens not in `params`. */
   query?: Record<string, unknown> | string;
 };
+/** What a request handler writes the stream to: `node:http`'s response, or `node:http2`'s compatibility response. */
 export type StreamResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * What channel functions, `authorize` and the hooks receive: the framework's own request.
+ * Express, Next.js's pages router, `node:http` and `node:http2`: the request (`StreamRequest`);
+ * `eventStream.koa()`: Koa's context (`ctx.state` included); `eventStream.fastify()`: Fastify's
+ * request (decorations such as `request.user` included); `eventStream.hono()`: Hono's context;
+ * `eventStream.fetch()`: the WHATWG `Request`.
+ */
+export type FrameworkRequest = StreamRequest | Request | KoaContextLike | FastifyRequestLike | HonoContextLike;
+
+/** Connect/Express's `next`: a route handler passes errors it cannot answer to it. */
 export type NextFunction = (err?: unknown) => void;
+
+/** A route's node handler with the framework object its channel function and hooks receive (internal). */
+export type SubjectHandler = (req: StreamRequest, res: StreamResponse, next: NextFunction, subject: FrameworkRequest) => Promise<void>;
 
 /**
  * Connect-style middleware: Express route handler, Next.js API route, plain `node:http`.
@@ -70,6 +91,7 @@ export type ChannelList = string | readonly string[];
 /** How GRIP is configured, exactly as `@fanoutio/eventstream` accepts it. */
 export type GripPublisherSpec = string | IGripConfig | IGripConfig[] | Publisher;
 
+/** Bounds of the built-in history, and where it lives (in memory by default, or Redis). */
 export interface HistoryOptions {
   /** Events kept per channel (default 1000). */
   maxEvents?: number;
@@ -81,8 +103,10 @@ export interface HistoryOptions {
    */
   maxBytes?: number;
   /**
-   * In-memory store: bytes kept for all channels together, counted like `maxBytes`
-   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel.
+   * In-memory store: bytes kept for all channels together, counted like `maxBytes`, plus
+   * what each channel with events costs (224 bytes and 2 per character of its name)
+   * (default 32 MiB). The oldest events of the whole store go first, whatever their channel,
+   * and a channel is forgotten as soon as its last event goes.
    */
   maxTotalBytes?: number;
   /**
@@ -94,6 +118,10 @@ export interface HistoryOptions {
   keyPrefix?: string;
 }
 
+/**
+ * The options of `@fanoutio/eventstream` 2.0.1 (`grip`, `gripPrefix`), the package gripstream
+ * replaces, and gripstream's own; {@link EventStreamOptions} adds the request hooks.
+ */
 export interface EventStreamConfig {
   /** A GRIP proxy to hold connections and receive publishes; `null` (default) keeps everything in process. */
   grip?: GripPublisherSpec | null;
@@ -123,6 +151,12 @@ export interface EventStreamConfig {
    */
   redis?: string | RedisClientLike | RedisEngineOptions | null;
   /**
+   * With `redis`: keep subscriber counts of every instance in Redis, for `presence()`
+   * (`true`, or heartbeat/TTL settings). A dead instance stops counting `ttlMs` (default 15 s)
+   * after its last heartbeat. Without `redis`, `presence()` counts this process and needs nothing.
+   */
+  presence?: boolean | PresenceOptions;
+  /**
    * Metrics (docs/operations-metrics.md). On by default: counters are plain integers read
    * when scraped, histograms are sampled (1 publish in 64), and the OpenTelemetry instruments
    * are created on the global MeterProvider (a no-op until your app registers an SDK, which it
@@ -138,6 +172,7 @@ export interface MetricsOptions {
   meterProvider?: MeterProvider;
 }
 
+/** A snapshot of an EventStream's counters, from `stats()`. */
 export interface EventStreamStats {
   /** Open direct (non-GRIP) streams. */
   connections: number;

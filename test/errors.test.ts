@@ -116,6 +116,7 @@ describe('InvalidChannelError on publish', () => {
     ['blank', '   '],
     ['with a comma', 'a,b'],
     ['with a semicolon', 'a;b'],
+    ['with a double quote', 'a"b'],
     ['with LF', 'a\nb'],
     ['with CR', 'a\rb'],
     ['with NUL', 'a\0b'],

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../src/index.js';
-import { DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
+import { channelBytes, DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 import { collectGarbage as gc } from './support/gc.js';
 
 // Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
@@ -72,7 +72,8 @@ describe('MemoryHistory arena: edges of the layout', () => {
 
   it('events across block boundaries: the store-wide bound evicts them whole, blocks are given back', () => {
     const each = sizeOf('m', 'x'.repeat(100));
-    const store = new MemoryHistory({ maxTotalBytes: each * 20 }, clock().now, SMALL);
+    // Room for twenty events and the seven channels they are on (each channel counts, issue 21).
+    const store = new MemoryHistory({ maxTotalBytes: each * 20 + 7 * channelBytes('c0') }, clock().now, SMALL);
     // 100-byte events in 1 KiB blocks: nine to a block, the tenth starts the next one.
     const records = Array.from({ length: 200 }, (_, i) =>
       store.append(`c${i % 7}`, [{ event: 'm', data: String(i).padStart(3, '0').padEnd(100, 'x') }])[0]!,
@@ -217,7 +218,14 @@ describe('MemoryHistory against a model (fast-check)', () => {
         const dropFrom = (victim: Kept): void => {
           kept.splice(kept.indexOf(victim), 1);
           exists.set(victim.channel, Math.max(exists.get(victim.channel) ?? 0, victim.seq));
+          // A channel is forgotten the moment its last event goes (issue 21).
+          if (kept.some((k) => k.channel === victim.channel)) return;
+          droppedUpTo = Math.max(droppedUpTo, exists.get(victim.channel)!);
+          exists.delete(victim.channel);
         };
+        /** What the store-wide bound counts: the events, and each channel that has some. */
+        const counted = (): number =>
+          kept.reduce((n, k) => n + k.size, 0) + [...exists.keys()].reduce((n, ch) => n + channelBytes(ch), 0);
         const evictChannel = (channel: string): void => {
           for (;;) {
             const mine = kept.filter((k) => k.channel === channel);
@@ -234,7 +242,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
             vi.advanceTimersByTime(1000);
             for (const channel of [...exists.keys()]) {
               evictChannel(channel);
-              if (kept.some((k) => k.channel === channel)) continue;
+              if (!exists.has(channel) || kept.some((k) => k.channel === channel)) continue;
               droppedUpTo = Math.max(droppedUpTo, exists.get(channel)!);
               exists.delete(channel);
             }
@@ -255,7 +263,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
             }
             sweeping = true;
             evictChannel(channel);
-            while (kept.reduce((n, k) => n + k.size, 0) > limits.maxTotalBytes) dropFrom(kept[0]!);
+            while (kept.length > 0 && counted() > limits.maxTotalBytes) dropFrom(kept[0]!);
           } else {
             const channels = o.channels.map((n) => `ch${n}`);
             for (const ch of channels) if (exists.has(ch)) evictChannel(ch);
@@ -275,7 +283,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
             expect(replay.complete).toBe(complete);
           }
           expect(store.size).toBe(kept.length);
-          expect(store.bytes).toBe(kept.reduce((n, k) => n + k.size, 0));
+          expect(store.bytes).toBe(counted());
           expect(store.heldBytes).toBeLessThanOrEqual(heldBound(store, layout));
         }
         store.close();

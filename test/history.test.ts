@@ -14,7 +14,7 @@ import {
   type EventStreamOptions,
   type HistoryRecord,
 } from '../src/index.js';
-import { EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
+import { channelBytes, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 import { listen, SseClient, type SseEvent, type TestServer } from './support/resume-helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -238,7 +238,7 @@ describe('MemoryHistory byte bounds (unit)', () => {
   it('counts what it keeps in bytes', () => {
     const store = new MemoryHistory({}, clock().now);
     store.append('a', [{ event: 'm', data: 'é1' }, { event: 'm', data: 'x', id: 'ü' }]);
-    expect(store.bytes).toBe(sizeOf('m', 'é1') + sizeOf('m', 'x', 'ü'));
+    expect(store.bytes).toBe(sizeOf('m', 'é1') + sizeOf('m', 'x', 'ü') + channelBytes('a'));
   });
 
   it('maxBytes per channel: the oldest go first, a resume from before them is incomplete', () => {
@@ -247,7 +247,7 @@ describe('MemoryHistory byte bounds (unit)', () => {
     const records = Array.from({ length: 6 }, (_, i) => store.append('a', [{ event: 'm', data: kb(10, String(i)) }])[0]!);
     const other = store.append('b', [{ event: 'm', data: kb(10) }])[0]!;
     expect(store.size).toBe(4);
-    expect(store.bytes).toBe(each * 4);
+    expect(store.bytes).toBe(each * 4 + channelBytes('a') + channelBytes('b'));
     const fromStart = store.readAfter(['a'], records[0]!.id);
     expect(fromStart.complete).toBe(false);
     expect(fromStart.records.map((r) => r.data[0])).toEqual(['3', '4', '5']);
@@ -268,11 +268,12 @@ describe('MemoryHistory byte bounds (unit)', () => {
 
   it('maxTotalBytes evicts the oldest events of the whole store, whatever their channel', () => {
     const each = sizeOf('m', kb(1));
-    const store = new MemoryHistory({ maxTotalBytes: each * 4 }, clock().now);
+    // Each channel with events counts too (issue 21): a, b and c all keep some.
+    const store = new MemoryHistory({ maxTotalBytes: each * 4 + 3 * channelBytes('a') }, clock().now);
     const order = 'aabcacb'.split('');
     const records = order.map((ch, i) => store.append(ch, [{ event: 'm', data: kb(1, String(i)) }])[0]!);
     expect(store.size).toBe(4);
-    expect(store.bytes).toBe(each * 4);
+    expect(store.bytes).toBe(each * 4 + 3 * channelBytes('a'));
     // Kept: 3 (c), 4 (a), 5 (c), 6 (b); the three oldest (a, a, b) went first.
     const all = store.readAfter(['a', 'b', 'c'], String(records[0]!.seq - 1));
     expect(all.records.map((r) => r.data[0])).toEqual(['3', '4', '5', '6']);

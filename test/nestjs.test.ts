@@ -23,7 +23,7 @@ interface NestProcess {
 function startNest(platform: 'express' | 'fastify'): Promise<NestProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/nestjs/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PLATFORM: platform, PORT: '0', TSX_TSCONFIG_PATH: TSCONFIG },
+    env: { ...process.env, PLATFORM: platform, PORT: '0', DRAIN_MS: '1000', TSX_TSCONFIG_PATH: TSCONFIG },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -111,6 +111,51 @@ describe.each(['express', 'fastify'] as const)('NestJS 12 on its %s platform (ex
     const bad = await fetch(`${base}/rooms/a%2Cb/events`, { headers: { accept: 'text/event-stream' } });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/^[^\n]+\n$/);
+  });
+
+  it("behind SessionGuard: each user's stream gets their own messages, read from request.user on this platform", async () => {
+    const { base } = nest!;
+    const login = async (user: string): Promise<Record<string, string>> => {
+      const res = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user }),
+        signal: AbortSignal.timeout(WAIT_MS),
+      });
+      expect(res.status).toBe(204);
+      return { cookie: res.headers.getSetCookie()[0]!.split(';')[0]! };
+    };
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const bobStream = await openStream(`${base}/me/events`, bob);
+    const aliceStream = await openStream(`${base}/me/events`, alice);
+    clients.push(bobStream, aliceStream);
+    expect([bobStream.response.status, aliceStream.response.status]).toEqual([200, 200]);
+    await bobStream.next((e) => e.event === 'stream-open', 'stream-open');
+
+    const sent = await fetch(`${base}/users/bob/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...alice },
+      body: JSON.stringify({ text: 'hi bob' }),
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    expect(sent.status).toBe(202);
+    const message = await bobStream.next((e) => e.event === 'message', 'the direct message');
+    expect(JSON.parse(message.data)).toEqual({ from: 'alice', text: 'hi bob' });
+    await fetch(`${base}/users/alice/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bob },
+      body: JSON.stringify({ text: 'hi alice' }),
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    await aliceStream.next((e) => e.event === 'message', 'the reply');
+    // Each stream holds its own user's channel only.
+    expect(aliceStream.events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).text)).toEqual(['hi alice']);
+    expect(bobStream.events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).text)).toEqual(['hi bob']);
+
+    const anonymous = await fetch(`${base}/me/events`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(WAIT_MS) });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).toMatch(/log in to listen/);
   });
 
   it('SIGTERM (enableShutdownHooks) ends the open streams and the process exits', async () => {

@@ -24,6 +24,7 @@ import {
   type NextServer,
   type SseClient,
 } from './support/nextjs-app.js';
+import { freePort, pushpinAvailable, startPushpin, type PushpinInstance } from './support/pushpin.js';
 
 const CI = process.env.CI === 'true';
 /** Published events are this far apart, so an event held back until the next write shows up. */
@@ -34,6 +35,9 @@ const EVENTS = 5;
 
 let server: NextServer | undefined;
 let setupError: Error | undefined;
+/** Holds the edge route's streams (app/api/edge); its absence skips only the edge tests. */
+let pushpin: PushpinInstance | undefined;
+let pushpinError: string | undefined;
 const clients: SseClient[] = [];
 const timings: Record<string, number> = {};
 
@@ -41,11 +45,24 @@ beforeAll(async () => {
   try {
     timings.libraryBuild = (await run('npm', ['run', 'build'], REPO_ROOT, 60_000)).ms;
     if (!appDepsInstalled()) {
-      timings.install = (await run('npm', ['install', '--no-audit', '--no-fund'], APP_DIR, 120_000)).ms;
+      // npm ci: installs exactly the committed lockfile and never rewrites it (git status stays clean).
+      timings.install = (await run('npm', ['ci', '--no-audit', '--no-fund'], APP_DIR, 120_000)).ms;
     }
     const next = path.join(APP_DIR, 'node_modules', 'next', 'dist', 'bin', 'next');
     timings.nextBuild = (await run(process.execPath, [next, 'build'], APP_DIR, 150_000)).ms;
-    server = await startNext('/api/stats', 20_000);
+    // Pushpin's route points at the port Next will listen on; Next learns Pushpin's publish URL
+    // (with the key that signs Grip-Sig) from GRIP_URL.
+    const port = await freePort();
+    const env: Record<string, string> = {};
+    if (pushpinAvailable()) {
+      pushpin = await startPushpin({ originPort: port, sigKey: 'edge test key' });
+      env.GRIP_URL = pushpin.gripUrl;
+    } else {
+      pushpinError = 'pushpin is not installed (apt-get install -y pushpin)';
+      if (CI) throw new Error(`CI=true but ${pushpinError}`);
+      console.warn(`\n!!!!! SKIPPING the Next.js edge tests: ${pushpinError} !!!!!\n`);
+    }
+    server = await startNext('/api/stats', 20_000, { port, env });
     timings.nextStart = server.startMs;
     // The first request to a route loads its chunks; keep that out of the latency measurements.
     for (const route of ['/api/publish', '/api/app-publish']) {
@@ -64,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) client.close();
+  await pushpin?.stop();
   if (server !== undefined) {
     const log = server.log();
     await server.stop();
@@ -250,5 +268,85 @@ describe('examples/nextjs', () => {
       }
     }
     expect(missing, missing.join('\n')).toEqual([]);
+  });
+});
+
+/**
+ * The Edge runtime with GRIP (issue 23): app/api/edge runs `gripstream/edge` in Next's Edge
+ * runtime; a real Pushpin in front of `next start` holds each client's stream; events come from
+ * a Node-runtime route (app/api/grip-publish, the full EventStream with `grip`) and from the
+ * edge route itself. Clients connect to Pushpin, never to Next.
+ */
+describe('examples/nextjs: Edge runtime behind Pushpin', () => {
+  function viaProxy(url: string, types: readonly string[]): SseClient {
+    const c = openClient(`http://127.0.0.1:${pushpin!.httpPort}${url}`, types);
+    clients.push(c);
+    return c;
+  }
+
+  function skipReason(): string | undefined {
+    return setupError?.message.split('\n')[0] ?? pushpinError;
+  }
+
+  test('an edge route held by Pushpin receives what a Node route publishes, in order', async ({ skip }) => {
+    const reason = skipReason();
+    if (reason !== undefined) return skip(reason);
+    await pushpin!.waitForOrigin('/api/stats');
+    const room = randomUUID();
+    const listeners = [viaProxy(`/api/edge?room=${room}`, ['tick']), viaProxy(`/api/edge?room=${room}`, ['tick'])];
+    await Promise.all(listeners.map((l) => l.opened));
+    // Held by Pushpin: the answer Next gave it carried GRIP instructions, which Pushpin strips.
+    for (const l of listeners) {
+      expect(l.responses[0]!.status).toBe(200);
+      expect(l.responses[0]!.headers.get('content-type')).toMatch(/^text\/event-stream\b/);
+      expect(l.responses[0]!.headers.get('grip-hold')).toBeNull();
+    }
+    const runId = randomUUID();
+    const latencies: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      await publish(server!.baseUrl, '/api/grip-publish', { room, event: 'tick', data: { runId, i } });
+      const got = await Promise.all(listeners.map((l) => l.waitFor('tick', (d) => d === JSON.stringify({ runId, i }), 5000)));
+      latencies.push(Math.round(Math.max(...got.map((r) => r.at)) - started));
+    }
+    console.info(`[nextjs edge] Node route → Pushpin → 2 clients of the edge route: latencies ${JSON.stringify(latencies)} ms`);
+    for (const l of listeners) {
+      expect(l.received.filter((r) => r.type === 'tick').map((r) => JSON.parse(r.data).i)).toEqual([0, 1, 2]);
+    }
+  });
+
+  test('the edge route publishes to Pushpin too', async ({ skip }) => {
+    const reason = skipReason();
+    if (reason !== undefined) return skip(reason);
+    const room = randomUUID();
+    const listener = viaProxy(`/api/edge?room=${room}`, ['note']);
+    await listener.opened;
+    await publish(server!.baseUrl, '/api/edge', { room, event: 'note', data: 'from the edge' });
+    await listener.waitFor('note', (d) => d === '"from the edge"', 5000);
+  });
+
+  test('a refusal from authorize at the edge reaches the client through Pushpin with its reason', async ({ skip }) => {
+    const reason = skipReason();
+    if (reason !== undefined) return skip(reason);
+    const res = await fetch(`http://127.0.0.1:${pushpin!.httpPort}/api/edge?room=private-1`, {
+      headers: { accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toBe('private rooms need an invitation\n');
+  });
+
+  test('a request that bypasses the proxy (or forges Grip-Sig) gets no stream from the edge route', async ({ skip }) => {
+    const reason = skipReason();
+    if (reason !== undefined) return skip(reason);
+    const direct = await fetch(`${server!.baseUrl}/api/edge?room=x`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(5000) });
+    expect(direct.status).toBe(503);
+    expect(await direct.text()).toMatch(/through its GRIP proxy/);
+    const forged = await fetch(`${server!.baseUrl}/api/edge?room=x`, {
+      headers: { accept: 'text/event-stream', 'grip-sig': 'eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJwdXNocGluIn0.AAAA' },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('grip-hold')).toBeNull();
   });
 });

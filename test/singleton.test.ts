@@ -1,6 +1,6 @@
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStream, getEventStreamSingleton } from '../src/index.js';
+import { EventStream, getEventStreamSingleton, InvalidConfigError } from '../src/index.js';
 import { defer, runCleanups } from './support/cleanup.js';
 import { startApp } from './support/server.js';
 import { connectSse } from './support/sse.js';
@@ -67,12 +67,15 @@ describe('getEventStreamSingleton', () => {
     expect(typeof eventStream1).toBe('function'); // still callable to make routes
   });
 
-  it('uses the config of the first call only', () => {
+  it('refuses a later call whose options differ from the first call\'s; equal ones or none get the instance', () => {
     const key = freshKey();
-    const first = getEventStreamSingleton({ retry: 1000 }, key);
-    // An invalid config on a later call is ignored, because nothing is constructed.
-    const again = getEventStreamSingleton({ keepAliveInterval: -1 }, key);
-    expect(again).toBe(first);
+    const first = getEventStreamSingleton({ retry: 1000, onConnect: () => undefined }, key);
+    // The same options written again (a new hook from the same source, as after a dev reload).
+    expect(getEventStreamSingleton({ retry: 1000, onConnect: () => undefined }, key)).toBe(first);
+    expect(getEventStreamSingleton(null, key)).toBe(first);
+    expect(getEventStreamSingleton(undefined, key)).toBe(first);
+    expect(() => getEventStreamSingleton({ retry: 2000 }, key)).toThrow(InvalidConfigError);
+    expect(() => getEventStreamSingleton({ keepAliveInterval: -1 }, key)).toThrow(/keepAliveInterval/);
   });
 
   it('the singleton serves routes and publishes like any EventStream', async () => {

@@ -328,6 +328,7 @@ describe('refusals', () => {
     ['a blank name', () => '  '],
     ['a name with a comma', () => 'a,b'],
     ['a name with a semicolon', () => 'a;b'],
+    ['a name with a double quote (opens a quoted string in Grip-Channel)', () => 'a"b'],
     ['a name with CR', () => 'a\rb'],
     ['a name with LF', () => 'a\nb'],
     ['a name with CRLF', () => ['ok', 'a\r\nb']],

@@ -29,6 +29,10 @@ export function createApp(eventStream: EventStream): Express {
     res.json(eventStream.stats());
   });
 
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  app.get('/readyz', eventStream.probe('ready'));
+  app.get('/livez', eventStream.probe('live'));
+
   // A GRIP proxy that is down answers 502; bad input (an invalid channel or event) 400.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const code = err instanceof GripstreamError ? err.code : 'ERR_INTERNAL';

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { EventStream } from '../../src/index.js';
+import { closeOnSignals } from '../shutdown.js';
 import { createApp } from './app.js';
 import { listenOrExit } from '../listen.js';
 
@@ -17,8 +18,5 @@ const server = http.createServer(createApp(eventStream));
 const actual = await listenOrExit(server, port, host);
 console.log(`gripstream example on http://${host}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 
-function shutdown(): void {
-  void eventStream.close().then(() => server.close(() => process.exit(0)));
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+// SIGTERM drains (clients move to other instances over DRAIN_MS, resuming), SIGINT closes at once.
+closeOnSignals(eventStream, () => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -29,6 +29,16 @@ export async function createApp(eventStream: EventStream, options: { logger?: bo
 
   app.get('/stats', async () => eventStream.stats());
 
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  app.get('/readyz', async (_request, reply) => {
+    const report = eventStream.health();
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+  app.get('/livez', async (_request, reply) => {
+    const report = eventStream.health();
+    return reply.code(report.live ? 200 : 503).send(report);
+  });
+
   // Bad input (an invalid channel or event) is a 400; a GRIP proxy that is down a 502.
   app.setErrorHandler((err: FastifyError, _request, reply) => {
     const code = err instanceof GripstreamError ? err.code : 'ERR_INTERNAL';

@@ -1,5 +1,6 @@
 import { EventStream } from '../../src/index.js';
 import { createApp } from './app.js';
+import { closeOnSignals } from '../shutdown.js';
 
 // Fastify 5 on http://127.0.0.1:3000/ (PORT=0 picks a free port). Try:
 //   curl -N http://127.0.0.1:3000/rooms/1/events
@@ -8,9 +9,6 @@ const eventStream = new EventStream();
 const app = await createApp(eventStream, { logger: true });
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
 
-function shutdown(): void {
-  // preClose ends the streams, then Fastify closes the server.
-  void app.close().then(() => process.exit(0));
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+// SIGTERM drains (clients move to other instances over DRAIN_MS, resuming), SIGINT closes at
+// once; then Fastify closes the server (its preClose finds nothing left to end).
+closeOnSignals(eventStream, () => app.close());

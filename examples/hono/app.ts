@@ -2,15 +2,16 @@ import { Hono } from 'hono';
 import { EventStream, GripstreamError } from '../../src/index.js';
 
 /**
- * The Hono example: `eventStream.fetch()` answers a WHATWG `Request` with a `Response`
- * whose body is the event stream, so it works wherever Hono runs on Node.
+ * The Hono example: `eventStream.hono()` answers Hono's request with a `Response` whose body
+ * is the event stream (`eventStream.fetch()` underneath), so it works wherever Hono runs on Node.
  * Built by a function so tests can start it on any port.
  */
 export function createApp(eventStream: EventStream): Hono {
   const app = new Hono();
 
-  // Route params fill the `{id}` template, as Express route params do.
-  app.get('/events/:id', (c) => eventStream.fetch(c.req.raw, '{id}', c.req.param()));
+  // Route params fill the `{id}` template, as Express route params do. A channel function
+  // given to `hono()` would receive Hono's context (what middleware set: `c.get(...)`).
+  app.get('/events/:id', eventStream.hono('{id}'));
 
   app.post('/publish/:channel', async (c) => {
     const body = (await c.req.json().catch(() => null)) as { event?: unknown; data?: unknown; id?: unknown } | null;
@@ -21,6 +22,10 @@ export function createApp(eventStream: EventStream): Hono {
   });
 
   app.get('/stats', (c) => c.json(eventStream.stats()));
+
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  app.get('/readyz', () => eventStream.probeResponse('ready'));
+  app.get('/livez', () => eventStream.probeResponse('live'));
 
   // A GRIP proxy that is down answers 502; bad input (an invalid channel or event) 400.
   app.onError((err, c) => {

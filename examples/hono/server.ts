@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { EventStream } from '../../src/index.js';
+import { closeOnSignals } from '../shutdown.js';
 import { createApp } from './app.js';
 import { listenOrExit } from '../listen.js';
 
@@ -17,8 +18,5 @@ const server = createAdaptorServer({ fetch: createApp(eventStream).fetch }) as S
 const actual = await listenOrExit(server, port, hostname);
 console.log(`gripstream hono example on http://${hostname}:${actual}/ (GRIP: ${process.env.GRIP_URL ? 'on' : 'off'})`);
 
-function shutdown(): void {
-  void eventStream.close().then(() => server.close(() => process.exit(0)));
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+// SIGTERM drains (clients move to other instances over DRAIN_MS, resuming), SIGINT closes at once.
+closeOnSignals(eventStream, () => new Promise<void>((resolve) => server.close(() => resolve())));

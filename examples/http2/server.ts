@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { EventStream } from '../../src/index.js';
+import { closeOnSignals } from '../shutdown.js';
 import { createHttp2Server } from './app.js';
 import { selfSignedCertificate } from './selfSigned.js';
 
@@ -17,8 +18,5 @@ server.listen(port, host, () => {
   console.log(`publish: curl -k -d hello 'https://localhost:${actual}/publish?channel=c3'`);
 });
 
-function shutdown(): void {
-  void eventStream.close().then(() => server.close(() => process.exit(0)));
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+// SIGTERM drains (clients move to other instances over DRAIN_MS, resuming), SIGINT closes at once.
+closeOnSignals(eventStream, () => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -42,8 +42,8 @@ export function createApp(eventStream: EventStream): Koa {
   // The channel comes from who asks; no `X-User` is a 401 thrown from the builder.
   router.get(
     '/me/events',
-    eventStream.koa((req) => {
-      const user = req.headers['x-user'];
+    eventStream.koa((ctx) => {
+      const user = ctx.headers['x-user'];
       if (typeof user !== 'string' || user === '') {
         throw Object.assign(new Error('send X-User to listen to your channel'), { status: 401, expose: true });
       }
@@ -62,6 +62,18 @@ export function createApp(eventStream: EventStream): Koa {
 
   router.get('/stats', (ctx) => {
     ctx.body = eventStream.stats();
+  });
+
+  // Kubernetes probes (docs/operations.md): ready = Redis / GRIP proxy answer and not draining.
+  router.get('/readyz', (ctx) => {
+    const report = eventStream.health();
+    ctx.status = report.ready ? 200 : 503;
+    ctx.body = report;
+  });
+  router.get('/livez', (ctx) => {
+    const report = eventStream.health();
+    ctx.status = report.live ? 200 : 503;
+    ctx.body = report;
   });
 
   app.use(router.routes());

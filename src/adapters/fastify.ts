@@ -1,23 +1,36 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { EventStreamHandler, StreamRequest } from '../types.js';
+import type { StreamRequest, SubjectHandler } from '../types.js';
 
-/** The part of a Fastify request the handler reads; structural, so Fastify stays optional. */
+/**
+ * The part of a Fastify request the handler reads; structural, so Fastify stays optional.
+ * Channel functions and hooks receive the whole request, so they may type it as
+ * `FastifyRequest` and read its decorations (`request.user` from `@fastify/jwt`).
+ */
 export interface FastifyRequestLike {
+  /** The raw `node:http` (or `node:http2`) request. */
   readonly raw: IncomingMessage | Http2ServerRequest;
+  /** Route params: fill `{name}` tokens. */
   readonly params?: unknown;
+  /** The parsed query: fills `{name}` tokens not in `params`. */
   readonly query?: unknown;
 }
 
 /** The part of a Fastify reply the handler uses. */
 export interface FastifyReplyLike {
+  /** The raw response the stream is written to. */
   readonly raw: ServerResponse | Http2ServerResponse;
+  /** Headers hooks set on the reply (CORS…), copied to the stream's head. */
   getHeaders(): OutgoingHttpHeaders | Record<string, number | string | string[] | undefined>;
+  /** Tells Fastify the handler answers on the raw response itself. */
   hijack(): unknown;
 }
 
-/** A Fastify route handler (`app.get(path, handler)`, or `handler` in route options). */
-export type FastifyHandler = (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<void>;
+/**
+ * A Fastify route handler (`app.get(path, handler)`, or `handler` in route options); `Req` is
+ * the request its channel function asked for.
+ */
+export type FastifyHandler<Req extends FastifyRequestLike = FastifyRequestLike> = (request: Req, reply: FastifyReplyLike) => Promise<void>;
 
 /**
  * Wraps a connect-style stream handler for Fastify. Route params and the parsed query feed
@@ -25,8 +38,9 @@ export type FastifyHandler = (request: FastifyRequestLike, reply: FastifyReplyLi
  * to the raw response first, so the stream and its refusals carry them. An error thrown by a
  * channel builder before anything is written rejects the handler: Fastify's error handler
  * answers. Once the stream's head is written the reply is hijacked: Fastify must not send it.
+ * Channel functions and hooks receive the Fastify request itself.
  */
-export function toFastifyHandler(handler: EventStreamHandler): FastifyHandler {
+export function toFastifyHandler<Req extends FastifyRequestLike>(handler: SubjectHandler): FastifyHandler<Req> {
   return async (request, reply) => {
     const req = request.raw as StreamRequest;
     req.params ??= recordOf(request.params);
@@ -34,10 +48,15 @@ export function toFastifyHandler(handler: EventStreamHandler): FastifyHandler {
     moveReplyHeaders(reply);
     let failed = false;
     let failure: unknown;
-    await handler(req, reply.raw, (err) => {
-      failed = true;
-      failure = err;
-    });
+    await handler(
+      req,
+      reply.raw,
+      (err) => {
+        failed = true;
+        failure = err;
+      },
+      request,
+    );
     if (failed && !reply.raw.headersSent) throw failure;
     reply.hijack();
     if (failed) reply.raw.destroy();

@@ -3,9 +3,10 @@ import type { StreamSink } from '../bus/Subscriber.js';
 import type { ChannelSpec } from '../request/channels.js';
 import type { StreamContext } from '../request/context.js';
 import { decideStream } from '../request/decide.js';
-import { EVENT_STREAM_HEADERS } from '../request/reply.js';
+import { EVENT_STREAM_HEADERS, refusalText } from '../request/reply.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
 import { subscribe } from '../request/subscribe.js';
+import type { FrameworkRequest } from '../types.js';
 
 /**
  * Serves a WHATWG `Request` as an event stream: a `Response` whose body is a
@@ -17,22 +18,23 @@ export async function serveFetch(
   request: Request,
   spec: ChannelSpec | string,
   params?: Record<string, unknown>,
+  subject: FrameworkRequest = request,
 ): Promise<Response> {
-  const decision = await decideStream(ctx, viewOfFetchRequest(request, params), spec);
+  const decision = await decideStream(ctx, viewOfFetchRequest(request, params, subject), spec);
   if (decision.kind === 'refuse') {
-    return new Response(`${decision.reason}\n`, {
+    return new Response(refusalText(decision.reason), {
       status: decision.status,
-      headers: { ...decision.headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+      headers: { ...decision.headers, 'Content-Type': decision.contentType ?? 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
     });
   }
   if (decision.kind === 'head') return new Response(null, { status: 200, headers: decision.headers });
   if (decision.kind === 'hold') {
-    ctx.hooks.onConnect?.({ req: request, channels: decision.channels, proxied: true });
+    ctx.hooks.onConnect?.({ req: subject, channels: decision.channels, proxied: true });
     return new Response(decision.body, { status: 200, headers: decision.headers });
   }
   const sink = new WebStreamSink(ctx.subscriberHooks.maxBufferedBytes);
   sink.write(ctx.opening);
-  const subscription = subscribe(ctx, sink, request, decision.channels, decision.lastEventId, 'fetch');
+  const subscription = subscribe(ctx, sink, subject, decision.channels, decision.lastEventId, 'fetch');
   sink.onClose(subscription.closed);
   // The client left: end quietly. Erroring the stream here would make the server running this
   // handler report an error for every ordinary disconnect (@hono/node-server logs each one).

@@ -5,6 +5,8 @@ import type { Subscriber } from './Subscriber.js';
 export interface ChannelWatcher {
   opened(channel: string): void;
   closed(channel: string): void;
+  /** A subscriber joined or left `channel` (presence counts). */
+  changed?(channel: string): void;
 }
 
 /**
@@ -39,6 +41,7 @@ export class ChannelBus {
       } else if (held !== subscriber) {
         this.channels.set(channel, new Set([held, subscriber]));
       }
+      this.watcher?.changed?.(channel);
     }
     this.count++;
   }
@@ -52,12 +55,16 @@ export class ChannelBus {
         held.delete(subscriber);
         // A Set holds two or more: down to one, the channel holds that one alone again.
         if (held.size === 1) this.channels.set(channel, held.values().next().value!);
-        if (held.size > 0) continue;
+        if (held.size > 0) {
+          this.watcher?.changed?.(channel);
+          continue;
+        }
       } else if (held !== subscriber) {
         continue;
       }
       this.channels.delete(channel);
       this.watcher?.closed(channel);
+      this.watcher?.changed?.(channel);
     }
     this.count--;
     return true;
@@ -125,6 +132,12 @@ export class ChannelBus {
       Object.defineProperty(counts, channel, { value, enumerable: true, writable: true, configurable: true });
     }
     return counts;
+  }
+
+  /** How many subscribers `channel` has. */
+  countOf(channel: string): number {
+    const held = this.channels.get(channel);
+    return held === undefined ? 0 : held instanceof Set ? held.size : 1;
   }
 
   /** The subscribers of one channel (a copy: callers may end them while iterating). */

@@ -15,6 +15,12 @@ export interface StreamSink {
   end(): unknown;
   destroy(): unknown;
   readonly writableLength: number;
+  /**
+   * Of the write the kernel is taking now, the bytes it has not taken yet. It falls as the
+   * client reads, where `writableLength` only falls once a whole write is done (one write
+   * can be a whole burst): the stall watch's sign of progress. Undefined where unknown.
+   */
+  readonly sendingBytes?: number;
 }
 
 /** A replay as the subscriber writes it: a batch of encoded events at a time. */
@@ -33,9 +39,17 @@ export interface SubscriberHooks {
   schedule(subscriber: Subscriber): void;
   /** The client stopped reading and passed the buffer bound. */
   overflow(subscriber: Subscriber): void;
+  /**
+   * A write left the client over `maxBufferedBytes`: watch it, and drop it if it takes
+   * nothing for a while (src/bus/StallWatch.ts), even when no further publish comes.
+   */
+  overBound?(subscriber: Subscriber): void;
   /** Counts the bytes written (absent in unit tests that build hooks by hand). */
   readonly metrics?: Metrics;
 }
+
+/** What the stall watch finds on a client over the bound. */
+export type StallVerdict = 'within' | 'waiting' | 'stalled';
 
 /**
  * Frames of one tick up to this size are joined into one buffer (one chunk, one syscall);
@@ -44,6 +58,13 @@ export interface SubscriberHooks {
 const JOIN_LIMIT = 64 * 1024;
 /** Replay text encoded per write, at most (a quarter of the bound when that is smaller). */
 const REPLAY_BATCH_BYTES = 64 * 1024;
+
+/**
+ * A write that leaves room (under the sink's high-water mark: 16 KiB for a socket, 64 KiB on
+ * newer Node) cannot have left a client over a bound at least this large, so the common write
+ * skips the unread count; below it every write is checked.
+ */
+const WATCH_ALWAYS_BELOW = 64 * 1024;
 
 /** Present while a replay is written; live frames wait behind it, in order. */
 interface PacedReplay {
@@ -65,6 +86,9 @@ interface PacedReplay {
  * tick of any size; one that stops reading is dropped by the second tick after its unread
  * bytes pass the bound, and no client ever has more than the bound plus two ticks' frames
  * unread. (Unread means here, in this process: the kernel's socket buffers fill first.)
+ * Ticks alone would keep a stalled client for ever once its channel goes quiet, so a write
+ * that leaves it over the bound also puts it under the stall watch: over the bound and
+ * taking nothing for `STALL_DROP_MS`, it is dropped whatever the publishers do next.
  */
 export class Subscriber {
   readonly channels: readonly string[];
@@ -82,6 +106,12 @@ export class Subscriber {
   private replayedUpTo: number | undefined;
   /** The unread bytes found when a tick first saw this client over the bound; 0 within it. */
   private ceiling = 0;
+  /** Under the stall watch: unread plus unsent bytes at its last look, and when they last fell. */
+  private stallMark = 0;
+  private stallSince = 0;
+  /** Replay batches written (each after the client took the one before), and at the last look. */
+  private replayBatches = 0;
+  private stallBatches = 0;
 
   constructor(
     private readonly sink: StreamSink,
@@ -117,6 +147,14 @@ export class Subscriber {
     this.idleRounds = 0;
   }
 
+  /**
+   * A stream without replay that starts above `seq`: live frames at or below it (events from
+   * before it joined, still on their way) are not written.
+   */
+  startAbove(seq: number): void {
+    this.replayedUpTo ??= seq;
+  }
+
   /** Holds live frames from now until the replay is written: call it before reading history. */
   hold(): void {
     this.replay ??= { batches: undefined, held: [], heldBytes: 0, resume: () => this.pumpReplay() };
@@ -142,6 +180,8 @@ export class Subscriber {
     const replay = this.replay;
     if (replay !== undefined) {
       this.holdPending(replay);
+      // Held live frames count as unread: a burst held behind a replay is watched too.
+      this.watchIfOver();
       return;
     }
     const pending = this.pending;
@@ -169,6 +209,29 @@ export class Subscriber {
     this.pending = undefined;
     this.tickBytes = 0;
     this.replay = undefined;
+  }
+
+  /** The stall watch starts timing this client (it was just found over the bound). */
+  startStallClock(now: number): void {
+    this.stallMark = this.unreadBytes() + (this.sink.sendingBytes ?? 0);
+    this.stallBatches = this.replayBatches;
+    this.stallSince = now;
+  }
+
+  /**
+   * Progress is unread or unsent bytes falling between two looks (the client took some), or a
+   * replay batch written since (each follows a drain): the clock starts again. A client back within the bound, or closed, leaves the watch.
+   */
+  stallVerdict(now: number, stallMs: number): StallVerdict {
+    if (this.closed) return 'within';
+    const unread = this.unreadBytes();
+    if (unread <= this.hooks.maxBufferedBytes) return 'within';
+    const mark = unread + (this.sink.sendingBytes ?? 0);
+    // A replay under way refills what the client takes, so its unread bytes need not fall.
+    if (mark < this.stallMark || this.replayBatches !== this.stallBatches) this.stallSince = now;
+    this.stallMark = mark;
+    this.stallBatches = this.replayBatches;
+    return now - this.stallSince >= stallMs ? 'stalled' : 'waiting';
   }
 
   /**
@@ -208,9 +271,16 @@ export class Subscriber {
   private write(frames: Frame | Frame[], bytes: number): void {
     const metrics = this.hooks.metrics;
     if (metrics !== undefined) metrics.bytesWritten += bytes;
-    if (!Array.isArray(frames)) this.sink.write(frames);
-    else if (bytes <= JOIN_LIMIT) this.sink.write(Frame.join(frames, bytes));
-    else this.sink.writeAll(frames);
+    let room: boolean;
+    if (!Array.isArray(frames)) room = this.sink.write(frames);
+    else if (bytes <= JOIN_LIMIT) room = this.sink.write(Frame.join(frames, bytes));
+    else room = this.sink.writeAll(frames);
+    if (!room || this.hooks.maxBufferedBytes < WATCH_ALWAYS_BELOW) this.watchIfOver();
+  }
+
+  /** The watch itself costs only while a client is over the bound. */
+  private watchIfOver(): void {
+    if (this.unreadBytes() > this.hooks.maxBufferedBytes) this.hooks.overBound?.(this);
   }
 
   /** Writes replay batches while the sink has room; resumed by the sink's drain. */
@@ -221,11 +291,13 @@ export class Subscriber {
     const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
     for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
       this.idleRounds = 0;
+      this.replayBatches++;
       const frame = Frame.of(text);
       const metrics = this.hooks.metrics;
       if (metrics !== undefined) metrics.bytesWritten += frame.length;
       if (!this.sink.write(frame)) {
         this.sink.onDrain(replay.resume);
+        this.watchIfOver();
         return;
       }
     }

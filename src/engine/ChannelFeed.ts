@@ -4,7 +4,8 @@ import type { BatchItem, BatchMessage } from './batchMessage.js';
 
 /** Where a feed reads what it missed. */
 export interface FeedSource {
-  gap(channel: string, afterSeq: number, read: boolean): Promise<Gap>;
+  /** `start`: the feed's first read (marks the channel as known from `afterSeq` on). */
+  gap(channel: string, afterSeq: number, read: boolean, start?: boolean): Promise<Gap>;
 }
 
 export interface FeedTarget {
@@ -14,12 +15,30 @@ export interface FeedTarget {
   lost(channel: string): void;
   /** A gap in pub/sub delivery was read back from the stream and delivered (for the metrics). */
   filled?(channel: string): void;
+  /**
+   * Every channel's deliveries above `floor` wait from now (this feed is about to read older
+   * positions than what arrives live meanwhile, all above `floor`); `release` lets them go, in
+   * position order (DeliveryGate).
+   */
+  hold(feed: ChannelFeed, floor: number): void;
+  release(feed: ChannelFeed): void;
+  /** The hold lasted too long: the others go on; this channel's older items are refused later. */
+  giveUp(feed: ChannelFeed): void;
+  /** Resolves once everything Redis published before now has reached this instance. */
+  fence(): Promise<void>;
 }
 
 const debug = createDebug('gripstream:redis:feed');
 
 /** Delay before a failed read of Redis is tried again. */
 const RETRY_MS = 250;
+/**
+ * Longest a feed holds every channel's deliveries (normally one read and one PING: a few ms).
+ * A feed that cannot read for longer (its subscription refused, Redis answering nothing) must
+ * not stop the other channels: it lets them go, and whatever it delivers later that is older
+ * than what they sent ends its streams instead (DeliveryGate), so that they resume in order.
+ */
+const HOLD_LIMIT_MS = 5000;
 
 /**
  * One channel's live delivery on one instance, exactly once and in order. Batches arrive from
@@ -44,6 +63,12 @@ export class ChannelFeed {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Bumped whenever something is delivered or a read applied: tells a recheck's answer it is stale. */
   private moves = 0;
+  /** True while this feed holds every channel's deliveries (from a read's start to its fence). */
+  private holding = false;
+  /** Reads (and fences) in flight, and a failed read waiting for its retry: the hold stays. */
+  private inFlight = 0;
+  private retryPending = false;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly channel: string,
@@ -58,9 +83,27 @@ export class ChannelFeed {
    */
   start(fromSeq: number): void {
     if (this.stopped) return;
-    this.lastSeq = fromSeq;
+    this.started = true;
+    // The floor the hold announced: this feed must deliver nothing at or below it.
+    this.lastSeq = this.beginFloor > 0 ? this.beginFloor : fromSeq;
     void this.sync();
   }
+
+  /** True once `start` was called. */
+  started = false;
+
+  /**
+   * Holds every channel's deliveries from now until this feed has read where it starts: a
+   * stream that just joined on this channel and others must not get the others' newer events
+   * before this channel's older ones. Call it when the feed is made; `start` ends it.
+   */
+  begin(floor: number): void {
+    this.beginFloor = floor;
+    this.holdGate();
+  }
+
+  /** A lower bound of Redis's clock when the first client joined (0: not known yet). */
+  private beginFloor = 0;
 
   accept(batch: BatchMessage): void {
     if (this.stopped || batch.items.length === 0) return;
@@ -83,10 +126,52 @@ export class ChannelFeed {
     void this.check();
   }
 
+  /**
+   * The subscription dropped: this channel may be missing messages from now on, so its newer
+   * deliveries wait until the recheck that follows the reconnection has read the stream.
+   */
+  suspend(): void {
+    if (this.anchored) this.holdGate();
+  }
+
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
     clearTimeout(this.retryTimer);
+    this.releaseGate();
+  }
+
+  private holdGate(): void {
+    if (this.holding || this.stopped) return;
+    this.holding = true;
+    this.target.hold(this, this.lastSeq ?? this.beginFloor);
+    this.holdTimer = setTimeout(() => {
+      debug('%s: still reading after %d ms: the other channels go on', this.channel, HOLD_LIMIT_MS);
+      if (!this.holding) return;
+      this.holding = false;
+      this.target.giveUp(this);
+    }, HOLD_LIMIT_MS);
+    this.holdTimer.unref();
+  }
+
+  private releaseGate(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    clearTimeout(this.holdTimer);
+    this.target.release(this);
+  }
+
+  /**
+   * Ends this feed's hold once nothing of it is left to read: after a fence, so that the live
+   * batches Redis sent before the read (on the other connection) are in before the gate opens.
+   */
+  private async settle(): Promise<void> {
+    if (!this.holding || !this.anchored || this.inFlight > 0 || this.retryPending || this.busy || this.recheckWanted) return;
+    this.inFlight++;
+    await this.target.fence();
+    this.inFlight--;
+    if (this.stopped || !this.holding || this.inFlight > 0 || this.retryPending || this.busy || this.recheckWanted) return;
+    this.releaseGate();
   }
 
   private drain(): void {
@@ -122,6 +207,7 @@ export class ChannelFeed {
   /** Blocking read: live batches wait until what the stream holds after `lastSeq` is delivered. */
   private async sync(): Promise<void> {
     this.busy = true;
+    this.holdGate();
     const delivered = this.deliveredSeq;
     const anchored = this.anchored;
     const gap = await this.read(() => void this.sync());
@@ -131,6 +217,7 @@ export class ChannelFeed {
     // The first read anchors a new feed; later ones fill a gap pub/sub left.
     if (anchored && this.deliveredSeq !== delivered) this.target.filled?.(this.channel);
     this.drain();
+    void this.settle();
   }
 
   /**
@@ -143,6 +230,7 @@ export class ChannelFeed {
    * own still counts: Redis holding less than had been delivered when it was sent.
    */
   private async check(): Promise<void> {
+    this.holdGate();
     const delivered = this.deliveredSeq;
     const anchored = this.anchored;
     const moves = this.moves;
@@ -155,25 +243,35 @@ export class ChannelFeed {
     if (this.moves !== moves) {
       debug('%s: a recheck answered after live deliveries: only its loss check counts', this.channel);
       if (gap.epoch === this.epoch && gap.last > 0 && gap.last < delivered) this.target.lost(this.channel);
+      void this.settle();
       return;
     }
     this.apply(gap, delivered);
     if (anchored && this.deliveredSeq !== delivered) this.target.filled?.(this.channel);
     this.drain();
+    void this.settle();
   }
 
   private async read(retry: () => void): Promise<Gap | undefined> {
+    this.inFlight++;
     try {
-      return await this.source.gap(this.channel, this.lastSeq!, true);
+      return await this.source.gap(this.channel, this.lastSeq!, true, !this.anchored);
     } catch (err) {
       debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
+      // The hold stays: what the other channels get meanwhile waits for this one's gap.
       if (!this.stopped) {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(retry, RETRY_MS);
+        this.retryPending = true;
+        this.retryTimer = setTimeout(() => {
+          this.retryPending = false;
+          retry();
+        }, RETRY_MS);
         this.retryTimer.unref();
       }
       return undefined;
+    } finally {
+      this.inFlight--;
     }
   }
 

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { Frame } from '../bus/Frame.js';
-import { Subscriber } from '../bus/Subscriber.js';
+import { Subscriber, type StreamSink, type SubscriberHooks } from '../bus/Subscriber.js';
 import type { CursorReplay } from '../history/cursorReplay.js';
 import type { StreamCursor } from '../history/streamCursor.js';
 import { encodeEvent } from '../sse/encode.js';
@@ -20,6 +20,21 @@ export class CursorSubscriber extends Subscriber {
   private cursor: StreamCursor | undefined;
   /** Live frames that came before the cursor was known (the replay read). */
   private waiting: Frame[] = [];
+  /** Their bytes: unread by the client like any other, so within the same bound. */
+  private waitingBytes = 0;
+
+  constructor(
+    sink: StreamSink,
+    channels: readonly string[],
+    private readonly limits: SubscriberHooks,
+  ) {
+    super(sink, channels, limits);
+  }
+
+  /** What the client has not taken, the frames waiting for the replay read included. */
+  override get bufferedBytes(): number {
+    return super.bufferedBytes + this.waitingBytes;
+  }
 
   override send(frame: Frame): void {
     const origin = frame.origin;
@@ -29,6 +44,14 @@ export class CursorSubscriber extends Subscriber {
     }
     if (this.cursor === undefined) {
       this.waiting.push(frame);
+      this.waitingBytes += frame.length;
+      // A replay read that is slow (a frozen master answers after commandTimeout) while the
+      // other channels are busy: what waits is within maxBufferedBytes like what is unread.
+      if (this.bufferedBytes > this.limits.maxBufferedBytes) {
+        this.waiting = [];
+        this.waitingBytes = 0;
+        this.limits.overflow(this);
+      }
       return;
     }
     if (!this.cursor.advance(origin.channel, frame.seq)) {
@@ -44,11 +67,13 @@ export class CursorSubscriber extends Subscriber {
     this.replayFrom({ upTo: -Infinity, nextBatch: (maxBytes) => replay.nextBatch(maxBytes) });
     const waiting = this.waiting;
     this.waiting = [];
+    this.waitingBytes = 0;
     for (const frame of waiting) this.send(frame);
   }
 
   override markClosed(): void {
     this.waiting = [];
+    this.waitingBytes = 0;
     super.markClosed();
   }
 }

@@ -18,4 +18,10 @@ export interface Engine {
    */
   publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): void | Promise<void>;
   close(): Promise<void>;
+  /**
+   * For a stream that just joined the bus without a Last-Event-ID: a position such that it
+   * gets every event of its channels above it and none at or below it (the Redis engine on one
+   * Redis, see RedisEngine.joinPosition); undefined where there is nothing to skip.
+   */
+  joinPosition?(): number | undefined;
 }

@@ -9,6 +9,8 @@ import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
 import { encodeEvent } from '../sse/encode.js';
 import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
 import { ChannelFeed } from './ChannelFeed.js';
+import { DeliveryGate } from './DeliveryGate.js';
+import { checkEvictionPolicy, type EvictionVerdict } from './evictionPolicy.js';
 import type { Engine } from './Engine.js';
 import type { Metrics } from '../ops/Metrics.js';
 
@@ -58,13 +60,24 @@ export class RedisEngine implements Engine, ChannelWatcher {
   private resubscribeTimer: NodeJS.Timeout | undefined;
   /** Counts gaps filled; set by the EventStream that owns the engine. */
   metrics: Metrics | undefined;
+  /** One Redis: one order across channels (positions come from one counter). Unused on a Cluster. */
+  private readonly gate = new DeliveryGate(
+    (channel, item) => this.emit(channel, item),
+    (channel) => this.lost(channel),
+  );
 
   constructor(
     private readonly bus: ChannelBus,
     readonly history: RedisHistory,
   ) {
     this.sharded = history.sharded;
+    // Every stream joins through a feed here, and a feed's start marks its channel.
+    history.detectEviction = true;
+    this.evictionPolicy = checkEvictionPolicy(history.link, history.keysExpire);
   }
+
+  /** The server's eviction policy as checked when the engine connected (undefined: not readable). */
+  readonly evictionPolicy: Promise<EvictionVerdict | undefined>;
 
   async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
     const { records } = await this.history.appendBatch(channel, events, true);
@@ -83,14 +96,28 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.feeds.set(channel, feed);
     const name = this.history.pubsubChannel(channel);
     this.names.set(name, channel);
+    if (!this.sharded) {
+      // One Redis: every channel's deliveries wait until this feed has read where it starts
+      // (see DeliveryGate), and that read is sent once the subscription is confirmed, so it
+      // covers everything up to the first live batch: a stream that joined on this channel
+      // and others never gets their newer events before this one's older ones.
+      const joinedAt = Date.now();
+      feed.begin(this.history.link.redisTimeKnown(joinedAt) ?? 0);
+      this.joinedAt.set(feed, joinedAt);
+      this.confirm(feed);
+      return;
+    }
     // The feed delivers what was appended after this moment (in Redis's clock), read from the
     // stream; the subscription then carries on and its recheck reads what came in between:
     // nothing published after the first client joined is missed. On a Cluster each channel's
     // positions come from its master's clock: start a clock-skew allowance earlier (what the
     // stream had already is skipped by the streams' own positions).
-    this.startFeed(feed, this.sharded ? Date.now() - CLUSTER_SKEW_MS : Date.now());
+    this.startFeed(feed, Date.now() - CLUSTER_SKEW_MS);
     this.confirm(feed);
   }
+
+  /** One Redis: when each feed's first client joined, until its subscription is confirmed. */
+  private readonly joinedAt = new WeakMap<ChannelFeed, number>();
 
   /**
    * (Re)subscribes a channel and, once Redis confirmed it, reads the stream from the last
@@ -123,7 +150,13 @@ export class RedisEngine implements Engine, ChannelWatcher {
       .then(
         () => {
           if (!current()) return this.confirming.delete(feed);
-          feed.recheck();
+          const joinedAt = this.joinedAt.get(feed);
+          if (joinedAt !== undefined && !feed.started) {
+            this.joinedAt.delete(feed);
+            this.startFeed(feed, joinedAt);
+          } else {
+            feed.recheck();
+          }
           state.attempt = 0;
           if (!state.again) return this.confirming.delete(feed);
           state.again = false;
@@ -162,6 +195,53 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   deliver(channel: string, item: BatchItem): void {
+    if (this.sharded) this.emit(channel, item);
+    else this.gate.deliver(channel, item);
+  }
+
+  /**
+   * One Redis: where a stream that joined just now (its channels' feeds begun) starts. Its new
+   * channels' feeds deliver what is above their floor (Redis's clock when they began, at most
+   * this), the others everything that arrives from now; events that went out before it joined,
+   * or that arrive late from before it (in flight), are at or below it. Skipping those, the
+   * stream gets exactly every event above one position, so its first id says where it stands.
+   */
+  joinPosition(): number | undefined {
+    if (this.sharded) return undefined;
+    const now = this.history.link.redisTimeKnown(Date.now());
+    return now === undefined ? undefined : Math.max(now, this.gate.newestSent);
+  }
+
+  hold(feed: ChannelFeed, floor: number): void {
+    if (!this.sharded) this.gate.hold(feed, floor);
+  }
+
+  release(feed: ChannelFeed): void {
+    if (!this.sharded) this.gate.release(feed, feed.channel);
+  }
+
+  giveUp(feed: ChannelFeed): void {
+    if (!this.sharded) this.gate.giveUp(feed, feed.channel);
+  }
+
+  /**
+   * One Redis: resolves once every message Redis published before now has arrived. A PING on
+   * the subscriber connection is answered in line with its messages, after every message of a
+   * script that ran before it; so a read that was answered before the PING was sent has no
+   * live batch older than its answer still on the way. Bounded: a subscriber connection that is
+   * down delivers nothing meanwhile, and its reconnection reads what it missed anyway.
+   */
+  async fence(): Promise<void> {
+    if (this.sharded || this.shut) return;
+    try {
+      const subscriber = await bounded(this.connection(), this.history.link.timeoutMs);
+      if (typeof subscriber.ping === 'function') await bounded(subscriber.ping(), this.history.link.timeoutMs);
+    } catch (err) {
+      debug('fence: %s', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private emit(channel: string, item: BatchItem): void {
     const content = encodeEvent({ event: item.event, data: item.data, id: item.id });
     // On a Cluster a multi-channel stream re-encodes the event with its own cursor id.
     const origin = this.sharded ? { channel, event: item.event, data: item.data } : undefined;
@@ -211,6 +291,12 @@ export class RedisEngine implements Engine, ChannelWatcher {
         // Every (re)connection: subscribe again (idempotent, and a client of yours may not
         // queue commands while disconnected), then read what was published meanwhile.
         subscriber.on('ready', () => this.resubscribed());
+        // From the moment the link drops, any channel may miss messages: every feed holds the
+        // others until its own read after the reconnection (DeliveryGate), or a channel that
+        // happens to be re-read first would send its newer events before another's missed ones.
+        subscriber.on('close', () => {
+          for (const feed of this.feeds.values()) feed.suspend();
+        });
         return subscriber;
       });
       this.subscriber.catch(() => undefined);

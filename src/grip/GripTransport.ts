@@ -3,11 +3,14 @@ import { GripPublishError } from '../errors.js';
 import { now, type Metrics } from '../ops/Metrics.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
+import { decodeGripId, encodeGripId, NO_PREVIOUS_ID } from './gripId.js';
+
+export { NO_PREVIOUS_ID };
 
 /**
  * How a request reached us. `signed`: through the proxy, proven by a Grip-Sig checked against
  * the verify key. `proxied`: claims to come through the proxy, but no key is configured to
- * check that (the reference's behaviour), so anyone reaching the origin directly can say so.
+ * check that (what `@fanoutio/eventstream` 2.0.1, the package gripstream replaces, always does), so anyone reaching the origin directly can say so.
  */
 export type RequestOrigin = 'direct' | 'proxied' | 'signed' | 'forged';
 
@@ -23,18 +26,6 @@ interface BatchCapableClient {
   getAuth?(): { buildHeader(): Promise<string> } | undefined;
 }
 
-/**
- * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
- * instructions, and publishes encoded events to every configured proxy.
- * Protocol: https://pushpin.org/docs/protocols/grip/
- */
-/**
- * The `prev-id` of a channel's first event, and of a channel with no events in a hold.
- * Pushpin only tracks a channel's position when the hold names one; without it the first
- * recovery of that channel comes without `Grip-Last` and nothing can be replayed.
- */
-export const NO_PREVIOUS_ID = '-';
-
 /** Seconds Pushpin may let a reliable stream idle before it checks the next link anyway. */
 export const NEXT_LINK_TIMEOUT = 120;
 
@@ -49,6 +40,11 @@ export interface ReliableHold {
 /** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
 export const DEFAULT_GRIP_TIMEOUT = 10_000;
 
+/**
+ * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
+ * instructions, and publishes encoded events to every configured proxy.
+ * Protocol: https://pushpin.org/docs/protocols/grip/
+ */
 export class GripTransport {
   constructor(
     readonly publisher: Publisher,
@@ -84,7 +80,9 @@ export class GripTransport {
   holdHeaders(channels: readonly string[], keepAliveSeconds: number, reliable?: ReliableHold): Record<string, string> {
     const instruct = new GripInstruct(
       channels.map((channel) => {
-        const prevId = reliable === undefined ? null : (reliable.prevIds.get(channel) ?? NO_PREVIOUS_ID);
+        const known = reliable?.prevIds.get(channel);
+        // Encoded: a publisher's id must not add channels or parameters to the header.
+        const prevId = reliable === undefined ? null : known === undefined ? NO_PREVIOUS_ID : encodeGripId(known);
         return new Channel(this.gripChannel(channel), prevId);
       }),
     );
@@ -99,7 +97,9 @@ export class GripTransport {
    * the next link to recover a gap: the last id it delivered, per channel of ours. Only the
    * route's own `channels` are kept: the header is client input as far as the route is
    * concerned, and must never widen what `authorize` allowed. `last-id=-` (the `prev-id` of
-   * a hold on an empty channel) means nothing was delivered yet: the channel's start.
+   * a hold on an empty channel) means nothing was delivered yet: the channel's start. Ids
+   * come back as `encodeGripId` wrote them; an entry that does not decode is left out (its
+   * channel is then read from its start, as for a channel the proxy did not name).
    */
   parseGripLast(header: string | undefined, channels: readonly string[]): Map<string, string> | undefined {
     if (header === undefined || header === '') return undefined;
@@ -112,8 +112,14 @@ export class GripTransport {
       if (!name.startsWith(prefix) || lastId === undefined) continue;
       const channel = name.slice(prefix.length);
       if (!allowed.has(channel)) continue;
-      const id = unquote(lastId);
-      positions.set(channel, id === NO_PREVIOUS_ID ? FROM_START : id);
+      const text = unquote(lastId);
+      if (text === NO_PREVIOUS_ID) {
+        positions.set(channel, FROM_START);
+        continue;
+      }
+      // A last-id gripstream did not write: the position is unknown, so the channel replays
+      // from its start (never from a guess). It stays in the map: the proxy does hold it.
+      positions.set(channel, decodeGripId(text) ?? FROM_START);
     }
     return positions;
   }
@@ -154,8 +160,10 @@ function unquote(value: string): string {
 
 // `prev-id` only in reliable mode: outside it the proxy has no next link to recover with.
 function toItem(channel: string, frame: GripFrame, reliable: boolean): IItemExport {
-  const prevId = reliable ? (frame.prevId ?? NO_PREVIOUS_ID) : undefined;
-  const exported = new Item(new HttpStreamFormat(frame.content), frame.id, prevId).export();
+  // The proxy compares these with the hold's `prev-id` and returns `id` in Grip-Last: both encoded alike.
+  const prevId = reliable ? (frame.prevId === undefined ? NO_PREVIOUS_ID : encodeGripId(frame.prevId)) : undefined;
+  const id = frame.id === undefined ? undefined : encodeGripId(frame.id);
+  const exported = new Item(new HttpStreamFormat(frame.content), id, prevId).export();
   exported.channel = channel;
   return exported;
 }
@@ -185,12 +193,14 @@ async function publishItems(client: Client, channel: string, items: IItemExport[
     res = await fetch(client.publishUri, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
     text = await res.text();
   } catch (err) {
-    const reason = isTimeout(err) ? `timed out after ${timeoutMs} ms` : `failed: ${message(err)}`;
-    throw new GripPublishError(`GRIP publish to ${client.publishUri} ${reason}`, undefined, err);
+    const reason = isTimeout(err)
+      ? `did not answer within ${timeoutMs} ms (gripTimeout)`
+      : `is not reachable (${rootMessage(err)})`;
+    throw new GripPublishError(`GRIP proxy at ${client.publishUri} ${reason}: ${CHECK_PROXY}`, undefined, err);
   }
   if (!res.ok) {
     throw new GripPublishError(
-      `GRIP publish to ${client.publishUri} was refused: ${res.status} ${text.trim()}`.trim(),
+      `GRIP proxy at ${client.publishUri} refused the publish: ${res.status} ${text.trim().slice(0, 200)}: ${refusalFix(res.status)}`,
       res.status,
       { statusCode: res.status, body: text },
     );
@@ -202,14 +212,21 @@ async function publishOne(client: Client, channel: string, item: IItemExport): P
     await client.publish(channel, { export: () => ({ ...item }) });
   } catch (err) {
     const status = (err as { context?: { statusCode?: number } }).context?.statusCode;
-    throw new GripPublishError(`GRIP publish failed: ${message(err)}`, status === -1 ? undefined : status, err);
+    throw new GripPublishError(
+      `GRIP publish through ${clientName(client)} failed (${rootMessage(err)}): ${CHECK_PROXY}`,
+      status === -1 ? undefined : status,
+      err,
+    );
   }
 }
 
 async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new GripPublishError(`GRIP publish timed out after ${ms} ms`, undefined, undefined)), ms);
+    timer = setTimeout(
+      () => reject(new GripPublishError(`GRIP proxy did not answer within ${ms} ms (gripTimeout): ${CHECK_PROXY}`, undefined, undefined)),
+      ms,
+    );
   });
   try {
     await Promise.race([work, deadline]);
@@ -226,8 +243,32 @@ function isBatchCapable(client: Client): client is Client & BatchCapableClient {
   return typeof (client as Partial<BatchCapableClient>).publishUri === 'string';
 }
 
-function message(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  const text = (err as { message?: unknown } | null)?.message;
-  return typeof text === 'string' ? text : String(err);
+const CHECK_PROXY = 'check that the proxy runs and that `grip` names its publish endpoint (Pushpin: port 5561)';
+
+/** What to do about a status the proxy answered with. */
+function refusalFix(status: number): string {
+  if (status === 401 || status === 403) return 'check the key and iss in `grip` (they must match the proxy\'s)';
+  return CHECK_PROXY;
+}
+
+/** A custom client has no publishUri; its class name is the best address we have. */
+function clientName(client: Client): string {
+  const uri = (client as { publishUri?: unknown }).publishUri;
+  return typeof uri === 'string' ? `the GRIP proxy at ${uri}` : `the GRIP client ${client.constructor?.name ?? ''}`.trim();
+}
+
+/**
+ * The innermost cause's message: `fetch` says only "fetch failed" and keeps the useful part
+ * ("connect ECONNREFUSED 127.0.0.1:5561") two causes down.
+ */
+function rootMessage(err: unknown): string {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (current as { cause?: unknown } | null)?.cause;
+    if (cause === undefined || cause === null) break;
+    current = cause;
+  }
+  if (current instanceof Error) return current.message;
+  const text = (current as { message?: unknown } | null)?.message;
+  return typeof text === 'string' ? text : String(current);
 }

@@ -26,13 +26,17 @@ export interface HistoryStore {
   close?(): void | Promise<void>;
 }
 
+/** An event as a store is given it: already checked and serialised. */
 export interface HistoryInput {
+  /** The SSE event name (`''` for none). */
   event: string;
   /** Serialised data, exactly as it goes on the wire. */
   data: string;
+  /** The publisher's own id; without it the store assigns one. */
   id?: string;
 }
 
+/** An event as a store keeps it, with the id and position it was given. */
 export interface HistoryRecord {
   /** Position in the store's global publish order: larger is later, across all channels. */
   seq: number;
@@ -40,12 +44,17 @@ export interface HistoryRecord {
   id: string;
   /** Id of the previous event on the same channel, if the store still knows it. */
   prevId?: string;
+  /** The channel it was published to. */
   channel: string;
+  /** The SSE event name. */
   event: string;
+  /** Serialised data, as on the wire. */
   data: string;
 }
 
+/** What a store answers a resume with: the events after an id, and whether that is all of them. */
 export interface Replay {
+  /** The kept events after the id, in publish order. */
   records: HistoryRecord[];
   /**
    * False when events after `lastEventId` may have been lost: the id was unknown, or
@@ -54,6 +63,12 @@ export interface Replay {
   complete: boolean;
   /** The newest id of each channel in the same snapshot (stores that support `lastIds`). */
   lastIds?: Map<string, string>;
+  /**
+   * A position such that every event of these channels at or below it is in `records` or was
+   * at or before `lastEventId` (stores whose positions are one order across channels, when
+   * they tell): live events up to it are not sent again, even when `records` is empty.
+   */
+  snapshot?: number;
 }
 
 /**

@@ -1,5 +1,7 @@
+import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
+import { ArenaReplay, type ReplaySource } from './ArenaReplay.js';
 import { EventNames } from './EventNames.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { idText } from './idText.js';
@@ -79,7 +81,7 @@ export class MemoryHistory implements HistoryStore {
     const first = this.lastSeq + 1;
     for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
     this.evict(slot, now);
-    while (arena.size > this.maxTotalBytes && arena.count > 0) arena.dropOldest(arena.frontSlot());
+    while (arena.size > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
     arena.compactIfSparse();
     this.startSweeping();
     return first;
@@ -103,6 +105,26 @@ export class MemoryHistory implements HistoryStore {
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete, lastIds: this.lastIds(channels) };
+  }
+
+  /**
+   * The same events as `readAfter`, pulled one at a time from the arena as the client takes
+   * them (src/history/ArenaReplay.ts): what a resume holds is a position per channel.
+   */
+  replaySource(channels: readonly string[], lastEventId: string): ReplaySource {
+    const now = this.now();
+    const arena = this.arena;
+    for (const channel of channels) {
+      const slot = arena.slotOf(channel);
+      if (slot !== undefined) this.evict(slot, now);
+    }
+    const { position, exact } = this.positionOf(channels, lastEventId);
+    let complete = exact && position >= this.firstSeq;
+    for (const channel of channels) {
+      const slot = arena.slotOf(channel);
+      if ((slot === undefined ? this.droppedUpTo : arena.evictedUpTo(slot)) > position) complete = false;
+    }
+    return new ArenaReplay(arena, channels, position, () => this.droppedUpTo, complete, this.lastSeq);
   }
 
   lastIds(channels: readonly string[]): Map<string, string> {
@@ -170,8 +192,28 @@ export class MemoryHistory implements HistoryStore {
       arena.countOf(slot) > 0 &&
       (arena.countOf(slot) > this.maxEvents || arena.sizeOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
     ) {
-      arena.dropOldest(slot);
+      if (this.dropOldest(slot)) return;
     }
+  }
+
+  /**
+   * Drops the channel's oldest event, and the channel itself once it has none left (true):
+   * an empty channel costs the store for nothing, and under churn (a name per event) the
+   * store-wide bound would otherwise free events while their channels pile up.
+   */
+  private dropOldest(slot: number): boolean {
+    const arena = this.arena;
+    arena.dropOldest(slot);
+    if (arena.countOf(slot) > 0) return false;
+    this.forget(slot);
+    return true;
+  }
+
+  /** Its "events were lost before here" marker folds into the store-wide floor (see sweep). */
+  private forget(slot: number): void {
+    const arena = this.arena;
+    this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
+    arena.closeSlot(arena.channelOf(slot), slot);
   }
 
   /** Age eviction also has to happen on channels nobody publishes to or reads any more. */
@@ -192,9 +234,8 @@ export class MemoryHistory implements HistoryStore {
     const arena = this.arena;
     for (const [channel, slot] of arena.channels()) {
       this.evict(slot, now);
-      if (arena.countOf(slot) > 0) continue;
-      this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
-      arena.closeSlot(channel, slot);
+      // Still there (evict forgets a channel it empties) yet empty: opened by an empty batch.
+      if (arena.slotOf(channel) === slot && arena.countOf(slot) === 0) this.forget(slot);
     }
     arena.compactIfSparse();
   }
@@ -235,7 +276,7 @@ class AppendedRecord implements HistoryRecord {
 function limit(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${describeValue(value)}: e.g. ${fallback} (the default)`);
   }
   return value;
 }

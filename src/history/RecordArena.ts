@@ -38,6 +38,20 @@ const C_ROW = 8;
 
 const MIN_SLOTS = 64;
 
+/**
+ * What a channel costs the store besides its events, counted by the store-wide byte bound:
+ * its row here (64 B, in an array that doubles), its Map entry and the name slot (about
+ * 40 B, doubled likewise), and the name itself (a string header, then up to 2 B a character).
+ * Without it, a publisher minting a channel name per event made the store hold tens of MiB
+ * of channels whose events the bound had long dropped.
+ */
+export const CHANNEL_OVERHEAD_BYTES = 224;
+
+/** A channel's cost to the store as the store-wide bound counts it. */
+export function channelBytes(channel: string): number {
+  return CHANNEL_OVERHEAD_BYTES + 2 * channel.length;
+}
+
 /** Sizes of the layout; tests make them small to reach its edges with few events. */
 export interface ArenaLayout {
   /** Bytes of a shared block (events over an eighth of it get their own). */
@@ -78,7 +92,9 @@ export class RecordArena {
   private bytes: ByteBlocks;
   private chans = new Float64Array(MIN_SLOTS * C_ROW);
   private readonly slots = new Map<string, number>();
-  private readonly freeSlots: number[] = [];
+  /** Channel name of each slot in use (undefined when free). */
+  private slotNames: (string | undefined)[] = [];
+  private freeSlots: number[] = [];
   private slotsUsed = 0;
   /** Events kept. */
   count = 0;
@@ -116,7 +132,14 @@ export class RecordArena {
     this.chans.fill(0, c, c + C_ROW);
     this.chans[c + EVICTED_UP_TO] = evictedUpTo;
     this.slots.set(channel, slot);
+    this.slotNames[slot] = channel;
+    this.size += channelBytes(channel);
     return slot;
+  }
+
+  /** The channel of a slot in use. */
+  channelOf(slot: number): string {
+    return this.slotNames[slot]!;
   }
 
   /** The channels with a slot, for a sweep (deleting the current one while iterating is fine). */
@@ -127,7 +150,9 @@ export class RecordArena {
   /** Forgets an empty channel (count must be 0). */
   closeSlot(channel: string, slot: number): void {
     this.slots.delete(channel);
+    this.slotNames[slot] = undefined;
     this.freeSlots.push(slot);
+    this.size -= channelBytes(channel);
     if (this.slots.size === 0) this.clear();
   }
 
@@ -265,6 +290,53 @@ export class RecordArena {
     }
   }
 
+  /**
+   * Row of the channel's oldest kept event with a position after `after`; -1 if none.
+   * Walks the channel from its oldest event: a resume does this once per channel.
+   */
+  firstRowAfter(slot: number, after: number): number {
+    if (this.chans[slot * C_ROW + COUNT]! === 0) return -1;
+    this.link(slot);
+    const c = slot * C_ROW;
+    let row = this.chans[c + FIRST]!;
+    for (let n = this.chans[c + COUNT]!; n > 0; n--) {
+      if (this.nums[(row & this.mask) * F_ROW + SEQ]! > after) return row;
+      row += this.ints[(row & this.mask) * I_ROW + NEXT]!;
+    }
+    return -1;
+  }
+
+  /** Row of the event after `row` in its channel (`row` must be kept); -1 at the newest. */
+  nextRowOf(row: number): number {
+    const slot = this.ints[(row & this.mask) * I_ROW + SLOT]!;
+    if (row === this.chans[slot * C_ROW + LAST]) return -1;
+    this.link(slot);
+    return row + this.ints[(row & this.mask) * I_ROW + NEXT]!;
+  }
+
+  /** Position of a kept row. */
+  seqAt(row: number): number {
+    return this.nums[(row & this.mask) * F_ROW + SEQ]!;
+  }
+
+  /**
+   * Whether `row` still holds the event at position `seq` (positions are unique: it is that
+   * event, kept). False once it was evicted, or its row reused by the ring.
+   */
+  holds(row: number, seq: number): boolean {
+    return (
+      row >= this.front &&
+      row < this.end &&
+      this.ints[(row & this.mask) * I_ROW + SLOT]! >= 0 &&
+      this.nums[(row & this.mask) * F_ROW + SEQ] === seq
+    );
+  }
+
+  /** The event of a kept row as a record (without prevId), for a replay that encodes it at once. */
+  recordAt(row: number, channel: string): HistoryRecord {
+    return this.recordOf(row, channel);
+  }
+
   /** Positions of the channel's kept events whose publisher id is `id` (given as UTF-8). */
   positionsOfId(slot: number, id: Buffer, into: number[]): void {
     this.link(slot);
@@ -292,6 +364,36 @@ export class RecordArena {
     const rowsSparse = span > 2 * this.count + this.layout.minRows || (capacity > this.layout.minRows && capacity > 8 * span);
     const bytesSparse = this.bytes.allocated > 2 * this.bytes.liveBytes + 2 * this.layout.blockBytes;
     if (rowsSparse || bytesSparse) this.compact();
+    if (this.slotsUsed > 2 * this.slots.size + MIN_SLOTS) this.compactSlots();
+  }
+
+  /**
+   * Channels that come and go (a name per user, per order) leave their slot numbers spread
+   * over an array sized for the most there ever were: once most are free, the channels in
+   * use are renumbered from 0 into an array sized for them, and their kept rows follow.
+   */
+  private compactSlots(): void {
+    const renumbered = new Int32Array(this.slotsUsed).fill(-1);
+    let capacity = MIN_SLOTS;
+    while (capacity < 2 * this.slots.size) capacity *= 2;
+    const chans = new Float64Array(capacity * C_ROW);
+    const names: (string | undefined)[] = [];
+    let next = 0;
+    for (const [channel, slot] of this.slots) {
+      renumbered[slot] = next;
+      chans.set(this.chans.subarray(slot * C_ROW, (slot + 1) * C_ROW), next * C_ROW);
+      names[next] = channel;
+      this.slots.set(channel, next++);
+    }
+    const ints = this.ints;
+    for (let row = this.front; row < this.end; row++) {
+      const i = (row & this.mask) * I_ROW + SLOT;
+      if (ints[i]! >= 0) ints[i] = renumbered[ints[i]!]!;
+    }
+    this.chans = chans;
+    this.slotNames = names;
+    this.freeSlots = [];
+    this.slotsUsed = next;
   }
 
   /** Memory held, for tests: bytes of blocks and of the typed arrays. */

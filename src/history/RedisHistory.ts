@@ -6,12 +6,15 @@ import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
 
+/** Options of {@link RedisHistory}: where Redis is, and how much history to keep there. */
 export interface RedisHistoryOptions extends RedisConnectionOptions {
   /** A `redis://` URL, Cluster node URLs, or a client you configured yourself (ioredis `Redis` or `Cluster`; it is not closed by us). */
   redis: string | readonly string[] | RedisClientLike;
   /** Prefix of every key (default `'gripstream:'`); instances sharing history share it. */
   keyPrefix?: string;
+  /** Events kept per channel (default 1000). */
   maxEvents?: number;
+  /** Milliseconds an event is kept (default 300000); the channel's stream expires that long after its last publish. */
   maxAge?: number;
 }
 
@@ -71,6 +74,7 @@ export interface Gap {
  * Redis, whatever its size), and its work in Redis is O(1) per event.
  */
 export class RedisHistory implements HistoryStore {
+  /** @internal The connection, shared with the Redis engine. */
   readonly link: RedisLink;
   /**
    * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
@@ -83,6 +87,14 @@ export class RedisHistory implements HistoryStore {
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
+  /**
+   * @internal Set by the Redis engine, whose feeds mark every channel a stream joins (see
+   * `gap`): a resume then reads a channel's missing (evicted, deleted) meta hash, or one made
+   * again after its position, as unknown (`history-truncated`), never as "nothing happened".
+   * Without the engine a channel first published after a position cannot be told from one
+   * evicted and published again, so this stays off.
+   */
+  detectEviction = false;
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
@@ -91,7 +103,9 @@ export class RedisHistory implements HistoryStore {
     // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
     const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
     if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(`keyPrefix must not contain { or } (the channel is the key's hash tag), got ${JSON.stringify(prefix)}`);
+      throw new InvalidConfigError(
+        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
+      );
     }
     this.link = new RedisLink(options);
     this.sharded = this.link.cluster;
@@ -100,6 +114,11 @@ export class RedisHistory implements HistoryStore {
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
     this.metaTtl = this.maxAge > 0 ? this.maxAge + META_GRACE_MS : 0;
+  }
+
+  /** True when the channel keys get a TTL (a finite maxAge): `volatile-*` eviction can remove them. */
+  get keysExpire(): boolean {
+    return this.maxAge > 0;
   }
 
   async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
@@ -177,7 +196,8 @@ export class RedisHistory implements HistoryStore {
       for (let j = entries.length - 1; j >= 0; j--) records.push(toRecord(channel, entries[j]!).record);
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    return { records, complete: reply[0] === 1, lastIds };
+    const snapshot = Number(reply[channels.length + 2]);
+    return { records, complete: reply[0] === 1, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
   }
 
   /**
@@ -233,6 +253,7 @@ export class RedisHistory implements HistoryStore {
       this.metaTtl,
       // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
       mode ?? (lastEventId === FROM_START ? 0 : 1),
+      this.detectEviction ? '1' : '0',
     ])) as unknown[];
   }
 
@@ -297,20 +318,35 @@ export class RedisHistory implements HistoryStore {
 
   /**
    * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
-   * still holds after `afterSeq`: the engine's gap fill, in one atomic read.
+   * still holds after `afterSeq`: the engine's gap fill, in one atomic read. With `start` (a
+   * feed's first read), a channel with no meta hash gets one born at `afterSeq` (see
+   * redisScripts.ts): a missing hash then means evicted, never "no event yet".
    */
-  async gap(channel: string, afterSeq: number, read: boolean): Promise<Gap> {
+  async gap(channel: string, afterSeq: number, read: boolean, start = false): Promise<Gap> {
     const [epoch, last, entries, now] = (await this.link.read(
       GAP_SCRIPT,
       [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
-      [formatSeq(afterSeq), read ? '1' : '0'],
+      [formatSeq(afterSeq), read ? '1' : '0', ...(start ? [formatSeq(afterSeq), this.metaTtl] : [])],
     )) as [string, string, StreamEntry[], string];
     return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
   }
 
   /** The Redis pub/sub channel a channel's batches are published on. */
   pubsubChannel(channel: string): string {
-    return `${this.prefix}{${channel}}:p`;
+    return `${this.tagged(channel)}:p`;
+  }
+
+  /**
+   * `prefix{channel}`: the start of every key of the channel, whose hash tag puts them all in
+   * one Cluster slot. Redis hashes the text between the first `{` and the next `}`, and hashes
+   * the whole key when that text is empty: a channel starting with `}` would scatter its keys
+   * over several slots (every script CROSSSLOT). Such a channel gets a tag of its own in front,
+   * a control character (never in a channel name, so no other channel's key can be the same)
+   * and a hash of the name (so they do not all crowd one slot). Other keys stay as they were.
+   */
+  private tagged(channel: string): string {
+    if (!channel.startsWith('}')) return `${this.prefix}{${channel}}`;
+    return `${this.prefix}{\u0001${fnv1a(channel)}${channel}}`;
   }
 
   async close(): Promise<void> {
@@ -323,21 +359,31 @@ export class RedisHistory implements HistoryStore {
   }
 
   private channelKeys(channel: string): string[] {
-    const tag = `${this.prefix}{${channel}}`;
+    const tag = this.tagged(channel);
     return [`${tag}:s`, `${tag}:m`, `${tag}:i`, `${tag}:j`];
   }
 
   private streamKey(channel: string): string {
-    return `${this.prefix}{${channel}}:s`;
+    return `${this.tagged(channel)}:s`;
   }
 
   private metaKey(channel: string): string {
-    return `${this.prefix}{${channel}}:m`;
+    return `${this.tagged(channel)}:m`;
   }
 
   private key(name: string): string {
     return this.prefix + name;
   }
+}
+
+/** FNV-1a (32 bits) of `text`, base 36. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(36);
 }
 
 function formatSeq(seq: number): string {

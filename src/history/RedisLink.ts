@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { describeValue } from '../describeValue.js';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
+import { ioredisInstalled } from './ioredisInstalled.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
 import { now, type Metrics } from '../ops/Metrics.js';
 
@@ -45,28 +47,40 @@ export class RedisLink {
    * store then keeps no key shared by channels, and the engine uses sharded pub/sub.
    */
   readonly cluster: boolean;
+  /** What this link was given to connect to (URLs or a client): health reports name it. */
+  readonly target: string | readonly string[] | RedisClientLike;
   private clock: Clock | undefined;
   private readonly shas = new Map<string, string>();
   private readyWait: Promise<void> | undefined;
   /** Counts command latency, errors and reconnects; set by the EventStream that owns the link. */
   metrics: Metrics | undefined;
   private stopCounting: (() => void) | undefined;
+  /** `host:port` (or a list of them) for error messages; never the credentials of a URL. */
+  readonly address: string;
 
   constructor(options: RedisConnectionOptions) {
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
     if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
-      throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${String(timeout)}`);
+      throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${describeValue(timeout)}: e.g. 2000 (the default)`);
     }
     this.timeoutMs = timeout;
     const target = options.redis;
+    this.target = target;
     const owned = typeof target === 'string' || Array.isArray(target);
     if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
-      throw new InvalidConfigError('redis: a Redis Cluster is given as a non-empty list of node URLs');
+      throw new InvalidConfigError(`redis: a Redis Cluster is given as a non-empty list of node URLs, got ${describeValue(target)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`);
     }
     // Bad node URLs are a configuration error now, not a failing publish later.
     if (Array.isArray(target)) for (const url of target as readonly string[]) clusterNode(url);
+    if (typeof target === 'string') clusterNode(target);
+    if (owned && !ioredisInstalled()) {
+      throw new InvalidConfigError(
+        `a Redis URL (${addressOf(target)}) needs the optional package ioredis, which is not installed: npm install ioredis, or give a Redis client you made`,
+      );
+    }
     this.ownsClient = owned;
     this.url = owned ? (target as string | readonly string[]) : undefined;
+    this.address = addressOf(target);
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
     this.client = owned ? connect(target as string | readonly string[]) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
@@ -162,6 +176,11 @@ export class RedisLink {
     return (at + this.clock!.offset) * 1000;
   }
 
+  /** `redisTimeAt` when the clock is known already (no call to Redis), else undefined. */
+  redisTimeKnown(at: number): number | undefined {
+    return this.clock === undefined ? undefined : (at + this.clock.offset) * 1000;
+  }
+
   async close(): Promise<void> {
     this.stopCounting?.();
     if (!this.ownsClient) return;
@@ -211,7 +230,7 @@ export class RedisLink {
     try {
       client = await this.client;
     } catch (err) {
-      throw new HistoryError('cannot load ioredis for the Redis store (npm install ioredis)', err);
+      throw new HistoryError('cannot load ioredis for the Redis store: npm install ioredis', err);
     }
     if (client.status === 'ready') return client;
     // One listener per reconnection, however many calls wait for it.
@@ -229,7 +248,7 @@ export class RedisLink {
     clearTimeout(timer);
     // Still not connected when the budget ran out: Redis is down, not slow; say so (the
     // rejection settles before `bounded`'s timeout, which waits one more turn of the loop).
-    if (client.status !== 'ready') throw unreachable(client.status);
+    if (client.status !== 'ready') throw this.unreachable(client.status);
     return client;
   }
 
@@ -242,8 +261,15 @@ export class RedisLink {
    */
   private timeoutError(what: string): HistoryError | RedisTimeoutError {
     const status = this.connected?.status;
-    if (status === 'ready') return new RedisTimeoutError(what, this.timeoutMs);
-    return unreachable(status ?? 'not made yet');
+    if (status === 'ready') return new RedisTimeoutError(what, this.timeoutMs, this.address);
+    return this.unreachable(status ?? 'not made yet');
+  }
+
+  private unreachable(status: string): HistoryError {
+    return new HistoryError(
+      `Redis at ${this.address} is not reachable (connection ${status}): check that Redis runs there and the URL (host, port, password, rediss:// for TLS)`,
+      undefined,
+    );
   }
 
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
@@ -275,18 +301,41 @@ export class RedisLink {
           if (metrics !== undefined) metrics.redisCommandErrors++;
           // Refused for its deadline: the same as our own timeout (it took no effect).
           if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
-            reject(new RedisTimeoutError(what, this.timeoutMs));
+            reject(new RedisTimeoutError(what, this.timeoutMs, this.address));
             return;
           }
-          reject(new HistoryError(`Redis store failed: ${err instanceof Error ? err.message : String(err)}`, err));
+          // Already typed and addressed (Redis unreachable while waiting for the connection).
+          if (err instanceof HistoryError) {
+            reject(err);
+            return;
+          }
+          reject(new HistoryError(`Redis at ${this.address} failed ${what}: ${err instanceof Error ? err.message : String(err)}`, err));
         },
       );
     });
   }
 }
 
-function unreachable(status: string): HistoryError {
-  return new HistoryError(`Redis is not reachable (connection ${status})`, undefined);
+function addressOf(target: string | readonly string[] | RedisClientLike): string {
+  if (typeof target === 'string') return hostPort(target);
+  if (Array.isArray(target)) return (target as readonly string[]).map(hostPort).join(', ');
+  // ioredis keeps where it connects in `options` (a Redis) or `startupNodes` (a Cluster).
+  const client = target as { options?: { host?: unknown; port?: unknown }; startupNodes?: unknown };
+  if (Array.isArray(client.startupNodes)) {
+    return client.startupNodes.map((node: { host?: unknown; port?: unknown } | string) =>
+      typeof node === 'string' ? hostPort(node) : `${String(node.host ?? '?')}:${String(node.port ?? 6379)}`).join(', ');
+  }
+  const { host, port } = client.options ?? {};
+  return host === undefined ? 'the given client' : `${String(host)}:${String(port ?? 6379)}`;
+}
+
+function hostPort(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port === '' ? 6379 : parsed.port}`;
+  } catch {
+    return 'an unparsable URL';
+  }
 }
 
 async function connect(url: string | readonly string[], subscriber = false): Promise<RedisClientLike> {
@@ -333,9 +382,13 @@ function clusterNode(url: string): { host: string; port: number; username?: stri
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidConfigError(`redis: not a URL: ${url}`);
+    throw new InvalidConfigError(`redis: not a URL, got ${describeValue(url)}: give a redis:// or rediss:// URL, e.g. 'redis://127.0.0.1:6379'`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InvalidConfigError(`redis: not a redis:// URL: ${url}`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new InvalidConfigError(
+      `redis: the URL must start with redis:// or rediss:// (TLS), got ${JSON.stringify(parsed.protocol + '//' + parsed.host)}: e.g. 'redis://${parsed.host || '127.0.0.1:6379'}'`,
+    );
+  }
   const node: { host: string; port: number; username?: string; password?: string; tls?: object } = {
     host: parsed.hostname,
     port: parsed.port === '' ? 6379 : Number(parsed.port),

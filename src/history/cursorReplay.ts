@@ -72,7 +72,12 @@ export class CursorReplay {
  * A replayed event's cursor is exact at that point: channels replayed later still stand
  * before their oldest replayed event, so a client cut off mid-replay resumes without a gap.
  */
-export async function replayByCursor(store: RedisHistory, channels: readonly string[], lastEventId: LastEventId): Promise<CursorReplay> {
+export async function replayByCursor(
+  store: RedisHistory,
+  channels: readonly string[],
+  lastEventId: LastEventId,
+  failed?: (err: unknown) => void,
+): Promise<CursorReplay> {
   const joinedAt = Date.now();
   const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
   try {
@@ -86,6 +91,7 @@ export async function replayByCursor(store: RedisHistory, channels: readonly str
     return new CursorReplay(replay.complete ? '' : truncatedNotice(asked), replay.records, start, cursor);
   } catch (err) {
     debug('history read failed, resuming live only: %O', err);
+    failed?.(err);
     // Positions unknown: a later resume of this stream is answered as truncated.
     const cursor = new StreamCursor(channels);
     return new CursorReplay(lastEventId.kind === 'none' ? '' : truncatedNotice(asked), [], cursor, cursor);

@@ -8,7 +8,12 @@
  *   P epoch      hash  seq = last position handed out, first = first position of this epoch
  *   P{c}:s       stream of the channel's events, entry id `<seq>-0`, fields
  *                p = previous seq of the channel, i = SSE id, e = event, d = data
- *   P{c}:m       hash  last = newest seq of the channel, id = its SSE id (outlives the stream)
+ *   P{c}:m       hash  last = newest seq of the channel, id = its SSE id (outlives the stream),
+ *                born = a position before which this hash knows nothing of the channel: set
+ *                when the hash is made (by the first publish, or by the engine when a feed
+ *                starts on a channel with no hash), so a hash that Redis evicted (maxmemory)
+ *                or that a DEL removed, and that a later publish made again, does not vouch
+ *                for the positions before it
  *   P{c}:i/:j    hash  custom id → seq, current and previous generation (rotated, bounded)
  *
  * Positions are max(previous + 1, Redis clock in µs): they grow across channels, survive a
@@ -54,6 +59,8 @@ end
 local meta = redis.call('HMGET', metaKey, 'last', 'id')
 local prevSeq, prevId = meta[1] or '0', meta[2] or ''
 local firstSeq = math.max(last + 1, nowUs)
+-- No hash: a new channel, or one whose keys were evicted. Either way it knows nothing before this batch.
+if not meta[1] then redis.call('HSET', metaKey, 'born', fmt(firstSeq)) end
 local parts = {}
 local function put(s) parts[#parts + 1] = #s .. ':' .. s end
 if pub ~= '' then put(first); put(prevSeq) end
@@ -96,9 +103,13 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
  * KEYS: epoch, then per channel: stream, meta, ids, oldIds.
  * ARGV: last event id, maxEvents, maxAge ms (0 = none), meta ttl ms (0 = none), mode: 1 = an
  * id, 0 = from the start of this epoch (complete unless something was evicted), 2 = (Cluster
- * cursor) a position at which the channel had no event at all.
+ * cursor) a position at which the channel had no event at all; then '1' when every channel a
+ * stream is on was marked when the stream joined (the engine's feeds do, GAP_SCRIPT): a
+ * missing meta hash, or one made again after the position, then reads as unknown.
  * Reply: { complete 0/1, then per channel { last id or '', entries newest first, newest seq or
- * '' }, then Redis's clock in µs }.
+ * '' }, then Redis's clock in µs, then the last position handed out (the epoch's `seq`, '0'
+ * for none): on one Redis, every event of these channels at or below it is in this answer or
+ * at or before the asked position }.
  *
  * Exact truncation: every entry carries the channel's previous seq, so the oldest entry a
  * replay returns tells whether anything between the client's position and it was lost, even
@@ -108,7 +119,7 @@ return { nowMs, first, prevSeq, prevId, fmt(firstSeq) }
 export const READ_SCRIPT = `
 local epochKey = KEYS[1]
 local lastEventId, maxEvents, maxAge = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local metaTtl, mode = tonumber(ARGV[4]), ARGV[5]
+local metaTtl, mode, marked = tonumber(ARGV[4]), ARGV[5], ARGV[6] == '1'
 local hasId = mode == '1'
 local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -154,8 +165,19 @@ local out = { 0 }
 for c = 0, n - 1 do
   local streamKey, metaKey = KEYS[2 + c * 4], KEYS[3 + c * 4]
   local entries = redis.call('XREVRANGE', streamKey, '+', fmt(start) .. '-0', 'COUNT', maxEvents)
-  local lastSeq = redis.call('HGET', metaKey, 'last')
-  local lastId = redis.call('HGET', metaKey, 'id') or ''
+  local meta = redis.call('HMGET', metaKey, 'last', 'id', 'born')
+  local lastSeq, lastId, born = meta[1], meta[2] or '', meta[3]
+  if not marked or mode == '0' then
+    -- Without marks a channel first published after the position looks the same as one
+    -- evicted and published again: nothing to tell.
+  elseif not lastSeq then
+    -- No hash for a channel the client has a position in: evicted (maxmemory), deleted or
+    -- expired. What it held is unknown, never "nothing".
+    complete = false
+  elseif mode == '1' and born and tonumber(born) > after then
+    -- The hash was made again after the client's position: what came between is unknown.
+    complete = false
+  end
   if #entries > 0 then
     local oldest = entries[#entries][2]
     local prev = '0'
@@ -172,18 +194,26 @@ for c = 0, n - 1 do
 end
 if complete then out[1] = 1 end
 out[#out + 1] = fmt(nowUs)
+out[#out + 1] = redis.call('HGET', epochKey, 'seq') or '0'
 return out
 `;
 
 /**
  * KEYS: epoch, stream, meta. ARGV: seq after which to read, '1' to read entries ('0' only
- * reports where the channel stands).
+ * reports where the channel stands), then (a feed's start) the position its stream joined at
+ * and the meta ttl ms ('' and 0 otherwise): a channel with no meta hash gets one that says it
+ * knew nothing before that position (`born`), so a resume of a channel never published is
+ * exact, and one whose hash is missing later reads as unknown.
  * Reply: { epoch first or '', newest seq of the channel or '', entries after the seq, oldest
  * first, the clock of the channel's Redis in µs }.
  * The engine's gap fill: what a subscriber missed between two messages or across a reconnect.
  */
 export const GAP_SCRIPT = `
 local entries = {}
+if ARGV[3] ~= nil and ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('HSET', KEYS[3], 'last', '0', 'born', ARGV[3])
+  if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4])) end
+end
 if ARGV[2] == '1' then entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') end
 local t = redis.call('TIME')
 local nowUs = string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2]))

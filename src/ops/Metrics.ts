@@ -1,4 +1,5 @@
-import { performance } from 'node:perf_hooks';
+// The global `performance` (Node ≥ 16 and every web runtime), not node:perf_hooks: the edge
+// entry (src/edge.ts) uses this module too and must load without node: modules.
 
 /** Why a client's stream was ended by the server (the label of `gripstream_clients_dropped_total`). */
 export type DropReason = 'slow_client' | 'drain' | 'shutdown';
@@ -8,8 +9,11 @@ export const DROP_REASONS: readonly DropReason[] = ['slow_client', 'drain', 'shu
 export type StreamTransport = 'http1' | 'http2' | 'fetch';
 export const STREAM_TRANSPORTS: readonly StreamTransport[] = ['http1', 'http2', 'fetch'];
 
-/** The Redis link as a gauge: 1 connected, 0 not; undefined without Redis. */
+/** A dependency as a gauge: 1 up, 0 not (down, or not checked yet); undefined when not configured. */
 export type LinkState = 'up' | 'down';
+
+/** The dependencies the health checks watch (src/ops/health.ts). */
+export type DependencyKind = 'redis' | 'grip';
 
 /**
  * Bucket bounds, in seconds. Publishing in process takes microseconds, a Redis or GRIP round
@@ -79,10 +83,12 @@ export interface MetricsViews {
   topChannels(n: number): Array<{ channel: string; subscribers: number }>;
   /** What the history keeps, when the store can tell cheaply (the in-memory one). */
   history(): { events: number; bytes: number; evicted: number } | undefined;
-  /** The Redis link, when the engine or history uses Redis. */
+  /** The Redis link as the health checks last saw it, when the engine or history uses Redis. */
   redisLink(): LinkState | undefined;
   /** True when a GRIP proxy is configured. */
   grip(): boolean;
+  /** The GRIP proxies as the health checks last saw them (up only when every one answered). */
+  gripLink(): LinkState | undefined;
 }
 
 const NO_VIEWS: MetricsViews = {
@@ -92,6 +98,7 @@ const NO_VIEWS: MetricsViews = {
   history: () => undefined,
   redisLink: () => undefined,
   grip: () => false,
+  gripLink: () => undefined,
 };
 
 /**
@@ -119,6 +126,10 @@ export class Metrics {
   redisCommandErrors = 0;
   redisReconnects = 0;
   redisGapsFilled = 0;
+  /** `onDisconnect` hooks that threw (the stream was closed anyway; the incident log has each). */
+  onDisconnectErrors = 0;
+  /** Times the health checks saw a dependency go down (one per outage, as the incident log). */
+  readonly outages: Record<DependencyKind, number> = { redis: 0, grip: 0 };
 
   // Gauges kept here: streams opened minus closed, per transport.
   readonly streamsOpen: Record<StreamTransport, number> = { http1: 0, http2: 0, fetch: 0 };
@@ -156,11 +167,14 @@ export class Metrics {
     this.publishLag.observe((performance.now() - startedAt) / 1000);
   }
 
-  /** A stream that asked to resume: exact, or told `history-truncated`; and what it was replayed. */
-  resumed(replay: { readonly truncated: boolean; readonly events: number }): void {
-    if (replay.truncated) this.resumesTruncated++;
+  /**
+   * A stream that asked to resume: exact, or told `history-truncated`; and the events it was
+   * replayed when known now (a lazy replay counts its own as the client reads them).
+   */
+  resumed(truncated: boolean, events: number): void {
+    if (truncated) this.resumesTruncated++;
     else this.resumesExact++;
-    this.eventsReplayed += replay.events;
+    this.eventsReplayed += events;
   }
 }
 

@@ -49,17 +49,52 @@ export interface DashboardSnapshot {
   /** Streams ended by the server, by reason. */
   drops: Record<string, number>;
   /** Resumes from a Last-Event-ID, exact or truncated. */
-  resumes: { exact: number; truncated: number };
+  resumes: {
+    /** Resumed with nothing missing. */
+    exact: number;
+    /** Told `history-truncated` (events may be missing). */
+    truncated: number;
+  };
   /** Events replayed from history. */
   eventsReplayed: number;
   /** The in-memory history; null when history is kept elsewhere or off. */
-  history: { events: number; bytes: number; evicted: number } | null;
-  /** The Redis link; null without Redis. */
-  redis: { state: 'up' | 'down'; errors: number; reconnects: number; gapsFilled: number } | null;
-  /** GRIP publishing; null without a GRIP proxy. */
-  grip: { publishes: number; failures: number; recoveries: number } | null;
+  history: {
+    /** Events kept, all channels together. */
+    events: number;
+    /** Bytes kept, as the byte bounds count them. */
+    bytes: number;
+    /** Events dropped for the bounds since start. */
+    evicted: number;
+  } | null;
+  /** The Redis link as the health checks last saw it ('down' until its first check answered); null without Redis. */
+  redis: {
+    /** 'up' when its last health check answered. */
+    state: 'up' | 'down';
+    /** Redis calls that failed or timed out since start. */
+    errors: number;
+    /** Times the link connected again since start. */
+    reconnects: number;
+    /** Gaps in pub/sub delivery read back from the channel streams since start. */
+    gapsFilled: number;
+  } | null;
+  /** GRIP publishing, and the proxies as the health checks last saw them; null without a GRIP proxy. */
+  grip: {
+    /** 'up' when every proxy answered its last health check. */
+    state: 'up' | 'down';
+    /** Publish requests sent to the proxies since start. */
+    publishes: number;
+    /** Publish requests that failed since start. */
+    failures: number;
+    /** Grip-Last recoveries answered since start. */
+    recoveries: number;
+  } | null;
   /** The channels with the most subscribers, most first (empty with `topChannels: 0`). */
-  topChannels: Array<{ channel: string; subscribers: number }>;
+  topChannels: Array<{
+    /** The channel's name. */
+    channel: string;
+    /** Its subscribers on this instance. */
+    subscribers: number;
+  }>;
 }
 
 const DEFAULT_INTERVAL = 1000;
@@ -90,7 +125,7 @@ export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
         ? null
         : { state: link, errors: metrics.redisCommandErrors, reconnects: metrics.redisReconnects, gapsFilled: metrics.redisGapsFilled },
     grip: views.grip()
-      ? { publishes: metrics.gripPublishes, failures: metrics.gripPublishFailures, recoveries: metrics.gripLastRecoveries }
+      ? { state: views.gripLink() ?? 'down', publishes: metrics.gripPublishes, failures: metrics.gripPublishFailures, recoveries: metrics.gripLastRecoveries }
       : null,
     topChannels: top > 0 ? views.topChannels(top) : [],
   };

@@ -107,8 +107,8 @@ function show(s) {
   $('redis-by').textContent = s.redis === null ? '' : 'errors ' + fmt(s.redis.errors) + ' · reconnects ' + fmt(s.redis.reconnects) + ' · gaps filled ' + fmt(s.redis.gapsFilled);
   const grip = $('grip');
   grip.textContent = s.grip === null ? 'not used' : fmt(s.grip.publishes) + ' publishes';
-  grip.className = 'big ' + (s.grip !== null && s.grip.failures > (previous?.grip?.failures ?? s.grip.failures) ? 'down' : '');
-  $('grip-by').textContent = s.grip === null ? '' : 'failures ' + fmt(s.grip.failures) + ' · Grip-Last recoveries ' + fmt(s.grip.recoveries);
+  grip.className = 'big ' + (s.grip !== null && (s.grip.state === 'down' || s.grip.failures > (previous?.grip?.failures ?? s.grip.failures)) ? 'down' : '');
+  $('grip-by').textContent = s.grip === null ? '' : s.grip.state + ' · failures ' + fmt(s.grip.failures) + ' · Grip-Last recoveries ' + fmt(s.grip.recoveries);
   const body = document.createElement('tbody');
   for (const { channel, subscribers } of s.topChannels) {
     const row = body.insertRow();

@@ -9,11 +9,14 @@ export type ChannelPublish = (channel: string, events: readonly ServerSentEvent[
  * `E` is the EventStream's event map: names and data are checked against it.
  */
 export class ChannelPublisher<E extends object = EventMap> {
+  /** @internal Made by `eventStream.getChannelPublisher()`. */
   constructor(
+    /** The channel every publish of this object goes to. */
     readonly channel: string,
     private readonly publishBatch: ChannelPublish,
   ) {}
 
+  /** Publishes one event to the channel; resolves once it is delivered (see `EventStream.publishEvent`). */
   publishEvent(event: EventOf<E>): Promise<void> {
     return this.publishBatch(this.channel, [event]);
   }
@@ -23,6 +26,7 @@ export class ChannelPublisher<E extends object = EventMap> {
     return this.publishBatch(this.channel, events);
   }
 
+  /** An object-mode Writable into this channel, with backpressure; events written meanwhile are batched. */
   createWritable(): ChannelWritable<E> {
     return new ChannelWritable<E>((events) => this.publishBatch(this.channel, events));
   }

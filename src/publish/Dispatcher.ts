@@ -7,20 +7,43 @@ import { encodeEvent } from '../sse/encode.js';
 import { checkBatch, type CheckedEvent } from './checkEvent.js';
 import type { ServerSentEvent } from '../types.js';
 
+/** What a Dispatcher works with (named: several are optional and of the same shape). */
+export interface DispatcherOptions {
+  readonly engine: Engine;
+  readonly grip: GripTransport | undefined;
+  /** Counts events published and samples the publish duration and publish → write lag. */
+  readonly metrics: Metrics;
+  readonly isClosed: () => boolean;
+  /**
+   * True when this tick's publishes wait for the end-of-tick write (the lag sample's end).
+   * Absent where delivery comes back later (the Redis engine): no lag is sampled there.
+   */
+  readonly writesPending?: () => boolean;
+  /** Hears every GRIP publish failure (the incident log), before the caller's rejection. */
+  readonly onGripFailure?: (err: unknown) => void;
+}
+
 /**
  * The publish flow: validate everything first (nothing is written for a bad batch), hand the
  * batch to the engine (which keeps it, encodes each event once and delivers it to the
  * subscribers), then to the GRIP proxies in one request per batch.
  */
 export class Dispatcher {
-  constructor(
-    private readonly engine: Engine,
-    private readonly grip: GripTransport | undefined,
-    private readonly metrics: Metrics,
-    private readonly isClosed: () => boolean,
-    /** True when this tick's publishes wait for the end-of-tick write (the lag sample's end). */
-    private readonly writesPending: () => boolean = () => false,
-  ) {}
+  private readonly engine: Engine;
+  private readonly grip: GripTransport | undefined;
+  private readonly metrics: Metrics;
+  private readonly isClosed: () => boolean;
+  private readonly writesPending: (() => boolean) | undefined;
+  private readonly onGripFailure: ((err: unknown) => void) | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.engine = options.engine;
+    this.grip = options.grip;
+    this.metrics = options.metrics;
+    this.isClosed = options.isClosed;
+    this.writesPending = options.writesPending;
+    this.onGripFailure = options.onGripFailure;
+  }
 
   /**
    * All or nothing: the batch is validated, then handed to the engine, which keeps it in ONE
@@ -35,7 +58,9 @@ export class Dispatcher {
     const metrics = this.metrics;
     const startedAt = metrics.publishDuration.due() ? now() : 0;
     if (this.grip !== undefined && this.engine.history === undefined) {
-      await this.grip.publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })));
+      await this.grip
+        .publish(name, checked.map((event) => ({ content: encodeEvent(event), id: event.id })))
+        .catch((err: unknown) => this.gripFailed(err));
     }
     const gripFrames: GripFrame[] | undefined =
       this.grip === undefined || this.engine.history === undefined ? undefined : [];
@@ -44,9 +69,16 @@ export class Dispatcher {
     if (pending instanceof Promise) await pending;
     metrics.eventsPublished += checked.length;
     // In process, delivery happened in the call: the write follows at the end of this tick.
-    if (startedAt !== 0 && this.writesPending()) metrics.startLag(startedAt);
-    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames);
+    if (startedAt !== 0 && this.writesPending?.() === true) metrics.startLag(startedAt);
+    if (gripFrames !== undefined) await publishCommitted(this.grip!, name, gripFrames).catch((err: unknown) => this.gripFailed(err));
     if (startedAt !== 0) metrics.publishDuration.observe((now() - startedAt) / 1000);
+  }
+
+  private gripFailed(err: unknown): never {
+    // The failure is counted by GripTransport.publish, beside the publishes and their duration
+    // (gripstream_grip_publish_failures_total); here it only reaches the incident log.
+    this.onGripFailure?.(err);
+    throw err;
   }
 
   private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {

@@ -1,6 +1,8 @@
 import { GripstreamError, InvalidEventError } from '../errors.js';
 import { assertFieldValue, serializeData } from '../sse/encode.js';
 import { eventIdProblem } from '../sse/eventId.js';
+import { describeValue } from '../describeValue.js';
+import { jsonProblem } from './jsonProblem.js';
 import type { ServerSentEvent } from '../types.js';
 
 /** An event as it was checked: each field read once, the data already serialised. */
@@ -15,7 +17,9 @@ export interface CheckedEvent {
  * the caller's own getters or Proxy, becomes an `InvalidEventError` naming the position.
  */
 export function checkBatch(events: readonly ServerSentEvent[]): CheckedEvent[] {
-  if (!Array.isArray(events)) throw new InvalidEventError('events must be an array of { event, data } objects');
+  if (!Array.isArray(events)) {
+    throw new InvalidEventError(`events must be an array of { event, data } objects, got ${describeValue(events)}: e.g. [{ event: 'message', data: 1 }]`);
+  }
   const checked: CheckedEvent[] = [];
   // An index loop, not map(): map() skips the holes of a sparse array.
   for (let i = 0; i < events.length; i++) {
@@ -30,7 +34,7 @@ export function checkBatch(events: readonly ServerSentEvent[]): CheckedEvent[] {
 
 function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidEventError('an event must be an object like { event, data }');
+    throw new InvalidEventError(`an event must be an object like { event, data }, got ${describeValue(input)}: e.g. { event: 'message', data: { text: 'hi' } }`);
   }
   // Each field is read exactly once: a getter answering differently on a second read must
   // not slip past the check.
@@ -39,13 +43,22 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
   if (id !== undefined) {
     // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
     const problem = eventIdProblem(id);
-    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}: ${JSON.stringify(id)}`);
+    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}, got ${describeValue(id)}`);
+  }
+  // Left out (undefined) means an event with empty data, as in @fanoutio/eventstream.
+  const problem = data === undefined ? undefined : jsonProblem(data);
+  if (problem !== undefined) {
+    throw new InvalidEventError(
+      `event data cannot be sent as JSON: ${problem}; data must be JSON (objects, arrays, strings, numbers, booleans, null): convert it first, e.g. Object.fromEntries(map) or [...set]`,
+    );
   }
   let serialised: string;
   try {
     serialised = serializeData(data);
   } catch (err) {
-    throw new InvalidEventError(`event data cannot be JSON-encoded: ${String(err)}`);
+    throw new InvalidEventError(
+      `event data cannot be sent as JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; data must be JSON (no cycles, no BigInt): convert it first, e.g. String(big)`,
+    );
   }
   return { event, data: serialised, id };
 }

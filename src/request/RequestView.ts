@@ -1,11 +1,12 @@
-import type { StreamRequest } from '../types.js';
+import type { FrameworkRequest, StreamRequest } from '../types.js';
 
 /**
  * The little the request side reads from a request, so that `node:http` requests and
- * WHATWG `Request`s travel the same path. `raw` is what channel builders and hooks receive.
+ * WHATWG `Request`s travel the same path. `subject` is what channel functions and hooks
+ * receive: the framework's own request object (Koa's context, Fastify's request…).
  */
 export interface RequestView {
-  readonly raw: StreamRequest | Request;
+  readonly subject: FrameworkRequest;
   readonly method: string | undefined;
   readonly url: string | undefined;
   readonly params: Record<string, unknown> | undefined;
@@ -13,9 +14,9 @@ export interface RequestView {
   header(name: string): string | undefined;
 }
 
-export function viewOfNodeRequest(req: StreamRequest): RequestView {
+export function viewOfNodeRequest(req: StreamRequest, subject: FrameworkRequest = req): RequestView {
   return {
-    raw: req,
+    subject,
     method: req.method,
     url: req.url,
     params: req.params,
@@ -27,9 +28,13 @@ export function viewOfNodeRequest(req: StreamRequest): RequestView {
   };
 }
 
-export function viewOfFetchRequest(request: Request, params?: Record<string, unknown>): RequestView {
+export function viewOfFetchRequest(
+  request: Request,
+  params?: Record<string, unknown>,
+  subject: FrameworkRequest = request,
+): RequestView {
   return {
-    raw: request,
+    subject,
     method: request.method,
     url: request.url,
     params,

@@ -1,47 +1,79 @@
 import { InvalidChannelError } from '../errors.js';
-import type { ChannelsBuilder, StreamRequest } from '../types.js';
+import type { ChannelList } from '../types.js';
 import type { RequestView } from './RequestView.js';
-import { normalizeChannel } from './channelName.js';
+import { describeValue } from '../describeValue.js';
+import { FORBIDDEN_IN_CHANNEL, normalizeChannel } from './channelName.js';
+
+/**
+ * A channel function of any framework's request. Each route hands it the request its
+ * framework gives (typed where the route is declared), so here the parameter is opaque.
+ */
+export type AnyChannelsBuilder = (req: never) => ChannelList | Promise<ChannelList>;
 
 /** What a route was declared with: names (maybe templated), or a function of the request. */
-export type ChannelSpec = readonly string[] | ChannelsBuilder;
+export type ChannelSpec = readonly string[] | AnyChannelsBuilder;
 
 /** More channels than this in one request is refused: each costs a subscription (and a GRIP header entry). */
 export const MAX_CHANNELS_PER_REQUEST = 100;
 
 const TOKEN = /\{([^{}]+)\}/g;
 
-/** Turns the arguments of `eventStream(...)` into a spec, accepting every form the reference does. */
+/** Turns the arguments of `eventStream(...)` into a spec, accepting every form `@fanoutio/eventstream` 2.0.1 does. */
 export function toChannelSpec(args: readonly unknown[]): ChannelSpec {
   const [first] = args;
-  if (args.length === 1 && typeof first === 'function') return first as ChannelsBuilder;
+  if (args.length === 1 && typeof first === 'function') return first as AnyChannelsBuilder;
   if (args.length === 1 && Array.isArray(first)) return assertStrings(first);
   return assertStrings(args);
 }
 
 function assertStrings(values: readonly unknown[]): readonly string[] {
   // Refused when declared: such a route could only ever answer 400.
-  if (values.length === 0) throw new InvalidChannelError('eventStream() needs at least one channel');
+  if (values.length === 0) {
+    throw new InvalidChannelError("eventStream() needs at least one channel, got none: e.g. eventStream('news') or eventStream('room-{id}')");
+  }
   for (const value of values) {
     if (typeof value !== 'string') {
       throw new InvalidChannelError(
-        `eventStream() takes channel names, an array of them, or a function of the request; got ${typeof value}`,
+        `eventStream() takes channel names, an array of them, or a function of the request, got ${describeValue(value)}`,
       );
     }
+    assertDeclarable(value);
   }
   return values as readonly string[];
+}
+
+/**
+ * A declared name that no request could ever make valid is refused here, where the mistake
+ * is, instead of answering 400 to every request. A name without `{param}` is checked whole;
+ * in a template only the literal text is, since parameters are known per request.
+ */
+function assertDeclarable(name: string): void {
+  try {
+    if (!name.includes('{')) {
+      normalizeChannel(name);
+      return;
+    }
+    const literal = name.replace(TOKEN, '');
+    if (FORBIDDEN_IN_CHANNEL.test(literal)) normalizeChannel(literal);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const fix = name.includes(',')
+      ? "for several channels give several names: eventStream('a', 'b')"
+      : "a channel name is 1 to 255 bytes of text without control characters, ',' or ';'";
+    throw new InvalidChannelError(`eventStream(${JSON.stringify(name)}) can never be a valid channel (${reason}): ${fix}`);
+  }
 }
 
 /**
  * The channels a request listens to: the spec evaluated (a builder may answer with a Promise:
  * looking up a user's rooms is the common case), `{name}` tokens filled from route params
  * (Express) or the query (Next.js), names normalised, duplicates dropped.
- * Throws `InvalidChannelError`, which the request side answers with 400; a builder's own
- * error (or rejection) is passed on as it is.
+ * Throws `InvalidChannelError`, which the request side answers with 400; a builder's
+ * `StreamRefusedError` is answered as a refusal; any other error (or rejection) is passed on.
  */
 export async function resolveChannels(spec: ChannelSpec | string, req: RequestView): Promise<string[]> {
-  // Builders are typed for node requests, as in the reference; fetch handlers get the Request.
-  const built = typeof spec === 'function' ? spec(req.raw as StreamRequest) : spec;
+  // The route typed the builder for the request its framework hands over: the subject.
+  const built = typeof spec === 'function' ? (spec as (req: unknown) => unknown)(req.subject) : spec;
   const raw: unknown = isPromiseLike(built) ? await built : built;
   const names = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(names)) throw new InvalidChannelError('channel list must be a string or an array');

@@ -1,8 +1,13 @@
 import createDebug from 'debug';
-import { GripstreamError, InvalidChannelError } from '../errors.js';
+import { checkAccess } from '../access/gate.js';
+import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
+import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
+import { tokenRefusal } from '../auth/tokenRefusal.js';
+import { GripstreamError, InvalidChannelError, StreamRefusedError, TokenError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
-import { replayAfter, replayEachAfter } from '../history/replay.js';
+import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
+import { DRAIN_RETRY_AFTER } from '../ops/drain.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { acceptsEventStream } from './accept.js';
@@ -14,11 +19,31 @@ import type { LastEventId } from '../sse/eventId.js';
 import { readLastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
 
+/**
+ * The part of the context deciding reads: no bus, no sockets, so a transport without them
+ * (the edge entry, which only answers GRIP holds) can decide too.
+ */
+export type DecideContext = Pick<
+  StreamContext,
+  'history' | 'grip' | 'keepAliveSeconds' | 'holdReplayBytes' | 'retry' | 'hooks' | 'gates' | 'tokens' | 'incidents' | 'metrics' | 'isClosed' | 'isDraining'
+>;
+
 /** What to answer a stream request with; each transport (node, fetch) carries it out. */
 export type StreamDecision =
-  | { kind: 'refuse'; status: number; reason: string; headers?: Record<string, string> }
+  | {
+      kind: 'refuse';
+      status: number;
+      reason: string;
+      headers?: Record<string, string>;
+      contentType?: string;
+      channels?: readonly string[];
+    }
   /** HEAD: the stream's head and nothing else; no subscription. */
   | { kind: 'head'; headers: Readonly<Record<string, string>> }
+  /**
+   * Answered once, to the proxy. With GRIP headers the proxy holds the stream; without them
+   * (a bounded replay outside reliable mode) it relays the body and ends the stream.
+   */
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
   | { kind: 'stream'; channels: string[]; lastEventId: LastEventId };
 
@@ -26,6 +51,9 @@ const debug = createDebug('gripstream:grip');
 
 /** Seconds until the proxy retries a recovery that history could not answer. */
 const RECOVERY_RETRY_SECONDS = 1;
+
+/** Seconds until the proxy fetches the rest of a replay cut at its bound (its shortest wait). */
+const CONTINUE_SECONDS = 1;
 
 /** Methods a stream route answers; anything else gets 405 with them in `Allow`. */
 const STREAM_METHODS = 'GET, HEAD';
@@ -35,18 +63,46 @@ const STREAM_METHODS = 'GET, HEAD';
  * become `refuse` decisions; anything else thrown (a channel builder's own error) is the caller's.
  */
 export async function decideStream(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
-  const decision = await decide(ctx, req, spec);
+  // Only direct streams are refused while draining: a GRIP hold (or a proxy recovering a gap)
+  // is answered once and then held by the proxy, so it outlives this instance, and a refused
+  // hold would reach the client as a 503 its EventSource never retries. Without GRIP every
+  // request would be a direct stream: refused before any work.
+  let decision = ctx.isDraining() && ctx.grip === undefined ? drainRefusal() : await decide(ctx, req, spec);
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
-  if (decision.kind !== 'refuse' && ctx.isClosed()) return refusal(503, 'event stream is closed');
+  if (decision.kind !== 'refuse' && ctx.isClosed()) decision = refusal(503, 'event stream is closed');
+  // Likewise a drain that began meanwhile: its waves would not end a stream opened now.
+  if (decision.kind === 'stream' && ctx.isDraining()) decision = drainRefusal();
+  if (decision.kind === 'refuse') reportRefusal(ctx, req, decision);
   return decision;
 }
 
-async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
+/** 503 with `Retry-After`: a load balancer (nginx `proxy_next_upstream http_503`) tries another instance. */
+function drainRefusal(): StreamDecision {
+  return {
+    kind: 'refuse',
+    status: 503,
+    reason: 'this instance is draining before shutdown: connect to another one',
+    headers: { 'Retry-After': DRAIN_RETRY_AFTER },
+  };
+}
+
+/** Tells `onRefused`; the refusal is sent whatever the hook does. */
+function reportRefusal(ctx: DecideContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
+  const onRefused = ctx.hooks.onRefused;
+  if (onRefused === undefined) return;
+  try {
+    onRefused({ req: req.subject, status: decision.status, reason: decision.reason, channels: decision.channels });
+  } catch (err) {
+    debug('onRefused threw: %O', err);
+  }
+}
+
+async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
@@ -60,17 +116,45 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
     channels = await resolveChannels(spec, req);
   } catch (err) {
     if (err instanceof InvalidChannelError) return refusal(400, err.message);
+    if (err instanceof StreamRefusedError) return accessRefusal(refusalOfError(err), undefined);
     throw err;
   }
-  if (ctx.hooks.authorize !== undefined && !(await ctx.hooks.authorize(req.raw, channels))) {
-    return refusal(403, 'not authorized for these channels');
+  // Most routes have no check: they skip the await (and its turn of the microtask queue).
+  if (ctx.gates.length > 0 || ctx.hooks.authorize !== undefined) {
+    const refused = await checkAccess(ctx.gates, ctx.hooks.authorize, req, channels);
+    if (refused !== undefined) return accessRefusal(refused, channels);
   }
   const lastEventId = readLastEventId(req);
   const origin = ctx.grip === undefined ? 'direct' : await ctx.grip.classify(req.header('grip-sig'));
   if (origin === 'forged') return refusal(403, 'Grip-Sig is not valid for this server');
+  if (ctx.tokens !== undefined && !isProxyRecovery(ctx, req, origin === 'signed')) {
+    const refused = await tokenDecision(ctx.tokens, req, channels);
+    if (refused !== undefined) return refused;
+  }
   if (method === 'HEAD') return { kind: 'head', headers: EVENT_STREAM_HEADERS };
   if (origin === 'direct') return { kind: 'stream', channels, lastEventId };
   return holdDecision(ctx, req, channels, lastEventId, origin === 'signed');
+}
+
+/** A signed proxy asking for the events a stream it holds missed (GRIP reliable mode). */
+function isProxyRecovery(ctx: DecideContext, req: RequestView, signed: boolean): boolean {
+  return ctx.grip?.reliable === true && signed && ctx.history !== undefined && req.header('grip-last') !== undefined;
+}
+
+/**
+ * The token gate, after the route's channels and `authorize`: it can only refuse more. A
+ * proxy's signed recovery request is let through: the proxy sends none of the client's
+ * cookies or headers then, and it holds a stream whose token was checked when it opened.
+ */
+async function tokenDecision(gate: SubscribeGate, req: RequestView, channels: readonly string[]): Promise<StreamDecision | undefined> {
+  try {
+    await checkSubscribeToken(gate, req, channels);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof TokenError)) throw err;
+    const { status, headers, body } = tokenRefusal(err);
+    return { kind: 'refuse', status, reason: body, headers, contentType: 'application/json' };
+  }
 }
 
 /**
@@ -79,7 +163,7 @@ async function decide(ctx: StreamContext, req: RequestView, spec: ChannelSpec | 
  * gap of a stream it already holds: it gets only the missed events, no `stream-open`.
  */
 async function holdDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   lastEventId: LastEventId,
@@ -89,14 +173,28 @@ async function holdDecision(
   // Grip-Last is believed only from a proxy that proved itself with a signed Grip-Sig, and
   // only for the channels this route gave (after authorize). Without a key anyone can send
   // it: the request is then an ordinary hold.
-  const gripLast = grip.reliable && signed && ctx.history !== undefined ? req.header('grip-last') : undefined;
+  const gripLast = isProxyRecovery(ctx, req, signed) ? req.header('grip-last') : undefined;
   const recovery = gripLast === undefined ? undefined : grip.parseGripLast(fromHeaderBytes(gripLast), channels);
-  if (recovery !== undefined) return recoveryDecision(ctx, req, channels, recovery);
-  const replay = await replayAfter(ctx.history, channels, lastEventId);
-  if (lastEventId.kind !== 'none') ctx.metrics.resumed(replay);
-  const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay.lastIds) : undefined;
+  if (recovery !== undefined) {
+    // The proxy re-holds the client's connection on whatever this answer names, and a recovery
+    // skips the checks a client brings (tokens, cookies): so it may only renew what the proxy
+    // already holds. A route that now resolves to a channel the hold did not have (its URL read
+    // differently, a channel function that depends on the client) is not a recovery of it.
+    if (recovery.size !== channels.length) return refusal(403, 'this recovery names channels the held stream does not have');
+    return recoveryDecision(ctx, req, channels, recovery);
+  }
+  const replay = await replayAfter(ctx.history, channels, lastEventId, ctx.holdReplayBytes, (err) =>
+    ctx.incidents.historyReadFailed(err, 'replaying to GRIP holds; they were sent history-truncated and went on live'),
+  );
+  if (lastEventId.kind !== 'none') ctx.metrics.resumed(replay.truncated, replay.events);
   ctx.metrics.holdsAnswered++;
-  return holdOf(ctx, channels, openingText(ctx.retry) + replay.text, reliable);
+  const body = openingText(ctx.retry) + replay.text;
+  // Outside reliable mode the proxy has no next link to fetch the rest with. The stream ends
+  // after this part instead: the client reconnects from the last id it got and is given the
+  // next part. Nothing is lost, and no `history-truncated` claims otherwise.
+  if (replay.cut !== undefined && !grip.reliable) return { kind: 'hold', channels, headers: { ...EVENT_STREAM_HEADERS }, body };
+  const reliable = grip.reliable ? await reliableHold(ctx, req, channels, replay) : undefined;
+  return holdOf(ctx, channels, body, reliable);
 }
 
 /**
@@ -106,26 +204,27 @@ async function holdDecision(
  * proxy already has, with a next link due in a second: the proxy asks again on its own.
  */
 async function recoveryDecision(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: string[],
   recovery: Map<string, string>,
 ): Promise<StreamDecision> {
   try {
-    const replay = await replayEachAfter(ctx.history!, recovery);
+    const replay = await replayEachAfter(ctx.history!, recovery, ctx.holdReplayBytes);
     ctx.metrics.gripLastRecoveries++;
     ctx.metrics.eventsReplayed += replay.events;
-    return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay.lastIds));
+    return holdOf(ctx, channels, replay.text, await reliableHold(ctx, req, channels, replay));
   } catch (err) {
     if (!(err instanceof GripstreamError)) throw err;
+    ctx.incidents.historyReadFailed(err, 'answering GRIP recoveries (Grip-Last); the proxy asks again in 1 s');
     debug('recovery read failed, the proxy retries in %d s: %O', RECOVERY_RETRY_SECONDS, err);
     // A channel left out is held at `-` (holdHeaders), which is what FROM_START came from.
     const prevIds = new Map([...recovery].filter(([, id]) => id !== FROM_START));
-    return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
+    return holdOf(ctx, channels, '', { prevIds, nextLink: nextLinkFor(ctx, req), nextLinkTimeout: RECOVERY_RETRY_SECONDS });
   }
 }
 
-function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
+function holdOf(ctx: DecideContext, channels: string[], body: string, reliable: ReliableHold | undefined): StreamDecision {
   const grip = ctx.grip!;
   return {
     kind: 'hold',
@@ -135,13 +234,25 @@ function holdOf(ctx: StreamContext, channels: string[], body: string, reliable: 
   };
 }
 
+/**
+ * A replay cut at its bound leaves each channel it touched at the cut, not at its newest id:
+ * the proxy then asks for the rest (Grip-Last) a second later, and again until it has it all.
+ */
 async function reliableHold(
-  ctx: StreamContext,
+  ctx: DecideContext,
   req: RequestView,
   channels: readonly string[],
-  snapshot: Map<string, string> | undefined,
+  replay: ReplayText,
 ): Promise<ReliableHold> {
-  return { prevIds: await prevIdsOf(ctx, channels, snapshot), nextLink: nextLinkFor(req) };
+  const snapshot = await prevIdsOf(ctx, channels, replay.lastIds);
+  if (replay.cut === undefined) return { prevIds: snapshot, nextLink: nextLinkFor(ctx, req) };
+  const prevIds = new Map(snapshot);
+  for (const [channel, id] of replay.cut) {
+    // A channel left out is held at `-`, its start.
+    if (id === FROM_START) prevIds.delete(channel);
+    else prevIds.set(channel, id);
+  }
+  return { prevIds, nextLink: nextLinkFor(ctx, req), nextLinkTimeout: CONTINUE_SECONDS };
 }
 
 /**
@@ -151,7 +262,7 @@ async function reliableHold(
  * make the proxy drop that event as already delivered.
  */
 async function prevIdsOf(
-  ctx: StreamContext,
+  ctx: DecideContext,
   channels: readonly string[],
   snapshot: Map<string, string> | undefined,
 ): Promise<ReadonlyMap<string, string>> {
@@ -171,11 +282,28 @@ async function prevIdsOf(
  * The proxy fetches the same URL to recover. Resume parameters are dropped from it: on
  * recovery, `Grip-Last` is the only true position (a stale `lastEventId` would replay twice).
  */
-function nextLinkFor(req: RequestView): string {
-  const url = new URL(req.url ?? '/', 'http://origin.invalid');
+function nextLinkFor(ctx: DecideContext, req: RequestView): string {
+  const raw = req.url ?? '/';
+  const url = new URL(raw, 'http://origin.invalid');
+  // The path goes back exactly as the client sent it: the URL parser would resolve `..` and
+  // `%2e%2e`, and the proxy's recovery would then reach another route than the one it holds.
+  const queryAt = raw.indexOf('?');
+  const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
   url.searchParams.delete('lastEventId');
   url.searchParams.delete('last_event_id');
-  return url.pathname + url.search;
+  // Recovery needs no token (see tokenDecision): keep it out of the proxy's URLs and logs.
+  const tokenQuery = ctx.tokens?.sources.query;
+  if (tokenQuery !== undefined && tokenQuery !== false) url.searchParams.delete(tokenQuery);
+  return escapeForLink(path) + escapeForLink(url.search);
+}
+
+/**
+ * A URL as one `Grip-Link` element: `<` `>` `"` would end it, `,` `;` split it into further
+ * elements or parameters, and a raw path may hold spaces or bytes past ASCII (node gives them
+ * as latin1 characters, one per byte).
+ */
+function escapeForLink(text: string): string {
+  return text.replace(/[^\x21-\x7e]|[<>",;]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 /** What every stream starts with: the retry setting, if any, then `stream-open`. */
@@ -192,4 +320,9 @@ function asHeaderBytes(headers: Record<string, string>): Record<string, string> 
 
 function refusal(status: number, reason: string): StreamDecision {
   return { kind: 'refuse', status, reason };
+}
+
+function accessRefusal(refused: StreamRefusal, channels: readonly string[] | undefined): StreamDecision {
+  const headers = refusalHeaders(refused);
+  return { kind: 'refuse', status: refused.status, reason: refused.reason, ...(headers && { headers }), ...(channels && { channels }) };
 }

@@ -1,3 +1,5 @@
+import { latin1AsUtf8, utf8AsLatin1 } from '../sse/utf8.js';
+
 /**
  * Header values travel as bytes. Node and fetch's Headers present each byte as one character
  * (Latin-1), and send each character of a value as one byte. Text beyond ASCII (a channel
@@ -7,7 +9,7 @@
 
 /** The value to hand to `setHeader`/`Headers` so that `text` leaves as UTF-8. */
 export function toHeaderBytes(text: string): string {
-  return /[^\u0000-\u007f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+  return /[^\u0000-\u007f]/.test(text) ? utf8AsLatin1(text) : text;
 }
 
 /**
@@ -16,6 +18,5 @@ export function toHeaderBytes(text: string): string {
  */
 export function fromHeaderBytes(value: string): string {
   if (!/[\u0080-\u00ff]/.test(value)) return value;
-  const decoded = Buffer.from(value, 'latin1').toString('utf8');
-  return Buffer.from(decoded, 'utf8').toString('latin1') === value ? decoded : value;
+  return latin1AsUtf8(value) ?? value;
 }

@@ -1,24 +1,31 @@
+import { utf8Length } from '../sse/utf8.js';
 import type { StreamResponse } from '../types.js';
 
-/** Refuses a request with a status and a one-line plain-text reason. */
+/** Refuses a request with a status and a one-line reason (plain text unless `contentType` says otherwise). */
 export function refuse(
   res: StreamResponse,
   status: number,
   reason: string,
   headers?: Readonly<Record<string, string>>,
+  contentType = 'text/plain; charset=utf-8',
 ): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = `${reason.replace(/[\r\n]+/g, ' ')}\n`;
+  const body = refusalText(reason);
   res.writeHead(status, {
     ...headers,
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Type': contentType,
+    'Content-Length': utf8Length(body),
     'Cache-Control': 'no-store',
   });
   res.end(body);
+}
+
+/** The body of a refusal: its reason on one line. */
+export function refusalText(reason: string): string {
+  return `${reason.replace(/[\r\n]+/g, ' ')}\n`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http';
 import { constants, type Http2ServerResponse } from 'node:http2';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
@@ -84,6 +84,10 @@ class RawChunkSink implements StreamSink {
     return this.res.writableLength;
   }
 
+  get sendingBytes(): number | undefined {
+    return sendingBytesOf(this.socket);
+  }
+
   write(frame: Frame): boolean {
     // A zero-length chunk would end the body.
     return frame.length === 0 || this.socket.write(frame.chunk);
@@ -130,6 +134,11 @@ class ResponseSink implements StreamSink {
     return this.res.writableLength;
   }
 
+  get sendingBytes(): number | undefined {
+    const { socket } = this.res as { socket?: unknown };
+    return socket instanceof Socket ? sendingBytesOf(socket) : undefined;
+  }
+
   write(frame: Frame): boolean {
     if (frame.length === 0) return true;
     const room = this.res.write(frame.bytes);
@@ -173,6 +182,11 @@ class Http2ResponseSink extends ResponseSink {
     super(response);
   }
 
+  /** The session's socket carries every stream of the connection: its progress is not this one's. */
+  override get sendingBytes(): number | undefined {
+    return undefined;
+  }
+
   /**
    * A dropped client's stream is reset with CANCEL, not NO_ERROR (what `res.destroy()` sends),
    * so the peer can tell a drop from an ending; the other streams of its connection go on.
@@ -185,4 +199,15 @@ class Http2ResponseSink extends ResponseSink {
     stream.close(constants.NGHTTP2_CANCEL);
     stream.destroy();
   }
+}
+
+/**
+ * What libuv still has to hand the kernel of the socket's current writes (its handle's
+ * `writeQueueSize`, the figure Node's own socket timeout reads to see a write progress).
+ * Internal to Node, so read defensively: undefined when it is not there.
+ */
+function sendingBytesOf(socket: Socket): number | undefined {
+  const handle = (socket as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+  const queued = handle?.writeQueueSize;
+  return typeof queued === 'number' ? queued : undefined;
 }

@@ -1,4 +1,4 @@
-import type { StreamRequest, StreamResponse } from '../types.js';
+import type { FrameworkRequest, StreamRequest, StreamResponse } from '../types.js';
 import type { StreamContext } from './context.js';
 import { type ChannelSpec } from './channels.js';
 import { decideStream } from './decide.js';
@@ -13,9 +13,10 @@ export async function serveStream(
   req: StreamRequest,
   res: StreamResponse,
   spec: ChannelSpec | string,
+  subject: FrameworkRequest = req,
 ): Promise<void> {
-  const decision = await decideStream(ctx, viewOfNodeRequest(req), spec);
-  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason, decision.headers);
+  const decision = await decideStream(ctx, viewOfNodeRequest(req, subject), spec);
+  if (decision.kind === 'refuse') return refuse(res, decision.status, decision.reason, decision.headers, decision.contentType);
   if (decision.kind === 'head') {
     res.writeHead(200, decision.headers);
     res.end();
@@ -24,7 +25,7 @@ export async function serveStream(
   if (decision.kind === 'hold') {
     res.writeHead(200, decision.headers);
     res.end(decision.body);
-    ctx.hooks.onConnect?.({ req, channels: decision.channels, proxied: true });
+    ctx.hooks.onConnect?.({ req: subject, channels: decision.channels, proxied: true });
     return;
   }
   // The client may have left while authorize or the signature check was awaited.
@@ -39,7 +40,7 @@ export async function serveStream(
   const sink = startResponseStream(res, EVENT_STREAM_HEADERS, ctx.opening, req.method);
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
   const transport = req.httpVersionMajor === 2 ? 'http2' : 'http1';
-  const subscription = subscribe(ctx, sink, req, decision.channels, decision.lastEventId, transport);
+  const subscription = subscribe(ctx, sink, subject, decision.channels, decision.lastEventId, transport);
   // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
   // and its state per connection for as long as the stream is open.
   res.on('close', subscription.closed);

@@ -11,6 +11,8 @@ const debug = createDebug('gripstream:request');
 
 const NO_REPLAY: Promise<void> = Promise.resolve();
 
+const RESUME_FAILED = 'resuming streams; they were sent history-truncated and went on live';
+
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
   closed(): void;
@@ -42,6 +44,11 @@ export function subscribe(
   const resumes = lastEventId.kind !== 'none' || byCursor !== undefined;
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
+  if (!resumes) {
+    // After add: the feeds of its new channels have begun, below this position.
+    const above = ctx.joinPosition?.();
+    if (above !== undefined) subscriber.startAbove(above);
+  }
   ctx.keepAlive.start();
   const metrics = ctx.metrics;
   metrics.streamsOpen[transport]++;
@@ -62,14 +69,15 @@ export function subscribe(
   }
   const ready =
     byCursor !== undefined
-      ? replayByCursor(byCursor, channels, lastEventId).then((replay) => {
-          if (lastEventId.kind !== 'none') metrics.resumed(replay);
+      ? replayByCursor(byCursor, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((replay) => {
+          if (lastEventId.kind !== 'none') metrics.resumed(replay.truncated, replay.events);
           (subscriber as CursorSubscriber).replayWith(replay);
           debug('streaming %o by cursor', channels);
         })
       : resumes
-        ? replayCursorAfter(ctx.history, channels, lastEventId).then((cursor) => {
-            metrics.resumed(cursor);
+        ? replayCursorAfter(ctx.history, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((cursor) => {
+            metrics.resumed(cursor.truncated, 0);
+            cursor.countInto(metrics);
             subscriber.replayFrom(cursor);
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
@@ -90,6 +98,8 @@ export function subscribe(
       } catch (err) {
         // Called from the response's 'close' listener, where a throw would crash the process.
         debug('onDisconnect threw: %O', err);
+        metrics.onDisconnectErrors++;
+        ctx.incidents.onDisconnectThrew(err);
       }
     },
   };

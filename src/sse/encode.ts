@@ -1,3 +1,4 @@
+import { describeValue } from '../describeValue.js';
 import { InvalidEventError } from '../errors.js';
 
 /**
@@ -5,9 +6,13 @@ import { InvalidEventError } from '../errors.js';
  * Framing follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export interface SseFields {
+  /** The `event:` field: the name `addEventListener` listens for. */
   event?: string;
+  /** The `data:` text, split into one `data:` line per line. */
   data?: string;
+  /** The `id:` field: what the browser sends back as `Last-Event-ID`. */
   id?: string;
+  /** The `retry:` field: the reconnection delay in ms. */
   retry?: number;
 }
 
@@ -19,16 +24,18 @@ const LINE_BREAK = /\r\n|\r|\n/;
 /** Throws `InvalidEventError` when `value` cannot be one SSE field value. */
 export function assertFieldValue(field: 'event' | 'id', value: unknown): asserts value is string {
   if (typeof value !== 'string') {
-    throw new InvalidEventError(`SSE ${field} must be a string, got ${typeof value}`);
+    throw new InvalidEventError(`SSE ${field} must be a string, got ${describeValue(value)}: e.g. { ${field}: 'message' }`);
   }
   if (FORBIDDEN_IN_FIELD.test(value)) {
-    throw new InvalidEventError(`SSE ${field} must not contain CR, LF or NUL: ${JSON.stringify(value)}`);
+    throw new InvalidEventError(
+      `SSE ${field} must not contain CR, LF or NUL, got ${describeValue(value)}: a line break would end the field; put multi-line text in data`,
+    );
   }
 }
 
 function assertRetry(retry: number): void {
   if (!Number.isSafeInteger(retry) || retry < 0) {
-    throw new InvalidEventError(`SSE retry must be a non-negative integer, got ${String(retry)}`);
+    throw new InvalidEventError(`SSE retry must be a non-negative integer of milliseconds, got ${describeValue(retry)}`);
   }
 }
 

@@ -19,7 +19,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** Why `id` cannot be an event id, or undefined when it can. */
 export function eventIdProblem(id: unknown): string | undefined {
-  if (typeof id !== 'string') return `must be a string, got ${id === null ? 'null' : typeof id}`;
+  if (typeof id !== 'string') return 'must be a string (write id: String(value), or leave id out)';
   if (id === '') return 'must not be empty (an empty id resets the browser\'s last event id)';
   if (id.length > MAX_EVENT_ID_LENGTH) return `must be at most ${MAX_EVENT_ID_LENGTH} characters, got ${id.length}`;
   if (CONTROL_CHARACTER.test(id)) return 'must not contain control characters (a browser cannot send them back)';

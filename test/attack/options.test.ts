@@ -66,6 +66,7 @@ describe('options of the wrong type or range → InvalidConfigError', () => {
     ['history.redis not a URL', { history: { redis: 'not a url' } }],
     ['maxBufferedBytes Infinity (no bound at all)', { maxBufferedBytes: Number.POSITIVE_INFINITY }],
     ['gripPrefix with a comma (splits Grip-Channel)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a,b' }],
+    ['gripPrefix with a double quote (merges Grip-Channel entries)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a"' }],
     ['gripPrefix with CRLF (header injection)', { grip: 'http://127.0.0.1:1/', gripPrefix: 'a\r\nX-Injected: 1' }],
   ])('%s', (_name, options) => {
     const err = construct(options);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
@@ -28,7 +28,9 @@ interface App {
 async function startApp(): Promise<App> {
   const es = new EventStream({
     authorize: (req, channels) => {
-      if (channels[0] === DASHBOARD_CHANNEL) return /(?:^|;\s*)ops=1(?:;|$)/.test(String(req.headers instanceof Headers ? req.headers.get('cookie') : req.headers.cookie));
+      // The page's requests come as node requests here (Express); fetch runtimes would give a Request.
+      const headers = (req as { headers: Headers | IncomingHttpHeaders }).headers;
+      if (channels[0] === DASHBOARD_CHANNEL) return /(?:^|;\s*)ops=1(?:;|$)/.test(String(headers instanceof Headers ? headers.get('cookie') : headers.cookie));
       return true;
     },
   });

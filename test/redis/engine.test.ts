@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EventStream, HISTORY_TRUNCATED_EVENT, InvalidConfigError, RedisTimeoutError } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
+import { GAP_SCRIPT } from '../../src/history/redisScripts.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, type SseClient } from '../support/sse.js';
@@ -124,30 +125,43 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
   it("a gap read answered before a channel's first publish and applied after that publish arrived live does not end the stream", async () => {
     prefix = `e-${randomUUID()}:`;
     // The instance's own connection, through which it reads the stream (the gap script:
-    // 3 keys, then after-position and read=1). Every such read after the first answered one
-    // (the feed's start) runs in Redis at once, but its answer is handed over only when
-    // released: a recheck's answer overtaken by a live message, made certain.
+    // 3 keys, then after-position and read=1). The feed's first read (sent once its
+    // subscription is confirmed) runs in Redis at once, but its answer is handed over only
+    // when released: a read answered before the channel's first publish, applied after that
+    // publish reached the instance live, made certain.
     const real = new Redis(redis.url);
     real.on('error', () => undefined);
     defer(() => real.disconnect());
-    let started = false;
+    // Loaded first, so that the held read is the EVALSHA itself (not a NOSCRIPT answer).
+    await real.call('SCRIPT', 'LOAD', GAP_SCRIPT);
     let holding = true;
     const held: Array<{ reply: Promise<unknown>; release(): void }> = [];
     const heldNow = new Waiters();
+    let messages = 0;
     const call = real.call.bind(real) as (...args: Array<string | number>) => Promise<unknown>;
     const proxy = new Proxy(real, {
       get(target, prop) {
         if (prop === 'call') {
           return (...args: Array<string | number>) => {
-            const gapRead = args.length === 8 && Number(args[2]) === 3 && args[7] === '1';
+            const gapRead = (args.length === 8 || args.length === 10) && Number(args[2]) === 3 && args[7] === '1';
             if (!gapRead || !holding) return call(...args);
-            if (!started) return call(...args).then((reply) => ((started = true), reply));
             const reply = call(...args);
             reply.catch(() => undefined);
             return new Promise((resolve, reject) => {
               held.push({ reply, release: () => void reply.then(resolve, reject) });
               heldNow.notify();
             });
+          };
+        }
+        if (prop === 'duplicate') {
+          // The instance's subscriber connection: counts the messages that reached it.
+          return () => {
+            const subscriber = real.duplicate();
+            subscriber.on('messageBuffer', () => {
+              messages++;
+              heldNow.notify();
+            });
+            return subscriber;
           };
         }
         const value = Reflect.get(target, prop, target) as unknown;
@@ -157,16 +171,16 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
     const a = await instance(5000, proxy);
     const publisher = job();
     const client = await connectSse(`${a.url}/room`, { types: [HISTORY_TRUNCATED_EVENT] });
-    // The recheck that follows the subscription's confirmation, answered by Redis before the
-    // first publish of the channel (no epoch yet)...
-    await heldNow.wait(() => held.length >= 1, WAIT, 'the recheck read');
+    // The feed's read, answered by Redis before the first publish of the channel (no epoch yet)...
+    await heldNow.wait(() => held.length >= 1, WAIT, 'the feed read');
     await held[0]!.reply;
     await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed');
-    // ...while the first publish reaches the client live.
+    // ...while the first publish reaches the instance live (it waits for the read: one order).
     await publisher.publishEvent('room', { event: 'message', data: 'first' });
-    await received(client, 1);
+    await heldNow.wait(() => messages >= 1, WAIT, 'the live message');
     holding = false;
     for (const { release } of held.splice(0)) release();
+    await received(client, 1);
     await publisher.publishEvent('room', { event: 'message', data: 'second' });
     await received(client, 2);
     expect(datas(client)).toEqual(['"first"', '"second"']);

@@ -89,16 +89,21 @@ export interface NextServer {
 }
 
 /**
- * `next start` on a free port, resolved once `GET readyPath` answers 200. Rejects (and kills
- * the server) if it exits or is not ready within `timeoutMs`.
+ * `next start` on a free port (or `options.port`), with `options.env` added to its environment,
+ * resolved once `GET readyPath` answers 200. Rejects (and kills the server) if it exits or is
+ * not ready within `timeoutMs`.
  */
-export async function startNext(readyPath: string, timeoutMs: number): Promise<NextServer> {
-  const port = await freePort();
+export async function startNext(
+  readyPath: string,
+  timeoutMs: number,
+  options: { port?: number; env?: Record<string, string> } = {},
+): Promise<NextServer> {
+  const port = options.port ?? (await freePort());
   const baseUrl = `http://${LOOPBACK}:${port}`;
   const started = Date.now();
   const child = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', LOOPBACK], {
     cwd: APP_DIR,
-    env: childEnv(),
+    env: childEnv(options.env),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -268,7 +273,7 @@ export function rawFirstChunk(url: string, ms: number): Promise<RawHead> {
 export async function publish(
   baseUrl: string,
   route: string,
-  body: { channel: string; event: string; data: unknown },
+  body: { channel?: string; room?: string; event: string; data: unknown },
 ): Promise<number> {
   const res = await fetch(baseUrl + route, {
     method: 'POST',

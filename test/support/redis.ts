@@ -38,6 +38,8 @@ export interface RedisStartOptions {
   persistent?: boolean;
   /** Working directory (to restart with the data of an earlier instance). */
   dir?: string;
+  /** Allow `DEBUG` (e.g. `DEBUG SLEEP`, a Redis busy for seconds) from loopback clients. */
+  debugCommand?: boolean;
 }
 
 export function redisAvailable(): boolean {
@@ -62,7 +64,10 @@ export async function startRedis(portOrOptions?: number | RedisStartOptions): Pr
     : ['--appendonly', 'no'];
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'],
+    [
+      '--port', String(chosen), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes',
+      ...(options.debugCommand ? ['--enable-debug-command', 'local'] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -85,7 +90,7 @@ export async function startRedis(portOrOptions?: number | RedisStartOptions): Pr
     async restart({ keepData }) {
       child.kill('SIGCONT');
       await stopWith('SIGKILL');
-      return startRedis({ port: chosen, persistent: options.persistent, dir: keepData ? dir : undefined });
+      return startRedis({ port: chosen, persistent: options.persistent, dir: keepData ? dir : undefined, debugCommand: options.debugCommand });
     },
     cli: (...args) => {
       const result = spawnSync('redis-cli', ['-p', String(chosen), ...args], { encoding: 'utf8', timeout: 5000 });

@@ -20,3 +20,10 @@ new EventStream({ history: { redis: 'redis://127.0.0.1:6379' } });
 const err: unknown = new HistoryError('down', undefined);
 if (err instanceof HistoryError) err.code satisfies 'ERR_HISTORY';
 getEventStreamSingleton<ChatEvents>() satisfies EventStream<ChatEvents>;
+
+// The edge entry's ESM declarations: a GRIP-only stream for web-standard runtimes.
+import { EdgeEventStream, StreamRefusedError as EdgeRefused } from 'gripstream/edge';
+const edge = new EdgeEventStream<ChatEvents>({ grip: 'http://127.0.0.1:5561/', authorize: () => ({ status: 401, reason: 'log in' }) });
+void edge.fetch(new Request('http://x/'), 'room-{id}');
+void edge.publishEvent('room-1', { event: 'message', data: { text: 'hi' } });
+new EdgeRefused(403, 'no') satisfies Error;

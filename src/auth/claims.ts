@@ -1,0 +1,57 @@
+import { TokenError } from '../errors.js';
+
+/** The JWT claim gripstream reads its grants from. */
+export const GRANT_CLAIM = 'gripstream';
+
+/** Patterns a single token may carry per list: each is matched against every requested channel. */
+export const MAX_PATTERNS = 100;
+
+/** A channel pattern is at most this long (a channel name is at most 255 bytes). */
+const MAX_PATTERN_LENGTH = 255;
+
+/**
+ * What a token grants, from its `gripstream` claim:
+ * `{ "gripstream": { "subscribe": ["room-1", "room-*"], "publish": ["room-*"] } }`.
+ * A list left out grants nothing of that kind.
+ */
+export interface TokenGrant {
+  /** Channel patterns the bearer may listen to. */
+  readonly subscribe: readonly string[];
+  /** Channel patterns the bearer may publish to. */
+  readonly publish: readonly string[];
+  /** The token's `sub`, when it has one (for logs and hooks). */
+  readonly subject: string | undefined;
+  /** The token's `exp`, in seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Reads the grant out of a verified payload; a claim of the wrong shape refuses the token. */
+export function grantOf(payload: Record<string, unknown>): TokenGrant {
+  const claim = payload[GRANT_CLAIM];
+  if (typeof claim !== 'object' || claim === null || Array.isArray(claim)) {
+    throw claimError(`the token has no "${GRANT_CLAIM}" claim object ({ "subscribe": [...], "publish": [...] })`);
+  }
+  const { subscribe, publish } = claim as Record<string, unknown>;
+  return {
+    subscribe: patternList(subscribe, 'subscribe'),
+    publish: patternList(publish, 'publish'),
+    subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+    expiresAt: payload.exp as number,
+  };
+}
+
+function patternList(value: unknown, name: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_PATTERNS || !value.every(isPattern)) {
+    throw claimError(`"${GRANT_CLAIM}.${name}" must be a list of at most ${MAX_PATTERNS} channel names or patterns`);
+  }
+  return value as string[];
+}
+
+function isPattern(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= MAX_PATTERN_LENGTH;
+}
+
+function claimError(message: string): TokenError {
+  return new TokenError('ERR_TOKEN_CLAIM', 401, message);
+}

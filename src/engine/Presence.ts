@@ -1,0 +1,28 @@
+import type { ChannelBus } from '../bus/ChannelBus.js';
+
+/**
+ * Who is listening: subscribers per channel. In one process that is the bus; with the Redis
+ * engine, every instance's count summed (RedisPresence). Streams a GRIP proxy holds are not
+ * counted: the origin answered them once and never hears when they close.
+ */
+export interface Presence {
+  /** Subscribers of each channel (0 for a channel nobody listens to). */
+  count(channels: readonly string[]): Promise<Map<string, number>>;
+  /** The bus's count of `channel` changed (a subscriber joined or left). */
+  changed(channel: string): void;
+  /** Stops timers; a shared presence withdraws this instance's counts. */
+  close(): Promise<void>;
+}
+
+/** Presence of one process: the bus's own counts, nothing to keep. */
+export class LocalPresence implements Presence {
+  constructor(private readonly bus: ChannelBus) {}
+
+  count(channels: readonly string[]): Promise<Map<string, number>> {
+    return Promise.resolve(new Map(channels.map((channel) => [channel, this.bus.countOf(channel)])));
+  }
+
+  changed(): void {}
+
+  async close(): Promise<void> {}
+}
