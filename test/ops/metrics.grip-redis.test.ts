@@ -109,23 +109,30 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP and Redis metrics with 
     defer(() => es.close());
     const registry = registryOf(es);
     await es.publishEvent('c', { event: 'm', data: 1 });
+    // The gauge reads the health checks' state (checked at once, then every second).
+    await eventually('redis_up 1', 5000, async () => (await figures(registry)).get('gripstream_redis_up') === 1);
     let now = await figures(registry);
-    expect(now.get('gripstream_redis_up')).toBe(1);
     expect(now.get('gripstream_redis_command_errors_total')).toBe(0);
+    expect(now.get('gripstream_redis_outages_total')).toBe(0);
     expect(now.get('gripstream_redis_reconnects_total')).toBe(0);
     // The first call is timed (then one in SAMPLE_EVERY).
     expect(now.get('gripstream_redis_command_duration_seconds_count')).toBeGreaterThanOrEqual(1);
 
     await redis.kill();
     await eventually('redis_up 0', 5000, async () => (await figures(registry)).get('gripstream_redis_up') === 0);
+    // The health checks' own PINGs fail meanwhile and count too (they are Redis calls): the publish adds one.
+    const errorsBefore = (await figures(registry)).get('gripstream_redis_command_errors_total')!;
     await expect(es.publishEvent('c', { event: 'm', data: 2 })).rejects.toThrow();
-    expect((await figures(registry)).get('gripstream_redis_command_errors_total')).toBe(1);
+    expect((await figures(registry)).get('gripstream_redis_command_errors_total')).toBeGreaterThanOrEqual(errorsBefore + 1);
+    // One outage, however many failed checks: the same transition the incident log reports.
+    expect((await figures(registry)).get('gripstream_redis_outages_total')).toBe(1);
 
     const back = await redis.restart({ keepData: false });
     defer(() => back.stop());
     await eventually('redis_up 1 again', 10_000, async () => (await figures(registry)).get('gripstream_redis_up') === 1);
     now = await figures(registry);
     expect(now.get('gripstream_redis_reconnects_total')).toBe(1);
+    expect(now.get('gripstream_redis_outages_total')).toBe(1);
     await within(es.publishEvent('c', { event: 'm', data: 3 }), 5000, 'a publish once Redis is back');
   });
 

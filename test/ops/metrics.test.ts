@@ -89,7 +89,9 @@ describe('open streams by transport', () => {
 
 describe('clients dropped by reason', () => {
   it('counts a client that stops reading as slow_client, and the streams close() ends as shutdown', async () => {
-    const es = new EventStream({ history: false, maxBufferedBytes: 64 * 1024 });
+    const lines: string[] = [];
+    const log = (text: unknown): void => void lines.push(String(text));
+    const es = new EventStream({ history: false, maxBufferedBytes: 64 * 1024, logger: { error: log, warn: log, info: log, debug: () => undefined } });
     const registry = registryOf(es);
     const server = http.createServer(es('c'));
     const port = await listening(server);
@@ -115,6 +117,8 @@ describe('clients dropped by reason', () => {
     await until('the stalled client dropped', 5000, async () => (await figure(registry, 'gripstream_clients_dropped_total', { reason: 'slow_client' })) === 1);
     expect(es.stats().clientsDropped).toBe(1);
     expect(await figure(registry, 'gripstream_streams_open', { transport: 'http1' })).toBe(1);
+    // The same drop still reaches the incident log (one line, at its next report).
+    await until('the drop reported', 5000, () => lines.some((line) => /1 client was dropped/.test(line)));
 
     await es.close();
     expect(await figure(registry, 'gripstream_clients_dropped_total', { reason: 'shutdown' })).toBe(1);
@@ -160,5 +164,35 @@ describe('the metrics option', () => {
     expect(() => new EventStream({ metrics: 'yes' as unknown as boolean })).toThrow(InvalidConfigError);
     expect(() => new EventStream({ metrics: 'yes' as unknown as boolean })).toThrow('metrics must be true, false or { meterProvider }, got "yes"');
     expect(() => new EventStream({ metric: true } as never)).toThrow('did you mean "metrics"?');
+  });
+});
+
+describe('streams a drain ends, and hooks that throw', () => {
+  it('counts the streams drain() ends as drain (not shutdown), and an onDisconnect that threw', async () => {
+    const es = new EventStream({
+      history: false,
+      logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+      onDisconnect: () => {
+        throw new Error('hook bug');
+      },
+    });
+    const registry = registryOf(es);
+    const server = http.createServer(es('c'));
+    const port = await listening(server);
+    defer(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    const aborts = [new AbortController(), new AbortController()];
+    for (const abort of aborts) {
+      defer(() => abort.abort());
+      const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+      void response.body!.pipeTo(new WritableStream()).catch(() => undefined);
+    }
+    await until('both streams open', 5000, () => es.stats().connections === 2);
+
+    await es.drain(200);
+    expect(await figure(registry, 'gripstream_clients_dropped_total', { reason: 'drain' })).toBe(2);
+    await until('both disconnects seen', 5000, async () => (await figure(registry, 'gripstream_on_disconnect_errors_total')) === 2);
+    await es.close();
+    expect(await figure(registry, 'gripstream_clients_dropped_total', { reason: 'shutdown' })).toBe(0);
+    expect(await figure(registry, 'gripstream_clients_dropped_total', { reason: 'slow_client' })).toBe(0);
   });
 });
