@@ -24,23 +24,25 @@ export const LATENCY_BUCKETS: readonly number[] = [
 ];
 
 /**
- * One publish (or Redis call) in this many is timed. Each sample costs two clock reads and a
- * record in every exporter attached (prom-client ~1 µs, the OTel SDK ~0.5 µs, per histogram):
- * at 1 in 64 that is a few hundredths of a µs per publish, and a busy channel still gives
- * hundreds of samples a minute. The first publish is always timed.
+ * One publish (or Redis call) in this many is timed: the two clock reads are what a sample
+ * costs now that recording it is a few adds into the arrays below. The first is always timed.
  */
 export const SAMPLE_EVERY = 64;
 
-/** Who hears a histogram's samples: the Prometheus and the OpenTelemetry side, when attached. */
-export type SampleListener = (seconds: number) => void;
-
 /**
- * A histogram fed by sampled observations. It keeps nothing itself: each sample goes to the
- * exporters attached (a prom-client Histogram, an OpenTelemetry Histogram); with none attached
- * a sample costs one array length check.
+ * A histogram kept by gripstream itself: a sample is counted into fixed bucket arrays (plain
+ * numbers, the bounds of LATENCY_BUCKETS plus +Inf), and nothing else happens on the publish
+ * path. Exporters read the arrays when they collect: the Prometheus handler renders them at
+ * scrape time, and the OpenTelemetry side hands each collection's new samples to its
+ * Histogram then (src/ops/otel.ts). Cumulative since start, as Prometheus wants them.
  */
 export class Samples {
-  private listeners: SampleListener[] = [];
+  /** Samples per bucket (not cumulative): `counts[i]` are those ≤ LATENCY_BUCKETS[i] and above the bound before; the last, above every bound. */
+  readonly counts: number[] = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  /** Sum of the samples in each bucket (the OpenTelemetry side hands over their mean). */
+  readonly sums: number[] = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  count = 0;
+  sum = 0;
   /** 0 when sampling is off; otherwise counts down to the next sample (the first is taken). */
   private countdown: number;
 
@@ -59,17 +61,15 @@ export class Samples {
     return true;
   }
 
+  /** Counts one sample: a short scan of the bounds (samples are mostly in the first few) and four adds. */
   observe(seconds: number): void {
-    const listeners = this.listeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(seconds);
-  }
-
-  /** Attaches an exporter; the returned function detaches it. */
-  listen(listener: SampleListener): () => void {
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((kept) => kept !== listener);
-    };
+    const bounds = LATENCY_BUCKETS;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sums[i]! += seconds;
+    this.count++;
+    this.sum += seconds;
   }
 }
 

@@ -98,13 +98,15 @@ export class HealthMonitor {
 
   /**
    * The dependencies of one kind as last seen: 'up' when every one answered, 'down' when one
-   * did not (or none was checked yet), undefined when none is configured.
+   * did not (or none was checked yet), undefined when none is configured. Reading an
+   * on-demand dependency's state (GRIP) is asking about health: its checks start then, as
+   * they do for a probe. Redis is checked from the start anyway.
    */
   stateOf(kind: DependencyKind): LinkState | undefined {
-    this.ask();
     let state: LinkState | undefined;
     for (const entry of this.tracked) {
       if (entry.dependency.kind !== kind) continue;
+      if (entry.dependency.onDemand) this.ask();
       if (entry.state !== 'up') return 'down';
       state = 'up';
     }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { INSTRUMENTS, type Instrument } from './instruments.js';
-import { LATENCY_BUCKETS, type Metrics } from './Metrics.js';
+import { LATENCY_BUCKETS, type Metrics, type Samples } from './Metrics.js';
 
 /** A scrape handler for `node:http`, Express, Next.js pages (connect style). */
 export type MetricsHandler = (
@@ -13,8 +13,9 @@ export type MetricsHandler = (
 /**
  * Registers every instrument of `metrics` in `registry` as prom-client metrics that read the
  * plain counters when scraped (a `collect` hook), so nothing is counted twice and a scrape
- * costs what it reads. Histograms receive the sampled observations as they happen. Returns a
- * function that detaches the histograms (close()).
+ * costs what it reads. Histograms are rendered from gripstream's own bucket arrays at scrape
+ * time too (BucketHistogram): nothing of prom-client runs on the publish path. Returns a
+ * function that detaches them (close(); nothing to detach today, kept for the caller's shape).
  */
 export function registerPrometheus(metrics: Metrics, registry: Registry): () => void {
   const detach: Array<() => void> = [];
@@ -31,8 +32,8 @@ export function registerPrometheus(metrics: Metrics, registry: Registry): () => 
 function register(instrument: Instrument, metrics: Metrics, registry: Registry): (() => void) | undefined {
   const base = { name: instrument.prom, help: instrument.help, labelNames: instrument.labels, registers: [registry] };
   if (instrument.kind === 'histogram') {
-    const histogram = new Histogram({ ...base, buckets: [...LATENCY_BUCKETS] });
-    return instrument.samples(metrics).listen((seconds) => histogram.observe(seconds));
+    new BucketHistogram({ ...base, buckets: [...LATENCY_BUCKETS] }, instrument.samples(metrics));
+    return undefined;
   }
   const read = instrument.read;
   if (instrument.kind === 'counter') {
@@ -53,6 +54,52 @@ function register(instrument: Instrument, metrics: Metrics, registry: Registry):
     },
   });
   return undefined;
+}
+
+/** One line of a histogram's exposition: `_bucket` (with `le`), `_sum` or `_count`. */
+interface HistogramLine {
+  metricName: string;
+  labels: { le?: number | string };
+  value: number;
+}
+
+/**
+ * A prom-client Histogram whose figures come from gripstream's bucket arrays when the registry
+ * reads it (what `registry.metrics()` and `getMetricsAsJSON()` call), instead of from
+ * `observe()`: same name, help, type and bucket layout, so the exposition is the one a
+ * prom-client Histogram writes.
+ */
+class BucketHistogram extends Histogram {
+  private readonly metricName: string;
+  private readonly metricHelp: string;
+
+  constructor(
+    configuration: ConstructorParameters<typeof Histogram>[0],
+    private readonly samples: Samples,
+  ) {
+    super(configuration);
+    this.metricName = configuration.name;
+    this.metricHelp = configuration.help;
+  }
+
+  override async get(): ReturnType<Histogram['get']> {
+    return this.getForPromString() as unknown as ReturnType<Histogram['get']>;
+  }
+
+  /** What the registry renders as text (prom-client asks for this one first when it exists). */
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramLine[] }> {
+    const { counts, count, sum } = this.samples;
+    const values: HistogramLine[] = [];
+    let cumulative = 0;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      cumulative += counts[i]!;
+      values.push({ metricName: `${this.metricName}_bucket`, labels: { le: LATENCY_BUCKETS[i]! }, value: cumulative });
+    }
+    values.push({ metricName: `${this.metricName}_bucket`, labels: { le: '+Inf' }, value: count });
+    values.push({ metricName: `${this.metricName}_sum`, labels: {}, value: sum });
+    values.push({ metricName: `${this.metricName}_count`, labels: {}, value: count });
+    return { name: this.metricName, help: this.metricHelp, type: 'histogram', aggregator: 'sum', values };
+  }
 }
 
 /** The handler answering a scrape with the registry's text exposition. */

@@ -196,3 +196,45 @@ describe('streams a drain ends, and hooks that throw', () => {
     expect(await figure(registry, 'gripstream_clients_dropped_total', { reason: 'slow_client' })).toBe(0);
   });
 });
+
+describe('histograms kept in gripstream\'s own buckets', () => {
+  it('renders at scrape time every sample since start, and hands OpenTelemetry the same counts and sum at collection', async () => {
+    const reader = new OnDemandReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    defer(() => meterProvider.shutdown());
+    const es = new EventStream({ history: false, metrics: { meterProvider } });
+    defer(() => es.close());
+    // Published before any scrape handler exists: the samples are gripstream's, not an exporter's.
+    for (let i = 0; i < 64 * 10; i++) await es.publishEvent('c', { event: 'm', data: i });
+    const registry = registryOf(es);
+    const prom = await registry.getSingleMetric('gripstream_publish_duration_seconds')!.get();
+    const line = (name: string, le?: string): number | undefined =>
+      prom.values.find((v) => (v as { metricName?: string }).metricName === name && (le === undefined || String(v.labels.le) === le))?.value;
+    // The first publish and every 64th after it are timed.
+    expect(line('gripstream_publish_duration_seconds_count')).toBe(10);
+    expect(line('gripstream_publish_duration_seconds_bucket', '+Inf')).toBe(10);
+    const cumulative = prom.values.filter((v) => (v as { metricName?: string }).metricName === 'gripstream_publish_duration_seconds_bucket').map((v) => v.value);
+    expect(cumulative).toEqual([...cumulative].sort((a, b) => a - b));
+    const text = await registry.metrics();
+    expect(text).toMatch(/^# TYPE gripstream_publish_duration_seconds histogram$/m);
+    expect(text).toMatch(/^gripstream_publish_duration_seconds_bucket\{le="0\.00005"\} \d+$/m);
+
+    const histogramOf = async (): Promise<{ count: number; sum: number; buckets: { counts: number[] } }> => {
+      const { resourceMetrics } = await reader.collect();
+      const metric = resourceMetrics.scopeMetrics
+        .find((scope) => scope.scope.name === 'gripstream')
+        ?.metrics.find((m) => m.descriptor.name === 'gripstream.publish.duration');
+      return metric!.dataPoints[0]!.value as { count: number; sum: number; buckets: { counts: number[] } };
+    };
+    const first = await histogramOf();
+    expect(first.count).toBe(10);
+    expect(first.sum).toBeCloseTo(line('gripstream_publish_duration_seconds_sum')!, 9);
+    // OTel's buckets are per bucket, Prometheus's cumulative: the same layout, the same figures.
+    let running = 0;
+    expect(first.buckets.counts.map((n) => (running += n)).slice(0, cumulative.length - 1)).toEqual(cumulative.slice(0, -1));
+
+    for (let i = 0; i < 64; i++) await es.publishEvent('c', { event: 'm', data: i });
+    // Cumulative: the next collection adds what was sampled since, nothing twice.
+    expect((await histogramOf()).count).toBe(11);
+  });
+});
