@@ -75,6 +75,8 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP and Redis metrics with 
     expect(now.get('gripstream_grip_holds_total')! - (before.get('gripstream_grip_holds_total') ?? 0)).toBe(3);
     expect(now.get('gripstream_streams_open{transport="http1"}')).toBe(0);
     expect(now.get('gripstream_redis_up')).toBe(1);
+    // Reading the GRIP state asks about health: the proxy is checked from then on.
+    await eventually('grip_up 1', 5000, async () => (await figures(registry)).get('gripstream_grip_up') === 1);
 
     await a.eventStream.publishEvent('r', { event: 'm', data: 1 });
     for (const client of clients) await client.until((e) => e.some((x) => x.type === 'm'), 5000, 'first event');
@@ -88,6 +90,11 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP and Redis metrics with 
     expect(lostFigures.get('gripstream_grip_publishes_total')).toBe(1);
     expect(lostFigures.get('gripstream_grip_publish_failures_total')).toBe(1);
     expect(lostFigures.get('gripstream_grip_publish_duration_seconds_count')).toBe(0);
+    // Nothing answers there: the health checks see it down (two failed checks), one outage.
+    await eventually('grip_up 0 with one outage', 8000, async () => {
+      const figured = await figures(lostRegistry);
+      return figured.get('gripstream_grip_up') === 0 && figured.get('gripstream_grip_outages_total') === 1;
+    });
 
     // The next publish names event 2 as its prev-id: Pushpin fetches it with Grip-Last.
     await a.eventStream.publishEvent('r', { event: 'm', data: 3 });
