@@ -12,6 +12,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
+import createDebug from 'debug';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EventStream } from '../../src/index.ts';
 import { startRedis, type RedisInstance } from '../../test/support/redis.ts';
@@ -34,6 +35,8 @@ interface WorkerReply {
   loop: LoopDelaySample;
 }
 
+// The orchestrator clears DEBUG for its children; BENCH_DEBUG=gripstream:redis* reaches these.
+if (process.env['BENCH_DEBUG'] !== undefined) createDebug.enable(process.env['BENCH_DEBUG']);
 if (cluster.isPrimary) await runPrimary();
 else runWorker();
 
