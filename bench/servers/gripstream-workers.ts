@@ -24,7 +24,8 @@ const KEY_PREFIX = 'bench-workers:';
 const EVENTS_PATH = '/events/';
 
 /** What the primary asks a worker, and what the worker answers. */
-type WorkerAsk = { type: 'stats'; reset: boolean } | { type: 'drop' };
+/** `memory` alone collects garbage (twice, as the one-process harness does); the others must not. */
+type WorkerAsk = { type: 'stats'; memory: boolean; reset: boolean } | { type: 'drop' };
 type WorkerRequest = WorkerAsk & { id: number };
 interface WorkerReply {
   id: number;
@@ -72,11 +73,11 @@ async function runPrimary(): Promise<void> {
     {
       publish: (channel, event) => publisher.publishEvent(channel, event),
       cpuMicros: () => cpuTimeMicros() + pids().slice(1).reduce((sum, pid) => sum + processCpuMicros(pid), 0),
-      memory: async () => memoryOfAll(await ask({ type: 'stats', reset: false }), pids(), redis),
-      connections: async () => sum(await ask({ type: 'stats', reset: false }), 'connections'),
+      memory: async () => memoryOfAll(await ask({ type: 'stats', memory: true, reset: false }), pids(), redis),
+      connections: async () => sum(await ask({ type: 'stats', memory: false, reset: false }), 'connections'),
       dropAll: async () => void (await ask({ type: 'drop' })),
-      loopDelay: async () => worstLoop(await ask({ type: 'stats', reset: false })),
-      resetLoopDelay: () => void ask({ type: 'stats', reset: true }),
+      loopDelay: async () => worstLoop(await ask({ type: 'stats', memory: false, reset: false })),
+      resetLoopDelay: () => void ask({ type: 'stats', memory: false, reset: true }),
       close,
     },
     { type: 'ready', port: port! },
@@ -148,7 +149,7 @@ function runWorker(): void {
   loop.enable();
   process.on('message', (req: WorkerRequest) => {
     const reply = (): void => {
-      const memory = sampleMemory();
+      const memory = req.type === 'stats' && req.memory ? sampleMemory() : { heapUsed: NaN, external: NaN, arrayBuffers: NaN };
       const answer: WorkerReply = {
         id: req.id,
         connections: open,
