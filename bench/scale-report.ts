@@ -93,7 +93,8 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
       : []),
     ...(s.workers > 1
       ? [
-          `- Servers: gripstream as ${s.workers} node:cluster workers on one port (bench/servers/gripstream-workers.ts), ` +
+          `- Servers: gripstream as ${s.workers} node:cluster workers on one port (bench/servers/gripstream-workers.ts; ` +
+            `scheduling ${process.env['NODE_CLUSTER_SCHED_POLICY'] === 'rr' ? 'round robin through the primary' : '`SCHED_NONE`: each worker accepts itself'}), ` +
             'the Redis engine between them (one private redis-server), the primary publishing as the job; nchan as ' +
             `${s.workers} nginx workers (\`reuseport\`). Memory is PSS summed over every server process, redis-server included.`,
         ]
