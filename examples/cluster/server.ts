@@ -16,6 +16,8 @@ import { listenOrExit } from '../listen.js';
 //
 // KEY_PREFIX sets the Redis key prefix, RETRY_MS the reconnect delay the clients are told, and
 // RESPAWN=0 leaves a dead worker dead (by default the primary starts a new one).
+// NODE_CLUSTER_SCHED_POLICY=none lets each worker accept itself instead of the primary handing
+// every connection over: about half the CPU per accepted stream, a less even deal (docs/one-machine.md).
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const port = Number(process.env.PORT ?? 3000);
