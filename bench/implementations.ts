@@ -32,8 +32,16 @@ function nchanSpec(): ImplementationSpec {
 }
 
 /** The scale scenario's four: the floor, gripstream with default options, sse-channel, nchan. */
-export function scaleImplementations(gripstreamPresent: boolean): ImplementationSpec[] {
+export function scaleImplementations(gripstreamPresent: boolean, workers = 1): ImplementationSpec[] {
   const missing = gripstreamPresent ? {} : { unavailable: 'src/index.ts does not exist yet' };
+  if (workers > 1) {
+    // Every core of one machine: gripstream's workers (node:cluster, Redis between them)
+    // beside as many nginx workers. The one-process servers cannot hold the streams.
+    return [
+      { name: 'gripstream', script: 'bench/servers/gripstream-workers.ts', ...missing },
+      { ...nchanSpec(), scenarios: ['scale'] },
+    ];
+  }
   return [
     { name: BASELINE, script: 'bench/servers/raw-node.ts' },
     // Default options: history on.

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { hardFdLimit, processPssBytes } from './proc.ts';
 
 const NGINX_BIN = '/usr/sbin/nginx';
 const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
@@ -40,21 +41,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-function config(prefix: string, port: number, maxConnections: number): string {
+function config(prefix: string, port: number, maxConnections: number, workers: number): string {
+  // Each worker holds its share of the streams (reuseport deals connections evenly by hash),
+  // with room for an uneven deal; never more descriptors than the hard limit allows.
+  const perWorker = workers === 1 ? maxConnections : Math.ceil((maxConnections * 1.25) / workers);
+  const rlimit = Math.min(perWorker + 256, hardFdLimit());
   // Run as root, the master would otherwise hand the worker to `nobody`, who cannot enter
   // the private (0700) prefix.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
   return `load_module ${NCHAN_MODULE};
 ${user}daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 # The worker may raise its soft descriptor limit up to the hard one, never beyond.
-worker_rlimit_nofile ${maxConnections + 256};
+worker_rlimit_nofile ${rlimit};
 # Twice the streams: at one connection slot per stream, nchan ran out ("worker_connections are
 # not enough, reusing connections") with 160 of 19,300 subscribers still to accept.
-events { worker_connections ${2 * maxConnections + 128}; multi_accept on; }
+events { worker_connections ${2 * perWorker + 128}; multi_accept on; }
 http {
   access_log off;
   client_body_temp_path ${prefix}/body;
@@ -63,7 +68,7 @@ http {
   uwsgi_temp_path ${prefix}/uwsgi;
   scgi_temp_path ${prefix}/scgi;
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096${workers > 1 ? ' reuseport' : ''};
     location ~ ^/events/(.+)$ {
       nchan_subscriber eventsource;
       nchan_channel_id $1;
@@ -93,21 +98,34 @@ export class NchanServer {
     readonly prefix: string,
     readonly port: number,
     private readonly maxConnections: number,
+    readonly workers: number,
   ) {}
 
-  static async start(maxConnections: number): Promise<NchanServer> {
+  /** `workers` nginx worker processes (worker_processes), one by default. */
+  static async start(maxConnections: number, workers = 1): Promise<NchanServer> {
     const prefix = mkdtempSync(path.join(os.tmpdir(), 'bench-nchan-'));
     for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(prefix, dir));
-    const server = new NchanServer(prefix, await freePort(), maxConnections);
-    writeFileSync(path.join(prefix, 'nginx.conf'), config(prefix, server.port, maxConnections));
+    const server = new NchanServer(prefix, await freePort(), maxConnections, workers);
+    writeFileSync(path.join(prefix, 'nginx.conf'), config(prefix, server.port, maxConnections, workers));
     await server.launch();
     return server;
   }
 
   /** The worker's PID (one worker), or undefined while there is none. */
   workerPid(): number | undefined {
+    return this.workerPids()[0];
+  }
+
+  /** Every worker's PID. */
+  workerPids(): number[] {
     const master = this.master?.pid;
-    return master === undefined ? undefined : childrenOf(master)[0];
+    return master === undefined ? [] : childrenOf(master);
+  }
+
+  /** PSS of the master and every worker together, in bytes (shared memory counted once). */
+  totalPss(): number {
+    const pids = [this.master?.pid, ...this.workerPids()].filter((p): p is number => p !== undefined);
+    return pids.reduce((sum, pid) => sum + processPssBytes(pid), 0);
   }
 
   /** CPU (user + system, µs) of master and worker so far, across restarts. */
@@ -116,7 +134,7 @@ export class NchanServer {
   }
 
   private liveTicks(): number {
-    const pids = [this.master?.pid, this.workerPid()].filter((p): p is number => p !== undefined);
+    const pids = [this.master?.pid, ...this.workerPids()].filter((p): p is number => p !== undefined);
     return pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
   }
 
@@ -150,19 +168,19 @@ export class NchanServer {
   async stop(): Promise<void> {
     const master = this.master;
     if (master === undefined || master.exitCode !== null || master.signalCode !== null) return;
-    const worker = this.workerPid();
+    const workers = this.workerPids();
     // Read just before the stop: what the shutdown itself costs is not counted.
     this.retiredTicks += this.liveTicks();
     const exited = new Promise<void>((resolve) => master.once('exit', () => resolve()));
     master.kill('SIGTERM');
     const timer = setTimeout(() => {
       master.kill('SIGKILL');
-      if (worker !== undefined) killQuietly(worker);
+      for (const worker of workers) killQuietly(worker);
     }, STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
     this.master = undefined;
-    if (worker !== undefined) await waitGone(worker, STOP_GRACE_MS);
+    for (const worker of workers) await waitGone(worker, STOP_GRACE_MS);
   }
 
   /** Stops nginx, passes on what its error log says went wrong, removes the private directory. */
@@ -197,7 +215,7 @@ export class NchanServer {
     // Ready once the worker answers on the port.
     for (;;) {
       if (master.exitCode !== null) throw new Error(`nginx exited at startup: ${this.errorLogTail()}`);
-      if (this.workerPid() !== undefined && (await answers(this.port))) break;
+      if (this.workerPids().length >= this.workers && (await answers(this.port))) break;
       if (Date.now() > giveUpAt) {
         await this.stop();
         throw new Error(`nginx did not answer on port ${this.port} within ${STARTUP_TIMEOUT_MS} ms: ${this.errorLogTail()}`);

@@ -80,6 +80,8 @@ export interface LoopDelaySample {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** A server of several worker processes: each worker's p99 (the fields above: the worst). */
+  workersP99Ms?: number[];
 }
 
 // ---- server → parent -------------------------------------------------------------

@@ -19,7 +19,7 @@
  * hard deadline after which its processes are killed and it is reported as failed, and
  * the whole run has a deadline after which it exits.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { combineRounds } from './aggregate.ts';
@@ -29,6 +29,7 @@ import { BASELINE, implementations, scaleImplementations, type ImplementationSpe
 import { machineInfo, type MachineInfo } from './machine.ts';
 import { cpuPinningAvailable, reachableFdLimit } from './processes.ts';
 import { renderMarkdown, type RunInfo } from './report.ts';
+import { systemLimits } from './proc.ts';
 import { renderScaleMarkdown, type ScaleRunInfo } from './scale-report.ts';
 import { DEFAULT_SCALE_STREAMS, planScale, runScale, type ScaleResult } from './scenarios/scale.ts';
 import { runGrip } from './scenarios/grip.ts';
@@ -66,6 +67,8 @@ interface Options {
   only: string[] | undefined;
   scenarios: ScenarioId[];
   scaleStreams: number;
+  /** At least this many server workers in the scale scenario (undefined: as the descriptors need). */
+  scaleWorkers: number | undefined;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -83,6 +86,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const repeat = Number(flag('repeat') ?? env['BENCH_REPEAT'] ?? (quick ? 1 : 3));
   const scaleStreams = Number(flag('scale-streams') ?? env['BENCH_SCALE_STREAMS'] ?? DEFAULT_SCALE_STREAMS);
   if (!(Number.isInteger(scaleStreams) && scaleStreams >= 1)) throw new Error(`--scale-streams must be a positive integer`);
+  const scaleWorkers = Number(flag('scale-workers') ?? env['BENCH_SCALE_WORKERS'] ?? NaN);
   return {
     quick,
     pin: (flag('no-pin') ?? env['BENCH_NO_PIN'] ?? '0') === '0',
@@ -91,6 +95,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     only: list(flag('only') ?? env['BENCH_ONLY']),
     scenarios: scenarios as ScenarioId[],
     scaleStreams,
+    scaleWorkers: Number.isInteger(scaleWorkers) && scaleWorkers >= 1 ? scaleWorkers : undefined,
   };
 }
 
@@ -324,13 +329,21 @@ async function runScaleScenario(
   const loadAtStart = os.loadavg()[0]!;
   // BENCH_SCALE_PER_LOAD=N: at most N streams per load process (to try several at small N).
   const perLoad = Number(process.env['BENCH_SCALE_PER_LOAD'] ?? NaN);
-  const setup = planScale(options.scaleStreams, reachableFdLimit, placement, perLoad >= 1 ? perLoad : undefined);
-  const impls = scaleImplementations(gripstreamPresent).filter(selected);
+  const setup = planScale(
+    options.scaleStreams,
+    reachableFdLimit,
+    placement,
+    perLoad >= 1 ? perLoad : undefined,
+    options.scaleWorkers,
+  );
+  const impls = scaleImplementations(gripstreamPresent, setup.workers).filter(selected);
   console.log(
     `bench: scale: ${setup.streams.toLocaleString('en-US')} streams per implementation, ${setup.loadProcesses} load ` +
-      `process(es), sources ${setup.sources.join(', ')}, ulimit -n ${setup.fdLimit}`,
+      `process(es), ${setup.workers} server worker(s), sources ${setup.sources.join(', ')}, ulimit -n ${setup.fdLimit}`,
   );
   for (const a of setup.adjustments) console.log(`bench: scale: note: ${a}`);
+  const loads: number[] = [];
+  const loadSampler = setInterval(() => loads.push(os.loadavg()[0]!), 5_000);
   const results: ScaleResult[] = [];
   for (const impl of impls) {
     if (impl.unavailable !== undefined) console.log(`bench: scale: ${impl.name} SKIPPED: ${impl.unavailable}`);
@@ -347,13 +360,43 @@ async function runScaleScenario(
     pinning,
     loadAtStart,
     baseline: BASELINE,
+    systemLimits: systemLimits(),
+    ...(loads.length > 0 ? { loadDuring: { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) } } : {}),
+    ...(setup.workers > 1 ? onePerProcessFigures() : {}),
   };
+  clearInterval(loadSampler);
   const markdown = renderScaleMarkdown(run, results);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(RESULTS_DIR + 'scale-latest.md', markdown);
-  writeFileSync(RESULTS_DIR + 'scale-latest.json', JSON.stringify({ run, results }, null, 2) + '\n');
+  // Workers (one machine) and one process are different questions: each keeps its own latest.
+  const base = setup.workers > 1 ? 'scale-machine-latest' : 'scale-latest';
+  writeFileSync(RESULTS_DIR + base + '.md', markdown);
+  writeFileSync(RESULTS_DIR + base + '.json', JSON.stringify({ run, results }, null, 2) + '\n');
   console.log('\n' + markdown);
-  console.log('bench: wrote bench/results/scale-latest.md, bench/results/scale-latest.json');
+  console.log(`bench: wrote bench/results/${base}.md, bench/results/${base}.json`);
+}
+
+/** gripstream and the floor in one process, from the last one-process scale run (scale-latest.json). */
+function onePerProcessFigures(): Pick<ScaleRunInfo, 'oneProcess'> {
+  try {
+    const last = JSON.parse(readFileSync(RESULTS_DIR + 'scale-latest.json', 'utf8')) as {
+      run: { startedAt: string };
+      results: ScaleResult[];
+    };
+    const g = last.results.find((r) => r.implementation === 'gripstream');
+    const floor = last.results.find((r) => r.implementation === BASELINE);
+    if (g === undefined) return {};
+    return {
+      oneProcess: {
+        streams: g.streams,
+        startedAt: String(last.run.startedAt),
+        ...(g.broadcastCpuMicrosPerEvent !== undefined ? { broadcastCpuMicrosPerEvent: g.broadcastCpuMicrosPerEvent } : {}),
+        ...(g.acceptCpuMicrosPerStream !== undefined ? { acceptCpuMicrosPerStream: g.acceptCpuMicrosPerStream } : {}),
+        ...(floor?.acceptCpuMicrosPerStream !== undefined ? { floorAcceptCpuMicrosPerStream: floor.acceptCpuMicrosPerStream } : {}),
+      },
+    };
+  } catch {
+    return {};
+  }
 }
 
 function describeScale(r: ScaleResult): string {

@@ -17,11 +17,21 @@ describe('planScale', () => {
     expect(setup.adjustments).toEqual([]);
   });
 
-  it('caps the streams at what one server process may hold, and says why', () => {
+  it('serves the streams from as many workers as the descriptor limit needs, and says why', () => {
     const setup = planScale(100_000, (wanted) => Math.min(wanted, 20_000), placement);
-    expect(setup.streams).toBe(19_488);
-    expect(setup.sources).toEqual(['127.0.0.2', '127.0.0.3']);
-    expect(setup.adjustments.join(' ')).toMatch(/capped at 19,488/);
+    expect(setup.streams).toBe(100_000);
+    expect(setup.workers).toBe(6);
+    expect(setup.loadProcesses).toBe(6);
+    expect(setup.sources).toHaveLength(10);
+    expect(setup.adjustments.join(' ')).toMatch(/served by 6 workers/);
+  });
+
+  it('one process where it holds them all; more workers when asked, never fewer than needed', () => {
+    expect(planScale(19_000, (wanted) => Math.min(wanted, 20_000), placement).workers).toBe(1);
+    expect(planScale(10_000, (wanted) => Math.min(wanted, 20_000), placement, undefined, 4).workers).toBe(4);
+    const short = planScale(100_000, (wanted) => Math.min(wanted, 20_000), placement, undefined, 2);
+    expect(short.workers).toBe(6);
+    expect(short.adjustments.join(' ')).toMatch(/asked for 2 workers/);
   });
 
   it('spreads the streams over more load processes when each may hold fewer', () => {

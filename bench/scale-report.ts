@@ -14,6 +14,12 @@ export interface ScaleRunInfo {
   pinning: string;
   loadAtStart: number;
   baseline: string;
+  /** 1-min load average sampled every 5 s during the run. */
+  loadDuring?: { mean: number; max: number };
+  /** fs.file-max, fs.nr_open, the ephemeral port range, somaxconn… */
+  systemLimits?: Record<string, string>;
+  /** gripstream in one process (scale-latest.json, an earlier run): the figures the workers are judged against. */
+  oneProcess?: { streams: number; broadcastCpuMicrosPerEvent?: number; acceptCpuMicrosPerStream?: number; floorAcceptCpuMicrosPerStream?: number; startedAt: string };
 }
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -67,7 +73,9 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
   const m = run.machine;
   const s = run.setup;
   return [
-    `# Scale benchmark: ${int.format(s.streams)} streams per server process`,
+    s.workers > 1
+      ? `# Scale benchmark: ${int.format(s.streams)} streams on one machine, ${s.workers} server workers each`
+      : `# Scale benchmark: ${int.format(s.streams)} streams per server process`,
     '',
     `Run ${run.startedAt.toISOString()}, took ${(run.durationMs / 1000).toFixed(0)} s. Produced by ` +
       '`npm run bench -- --scenarios=scale` (`bench/scenarios/scale.ts`).',
@@ -79,6 +87,18 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
     `- ulimit -n per child: ${int.format(s.fdLimit)}`,
     `- Load average (1 min) at start: ${run.loadAtStart.toFixed(2)}` +
       (run.loadAtStart > 0.5 * m.cores ? ' — **other work was running; wall-clock figures are noisy**' : ''),
+    ...(run.loadDuring ? [`- Load average (1 min) during the run: mean ${run.loadDuring.mean.toFixed(1)}, max ${run.loadDuring.max.toFixed(1)}`] : []),
+    ...(run.systemLimits
+      ? [`- System limits: ${Object.entries(run.systemLimits).map(([k, v]) => `${k} ${v}`).join('; ')}`]
+      : []),
+    ...(s.workers > 1
+      ? [
+          `- Servers: gripstream as ${s.workers} node:cluster workers on one port (bench/servers/gripstream-workers.ts; ` +
+            `scheduling ${process.env['NODE_CLUSTER_SCHED_POLICY'] === 'rr' ? 'round robin through the primary' : '`SCHED_NONE`: each worker accepts itself'}), ` +
+            'the Redis engine between them (one private redis-server), the primary publishing as the job; nchan as ' +
+            `${s.workers} nginx workers (\`reuseport\`). Memory is PSS summed over every server process, redis-server included.`,
+        ]
+      : []),
     ...s.adjustments.map((a) => `- **Adjusted:** ${a}`),
     '',
     '## Results',
@@ -90,7 +110,8 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
     ...rows,
     '',
     ...renderNotes(results),
-    renderGoals(results, floor, s.streams),
+    ...renderWorkerLoops(results),
+    s.workers > 1 ? renderMachineGoals(run, results) : renderGoals(results, floor, s.streams),
     '',
     '## How it is measured',
     '',
@@ -138,5 +159,50 @@ function renderGoals(results: ScaleResult[], floor: ScaleResult | undefined, str
     `| one broadcast reaches all within 1 s | ${ms(g.broadcastMs)} | ${check(g.broadcastMs === undefined ? undefined : g.broadcastMs <= SCALE_GOALS.broadcastMs)} |`,
     `| reconnect storm with resume, all exactly caught up, within 30 s | ${reconnect(g)} | ${check(g.reconnectMs === undefined ? undefined : g.caughtUp === true && g.reconnectMs <= SCALE_GOALS.reconnectMs)} |`,
     `| p99 event-loop delay reported | ${p99s.length > 0 ? `${dec.format(Math.max(...p99s))} ms worst phase` : '—'} | ${check(p99s.length > 0)} |`,
+  ].join('\n');
+}
+
+/** Each worker's p99 event-loop delay, per phase. */
+function renderWorkerLoops(results: ScaleResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    for (const [phase, sample] of Object.entries(r.loopDelay ?? {})) {
+      if (sample?.workersP99Ms === undefined) continue;
+      lines.push(`- ${r.implementation}, ${phase}: ${sample.workersP99Ms.map((v) => `${dec.format(v)} ms`).join(' · ')}`);
+    }
+  }
+  return lines.length === 0 ? [] : ['### p99 event-loop delay per worker', '', ...lines, ''];
+}
+
+/** The goals of issue 25: one machine, every core, 100,000 streams. */
+function renderMachineGoals(run: ScaleRunInfo, results: ScaleResult[]): string {
+  const g = results.find((r) => r.implementation === 'gripstream');
+  const n = results.find((r) => r.implementation === 'nchan');
+  if (g === undefined || g.status === 'skipped' || g.status === 'failed') return '## Goals (issue 25)\n\ngripstream did not run.\n';
+  const check = (ok: boolean | undefined): string => (ok === undefined ? '?' : ok ? 'met' : '**not met**');
+  const one = run.oneProcess;
+  const cores = run.setup.placement.serverCpu !== undefined ? 1 : run.machine.cores;
+  const broadcastCpuMs = g.broadcastCpuMicrosPerEvent === undefined ? undefined : (g.broadcastCpuMicrosPerEvent * g.streams) / 1000;
+  const broadcastBound = broadcastCpuMs === undefined ? undefined : (broadcastCpuMs / cores) * 1.3;
+  const cpuRatio = one?.broadcastCpuMicrosPerEvent && g.broadcastCpuMicrosPerEvent ? g.broadcastCpuMicrosPerEvent / one.broadcastCpuMicrosPerEvent : undefined;
+  const acceptRatio = one?.floorAcceptCpuMicrosPerStream && g.acceptCpuMicrosPerStream ? g.acceptCpuMicrosPerStream / one.floorAcceptCpuMicrosPerStream : undefined;
+  const ahead = (a: number | undefined, b: number | undefined): boolean | undefined => (a === undefined || b === undefined ? undefined : a < b);
+  return [
+    `## Goals (issue 25), gripstream at ${int.format(g.streams)} streams on ${run.setup.workers} workers` +
+      (g.streams < 100_000 ? ' (the goals are for 100,000)' : ''),
+    '',
+    '| Goal | Measured | |',
+    '| --- | --- | --- |',
+    `| RSS ≤ 10 KiB per stream, every process (Redis included) | ${bytes(g.rssPerStream)} | ${check(g.rssPerStream === undefined ? undefined : g.rssPerStream <= 10 * 1024)} |`,
+    `| server CPU per accepted stream ≤ 1.1× the hand-written floor's | ${micros(g.acceptCpuMicrosPerStream)}` +
+      (one?.floorAcceptCpuMicrosPerStream ? ` against the floor's ${micros(one.floorAcceptCpuMicrosPerStream)} in one process (${one.startedAt.slice(0, 10)}): ${acceptRatio?.toFixed(2)}×` : ' (no floor figure)') +
+      ` | ${check(acceptRatio === undefined ? undefined : acceptRatio <= 1.1)} |`,
+    `| CPU per delivered event within 1.2× of one process | ${micros(g.broadcastCpuMicrosPerEvent)}` +
+      (one?.broadcastCpuMicrosPerEvent ? ` against ${micros(one.broadcastCpuMicrosPerEvent)} (${int.format(one.streams)} streams, one process, ${one.startedAt.slice(0, 10)}): ${cpuRatio?.toFixed(2)}×` : '') +
+      ` | ${check(cpuRatio === undefined ? undefined : cpuRatio <= 1.2)} |`,
+    `| one broadcast reaches all within its CPU ÷ ${cores} server core(s) + 30 % | ${ms(g.broadcastMs)} against ${ms(broadcastBound)} | ${check(broadcastBound === undefined || g.broadcastMs === undefined ? undefined : g.broadcastMs <= broadcastBound)} |`,
+    `| reconnect storm complete and exact within 60 s | ${reconnect(g)} | ${check(g.reconnectMs === undefined ? undefined : g.caughtUp === true && g.reconnectMs <= 60_000)} |`,
+    `| ahead of nchan on CPU per delivery | ${micros(g.broadcastCpuMicrosPerEvent)} against ${micros(n?.broadcastCpuMicrosPerEvent)} | ${check(ahead(g.broadcastCpuMicrosPerEvent, n?.broadcastCpuMicrosPerEvent))} |`,
+    `| ahead of nchan on storm time | ${ms(g.reconnectMs)} against ${ms(n?.reconnectMs)} | ${check(ahead(g.reconnectMs, n?.reconnectMs))} |`,
   ].join('\n');
 }

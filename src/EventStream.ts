@@ -329,7 +329,7 @@ export class EventStream<E extends object = EventMap> {
     if (state.closed) throw new ClosedError();
     const timeout = options.timeout ?? DEFAULT_READY_TIMEOUT;
     if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${String(timeout)}`);
+      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${describeValue(timeout)}`);
     }
     await state.health.whenUp(timeout);
   }
@@ -382,7 +382,7 @@ export class EventStream<E extends object = EventMap> {
     if (state.drain !== undefined) return state.drain.done;
     if (state.closed) return Promise.resolve();
     if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${String(windowMs)}`);
+      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${describeValue(windowMs)}`);
     }
     state.drain = new Drain(
       {

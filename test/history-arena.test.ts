@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../src/index.js';
+import { EVENTS_LOST } from '../src/history/ArenaReplay.js';
 import { channelBytes, DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../src/history/RecordArena.js';
 import { collectGarbage as gc } from './support/gc.js';
 
@@ -168,12 +169,18 @@ describe('MemoryHistory arena: edges of the layout', () => {
 describe('MemoryHistory against a model (fast-check)', () => {
   // A plain-array store with the same rules: the arena's ring, blocks, chains, sweep and
   // compaction must answer exactly like it, in the default layout and in a small one.
+  // Publisher ids are of two kinds: a few shared names reused everywhere, and per-channel
+  // counters ('1', '2', … in each channel: unique within it, the same across channels). A read
+  // may resume from an event a client really got; whenever the store says complete and the id
+  // is unique within each channel read, the replay must be exactly what was published after it.
   interface Kept { seq: number; channel: string; id: string | undefined; event: string; data: string; time: number; size: number }
   type Op =
+    /** ids: a shared name `id<n>`, COUNTER (the channel's next counter), or none. */
     | { kind: 'append'; channel: number; sizes: number[]; ids: (number | undefined)[] }
     | { kind: 'tick'; ms: number }
     | { kind: 'sweep' }
-    | { kind: 'read'; channels: number[]; pick: number; custom: boolean };
+    | { kind: 'read'; channels: number[]; pick: number; custom: boolean; seen: boolean };
+  const COUNTER = -1;
   const CHANNELS = 6;
   const EVENT_NAMES = ['m', 'é', 'n'.repeat(70)];
 
@@ -183,7 +190,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
       channel: fc.nat(CHANNELS - 1),
       // Mostly events that share blocks, some larger than a block.
       sizes: fc.array(fc.oneof({ weight: 4, arbitrary: fc.nat(120) }, { weight: 1, arbitrary: fc.integer({ min: 500, max: 3000 }) }), { minLength: 1, maxLength: 3 }),
-      ids: fc.array(fc.option(fc.nat(4), { nil: undefined, freq: 3 }), { minLength: 3, maxLength: 3 }),
+      ids: fc.array(fc.option(fc.oneof(fc.nat(4), fc.constant(COUNTER), fc.constant(COUNTER)), { nil: undefined, freq: 3 }), { minLength: 3, maxLength: 3 }),
     }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.nat(60) }) },
     { weight: 1, arbitrary: fc.constant({ kind: 'sweep' as const }) },
@@ -192,6 +199,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
       channels: fc.uniqueArray(fc.nat(CHANNELS - 1), { minLength: 1, maxLength: 3 }),
       pick: fc.nat(1000),
       custom: fc.boolean(),
+      seen: fc.boolean(),
     }) },
   );
   const limitsArb = fc.record({
@@ -213,15 +221,27 @@ describe('MemoryHistory against a model (fast-check)', () => {
         /** Channels the store has (their evicted-up-to); others read the floor of dropped ones. */
         const exists = new Map<string, number>();
         let droppedUpTo = 0;
+        /** Channels (with a slot) that evicted an event with a publisher id; the floor of dropped ones. */
+        const evictedIds = new Set<string>();
+        let droppedIds = false;
+        const firstSeq = c.now() * 1000;
         let sweeping = false;
         const handed: { id: string }[] = [];
+        /** Everything ever published: what a client may have seen. */
+        const log: { seq: number; channel: string; id: string }[] = [];
+        const counters = new Map<string, number>();
+        const forget = (channel: string): void => {
+          droppedUpTo = Math.max(droppedUpTo, exists.get(channel)!);
+          droppedIds ||= evictedIds.delete(channel);
+          exists.delete(channel);
+        };
         const dropFrom = (victim: Kept): void => {
           kept.splice(kept.indexOf(victim), 1);
           exists.set(victim.channel, Math.max(exists.get(victim.channel) ?? 0, victim.seq));
+          if (victim.id !== undefined) evictedIds.add(victim.channel);
           // A channel is forgotten the moment its last event goes (issue 21).
           if (kept.some((k) => k.channel === victim.channel)) return;
-          droppedUpTo = Math.max(droppedUpTo, exists.get(victim.channel)!);
-          exists.delete(victim.channel);
+          forget(victim.channel);
         };
         /** What the store-wide bound counts: the events, and each channel that has some. */
         const counted = (): number =>
@@ -243,16 +263,26 @@ describe('MemoryHistory against a model (fast-check)', () => {
             for (const channel of [...exists.keys()]) {
               evictChannel(channel);
               if (!exists.has(channel) || kept.some((k) => k.channel === channel)) continue;
-              droppedUpTo = Math.max(droppedUpTo, exists.get(channel)!);
-              exists.delete(channel);
+              forget(channel);
             }
           } else if (o.kind === 'append') {
             const channel = `ch${o.channel}`;
-            if (!exists.has(channel)) exists.set(channel, droppedUpTo);
+            if (!exists.has(channel)) {
+              exists.set(channel, droppedUpTo);
+              // A new slot may be a channel dropped before: it inherits the floor.
+              if (droppedIds) evictedIds.add(channel);
+            }
+            const idOf = (pick: number | undefined): string | undefined => {
+              if (pick === undefined) return undefined;
+              if (pick !== COUNTER) return `id${pick}`;
+              const next = (counters.get(channel) ?? 0) + 1;
+              counters.set(channel, next);
+              return String(next);
+            };
             const inputs = o.sizes.map((n, i) => ({
               event: EVENT_NAMES[n % EVENT_NAMES.length]!,
               data: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1),
-              id: o.ids[i] === undefined ? undefined : `id${o.ids[i]}`,
+              id: idOf(o.ids[i]),
             }));
             for (const [i, r] of store.append(channel, inputs).entries()) {
               const input = inputs[i]!;
@@ -260,6 +290,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
               expect(r.data).toBe(input.data);
               kept.push({ seq: r.seq, channel, id: input.id, event: input.event, data: input.data, time: c.now(), size: sizeOf(input.event, input.data, input.id ?? '') });
               handed.push({ id: r.id });
+              log.push({ seq: r.seq, channel, id: r.id });
             }
             sweeping = true;
             evictChannel(channel);
@@ -268,19 +299,38 @@ describe('MemoryHistory against a model (fast-check)', () => {
             const channels = o.channels.map((n) => `ch${n}`);
             for (const ch of channels) if (exists.has(ch)) evictChannel(ch);
             const recent = handed.length === 0 || o.pick % 25 === 0 ? undefined : handed[handed.length - 1 - (o.pick % Math.min(handed.length, 40))];
-            const asked = o.custom ? `id${o.pick % 5}` : (recent?.id ?? 'unknown');
+            // An event a client on these channels really got (any age, evicted or not).
+            const mine = log.filter((e) => channels.includes(e.channel));
+            const seen = o.seen && mine.length > 0 ? mine[mine.length - 1 - (o.pick % mine.length)] : undefined;
+            const asked = seen?.id ?? (o.custom ? `id${o.pick % 5}` : (recent?.id ?? 'unknown'));
             const matches = kept.filter((k) => channels.includes(k.channel) && k.id === asked);
+            // A channel that does not keep the id but evicted publisher ids may have had it.
+            const elsewhere = channels.some(
+              (ch) => !matches.some((k) => k.channel === ch) && (exists.has(ch) ? evictedIds.has(ch) : droppedIds),
+            );
             const numeric = /^\d+$/.test(asked) ? Number(asked) : undefined;
-            const position = matches.length > 0 ? Math.min(...matches.map((k) => k.seq)) : numeric;
+            const position = matches.length > 0 ? (elsewhere ? undefined : Math.min(...matches.map((k) => k.seq))) : numeric;
             const after = position ?? -Infinity;
             const expected = kept.filter((k) => channels.includes(k.channel) && k.seq > after);
-            const exact = matches.length === 1 || (matches.length === 0 && numeric !== undefined);
-            const complete = exact && channels.every((ch) => (exists.get(ch) ?? droppedUpTo) <= after);
+            const exact = matches.length > 0 ? matches.length === 1 && !elsewhere : numeric !== undefined;
+            const complete = exact && after >= firstSeq && channels.every((ch) => (exists.get(ch) ?? droppedUpTo) <= after);
             const replay = store.readAfter(channels, asked);
-            expect(replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data])).toEqual(
-              expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]),
-            );
+            const got = replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data]);
+            expect(got).toEqual(expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]));
             expect(replay.complete).toBe(complete);
+            // The lazy path (resumes over HTTP, src/history/ArenaReplay.ts) looks the id up the same way.
+            const source = store.replaySource(channels, asked);
+            const pulled: unknown[] = [];
+            for (let next = source.next(); next !== undefined; next = source.next()) {
+              pulled.push(next === EVENTS_LOST ? 'lost' : [next.seq, next.channel, next.event, next.id, next.data]);
+            }
+            expect(pulled).toEqual(got);
+            expect(source.complete).toBe(complete);
+            // The promise itself, whatever the rule: complete means nothing the client missed is left out.
+            const uniqueInEach = channels.every((ch) => log.filter((e) => e.channel === ch && e.id === asked).length <= 1);
+            if (seen !== undefined && replay.complete && uniqueInEach) {
+              expect(replay.records.map((r) => r.seq)).toEqual(mine.filter((e) => e.seq > seen.seq).map((e) => e.seq));
+            }
           }
           expect(store.size).toBe(kept.length);
           expect(store.bytes).toBe(counted());

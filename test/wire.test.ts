@@ -1,6 +1,6 @@
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStream, type HistoryStore, type Replay, type StreamRequest } from '../src/index.js';
+import { EventStream, InvalidChannelError, type HistoryStore, type Replay, type StreamRequest } from '../src/index.js';
 import { runCleanups, track } from './support/cleanup.js';
 import { RawClient } from './support/raw.js';
 import { startApp } from './support/server.js';
@@ -369,10 +369,10 @@ describe('refusals', () => {
     expectOneLinePlainText(raw);
   });
 
-  it('400 for a literal invalid channel given to the route', async () => {
-    const { raw } = await request((es) => es('bad,channel'));
-    expect(raw.head!.status).toBe(400);
-    expectOneLinePlainText(raw);
+  it('a literal channel that can never be valid is refused where the route is declared', () => {
+    const es = track(new EventStream());
+    expect(() => es('bad,channel')).toThrow(InvalidChannelError);
+    expect(() => es('bad,channel')).toThrow(/eventStream\('a', 'b'\)/);
   });
 
   it('a refusal is a complete response with a Content-Length, not a stream', async () => {

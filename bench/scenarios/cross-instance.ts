@@ -46,6 +46,15 @@ export interface CrossSizes {
 }
 
 export function crossSizes(quick: boolean): CrossSizes {
+  // BENCH_CROSS_CLIENTS=N: N clients in the throughput and loaded latency phases (issue 25's
+  // check is 1,000 clients over two instances with a job publishing).
+  const clients = Number(process.env['BENCH_CROSS_CLIENTS'] ?? NaN);
+  const sizes = crossDefaultSizes(quick);
+  if (!(Number.isInteger(clients) && clients >= 1)) return sizes;
+  return { ...sizes, clients, latencyLoaded: { ...sizes.latencyLoaded, clients } };
+}
+
+function crossDefaultSizes(quick: boolean): CrossSizes {
   return quick
     ? {
         clients: 100,

@@ -76,10 +76,15 @@ const STATS_TIMEOUT_MS = 60_000;
 const RESUMES = new Set(['gripstream', 'nchan']);
 
 export interface ScaleSetup {
-  /** Streams per implementation (after any cap). */
+  /** Streams per implementation. */
   streams: number;
   /** ulimit -n each child gets. */
   fdLimit: number;
+  /**
+   * Server processes per implementation: 1 (one process holds every stream), or the workers
+   * of one machine sharing one port (gripstream: node:cluster + Redis; nchan: nginx workers).
+   */
+  workers: number;
   loadProcesses: number;
   sources: string[];
   placement: Placement;
@@ -87,30 +92,44 @@ export interface ScaleSetup {
   adjustments: string[];
 }
 
-/** Plans N streams within what the machine allows (descriptors per process, source ports). */
+/**
+ * A worker's share with room for an uneven deal: the cluster's round robin hands a connection
+ * to whichever worker is free, nginx's reuseport by a hash of the address, neither exactly evenly.
+ */
+const WORKER_SHARE_MARGIN = 1.15;
+
+/**
+ * Plans N streams within what the machine allows (descriptors per process, source ports).
+ * Where one process may not hold N descriptors, the server becomes several workers on one
+ * port, as many as the limit needs (or `workersAsked`, when that is enough).
+ */
 export function planScale(
   wanted: number,
   fdLimitReachable: (n: number) => number,
   placement: Placement,
   maxPerLoadProcess = MAX_STREAMS_PER_LOAD_PROCESS,
+  workersAsked?: number,
 ): ScaleSetup {
   const adjustments: string[] = [];
   const fdLimit = fdLimitReachable(wanted + FD_HEADROOM);
-  let streams = wanted;
-  if (fdLimit < wanted + FD_HEADROOM) {
-    streams = Math.max(0, fdLimit - FD_HEADROOM);
+  const perProcessMax = Math.max(1, fdLimit - FD_HEADROOM);
+  const needed = wanted <= perProcessMax ? 1 : Math.ceil((wanted * WORKER_SHARE_MARGIN) / perProcessMax);
+  let workers = Math.max(needed, workersAsked ?? 1);
+  if (workersAsked !== undefined && workersAsked < needed) {
+    adjustments.push(`asked for ${workersAsked} workers, but ${needed} are needed to hold the streams within the descriptor limit`);
+  }
+  if (workersAsked === undefined && needed > 1) {
     adjustments.push(
-      `asked for ${wanted.toLocaleString('en-US')} streams, but a process can hold at most ${fdLimit.toLocaleString('en-US')} ` +
-        `descriptors here (hard \`ulimit -n\`, and no CAP_SYS_RESOURCE to raise it), and the server holds every stream ` +
-        `in one process: capped at ${streams.toLocaleString('en-US')}. For 100,000 raise the hard limit first ` +
-        '(`ulimit -Hn 200000` as root, or `docker run --ulimit nofile=200000:200000`).',
+      `a process can hold at most ${fdLimit.toLocaleString('en-US')} descriptors here (hard \`ulimit -n\`, and no ` +
+        `CAP_SYS_RESOURCE to raise it): the ${wanted.toLocaleString('en-US')} streams are served by ${needed} workers on one port`,
     );
   }
-  const perProcess = Math.max(1, Math.min(maxPerLoadProcess, fdLimit - FD_HEADROOM));
-  const loadProcesses = Math.max(1, Math.ceil(streams / perProcess));
-  const sourceCount = Math.max(1, Math.ceil(streams / STREAMS_PER_SOURCE));
+  workers = Math.max(1, workers);
+  const perProcess = Math.max(1, Math.min(maxPerLoadProcess, perProcessMax));
+  const loadProcesses = Math.max(1, Math.ceil(wanted / perProcess));
+  const sourceCount = Math.max(1, Math.ceil(wanted / STREAMS_PER_SOURCE));
   const sources = Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 2}`);
-  return { streams, fdLimit, loadProcesses, sources, placement, adjustments };
+  return { streams: wanted, fdLimit, workers, loadProcesses, sources, placement, adjustments };
 }
 
 export interface ScaleResult {
@@ -148,7 +167,7 @@ export async function runScale(impl: ImplementationSpec, setup: ScaleSetup): Pro
     ...(impl.args ? { args: impl.args } : {}),
     ...(setup.placement.serverCpu !== undefined ? { cpu: setup.placement.serverCpu } : {}),
     label: `${impl.name} server`,
-    env: { BENCH_LOOP_DELAY: '1', BENCH_NCHAN_MAX_CONNECTIONS: String(setup.streams + 1_024) },
+    env: { BENCH_LOOP_DELAY: '1', BENCH_NCHAN_MAX_CONNECTIONS: String(setup.streams + 1_024), BENCH_WORKERS: String(setup.workers) },
     fdLimit: setup.fdLimit,
   });
   const loads = Array.from({ length: setup.loadProcesses }, (_, i) =>

@@ -46,13 +46,13 @@ export interface ServerTarget {
   /** CPU (user + system, µs) the serving process(es) used so far. */
   cpuMicros(): number;
   /** Memory of the serving process(es), after a full collection where there is one. */
-  memory(): MemorySample;
+  memory(): MemorySample | Promise<MemorySample>;
   /** Streams open right now. */
   connections(): number | Promise<number>;
   /** Closes every open stream at once (see the 'drop' request), resolving once all are gone. */
   dropAll(): Promise<void>;
   /** Event-loop delay since the last reset; undefined when the server is not a Node loop. */
-  loopDelay?(): LoopDelaySample;
+  loopDelay?(): LoopDelaySample | Promise<LoopDelaySample>;
   resetLoopDelay?(): void;
   /** Releases what the target started (nchan: stops nginx) before this process exits. */
   close?(): Promise<void>;
@@ -145,9 +145,9 @@ async function handle(target: ServerTarget, req: ServerRequest): Promise<ServerM
   switch (req.type) {
     case 'stats': {
       const cpuMicros = target.cpuMicros();
-      const loopDelay = target.loopDelay?.();
+      const loopDelay = await target.loopDelay?.();
       const connections = await target.connections();
-      const memory = target.memory();
+      const memory = await target.memory();
       // After the forced GCs, so their pause is not charged to the next phase.
       if (req.resetLoopDelay === true) target.resetLoopDelay?.();
       return { type: 'stats', id: req.id, memory, connections, cpuMicros, ...(loopDelay ? { loopDelay } : {}) };
@@ -262,7 +262,7 @@ export function cpuTimeMicros(): number {
 }
 
 /** Memory after a full collection, so the numbers are live data rather than garbage. */
-function sampleMemory(): MemorySample {
+export function sampleMemory(): MemorySample {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('start benchmark servers with --expose-gc');
   // Two passes: the first can leave objects that only the second finds unreachable

@@ -15,6 +15,8 @@ import { serveTarget, type BenchEvent } from './harness.ts';
 
 /** Streams nginx is configured for (the scale scenario passes its N; nginx preallocates them). */
 const MAX_CONNECTIONS = Number(process.env['BENCH_NCHAN_MAX_CONNECTIONS'] ?? 20_000);
+/** nginx worker processes (the scale scenario with workers passes as many as gripstream gets). */
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1);
 
 let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -45,13 +47,14 @@ function publish(port: number, channel: string, event: BenchEvent): Promise<void
 }
 
 async function main(): Promise<void> {
-  const nchan = await NchanServer.start(MAX_CONNECTIONS);
+  const nchan = await NchanServer.start(MAX_CONNECTIONS, WORKERS);
   process.once('SIGTERM', () => void nchan.close().finally(() => process.exit(0)));
   serveTarget(
     {
       publish: (channel, event) => publish(nchan.port, channel, event),
       cpuMicros: () => nchan.cpuMicros(),
-      memory: () => ({ rss: nchan.workerRss(), heapUsed: NaN, external: NaN, arrayBuffers: NaN }),
+      // Several workers: PSS of all nginx processes, so the shared memory zone counts once.
+      memory: () => ({ rss: WORKERS === 1 ? nchan.workerRss() : nchan.totalPss(), heapUsed: NaN, external: NaN, arrayBuffers: NaN }),
       connections: async () => (await nchan.status())['subscribers'] ?? NaN,
       dropAll: async () => {
         // The publishing connection dies with nginx; the next publish opens a new one.

@@ -1,3 +1,4 @@
+import { catchRejection, ignoreRejection } from '../appCallback.js';
 import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
 import type { ChannelSpec } from '../request/channels.js';
@@ -29,7 +30,9 @@ export async function serveFetch(
   }
   if (decision.kind === 'head') return new Response(null, { status: 200, headers: decision.headers });
   if (decision.kind === 'hold') {
-    ctx.hooks.onConnect?.({ req: subject, channels: decision.channels, proxied: true });
+    const { onConnect } = ctx.hooks;
+    // A rejection is the app's to handle; unhandled, it would end the process.
+    if (onConnect !== undefined) catchRejection(onConnect({ req: subject, channels: decision.channels, proxied: true }), ignoreRejection);
     return new Response(decision.body, { status: 200, headers: decision.headers });
   }
   const sink = new WebStreamSink(ctx.subscriberHooks.maxBufferedBytes);

@@ -8,6 +8,8 @@ import { idText } from './idText.js';
 import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
 
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
+/** A Last-Event-ID that names no event for sure: everything kept is replayed, after history-truncated. */
+const UNKNOWN = { position: -Infinity, exact: false } as const;
 export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
 /** Per channel: room for a busy channel's 1,000 events of 8 KB. */
 export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
@@ -34,6 +36,8 @@ export class MemoryHistory implements HistoryStore {
   private lastSeq: number;
   /** "Events were lost before here" of the channels dropped once empty, folded into one. */
   private droppedUpTo = 0;
+  /** Whether an event of a dropped channel had a publisher id: any channel may have held it. */
+  private droppedIds = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -76,7 +80,7 @@ export class MemoryHistory implements HistoryStore {
     for (const input of inputs) assertInput(input);
     const arena = this.arena;
     // A channel re-created after a sweep inherits the floor of what was dropped.
-    const slot = arena.openSlot(channel, this.droppedUpTo);
+    const slot = arena.openSlot(channel, this.droppedUpTo, this.droppedIds);
     const now = this.now();
     const first = this.lastSeq + 1;
     for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
@@ -166,22 +170,39 @@ export class MemoryHistory implements HistoryStore {
    * counters), so they are looked up among the kept ids of the stream's own channels: one
    * match is that event; several (another channel, or a reused id) cannot say which event the
    * client saw: not exact, replayed from the earliest of them (nothing the client may have
-   * missed is left out). No match: a position this store handed out, or unknown (everything
-   * kept, not exact). Resumes are rare and publishes frequent, so this scans, not indexes.
+   * missed is left out). A channel that does not keep the id but evicted events with publisher
+   * ids may have carried it (room-a's evicted '1' beside room-b's kept '1'): where the client
+   * stands is then unknown. No match: a position this store handed out, or unknown
+   * (everything kept, not exact). Resumes are rare and publishes frequent, so this scans, not indexes.
    */
   private positionOf(channels: readonly string[], lastEventId: string): { position: number; exact: boolean } {
     // Before the first event this store made (GRIP's last-id=-); evictions still make it incomplete.
     if (lastEventId === FROM_START) return { position: this.firstSeq, exact: true };
     const matches: number[] = [];
     const wanted = Buffer.from(lastEventId);
+    let evictedElsewhere = false;
     for (const channel of channels) {
       const slot = this.arena.slotOf(channel);
+      const before = matches.length;
       if (slot !== undefined) this.arena.positionsOfId(slot, wanted, matches);
+      if (matches.length === before && this.mayHaveEvictedIds(slot)) evictedElsewhere = true;
     }
-    if (matches.length > 0) return { position: Math.min(...matches), exact: matches.length === 1 };
+    if (matches.length > 0) {
+      return evictedElsewhere ? UNKNOWN : { position: Math.min(...matches), exact: matches.length === 1 };
+    }
+    // Ids this store made are positions: whatever was evicted, they name one event exactly.
     const seq = /^\d{1,16}$/.test(lastEventId) ? Number(lastEventId) : Infinity;
     // An id from the future was not made by this store: unknown.
-    return seq <= this.lastSeq ? { position: seq, exact: true } : { position: -Infinity, exact: false };
+    return seq <= this.lastSeq ? { position: seq, exact: true } : UNKNOWN;
+  }
+
+  /**
+   * Whether the channel evicted an event that had a publisher id (for a channel without a
+   * slot: whether any dropped channel did, as it may have been one of them). What those ids
+   * were is not kept, so there is no telling whether one of them was the asked id.
+   */
+  private mayHaveEvictedIds(slot: number | undefined): boolean {
+    return slot === undefined ? this.droppedIds : this.arena.evictedIds(slot);
   }
 
   /** The channel's own bounds: count, age, bytes. */
@@ -213,6 +234,7 @@ export class MemoryHistory implements HistoryStore {
   private forget(slot: number): void {
     const arena = this.arena;
     this.droppedUpTo = Math.max(this.droppedUpTo, arena.evictedUpTo(slot));
+    this.droppedIds ||= arena.evictedIds(slot);
     arena.closeSlot(arena.channelOf(slot), slot);
   }
 

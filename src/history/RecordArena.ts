@@ -30,7 +30,10 @@ const FIRST = 0; // row number of its oldest kept event
 const LAST = 1; // row number of its newest
 const COUNT = 2;
 const SIZE = 3; // bytes as the bounds count them
-const EVICTED_UP_TO = 4; // highest position evicted: a resume from before it lost events
+// Highest position evicted: a resume from before it lost events. Negated once an evicted event
+// carried a publisher id (sticky): a Last-Event-ID not among the kept ids may then be one of
+// those, at a position nobody knows any more.
+const EVICTED_UP_TO = 4;
 const FIRST_TIME = 5; // when its oldest kept event was appended
 const LINKED = 6; // NEXT is set on every row from FIRST up to this one
 const NEWEST = 7; // position of its newest event, negated when that has the publisher's own id
@@ -115,8 +118,11 @@ export class RecordArena {
     return this.slots.get(channel);
   }
 
-  /** The channel's slot, made when it has none; a new channel starts at `evictedUpTo`. */
-  openSlot(channel: string, evictedUpTo: number): number {
+  /**
+   * The channel's slot, made when it has none; a new channel starts at `evictedUpTo`, and
+   * as having evicted publisher ids when `evictedIds` (it may have had events before).
+   */
+  openSlot(channel: string, evictedUpTo: number, evictedIds = false): number {
     const existing = this.slots.get(channel);
     if (existing !== undefined) return existing;
     let slot = this.freeSlots.pop();
@@ -130,7 +136,7 @@ export class RecordArena {
     }
     const c = slot * C_ROW;
     this.chans.fill(0, c, c + C_ROW);
-    this.chans[c + EVICTED_UP_TO] = evictedUpTo;
+    this.chans[c + EVICTED_UP_TO] = evictedIds ? -evictedUpTo : evictedUpTo;
     this.slots.set(channel, slot);
     this.slotNames[slot] = channel;
     this.size += channelBytes(channel);
@@ -165,7 +171,12 @@ export class RecordArena {
   }
 
   evictedUpTo(slot: number): number {
-    return this.chans[slot * C_ROW + EVICTED_UP_TO]!;
+    return Math.abs(this.chans[slot * C_ROW + EVICTED_UP_TO]!);
+  }
+
+  /** Whether an event the channel evicted (or a channel of that name dropped before) had a publisher id. */
+  evictedIds(slot: number): boolean {
+    return this.chans[slot * C_ROW + EVICTED_UP_TO]! < 0;
   }
 
   /** Time of the channel's oldest kept event (count must be > 0). */
@@ -255,7 +266,8 @@ export class RecordArena {
     const size = stored + (eventLen < 0 ? this.names.utf8Length(-1 - eventLen) : 0) + EVENT_OVERHEAD_BYTES;
     this.bytes.release(ints[i + BLOCK]!, stored);
     ints[i + SLOT] = -1;
-    chans[c + EVICTED_UP_TO] = this.nums[(row & this.mask) * F_ROW + SEQ]!;
+    const seq = this.nums[(row & this.mask) * F_ROW + SEQ]!;
+    chans[c + EVICTED_UP_TO] = ints[i + ID_LEN]! >= 0 || chans[c + EVICTED_UP_TO]! < 0 ? -seq : seq;
     const next = row + ints[i + NEXT]!;
     chans[c + FIRST] = next;
     chans[c + FIRST_TIME] = this.nums[(next & this.mask) * F_ROW + TIME]!;

@@ -95,6 +95,8 @@ export class RedisHistory implements HistoryStore {
    * evicted and published again, so this stays off.
    */
   detectEviction = false;
+  /** Reads asked for in this turn of the event loop, not yet made (see readAfter). */
+  private readonly gathering = new Map<string, Promise<Replay>>();
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
@@ -183,8 +185,28 @@ export class RedisHistory implements HistoryStore {
     }
   }
 
-  async readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
+  /**
+   * Reads of the same channels after the same id, asked for in one turn of the event loop,
+   * share one read made at the end of that turn. A reconnect storm otherwise sends one script
+   * per stream (thousands, all alike) whose replies queue until some outlast `commandTimeout`,
+   * and those streams resume as truncated although nothing was lost. Sharing is exact: every
+   * caller joined its channels' live delivery before asking, so a read made later in the same
+   * turn is still made after each of them joined. The replay is only read from, never changed.
+   */
+  readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
     if (this.sharded) return this.readSharded(channels, lastEventId);
+    const key = `${lastEventId}\n${channels.join('\n')}`;
+    const gathering = this.gathering.get(key);
+    if (gathering !== undefined) return gathering;
+    const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.gathering.delete(key);
+      return this.readNow(channels, lastEventId);
+    });
+    this.gathering.set(key, read);
+    return read;
+  }
+
+  private async readNow(channels: readonly string[], lastEventId: string): Promise<Replay> {
     const keys = [this.key('epoch')];
     for (const channel of channels) keys.push(...this.channelKeys(channel));
     const reply = await this.readScript(keys, lastEventId);

@@ -1,3 +1,4 @@
+import { callApp, ignoreRejection } from '../appCallback.js';
 import type { IncidentLevel, Logger } from './logger.js';
 
 /**
@@ -190,16 +191,10 @@ export class Incidents {
   }
 
   private report(incident: Incident): void {
-    try {
-      this.logger?.[incident.level](incident.message);
-    } catch {
-      // A logger that throws must not take a publish or a stream down with it.
-    }
-    try {
-      this.hook?.(incident);
-    } catch {
-      // Same for the app's hook: the incident was still reported to the logger.
-    }
+    const { logger, hook } = this;
+    // A logger or hook that throws or rejects must not take a publish or a stream down with it.
+    if (logger !== undefined) callApp(() => logger[incident.level](incident.message), ignoreRejection);
+    if (hook !== undefined) callApp(() => hook(incident), ignoreRejection);
   }
 }
 

@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import { checkAccess } from '../access/gate.js';
+import { callApp } from '../appCallback.js';
 import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
 import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
@@ -95,11 +96,10 @@ function drainRefusal(): StreamDecision {
 function reportRefusal(ctx: DecideContext, req: RequestView, decision: StreamDecision & { kind: 'refuse' }): void {
   const onRefused = ctx.hooks.onRefused;
   if (onRefused === undefined) return;
-  try {
-    onRefused({ req: req.subject, status: decision.status, reason: decision.reason, channels: decision.channels });
-  } catch (err) {
-    debug('onRefused threw: %O', err);
-  }
+  callApp(
+    () => onRefused({ req: req.subject, status: decision.status, reason: decision.reason, channels: decision.channels }),
+    (err) => debug('onRefused threw: %O', err),
+  );
 }
 
 async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {

@@ -1,3 +1,4 @@
+import { catchRejection, ignoreRejection } from '../appCallback.js';
 import type { FrameworkRequest, StreamRequest, StreamResponse } from '../types.js';
 import type { StreamContext } from './context.js';
 import { type ChannelSpec } from './channels.js';
@@ -25,7 +26,9 @@ export async function serveStream(
   if (decision.kind === 'hold') {
     res.writeHead(200, decision.headers);
     res.end(decision.body);
-    ctx.hooks.onConnect?.({ req: subject, channels: decision.channels, proxied: true });
+    const { onConnect } = ctx.hooks;
+    // A rejection is the app's to handle; unhandled, it would end the process.
+    if (onConnect !== undefined) catchRejection(onConnect({ req: subject, channels: decision.channels, proxied: true }), ignoreRejection);
     return;
   }
   // The client may have left while authorize or the signature check was awaited.

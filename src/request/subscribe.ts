@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { callApp, catchRejection } from '../appCallback.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { CursorSubscriber } from '../engine/CursorSubscriber.js';
 import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
@@ -58,7 +59,8 @@ export function subscribe(
     onConnect !== undefined || onDisconnect !== undefined ? { req, channels, proxied: false } : undefined;
   if (info !== undefined && onConnect !== undefined) {
     try {
-      onConnect(info);
+      // Only a synchronous throw refuses the stream; a rejection comes after it opened.
+      catchRejection(onConnect(info), (err) => debug('onConnect rejected: %O', err));
     } catch (err) {
       // The stream is not served: its subscription must not outlive it. The caller ends the response.
       subscriber.markClosed();
@@ -93,14 +95,15 @@ export function subscribe(
       ctx.bus.remove(subscriber);
       metrics.streamsOpen[transport]--;
       if (info === undefined || onDisconnect === undefined) return;
-      try {
-        onDisconnect(info);
-      } catch (err) {
-        // Called from the response's 'close' listener, where a throw would crash the process.
-        debug('onDisconnect threw: %O', err);
-        metrics.onDisconnectErrors++;
-        ctx.incidents.onDisconnectThrew(err);
-      }
+      // Called from the response's 'close' listener, where a throw would crash the process.
+      callApp(
+        () => onDisconnect(info),
+        (err) => {
+          debug('onDisconnect threw: %O', err);
+          metrics.onDisconnectErrors++;
+          ctx.incidents.onDisconnectThrew(err);
+        },
+      );
     },
   };
 }

@@ -22,7 +22,8 @@ beforeAll(async () => {
   fs.mkdirSync(target, { recursive: true });
   fs.cpSync(path.join(root, 'dist'), path.join(target, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(target, 'package.json'));
-  for (const dep of ['@fanoutio/grip', 'debug']) {
+  const { dependencies } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const dep of Object.keys(dependencies)) {
     const link = path.join(app, 'node_modules', dep);
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(path.join(root, 'node_modules', dep), link);

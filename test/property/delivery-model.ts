@@ -102,12 +102,29 @@ export class DeliveryModel {
     return published.index >= this.keptFrom(published.channel);
   }
 
+  /**
+   * A publisher id is unique only within a channel: a channel of the stream that does not keep
+   * it but evicted events with publisher ids may have carried it too, and the in-memory store
+   * does not remember evicted ids, so it cannot place the client (docs/ids-history-resume.md).
+   */
+  private mayBeEvictedElsewhere(channels: readonly string[], resumedFrom: Published): boolean {
+    const id = resumedFrom.customId;
+    if (id === undefined) return false;
+    return channels.some((channel) => {
+      const events = this.indicesOf(channel).map((i) => this.log[i]!);
+      const keeps = events.some((e) => this.isKept(e) && e.customId === id);
+      return !keeps && events.some((e) => !this.isKept(e) && e.customId !== undefined);
+    });
+  }
+
   /** How a resume after the event at `after` on `channels` must start, as of now. */
   resumeStart(channels: readonly string[], after: number): SessionStart & { kind: 'resume' } {
     const keptFrom = new Map(channels.map((channel) => [channel, this.keptFrom(channel)]));
     const mustTruncate = channels.some((channel) => this.indicesOf(channel).some((i) => i > after && i < keptFrom.get(channel)!));
     const resumedFrom = this.log[after];
-    const mayTruncate = mustTruncate || (resumedFrom !== undefined && !this.isKept(resumedFrom));
+    const mayTruncate =
+      mustTruncate ||
+      (resumedFrom !== undefined && (!this.isKept(resumedFrom) || this.mayBeEvictedElsewhere(channels, resumedFrom)));
     return { kind: 'resume', after, mustTruncate, mayTruncate, keptFrom };
   }
 

@@ -14,6 +14,8 @@ import { freePort } from './pushpin.js';
 
 export interface RedisInstance {
   port: number;
+  /** redis-server's PID (for CPU and memory figures from /proc). */
+  pid: number;
   url: string;
   /** SIGTERM and wait for exit (bounded). Idempotent. */
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startRedis(portOrOptions?: number | RedisStartOptions): Pr
   };
   const instance: RedisInstance = {
     port: chosen,
+    pid: child.pid!,
     url: `redis://127.0.0.1:${chosen}`,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
