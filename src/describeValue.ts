@@ -1,3 +1,5 @@
+import { redactSecrets } from './redact.js';
+
 /**
  * How an error message shows the value it received. The type is spelled out wherever the
  * printed value alone would mislead: `retry: '3000'` must read `"3000" (a string)`, not
@@ -6,7 +8,8 @@
 export function describeValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return `${JSON.stringify(clip(value))} (a string)`;
+      // Redacted before clipped: a clip could cut the `@` that marks a password.
+      return `${JSON.stringify(clip(redactSecrets(value)))} (a string)`;
     case 'number':
       return String(value);
     case 'bigint':
