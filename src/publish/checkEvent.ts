@@ -46,19 +46,13 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
     if (problem !== undefined) throw new InvalidEventError(`event id ${problem}, got ${describeValue(id)}`);
   }
   // Left out (undefined) means an event with empty data, as in @fanoutio/eventstream.
-  const problem = data === undefined ? undefined : jsonProblem(data);
-  if (problem !== undefined) {
-    throw new InvalidEventError(
-      `event data cannot be sent as JSON: ${problem}; data must be JSON (objects, arrays, strings, numbers, booleans, null): convert it first, e.g. Object.fromEntries(map) or [...set]`,
-    );
-  }
+  const found = data === undefined ? undefined : jsonProblem(data);
+  if (found !== undefined) throw new InvalidEventError(`event data cannot be sent as JSON: ${found.problem}; ${found.fix}`);
   let serialised: string;
   try {
     serialised = serializeData(data);
   } catch (err) {
-    throw new InvalidEventError(
-      `event data cannot be sent as JSON: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; data must be JSON (no cycles, no BigInt): convert it first, e.g. String(big)`,
-    );
+    throw new InvalidEventError(`event data cannot be sent as JSON: ${stringifyFailure(err)}`);
   }
   return { event, data: serialised, id };
 }
@@ -67,4 +61,17 @@ function asInvalidEvent(err: unknown, where: string): GripstreamError {
   if (err instanceof InvalidEventError) return where === '' ? err : new InvalidEventError(where + err.message);
   if (err instanceof GripstreamError) return err;
   return new InvalidEventError(`${where}the event cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** JSON.stringify's own refusals, each with its own fix (the BigInt advice fits only BigInt). */
+function stringifyFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  if (err instanceof RangeError) {
+    return `data is nested too deeply for JSON (${message}); a toJSON() that returns a new object holding itself does this too: flatten the data`;
+  }
+  if (/circular|cyclic/i.test(message)) {
+    return `data refers to itself (${message}): send a copy without the cycle, e.g. only the ids of the linked objects`;
+  }
+  if (/bigint/i.test(message)) return `${message}; data must be JSON (no BigInt): convert it first, e.g. String(big)`;
+  return `${message}; data must be JSON: convert it first`;
 }
