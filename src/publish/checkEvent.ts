@@ -20,13 +20,19 @@ export function checkBatch(events: readonly ServerSentEvent[]): CheckedEvent[] {
   if (!Array.isArray(events)) {
     throw new InvalidEventError(`events must be an array of { event, data } objects, got ${describeValue(events)}: e.g. [{ event: 'message', data: 1 }]`);
   }
+  let length: number;
+  try {
+    length = events.length;
+  } catch (err) {
+    throw asInvalidEvent(err, '');
+  }
   const checked: CheckedEvent[] = [];
   // An index loop, not map(): map() skips the holes of a sparse array.
-  for (let i = 0; i < events.length; i++) {
+  for (let i = 0; i < length; i++) {
     try {
       checked.push(checkEvent(events[i]));
     } catch (err) {
-      throw asInvalidEvent(err, events.length > 1 ? `event ${i}: ` : '');
+      throw asInvalidEvent(err, length > 1 ? `event ${i}: ` : '');
     }
   }
   return checked;
@@ -47,20 +53,20 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
   }
   // Left out (undefined) means an event with empty data, as in @fanoutio/eventstream.
   const found = data === undefined ? undefined : jsonProblem(data);
-  if (found !== undefined) throw new InvalidEventError(`event data cannot be sent as JSON: ${found.problem}; ${found.fix}`);
+  if (found !== undefined) throw new InvalidEventError(`event data cannot be sent as JSON: ${found.problem}; ${found.fix}`, { cause: found.cause });
   let serialised: string;
   try {
     serialised = serializeData(data);
   } catch (err) {
-    throw new InvalidEventError(`event data cannot be sent as JSON: ${stringifyFailure(err)}`);
+    throw new InvalidEventError(`event data cannot be sent as JSON: ${stringifyFailure(err)}`, { cause: err });
   }
   return { event, data: serialised, id };
 }
 
 function asInvalidEvent(err: unknown, where: string): GripstreamError {
-  if (err instanceof InvalidEventError) return where === '' ? err : new InvalidEventError(where + err.message);
+  if (err instanceof InvalidEventError) return where === '' ? err : new InvalidEventError(where + err.message, { cause: err.cause });
   if (err instanceof GripstreamError) return err;
-  return new InvalidEventError(`${where}the event cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  return new InvalidEventError(`${where}the event cannot be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
 /** JSON.stringify's own refusals, each with its own fix (the BigInt advice fits only BigInt). */

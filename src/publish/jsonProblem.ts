@@ -10,6 +10,8 @@ export interface JsonProblem {
   problem: string;
   /** The fix the message suggests. */
   fix: string;
+  /** What a toJSON() threw, when that is the problem. */
+  cause?: unknown;
 }
 
 const CONVERT = 'data must be JSON (objects, arrays, strings, numbers, booleans, null): convert it first, e.g. Object.fromEntries(map) or [...set]';
@@ -29,6 +31,7 @@ export function jsonProblem(data: unknown): JsonProblem | undefined {
     return {
       problem: `data${found.path}.toJSON() threw: ${message}`,
       fix: 'make that toJSON() return JSON, or convert the value before publishing',
+      cause: found.threw,
     };
   }
   return { problem: `data${found.path} is ${found.what}`, fix: CONVERT };
