@@ -1,6 +1,7 @@
 import { describeValue as describe } from './describeValue.js';
 import { InvalidConfigError } from './errors.js';
 import { FORBIDDEN_IN_CHANNEL } from './request/channelName.js';
+import { isWellFormed } from './sse/eventId.js';
 
 /**
  * Every option `new EventStream()` knows. An unknown key is refused: in JavaScript a typo
@@ -89,9 +90,7 @@ export function validateOptions(options: Record<string, unknown>): void {
     throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(options.gripPrefix)}: e.g. gripPrefix: 'events-' (the default)`);
   }
   // The prefix goes into every Grip-Channel header entry: the channel-name rule applies to it.
-  if (typeof options.gripPrefix === 'string' && FORBIDDEN_IN_CHANNEL.test(options.gripPrefix)) {
-    throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(options.gripPrefix)}: they separate Grip-Channel entries; use letters, digits, '-', '_' or '.'`);
-  }
+  if (typeof options.gripPrefix === 'string') assertGripPrefix(options.gripPrefix);
   const presence = options.presence;
   if (presence !== undefined && typeof presence !== 'boolean' && (typeof presence !== 'object' || presence === null || Array.isArray(presence))) {
     throw new InvalidConfigError(`presence must be true, false or { heartbeatMs, ttlMs }, got ${describe(presence)}`);
@@ -118,6 +117,21 @@ export function validateOptions(options: Record<string, unknown>): void {
     const redisOptions = options.redis as Record<string, unknown>;
     assertKnownKeys(redisOptions, KNOWN_REDIS_OPTIONS, 'redis option');
     assertOptionalString(redisOptions.keyPrefix, 'redis.keyPrefix', "e.g. 'myapp:'");
+  }
+}
+
+function assertGripPrefix(prefix: string): void {
+  if (FORBIDDEN_IN_CHANNEL.test(prefix)) {
+    throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(prefix)}: they separate Grip-Channel entries; use letters, digits, '-', '_' or '.'`);
+  }
+  // Routed channel names are trimmed, published ones are prefixed as given: a prefix with
+  // white space at an edge would make the two never meet (nothing delivered).
+  if (prefix !== prefix.trim()) {
+    throw new InvalidConfigError(`gripPrefix must not start or end with white space, got ${describe(prefix)}: channel names are trimmed, so subscriptions and publishes would not match; e.g. gripPrefix: 'events-'`);
+  }
+  // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
+  if (!isWellFormed(prefix)) {
+    throw new InvalidConfigError(`gripPrefix must be well-formed Unicode, got ${describe(prefix)} (a lone surrogate, which UTF-8 in a header cannot carry): e.g. gripPrefix: 'events-'`);
   }
 }
 
@@ -154,6 +168,14 @@ function validateHistoryOptions(history: Record<string, unknown>): void {
       value > 0 &&
       (kind === 'integer' ? Number.isSafeInteger(value) : !Number.isNaN(value));
     if (!ok) throw new InvalidConfigError(`history.${name} must be a positive ${kind}, got ${describe(value)}: ${HISTORY_FIX[name]}`);
+  }
+  // Only when both are given: maxTotalBytes alone below the default maxBytes is a normal,
+  // small store. Both given and contradicting means one of them is a mistake.
+  const { maxBytes, maxTotalBytes } = history as { maxBytes?: number; maxTotalBytes?: number };
+  if (maxBytes !== undefined && maxTotalBytes !== undefined && maxTotalBytes < maxBytes) {
+    throw new InvalidConfigError(
+      `history.maxTotalBytes (${maxTotalBytes}) is smaller than history.maxBytes (${maxBytes}), so one channel could never hold maxBytes: maxBytes bounds each channel and maxTotalBytes all of them; raise maxTotalBytes or lower maxBytes`,
+    );
   }
   assertOptionalString(history.keyPrefix, 'history.keyPrefix', "e.g. 'myapp:' (the default is 'gripstream:')");
   const redis = history.redis;
