@@ -1,7 +1,7 @@
 import { InvalidChannelError } from '../errors.js';
 import type { ChannelList } from '../types.js';
 import type { RequestView } from './RequestView.js';
-import { describeValue } from '../describeValue.js';
+import { describeValue, quote } from '../describeValue.js';
 import { FORBIDDEN_IN_CHANNEL, MAX_CHANNEL_BYTES, normalizeChannel } from './channelName.js';
 import { isWellFormed } from '../sse/eventId.js';
 import { utf8Length } from '../sse/utf8.js';
@@ -63,7 +63,7 @@ function assertDeclarable(name: string): void {
     const fix = name.includes(',')
       ? "for several channels give several names: eventStream('a', 'b')"
       : "a channel name is 1 to 255 bytes of well-formed text without control characters, ',', ';' or '\"'";
-    throw new InvalidChannelError(`eventStream(${JSON.stringify(name)}) can never be a valid channel (${reason}): ${fix}`);
+    throw new InvalidChannelError(`eventStream(${quote(name)}) can never be a valid channel (${reason}): ${fix}`);
   }
 }
 
@@ -79,7 +79,7 @@ function assertLiteralFits(template: string): void {
     throw new InvalidChannelError(`its text without the parameters is already ${bytes} bytes, over the ${MAX_CHANNEL_BYTES}-byte limit`);
   }
   for (const piece of pieces) {
-    if (!isWellFormed(piece)) throw new InvalidChannelError(`its text ${JSON.stringify(piece)} is not well-formed Unicode (a lone surrogate)`);
+    if (!isWellFormed(piece)) throw new InvalidChannelError(`its text ${quote(piece)} is not well-formed Unicode (a lone surrogate)`);
   }
 }
 
@@ -122,7 +122,7 @@ function fillTemplate(name: unknown, req: RequestView): unknown {
     return value;
   });
   if (filled !== filled.trim()) {
-    throw new InvalidChannelError(`a parameter makes channel ${JSON.stringify(filled)} start or end with white space`);
+    throw new InvalidChannelError(`a parameter makes channel ${quote(filled)} start or end with white space`);
   }
   return filled;
 }
