@@ -18,7 +18,7 @@ export interface CheckedEvent {
  */
 export function checkBatch(events: readonly ServerSentEvent[]): CheckedEvent[] {
   if (!Array.isArray(events)) {
-    const iterable = typeof (events as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] === 'function';
+    const iterable = typeof events !== 'string' && typeof (events as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] === 'function';
     throw new InvalidEventError(
       `events must be an array of { event, data } objects, got ${describeValue(events)}: ${iterable ? 'spread it into an array, [...events]' : "e.g. [{ event: 'message', data: 1 }]"}`,
     );
@@ -52,7 +52,7 @@ function checkEvent(input: ServerSentEvent | undefined): CheckedEvent {
   if (id !== undefined) {
     // Only ids a client can send back as Last-Event-ID (src/sse/eventId.ts).
     const problem = eventIdProblem(id);
-    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}; the id was ${describeValue(id)}`);
+    if (problem !== undefined) throw new InvalidEventError(`event id ${problem}, got ${describeValue(id)}`);
   }
   // Left out (undefined) means an event with empty data, as in @fanoutio/eventstream.
   const found = data === undefined ? undefined : jsonProblem(data);
