@@ -13,7 +13,7 @@ import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { describeValue } from './describeValue.js';
 import { ClosedError, InvalidConfigError } from './errors.js';
-import { validateOptions } from './options.js';
+import { ownOptions, validateOptions } from './options.js';
 import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
@@ -142,7 +142,7 @@ export class EventStream<E extends object = EventMap> {
       return (EventStream.prototype.route as (...a: unknown[]) => EventStreamHandler).apply(callable, args);
     } as unknown as EventStream<E>;
     Object.setPrototypeOf(callable, new.target.prototype);
-    Object.defineProperty(callable, STATE, { value: createState(config ?? {}) });
+    Object.defineProperty(callable, STATE, { value: createState(ownOptions(config ?? {}) as EventStreamOptions) });
     return callable;
   }
 
@@ -456,7 +456,7 @@ export class EventStream<E extends object = EventMap> {
 }
 
 function createState(config: EventStreamOptions): EventStreamState {
-  validateOptions(config);
+  validateOptions(config as Record<string, unknown>);
   const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   if (keepAliveInterval > MAX_TIMER_DELAY) {
     // setInterval silently turns longer delays into 1 ms: a keep-alive flood.

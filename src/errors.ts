@@ -62,8 +62,9 @@ export class InvalidEventError extends GripstreamError {
   /** Always `'ERR_INVALID_EVENT'`. */
   declare readonly code: 'ERR_INVALID_EVENT';
 
-  constructor(message: string) {
-    super('ERR_INVALID_EVENT', message);
+  /** @param options `cause`: what the caller's getter, Proxy or toJSON() threw, when that is why. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_EVENT', message, options);
   }
 }
 

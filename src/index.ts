@@ -67,3 +67,4 @@ export type {
   StreamResponse,
   NextFunction,
 } from './types.js';
+export type { IServerSentEvent, IEventStreamConfig, IChannelsBuilder, IAddressedEvent } from './compat.js';

@@ -1,5 +1,6 @@
 import { EventStream, type EventStreamOptions } from './EventStream.js';
 import { InvalidConfigError } from './errors.js';
+import { ownOptions } from './options.js';
 import type { EventMap } from './types.js';
 
 // On globalThis under a registry symbol: survives Next.js dev reloads (module re-evaluation)
@@ -65,7 +66,9 @@ export const getEventStreamSingleton = function getEventStreamSingleton(
   }
   // An instance another copy of the package registered has no recorded options: not compared.
   if (config !== undefined && config !== null && configs().has(registered)) {
-    const found = differences(normalized(configs().get(registered)), normalized(config), '');
+    // Read as the constructor reads them (own keys of a plain object), or the comparison and
+    // the instance would disagree on what was asked for.
+    const found = differences(normalized(configs().get(registered)), normalized(ownOptions(config) as EventStreamOptions), '');
     if (found.length > 0) {
       throw new InvalidConfigError(
         `getEventStreamSingleton(options, ${JSON.stringify(key)}): the instance under this key was made with other options (different: ${found.join(', ')}), and these cannot apply to it: make it in one module and import it everywhere, call getEventStreamSingleton() without options after the first call, or use another key`,

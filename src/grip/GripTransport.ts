@@ -1,6 +1,7 @@
 import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
 import { now, type Metrics } from '../ops/Metrics.js';
+import { redactSecrets } from '../redact.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 import { decodeGripId, encodeGripId, NO_PREVIOUS_ID } from './gripId.js';
@@ -196,11 +197,11 @@ async function publishItems(client: Client, channel: string, items: IItemExport[
     const reason = isTimeout(err)
       ? `did not answer within ${timeoutMs} ms (gripTimeout)`
       : `is not reachable (${rootMessage(err)})`;
-    throw new GripPublishError(`GRIP proxy at ${client.publishUri} ${reason}: ${CHECK_PROXY}`, undefined, err);
+    throw new GripPublishError(`GRIP proxy at ${redactSecrets(client.publishUri)} ${reason}: ${CHECK_PROXY}`, undefined, err);
   }
   if (!res.ok) {
     throw new GripPublishError(
-      `GRIP proxy at ${client.publishUri} refused the publish: ${res.status} ${text.trim().slice(0, 200)}: ${refusalFix(res.status)}`,
+      `GRIP proxy at ${redactSecrets(client.publishUri)} refused the publish: ${res.status} ${text.trim().slice(0, 200)}: ${refusalFix(res.status)}`,
       res.status,
       { statusCode: res.status, body: text },
     );
@@ -254,7 +255,7 @@ function refusalFix(status: number): string {
 /** A custom client has no publishUri; its class name is the best address we have. */
 function clientName(client: Client): string {
   const uri = (client as { publishUri?: unknown }).publishUri;
-  return typeof uri === 'string' ? `the GRIP proxy at ${uri}` : `the GRIP client ${client.constructor?.name ?? ''}`.trim();
+  return typeof uri === 'string' ? `the GRIP proxy at ${redactSecrets(uri)}` : `the GRIP client ${client.constructor?.name ?? ''}`.trim();
 }
 
 /**
@@ -268,7 +269,8 @@ function rootMessage(err: unknown): string {
     if (cause === undefined || cause === null) break;
     current = cause;
   }
-  if (current instanceof Error) return current.message;
+  // A library's message may quote the URL it called, key and all.
+  if (current instanceof Error) return redactSecrets(current.message);
   const text = (current as { message?: unknown } | null)?.message;
-  return typeof text === 'string' ? text : String(current);
+  return redactSecrets(typeof text === 'string' ? text : String(current));
 }

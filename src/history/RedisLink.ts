@@ -57,6 +57,8 @@ export class RedisLink {
   private stopCounting: (() => void) | undefined;
   /** `host:port` (or a list of them) for error messages; never the credentials of a URL. */
   readonly address: string;
+  /** The last error our own connection reported: why Redis is "not reachable" (a refused password, a refused connection). */
+  private lastError: unknown;
 
   constructor(options: RedisConnectionOptions) {
     const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
@@ -82,7 +84,7 @@ export class RedisLink {
     this.url = owned ? (target as string | readonly string[]) : undefined;
     this.address = addressOf(target);
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
-    this.client = owned ? connect(target as string | readonly string[]) : Promise.resolve(target as RedisClientLike);
+    this.client = owned ? connect(target as string | readonly string[], false, (err) => (this.lastError = err)) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.then(
       (client) => {
@@ -266,9 +268,14 @@ export class RedisLink {
   }
 
   private unreachable(status: string): HistoryError {
+    const cause = this.lastError;
+    const refusal = authRefusal(cause);
+    if (refusal !== undefined) {
+      return new HistoryError(`Redis at ${this.address} refused the password (${refusal}): check the password in the URL (redis://:password@host:port)`, cause);
+    }
     return new HistoryError(
       `Redis at ${this.address} is not reachable (connection ${status}): check that Redis runs there and the URL (host, port, password, rediss:// for TLS)`,
-      undefined,
+      cause,
     );
   }
 
@@ -338,7 +345,17 @@ function hostPort(url: string): string {
   }
 }
 
-async function connect(url: string | readonly string[], subscriber = false): Promise<RedisClientLike> {
+/**
+ * The first line of an authentication refusal (NOAUTH, WRONGPASS, ERR invalid password), or
+ * undefined for any other error: a wrong password must not read as "Redis is down".
+ */
+function authRefusal(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : undefined;
+  if (message === undefined || !/^(NOAUTH|WRONGPASS|ERR (invalid password|AUTH))/.test(message)) return undefined;
+  return message.split('\n')[0]!.replace(/\.$/, '');
+}
+
+async function connect(url: string | readonly string[], subscriber = false, onError: (err: unknown) => void = () => undefined): Promise<RedisClientLike> {
   // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
   // or every app would need ioredis installed just to build.
   const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
@@ -354,7 +371,7 @@ async function connect(url: string | readonly string[], subscriber = false): Pro
       clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 1000),
       redisOptions: { maxRetriesPerRequest: subscriber ? null : 0, autoResendUnfulfilledCommands: subscriber, username, password, tls },
     });
-    cluster.on('error', () => undefined);
+    cluster.on('error', onError);
     return cluster as unknown as RedisClientLike;
   }
   const client = new Redis(url, {
@@ -371,8 +388,9 @@ async function connect(url: string | readonly string[], subscriber = false): Pro
     // Concurrent publishes share round trips: each tick's commands leave as one write.
     enableAutoPipelining: true,
   });
-  // Connection errors are reported through the commands that fail; keep them off 'error'.
-  client.on('error', () => undefined);
+  // Connection errors are reported through the commands that fail (the last one as their
+  // cause); kept off 'error', where nobody listening would crash the process.
+  client.on('error', onError);
   return client as unknown as RedisClientLike;
 }
 

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import type { Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from '../history/HistoryStore.js';
 import type { RedisClientLike } from '../history/RedisClientLike.js';
@@ -71,15 +72,7 @@ export function redisAddress(target: string | readonly string[] | RedisClientLik
 }
 
 function withoutCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    // GRIP URLs may carry the signing key in the query: never print it.
-    if (parsed.searchParams.has('key')) parsed.searchParams.set('key', '***');
-    return parsed.toString().replace(/%2A%2A%2A/g, '***');
-  } catch {
-    return url;
-  }
+  return redactSecrets(url);
 }
 
 function isTimeout(err: unknown): boolean {

@@ -1,4 +1,4 @@
-import { describeValue } from '../describeValue.js';
+import { describeValue, quote } from '../describeValue.js';
 import { InvalidChannelError } from '../errors.js';
 import { isWellFormed } from '../sse/eventId.js';
 import { utf8Length } from '../sse/utf8.js';
@@ -23,7 +23,7 @@ export function normalizeChannel(name: unknown): string {
   // Checked before trimming: a name of control characters must not trim down to another name.
   if (FORBIDDEN_IN_CHANNEL.test(name)) {
     throw new InvalidChannelError(
-      `channel name ${JSON.stringify(name)} contains CR, LF, NUL, ',', ';' or '"' (or another control character)`,
+      `channel name ${quote(name)} contains CR, LF, NUL, ',', ';' or '"' (or another control character)`,
     );
   }
   const trimmed = name.trim();
@@ -34,7 +34,7 @@ export function normalizeChannel(name: unknown): string {
   }
   // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
   if (!isWellFormed(trimmed)) {
-    throw new InvalidChannelError(`channel name ${JSON.stringify(trimmed)} is not well-formed Unicode`);
+    throw new InvalidChannelError(`channel name ${quote(trimmed)} is not well-formed Unicode`);
   }
   return trimmed;
 }

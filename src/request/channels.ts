@@ -1,8 +1,10 @@
 import { InvalidChannelError } from '../errors.js';
 import type { ChannelList } from '../types.js';
 import type { RequestView } from './RequestView.js';
-import { describeValue } from '../describeValue.js';
-import { FORBIDDEN_IN_CHANNEL, normalizeChannel } from './channelName.js';
+import { describeValue, quote } from '../describeValue.js';
+import { FORBIDDEN_IN_CHANNEL, MAX_CHANNEL_BYTES, normalizeChannel } from './channelName.js';
+import { isWellFormed } from '../sse/eventId.js';
+import { utf8Length } from '../sse/utf8.js';
 
 /**
  * A channel function of any framework's request. Each route hands it the request its
@@ -55,12 +57,29 @@ function assertDeclarable(name: string): void {
     }
     const literal = name.replace(TOKEN, '');
     if (FORBIDDEN_IN_CHANNEL.test(literal)) normalizeChannel(literal);
+    assertLiteralFits(name);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const fix = name.includes(',')
       ? "for several channels give several names: eventStream('a', 'b')"
-      : "a channel name is 1 to 255 bytes of text without control characters, ',' or ';'";
-    throw new InvalidChannelError(`eventStream(${JSON.stringify(name)}) can never be a valid channel (${reason}): ${fix}`);
+      : "a channel name is 1 to 255 bytes of well-formed text without control characters, ',', ';' or '\"'";
+    throw new InvalidChannelError(`eventStream(${quote(name)}) can never be a valid channel (${reason}): ${fix}`);
+  }
+}
+
+/**
+ * A parameter only adds text: a template whose own text is already over the byte limit can
+ * never fit. A lone surrogate in the text cannot be paired by a parameter either (parameters
+ * come decoded from UTF-8, which has no lone surrogates), so each piece is checked alone.
+ */
+function assertLiteralFits(template: string): void {
+  const pieces = template.trim().split(TOKEN).filter((_, i) => i % 2 === 0);
+  const bytes = pieces.reduce((sum, piece) => sum + utf8Length(piece), 0);
+  if (bytes > MAX_CHANNEL_BYTES) {
+    throw new InvalidChannelError(`its text without the parameters is already ${bytes} bytes, over the ${MAX_CHANNEL_BYTES}-byte limit`);
+  }
+  for (const piece of pieces) {
+    if (!isWellFormed(piece)) throw new InvalidChannelError(`its text ${quote(piece)} is not well-formed Unicode (a lone surrogate)`);
   }
 }
 
@@ -103,7 +122,7 @@ function fillTemplate(name: unknown, req: RequestView): unknown {
     return value;
   });
   if (filled !== filled.trim()) {
-    throw new InvalidChannelError(`a parameter makes channel ${JSON.stringify(filled)} start or end with white space`);
+    throw new InvalidChannelError(`a parameter makes channel ${quote(filled)} start or end with white space`);
   }
   return filled;
 }

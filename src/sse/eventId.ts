@@ -21,7 +21,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function eventIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return 'must be a string (write id: String(value), or leave id out)';
   if (id === '') return 'must not be empty (an empty id resets the browser\'s last event id)';
-  if (id.length > MAX_EVENT_ID_LENGTH) return `must be at most ${MAX_EVENT_ID_LENGTH} characters, got ${id.length}`;
+  if (id.length > MAX_EVENT_ID_LENGTH) return `must be at most ${MAX_EVENT_ID_LENGTH} UTF-16 code units (this one has ${id.length}): shorten it, e.g. a hash or a database id instead of the text`;
   if (CONTROL_CHARACTER.test(id)) return 'must not contain control characters (a browser cannot send them back)';
   if (SURROUNDING_WHITE_SPACE.test(id)) return 'must not start or end with a space or tab (HTTP trims them)';
   if (!isWellFormed(id)) return 'must be well-formed Unicode (no lone surrogate)';

@@ -140,7 +140,7 @@ describe('data JSON cannot carry is refused at publish, naming where it is', () 
     cyclic.self = cyclic;
     const err = await make({}).publishEvent('c', { event: 'm', data: cyclic }).then(() => undefined, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(InvalidEventError);
-    expect(err!.message).toMatch(/^event data cannot be sent as JSON: Converting circular structure to JSON/);
+    expect(err!.message).toMatch(/^event data cannot be sent as JSON: data refers to itself \(Converting circular structure to JSON/);
   });
 
   it('data left out, or undefined inside an object, still publishes (empty data; the key dropped)', async () => {
