@@ -92,20 +92,11 @@ export class MemoryHistory implements HistoryStore {
   }
 
   readAfter(channels: readonly string[], lastEventId: string): Replay {
-    const now = this.now();
-    const arena = this.arena;
-    for (const channel of channels) {
-      const slot = arena.slotOf(channel);
-      if (slot !== undefined) this.evict(slot, now);
-    }
-    const { position, exact } = this.positionOf(channels, lastEventId);
-    let complete = exact && position >= this.firstSeq;
-    const after = position;
+    const { position, complete } = this.startRead(channels, lastEventId);
     const records: HistoryRecord[] = [];
     for (const channel of channels) {
-      const slot = arena.slotOf(channel);
-      if ((slot === undefined ? this.droppedUpTo : arena.evictedUpTo(slot)) > after) complete = false;
-      if (slot !== undefined) arena.recordsAfter(slot, channel, after, records);
+      const slot = this.arena.slotOf(channel);
+      if (slot !== undefined) this.arena.recordsAfter(slot, channel, position, records);
     }
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
     return { records, complete, lastIds: this.lastIds(channels) };
@@ -116,6 +107,15 @@ export class MemoryHistory implements HistoryStore {
    * them (src/history/ArenaReplay.ts): what a resume holds is a position per channel.
    */
   replaySource(channels: readonly string[], lastEventId: string): ReplaySource {
+    const { position, complete } = this.startRead(channels, lastEventId);
+    return new ArenaReplay(this.arena, channels, position, () => this.droppedUpTo, complete, this.lastSeq);
+  }
+
+  /**
+   * What both reads start with: the channels' expired events evicted, where the client stands,
+   * and whether everything after it is still kept (no channel evicted or dropped past it).
+   */
+  private startRead(channels: readonly string[], lastEventId: string): { position: number; complete: boolean } {
     const now = this.now();
     const arena = this.arena;
     for (const channel of channels) {
@@ -128,7 +128,7 @@ export class MemoryHistory implements HistoryStore {
       const slot = arena.slotOf(channel);
       if ((slot === undefined ? this.droppedUpTo : arena.evictedUpTo(slot)) > position) complete = false;
     }
-    return new ArenaReplay(arena, channels, position, () => this.droppedUpTo, complete, this.lastSeq);
+    return { position, complete };
   }
 
   lastIds(channels: readonly string[]): Map<string, string> {
