@@ -5,7 +5,8 @@
  */
 export { EdgeEventStream, type EdgeEventStreamOptions } from './edge/EdgeEventStream.js';
 export type { HonoHandler, HonoContextLike } from './adapters/hono.js';
-export type { AuthorizeResult, StreamRefusal, RefusalStatus } from './access/refusal.js';
+export type { AuthorizeResult, StreamRefusal } from './access/refusal.js';
+export type { RefusalStatus } from './errors.js';
 export type { ConnectionInfo, RefusalInfo } from './request/context.js';
 export {
   GripstreamError,

@@ -1,4 +1,6 @@
-import type { RefusalStatus } from './access/refusal.js';
+
+/** The statuses a refusal of a stream may carry: 401 (log in again) or 403 (never, as this user). */
+export type RefusalStatus = 401 | 403;
 
 /**
  * Every error gripstream throws or rejects with is a `GripstreamError` carrying a stable

@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
-import type { FastifyRequestLike } from './adapters/fastify.js';
-import type { HonoContextLike } from './adapters/hono.js';
-import type { KoaContextLike } from './adapters/koa.js';
+import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adapters/frameworkShapes.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';

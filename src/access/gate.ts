@@ -1,6 +1,6 @@
 import { StreamRefusedError } from '../errors.js';
-import type { RequestHooks } from '../request/context.js';
 import type { RequestView } from '../request/RequestView.js';
+import type { FrameworkRequest } from '../types.js';
 import { refusalOf, refusalOfError, type AuthorizeResult, type StreamRefusal } from './refusal.js';
 
 /**
@@ -17,7 +17,7 @@ export type AccessGate = (req: RequestView, channels: readonly string[]) => Auth
  */
 export async function checkAccess(
   gates: readonly AccessGate[],
-  authorize: RequestHooks['authorize'],
+  authorize: ((req: FrameworkRequest, channels: readonly string[]) => AuthorizeResult | Promise<AuthorizeResult>) | undefined,
   req: RequestView,
   channels: readonly string[],
 ): Promise<StreamRefusal | undefined> {

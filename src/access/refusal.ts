@@ -1,7 +1,4 @@
-import { InvalidConfigError, type StreamRefusedError } from '../errors.js';
-
-/** The statuses a refusal of a stream may carry: 401 (log in again) or 403 (never, as this user). */
-export type RefusalStatus = 401 | 403;
+import { InvalidConfigError, type RefusalStatus, type StreamRefusedError } from '../errors.js';
 
 /**
  * A refused stream, as `authorize` (or a channel function, by throwing `StreamRefusedError`)

@@ -1,20 +1,10 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { StreamRequest, SubjectHandler } from '../types.js';
+import type { FastifyRequestLike } from './frameworkShapes.js';
 
-/**
- * The part of a Fastify request the handler reads; structural, so Fastify stays optional.
- * Channel functions and hooks receive the whole request, so they may type it as
- * `FastifyRequest` and read its decorations (`request.user` from `@fastify/jwt`).
- */
-export interface FastifyRequestLike {
-  /** The raw `node:http` (or `node:http2`) request. */
-  readonly raw: IncomingMessage | Http2ServerRequest;
-  /** Route params: fill `{name}` tokens. */
-  readonly params?: unknown;
-  /** The parsed query: fills `{name}` tokens not in `params`. */
-  readonly query?: unknown;
-}
+export type { FastifyRequestLike } from './frameworkShapes.js';
+
 
 /** The part of a Fastify reply the handler uses. */
 export interface FastifyReplyLike {

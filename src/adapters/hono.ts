@@ -1,19 +1,8 @@
 import type { FrameworkRequest } from '../types.js';
+import type { HonoContextLike } from './frameworkShapes.js';
 
-/**
- * The part of a Hono context the handler reads; structural, so Hono stays optional. Channel
- * functions and hooks receive the whole context, so they may type it as Hono's `Context` and
- * read what middleware set (`c.get('jwtPayload')`, `c.var.user`).
- */
-export interface HonoContextLike {
-  /** Hono's request wrapper. */
-  readonly req: {
-    /** The WHATWG `Request` underneath. */
-    readonly raw: Request;
-    /** Hono's route params, which fill `{name}` tokens. */
-    param(): unknown;
-  };
-}
+export type { HonoContextLike } from './frameworkShapes.js';
+
 
 /** A Hono handler made by `eventStream.hono()`; `Ctx` is the context its channel function asked for. */
 export type HonoHandler<Ctx extends HonoContextLike = HonoContextLike> = (c: Ctx) => Promise<Response>;

@@ -1,27 +1,8 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { StreamRequest, SubjectHandler } from '../types.js';
+import type { KoaContextLike } from './frameworkShapes.js';
 
-/**
- * The part of a Koa context the adapter uses; structurally typed so Koa stays optional. Channel
- * functions and hooks receive the whole context, so they may type it as `Koa.Context` (or
- * `ParameterizedContext<State>`) and read `ctx.state.user`.
- */
-export interface KoaContextLike {
-  /** The raw `node:http` request. */
-  req: IncomingMessage;
-  /** The raw `node:http` response the stream is written to. */
-  res: ServerResponse;
-  /** The request's headers (Koa delegates `ctx.headers` to the request). */
-  readonly headers: IncomingHttpHeaders;
-  /** What middleware left for later ones (`ctx.state.user`); type the context to read it. */
-  state?: unknown;
-  /** Set to `false` so Koa leaves the response to the stream. */
-  respond?: boolean;
-  /** Router params (`@koa/router`): fill `{name}` tokens. */
-  params?: Record<string, string>;
-  /** The parsed query: fills `{name}` tokens not in `params`. */
-  query?: Record<string, unknown>;
-}
+export type { KoaContextLike } from './frameworkShapes.js';
+
 
 /** Koa middleware made by `eventStream.koa()`; `Ctx` is the context its channel function asked for. */
 export type KoaMiddleware<Ctx extends KoaContextLike = KoaContextLike> = (ctx: Ctx) => Promise<void>;
