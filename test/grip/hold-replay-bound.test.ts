@@ -126,10 +126,26 @@ describe.runIf(requirePushpin())('a replay larger than the bound, through a real
     const client = new Listener(`http://127.0.0.1:${httpPort}/events/big?lastEventId=junk`, ['m']);
     defer(() => client.close());
     await client.until((e) => e.filter((x) => x.type === 'm').length >= BIG_EVENTS, 30_000, 'the whole replay');
-    await origin.eventStream.publishEvent('big', { event: 'm', data: 'live', id: 'e,live' });
-    await client.until((e) => e.some((x) => x.id === 'e,live'), 10_000, 'a live event after it');
-    const ids = client.of('m').map((e) => e.id);
-    expect(ids).toEqual([...Array.from({ length: BIG_EVENTS }, (_, i) => `e,${i}`), 'e,live']);
+    const replayed = Array.from({ length: BIG_EVENTS }, (_, i) => `e,${i}`);
+    if (reliable) {
+      await origin.eventStream.publishEvent('big', { event: 'm', data: 'live', id: 'e,live' });
+      await client.until((e) => e.some((x) => x.id === 'e,live'), 10_000, 'a live event after it');
+      expect(client.of('m').map((e) => e.id)).toEqual([...replayed, 'e,live']);
+    } else {
+      // Plain GRIP has no recovery: an event published while the client reconnects for its last
+      // part (after the origin read history, before the proxy subscribed the new hold) is not
+      // delivered — the reason reliable mode exists. So publish until one live event arrives.
+      for (let k = 0; k < 40 && !client.events.some((x) => x.id.startsWith('e,live')); k++) {
+        await origin.eventStream.publishEvent('big', { event: 'm', data: 'live', id: `e,live-${k}` });
+        await client.until((e) => e.some((x) => x.id.startsWith('e,live')), 500, 'a live event').catch(() => undefined);
+      }
+      const ids = client.of('m').map((e) => e.id);
+      expect(ids.slice(0, BIG_EVENTS)).toEqual(replayed);
+      const live = ids.slice(BIG_EVENTS).map((id) => Number(id.slice('e,live-'.length)));
+      expect(live.length).toBeGreaterThan(0);
+      // Live events after the replay: in order, each once.
+      expect(live).toEqual([...new Set(live)].sort((a, b) => a - b));
+    }
     // Told once that the id was unknown; the parts after it are exact.
     expect(client.of('history-truncated')).toHaveLength(1);
   }, 60_000);
