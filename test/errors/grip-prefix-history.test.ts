@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventStream, InvalidConfigError, type EventStreamOptions } from '../../src/index.js';
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
+import { thrown } from '../support/thrown.js';
 
 describe('gripPrefix follows the channel-name rule', () => {
   it("' ' (white space at an edge) is refused: routed names are trimmed, publishes are not", () => {

@@ -12,20 +12,12 @@ import {
   type EventStreamOptions,
 } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { thrown } from '../support/thrown.js';
 
 // One style for every message: what was wrong, the value received, what is accepted, the fix.
 // Each test pins the parts a reader needs to fix the mistake from the message alone.
 
 afterEach(runCleanups);
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 function make(options: EventStreamOptions): EventStream {
   const es = new EventStream(options);

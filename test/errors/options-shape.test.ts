@@ -1,19 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, getEventStreamSingleton, InvalidConfigError, InvalidEventError, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { thrown } from '../support/thrown.js';
 
 // Options are read once, from the own keys of a plain object: what is checked is what is used.
 
 afterEach(runCleanups);
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 const cast = (value: unknown): EventStreamOptions => value as EventStreamOptions;
 

@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, InvalidChannelError } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { thrown } from '../support/thrown.js';
 
 // A route template whose own text already breaks the channel-name rule could only answer
 // 400 to every request: refused where it is declared.
 
 afterEach(runCleanups);
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 function make(): EventStream {
   const es = new EventStream({ history: false });

@@ -4,19 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, HistoryError, InvalidConfigError, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { requireRedis, startRedis } from '../support/redis.js';
+import { thrown } from '../support/thrown.js';
 
 // Error messages end up in logs: a password or a signing key in one is a leak.
 
 afterEach(runCleanups);
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 async function deadPort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
