@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EventStream,
@@ -13,6 +11,7 @@ import {
 } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { thrown } from '../support/thrown.js';
+import { deadPort } from '../support/server.js';
 
 // One style for every message: what was wrong, the value received, what is accepted, the fix.
 // Each test pins the parts a reader needs to fix the mistake from the message alone.
@@ -23,15 +22,6 @@ function make(options: EventStreamOptions): EventStream {
   const es = new EventStream(options);
   defer(() => es.close());
   return es;
-}
-
-/** A port on 127.0.0.1 where nothing listens: bound, then closed. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('options', () => {

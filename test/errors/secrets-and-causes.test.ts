@@ -1,22 +1,13 @@
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, HistoryError, InvalidConfigError, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { requireRedis, startRedis } from '../support/redis.js';
 import { thrown } from '../support/thrown.js';
+import { deadPort } from '../support/server.js';
 
 // Error messages end up in logs: a password or a signing key in one is a leak.
 
 afterEach(runCleanups);
-
-async function deadPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('secrets are not printed', () => {
   const cases: Array<[string, unknown]> = [

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http, { type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { defer } from './cleanup.js';
 import { realClearTimeout, realSetTimeout } from './wait.js';
 
@@ -74,4 +74,13 @@ export function getOnce(url: string, headers: Record<string, string> = {}, ms = 
       reject(err);
     });
   });
+}
+
+/** A port on 127.0.0.1 where nothing listens: bound, then closed. */
+export async function deadPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
