@@ -22,7 +22,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { freePort, pushpinAvailable, startPushpin, type PushpinInstance } from '../../test/support/pushpin.ts';
+import { freePort } from '../../test/support/ports.ts';
+import { pushpinAvailable, startPushpin, type PushpinInstance } from '../../test/support/pushpin.ts';
 import { redisAvailable, startRedis, type RedisInstance } from '../../test/support/redis.ts';
 import { Child } from '../processes.ts';
 import type { ClientMessage, ClientProtocol, ClientRequest, ServerMessage, ServerRequest, StatsReply } from '../protocol.ts';

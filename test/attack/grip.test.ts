@@ -9,7 +9,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GripPublishError, MemoryHistory } from '../../src/index.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { RawClient } from '../support/raw.js';
 import { defer } from '../support/cleanup.js';
 import { withTimeout } from '../support/wait.js';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { HISTORY_TRUNCATED_EVENT, HistoryError, RedisHistory, RedisTimeoutError } from '../../src/index.js';
 import { defer } from '../support/cleanup.js';
-import { freePort } from '../support/pushpin.js';
+import { freePort } from '../support/ports.js';
 import { RawClient } from '../support/raw.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { withTimeout } from '../support/wait.js';

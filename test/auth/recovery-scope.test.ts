@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, TokenVerifier, mintToken, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
 import { getOnce } from '../support/server.js';
 

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, TokenVerifier, mintToken, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
 import { getOnce } from '../support/server.js';
 import { connectSse } from '../support/sse.js';
-import { startOrigin, type Origin } from '../grip/helpers.js';
+import { startOrigin, type Origin } from '../support/pushpin/origin.js';
 
 // Subscription tokens through a real Pushpin: the proxy forwards the client's cookie, query and
 // Authorization header when it asks the origin, which checks the token before answering with a

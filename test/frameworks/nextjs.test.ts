@@ -24,7 +24,8 @@ import {
   type NextServer,
   type SseClient,
 } from '../support/nextjs-app.js';
-import { freePort, pushpinAvailable, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePort } from '../support/ports.js';
+import { pushpinAvailable, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 
 const CI = process.env.CI === 'true';
 /** Published events are this far apart, so an event held back until the next write shows up. */

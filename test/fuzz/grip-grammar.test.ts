@@ -24,9 +24,10 @@ import { GripTransport } from '../../src/grip/GripTransport.js';
 import { decodeGripId, encodeGripId } from '../../src/grip/gripId.js';
 import { normalizeChannel } from '../../src/request/channelName.js';
 import { isValidEventId } from '../../src/sse/eventId.js';
-import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
-import { Listener, startOrigin, within, type Origin } from '../grip/helpers.js';
+import { Listener, startOrigin, within, type Origin } from '../support/pushpin/origin.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
 const RUNS = process.env.FC_RUNS === undefined ? undefined : Number(process.env.FC_RUNS);

@@ -6,9 +6,10 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
-import { Listener, startOrigin, within } from '../grip/helpers.js';
+import { Listener, startOrigin, within } from '../support/pushpin/origin.js';
 
 // GRIP and Redis figures with the real programs: streams held by a real Pushpin are counted
 // (stats() and the metrics), GRIP publishes, failures and Grip-Last recoveries, and the Redis

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
 import { MemoryHistory } from '../../src/history/MemoryHistory.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
-import { Listener, startOrigin } from '../grip/helpers.js';
+import { Listener, startOrigin } from '../support/pushpin/origin.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
-import { Listener, startOrigin } from '../grip/helpers.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { Listener, startOrigin } from '../support/pushpin/origin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
 
 // GRIP reliable mode with the shared history on a real Redis Cluster: per-channel ids

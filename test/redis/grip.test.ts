@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
-import { Listener, startOrigin, type Origin } from '../grip/helpers.js';
+import { Listener, startOrigin, type Origin } from '../support/pushpin/origin.js';
 import { runCleanups, track } from '../support/cleanup.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { pollUntil } from '../support/wait.js';
 

@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource, type FetchLike } from 'eventsource';
+import { freePort } from './ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const APP_DIR = path.join(REPO_ROOT, 'examples', 'nextjs');
@@ -64,17 +64,6 @@ export function run(command: string, args: string[], cwd: string, timeoutMs: num
       clearTimeout(timer);
       if (code === 0) resolve({ ms: Date.now() - started, output });
       else reject(new Error(`\`${command} ${args.join(' ')}\` exited with ${code ?? signal} in ${cwd}\n${tail(output)}`));
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
     });
   });
 }

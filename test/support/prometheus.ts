@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './pushpin.js';
+import { freePort } from './ports.js';
 
 export interface PrometheusInstance {
   port: number;

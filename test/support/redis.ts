@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './pushpin.js';
+import { freePort } from './ports.js';
 
 export interface RedisInstance {
   port: number;

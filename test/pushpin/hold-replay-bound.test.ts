@@ -14,8 +14,9 @@ import { defer, runCleanups } from '../support/cleanup.js';
 import { collectGarbage } from '../support/gc.js';
 import { startApp, startHttp } from '../support/server.js';
 import { pollUntil } from '../support/wait.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
-import { Listener, startOrigin } from './helpers.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
+import { Listener, startOrigin } from '../support/pushpin/origin.js';
 
 afterEach(runCleanups);
 

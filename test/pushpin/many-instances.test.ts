@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, HistoryError, type EventStreamOptions } from '../../src/index.js';
-import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
-import { Listener, startOrigin, within, type Origin } from './helpers.js';
+import { Listener, startOrigin, within, type Origin } from '../support/pushpin/origin.js';
 
 // Several instances behind a real Pushpin, sharing history in a real Redis, in GRIP
 // reliable mode. Pushpin's message_wait is cut to 300 ms so gap recovery shows quickly.

@@ -2,8 +2,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GripPublishError, type EventStreamOptions } from '../../src/index.js';
-import { freePortPair, requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
-import { Listener, startOrigin, within, type Origin } from './helpers.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { Listener, startOrigin, within, type Origin } from '../support/pushpin/origin.js';
 
 // End to end through Debian's Pushpin: clients connect to Pushpin, Pushpin asks the origin,
 // the origin answers with GRIP hold instructions, publishes go to Pushpin's publish API.

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { EventSource } from 'eventsource';
-import { EventStream, type EventStreamOptions } from '../../src/index.js';
+import { EventStream, type EventStreamOptions } from '../../../src/index.js';
 
 /** Bounds any await: rejects with `what` after `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import http, { type Server } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Auth } from '@fanoutio/grip';
-import { EventStream, MemoryHistory, type EventStreamOptions, type HistoryStore } from '../../src/index.js';
+import { EventStream, type EventStreamOptions } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { freePortPair, requirePushpin, startPushpin } from '../support/pushpin.js';
+import { freePortPair } from '../support/ports.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';
-import { Listener, within } from './helpers.js';
+import { Listener, within } from '../support/pushpin/origin.js';
 
 // Pushpin recovers a gap by fetching the next link with Grip-Last. The answer's prev-ids must
 // come from the very snapshot its replay was read from. If history cannot answer
@@ -108,68 +108,4 @@ describe.runIf(requirePushpin() && requireRedis())('GRIP recovery when history c
     expect(origin.recoveries[0]!.gripLink).toMatch(/; timeout=1$/);
     expect(origin.recoveries.at(-1)!.gripLink).toMatch(/; timeout=120$/);
   }, 40_000);
-});
-
-describe('GRIP recovery: prev-ids from the replay\'s own snapshot', () => {
-  it('an event published between the replay read and the answer is not claimed as delivered', async () => {
-    // A publish endpoint that accepts everything: what is checked is the origin's answer.
-    const proxy = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('Published\n'));
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    defer(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
-    const key = 'snapshot-key';
-    const memory = new MemoryHistory();
-    let afterRead: (() => Promise<void>) | undefined;
-    // The memory store, with a publish landing right after each replay read: the widest race.
-    const racing: HistoryStore = {
-      append: (channel, events) => memory.append(channel, events),
-      readAfter: async (channels, lastEventId) => {
-        const replay = memory.readAfter(channels, lastEventId);
-        const hook = afterRead;
-        afterRead = undefined;
-        await hook?.();
-        return replay;
-      },
-      lastIds: (channels) => memory.lastIds(channels),
-    };
-    const es = new EventStream({
-      grip: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/?iss=pushpin&key=${key}`,
-      gripReliable: true,
-      history: racing,
-    });
-    defer(() => es.close());
-    const app = express();
-    app.get('/events', es('busy', 'quiet'));
-    const server: Server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-    await es.publishEvent('busy', { event: 'm', data: 'b1' });
-    // After this request's reads (one per channel, all started at once), before its answer.
-    afterRead = async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      await es.publishEvent('quiet', { event: 'm', data: 'q1' });
-    };
-    const sig = (await new Auth.Jwt({ iss: 'pushpin' }, new TextEncoder().encode(key)).buildHeader()).replace(/^Bearer /, '');
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, {
-      headers: { 'Grip-Sig': sig, 'Grip-Last': 'events-busy; last-id=-, events-quiet; last-id=-' },
-    });
-    const body = await res.text();
-    expect(res.status).toBe(200);
-    // q1 is not in this replay: the proxy must still expect it (prev-id -), and take it
-    // from the publish; a prev-id of q1 would make it drop q1 as already delivered.
-    expect(body).toContain('data: "b1"');
-    expect(body).not.toContain('q1');
-    const prevIds = Object.fromEntries(
-      (res.headers.get('grip-channel') ?? '').split(',').map((entry) => {
-        const [name = '', ...params] = entry.split(';').map((part) => part.trim());
-        return [name, params.find((p) => p.startsWith('prev-id='))?.slice('prev-id='.length)];
-      }),
-    );
-    expect(prevIds['events-quiet']).toBe('-');
-    expect(prevIds['events-busy']).toBe(memory.lastIds(['busy']).get('busy'));
-  });
 });

@@ -7,7 +7,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { Publisher, parseGripUri } from '@fanoutio/grip';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, requirePushpin, startPushpin, type PushpinInstance, type PushpinOptions } from './pushpin.js';
+import { freePort } from '../support/ports.js';
+import { requirePushpin, startPushpin, type PushpinInstance, type PushpinOptions } from '../support/pushpin.js';
 
 const HOLD_BODY = 'event: stream-open\ndata: \n\n';
 
