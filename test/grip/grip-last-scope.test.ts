@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Auth } from '@fanoutio/grip';
+import { EventStream, InvalidConfigError } from '../../src/index.js';
+import { acceptingProxy, gripSig, ISS, KEY, oneShot, runRequestCleanups, serve, track } from '../support/origin-requests.js';
 import { getOnce } from '../support/server.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { startOrigin } from '../support/pushpin/origin.js';
@@ -9,6 +11,7 @@ import { startOrigin } from '../support/pushpin/origin.js';
 // answers with. (Event ids in GRIP headers through a real Pushpin: test/pushpin/id-injection.test.ts.)
 
 afterEach(runCleanups);
+afterEach(runRequestCleanups);
 
 describe('Grip-Last never widens what the route and authorize allowed', () => {
   it('a signed recovery naming another channel replays only the route\'s own', async () => {
@@ -45,5 +48,48 @@ describe('Grip-Last never widens what the route and authorize allowed', () => {
     const link = String(reply.headers['grip-link']);
     expect(link).toMatch(/^<\/events\/room\?x=[^<>,;"]*>; rel=next; timeout=120$/);
     expect(new URL(link.slice(1, link.indexOf('>')), 'http://x').searchParams.get('x')).toBe('a,</events/admin>;rel=next');
+  });
+});
+
+describe('a signed recovery request (Grip-Last) replays only the route\'s channels, after authorize', () => {
+  it('gripReliable without a key to verify Grip-Sig is refused at construction', async () => {
+    const proxy = await acceptingProxy();
+    expect(() => new EventStream({ grip: proxy, gripReliable: true })).toThrow(InvalidConfigError);
+    expect(() => new EventStream({ grip: proxy, gripReliable: true })).toThrow(/key to verify Grip-Sig/);
+    // With a key it is accepted.
+    track({ grip: `${proxy}/?iss=${ISS}&key=${KEY}`, gripReliable: true });
+  });
+
+  it('Grip-Last naming a channel that is not on the route replays nothing of it', async () => {
+    const proxy = await acceptingProxy();
+    const es = track({ grip: `${proxy}/?iss=${ISS}&key=${KEY}`, gripReliable: true });
+    await es.publishEvent('secret', { event: 'm', data: 'classified', id: 's1' });
+    await es.publishEvent('public', { event: 'm', data: 'hello', id: 'p1' });
+    await es.publishEvent('public', { event: 'm', data: 'again', id: 'p2' });
+    const srv = await serve((req, res) => void es.run(req, res, 'public'));
+    const reply = await oneShot(srv.port, '/', {
+      'Grip-Sig': await gripSig(),
+      'Grip-Last': 'events-secret; last-id=0, events-public; last-id=p1',
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body).not.toContain('classified');
+    expect(reply.body).toBe('id: p2\nevent: m\ndata: "again"\n\n');
+  });
+
+  it('authorize still decides for a signed recovery request', async () => {
+    const proxy = await acceptingProxy();
+    const es = track({ grip: `${proxy}/?iss=${ISS}&key=${KEY}`, gripReliable: true, authorize: () => false });
+    await es.publishEvent('public', { event: 'm', data: 'x' });
+    const srv = await serve((req, res) => void es.run(req, res, 'public'));
+    const reply = await oneShot(srv.port, '/', { 'Grip-Sig': await gripSig(), 'Grip-Last': 'events-public; last-id=-' });
+    expect(reply.status).toBe(403);
+  });
+
+  it('a Grip-Sig signed with another key is refused, Grip-Last or not', async () => {
+    const proxy = await acceptingProxy();
+    const es = track({ grip: `${proxy}/?iss=${ISS}&key=${KEY}`, gripReliable: true });
+    const srv = await serve((req, res) => void es.run(req, res, 'public'));
+    const reply = await oneShot(srv.port, '/', { 'Grip-Sig': await gripSig('other'), 'Grip-Last': 'events-public; last-id=-' });
+    expect(reply.status).toBe(403);
   });
 });

@@ -1,17 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http, { type Server } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Auth } from '@fanoutio/grip';
-import { EventStream, MemoryHistory, type HistoryStore } from '../../src/index.js';
+import { EventStream, HISTORY_TRUNCATED_EVENT, MemoryHistory, type EventStreamOptions, type HistoryStore } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { acceptingProxy, cleanups, gripSig, ISS, KEY, oneShot, runRequestCleanups, serve, track } from '../support/origin-requests.js';
+import { requireRedis, startRedis } from '../support/redis.js';
 
 // The answer to a recovery request (one with Grip-Last) names the prev-ids its replay was read
-// with, not whatever the store holds by the time the answer leaves. (The same recovery through a
+// with, not whatever the store holds by the time the answer leaves; `last-id=-` (a channel the
+// proxy has seen no event of) is read as the channel's start. (The same recovery through a
 // real Pushpin, with Redis frozen: test/pushpin/recovery.test.ts.)
 
 afterEach(runCleanups);
+afterEach(runRequestCleanups);
 
 describe('GRIP recovery: prev-ids from the replay\'s own snapshot', () => {
   it('an event published between the replay read and the answer is not claimed as delivered', async () => {
@@ -74,5 +79,41 @@ describe('GRIP recovery: prev-ids from the replay\'s own snapshot', () => {
     );
     expect(prevIds['events-quiet']).toBe('-');
     expect(prevIds['events-busy']).toBe(memory.lastIds(['busy']).get('busy'));
+  });
+});
+
+describe('Grip-Last last-id=- is the channel\'s start', () => {
+  const stores: Array<[string, () => Promise<EventStreamOptions['history']>]> = [
+    ['memory', async () => ({ maxEvents: 2 })],
+  ];
+  if (requireRedis()) {
+    stores.push([
+      'redis',
+      async () => {
+        const redis = await startRedis();
+        cleanups.push(() => redis.stop());
+        return { redis: redis.url, keyPrefix: `t-${randomUUID()}:`, maxEvents: 2 };
+      },
+    ]);
+  }
+
+  it.each(stores)('%s: replays the channel from its start, complete; truncated only once events were evicted', async (_name, history) => {
+    const proxy = await acceptingProxy();
+    const es = track({ grip: `${proxy}/?iss=${ISS}&key=${KEY}`, gripReliable: true, history: await history() });
+    const srv = await serve((req, res) => void es.run(req, res, ['q', 'quiet']));
+    const recover = async (): Promise<string> =>
+      (await oneShot(srv.port, '/', { 'Grip-Sig': await gripSig(), 'Grip-Last': 'events-q; last-id=-, events-quiet; last-id=-' })).body;
+
+    await es.publishEvent('q', { event: 'm', data: 1 });
+    await es.publishEvent('q', { event: 'm', data: 2 });
+    const complete = await recover();
+    expect(complete).not.toContain(HISTORY_TRUNCATED_EVENT);
+    expect(complete).not.toContain('stream-open');
+    expect(complete.match(/data: \d/g)).toEqual(['data: 1', 'data: 2']);
+
+    await es.publishEvent('q', { event: 'm', data: 3 }); // maxEvents 2: event 1 is evicted
+    const evicted = await recover();
+    expect(evicted).toContain(HISTORY_TRUNCATED_EVENT);
+    expect(evicted.match(/data: \d/g)).toEqual(['data: 2', 'data: 3']);
   });
 });
