@@ -3,8 +3,8 @@
  * malformed Grip-Last in reliable mode, and a proxy that dies or freezes in the middle of a
  * publish (a real Pushpin, SIGKILLed or SIGSTOPped). Expected: a one-line 403 for a bad
  * signature, a definite answer for any Grip-Last, a typed GripPublishError within a bounded
- * time for a broken proxy, and no crash. (A Grip-Last naming channels outside the route is
- * issue 16 item 1; `last-id=-` is item 7.)
+ * time for a broken proxy, and no crash. (A Grip-Last naming channels outside the route:
+ * test/grip/grip-last-scope.test.ts; `last-id=-`: test/grip/recovery-positions.test.ts.)
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

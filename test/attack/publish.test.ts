@@ -136,7 +136,7 @@ describe('values that are valid and must arrive intact', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  // Within maxBufferedBytes (1 MiB): bigger single events are issue 16 item 4's subject.
+  // Within maxBufferedBytes (1 MiB): bigger single events are test/bus/slow-client/'s subject.
   it('an event name of 256 KB and a 200,000-element array arrive whole', async () => {
     const { target, watcher } = await watched(false);
     const name = 'n'.repeat(256 * 1024);

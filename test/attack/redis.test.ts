@@ -3,8 +3,8 @@
  * frozen (SIGSTOP: the port stays open, nothing answers) during a publish and during a resume.
  * Expected: a publish settles within a bounded time, with HistoryError (ERR_HISTORY) when it
  * fails; a resume that cannot read history still opens, says `history-truncated`, and goes
- * live; the process never crashes, and it works again once Redis is back. (What a failed batch
- * delivered is issue 16 item 9.)
+ * live; the process never crashes, and it works again once Redis is back. (That a failed batch
+ * delivers nothing: test/redis/engine.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

@@ -3,7 +3,8 @@
  * moment (mid-head, during authorize, during the history read), pipelining, slowloris-style
  * partial heads, bodies on a GET, HTTP/1.0, and bursts of connects and drops. Expected: every
  * request answered or cleanly dropped, the server never blocked, `stats().connections` back
- * to 0. (100 pipelined streams on one socket is issue 16 item 2; HEAD and other methods item 12.)
+ * to 0. (100 pipelined streams on one socket: test/transport/pipelining.test.ts; HEAD and other
+ * methods: test/transport/methods.test.ts.)
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';

@@ -55,7 +55,7 @@ describe('keep-alive: the longest silence of a stream', () => {
       await Promise.all(busy.map((c, k) => c.waitFor((x) => x.comments.length > counts[k]!, 'a keep-alive after the last event', 5 * INTERVAL)));
       await Promise.all(idle.map((c) => c.waitFor((x) => x.comments.length >= 4, 'keep-alives', 5 * INTERVAL)));
       const gaps = times.map(longestGap);
-      console.info(`[trust-bus-keepalive] interval ${INTERVAL} ms; longest silence per stream (idle, idle, busy, busy): ${gaps.map((g) => Math.round(g)).join(', ')} ms`);
+      console.info(`[bus/keepalive-silence] interval ${INTERVAL} ms; longest silence per stream (idle, idle, busy, busy): ${gaps.map((g) => Math.round(g)).join(', ')} ms`);
       for (const gap of gaps) expect(gap).toBeLessThanOrEqual(INTERVAL);
       expect(busy.every((c) => c.events.filter((e) => e.event === 'tick').length === 8)).toBe(true);
       // Still one timer for every stream.

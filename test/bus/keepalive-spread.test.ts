@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeepAlive } from '../../src/bus/KeepAlive.js';
 import type { Subscriber } from '../../src/bus/Subscriber.js';
 
-/** Stand-ins with the two members the keep-alive round uses; real streams are in trust-bus-keepalive. */
+/** Stand-ins with the two members the keep-alive round uses; real streams are in keepalive-silence.test.ts. */
 function idleStreams(count: number): { subscribers: Subscriber[]; sent: () => number } {
   let sent = 0;
   const subscribers = Array.from({ length: count }, () => {

@@ -1,6 +1,7 @@
 /**
- * Issue 16 item 6 in a real Chromium: every id that publishing accepts is sent back by the
- * browser's EventSource as Last-Event-ID, and resumes exactly (no history-truncated).
+ * The one id rule (test/sse/event-id-rule.test.ts) in a real Chromium: every id that
+ * publishing accepts is sent back by the browser's EventSource as Last-Event-ID, and resumes
+ * exactly (no history-truncated).
  */
 import http from 'node:http';
 import { once } from 'node:events';

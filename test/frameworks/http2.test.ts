@@ -240,7 +240,7 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
     }
     expect(server.eventStream.stats().clientsDropped).toBe(1);
     // Sampled before each publish: never past the bound plus two ticks' frames (the bound
-    // judges what was left unread from earlier ticks, issue 16 item 4; one event per tick here).
+    // judges what was left unread from earlier ticks, see test/bus/slow-client/; one event per tick here).
     expect(peak).toBeLessThanOrEqual(bound + 2 * (payload.length + 64));
     expect(server.eventStream.stats().connections).toBe(1);
     await server.eventStream.publishEvent('flood', { event: 'message', data: 'after' });
@@ -323,7 +323,7 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(server.eventStream.stats().clientsDropped).toBe(1);
-    // The bound plus two ticks' frames (issue 16 item 4; one event per tick here).
+    // The bound plus two ticks' frames (see test/bus/slow-client/; one event per tick here).
     expect(peak).toBeLessThanOrEqual(bound + 2 * (payload.length + 64));
   });
 });

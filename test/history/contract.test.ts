@@ -163,7 +163,7 @@ describe.each(stores)('%s honours the HistoryStore contract', (_name, make) => {
     await store.close?.();
   });
 
-  // Custom ids belong to their channel (issue 16, item 5): the same id on two channels is two ids.
+  // Custom ids belong to their channel: the same id on two channels is two ids.
   it('resumes a channel from its own custom id when another channel reuses it', async () => {
     const store = make();
     await appendAll(store, [

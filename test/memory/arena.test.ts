@@ -132,7 +132,7 @@ describe('MemoryHistory arena: edges of the layout', () => {
     expect(store.size).toBe(4);
     expect(peak).toBeLessThanOrEqual(heldBound(store, { blockBytes: 256 * 1024, minRows: 1024 }));
     expect(store.readAfter(['quiet'], String(quiet.seq - 1))).toMatchObject({ records: [{ data: 'q' }], complete: true });
-    console.info(`[history-arena] a quiet event kept while 200,000 events of 200 B went through busy channels: at most ${(peak / 1024).toFixed(0)} KiB held`);
+    console.info(`[memory/arena] a quiet event kept while 200,000 events of 200 B went through busy channels: at most ${(peak / 1024).toFixed(0)} KiB held`);
   });
 
   it('a read points at the kept bytes: holding it copies nothing, and it stays right after eviction and compaction', () => {
@@ -145,7 +145,7 @@ describe('MemoryHistory arena: edges of the layout', () => {
     const reads = Array.from({ length: 20 }, () => store.readAfter(['big'], 'unknown'));
     gc();
     const perRead = (process.memoryUsage().heapUsed - before) / reads.length;
-    console.info(`[history-arena] a read owed 400 events of 20 KB holds ${(perRead / 1024).toFixed(0)} KiB of heap`);
+    console.info(`[memory/arena] a read owed 400 events of 20 KB holds ${(perRead / 1024).toFixed(0)} KiB of heap`);
     expect(perRead).toBeLessThan(512 * 1024);
     // Everything read is then evicted and its blocks compacted away or dropped.
     const quietStore = reads[0]!.records;
@@ -161,7 +161,7 @@ describe('MemoryHistory arena: edges of the layout', () => {
     const store = new MemoryHistory({}, clock().now);
     for (let i = 0; i < 40_000; i++) store.append(`user-${i % 5000}`, [{ event: 'message', data: 'z'.repeat(100) }]);
     const ratio = store.heldBytes / store.bytes;
-    console.info(`[history-arena] 40,000 events of 100 B on 5,000 channels: ${store.bytes} B counted, ${store.heldBytes} B held (${ratio.toFixed(2)}×)`);
+    console.info(`[memory/arena] 40,000 events of 100 B on 5,000 channels: ${store.bytes} B counted, ${store.heldBytes} B held (${ratio.toFixed(2)}×)`);
     expect(ratio).toBeLessThan(1.5);
   });
 });

@@ -22,7 +22,7 @@ function heldNow(): number {
   return heapUsed + arrayBuffers;
 }
 
-describe('maxTotalBytes bounds the store when channel names churn (issue 21, item 7)', () => {
+describe('maxTotalBytes bounds the store when channel names churn', () => {
   it(`${PUBLISHES.toLocaleString('en')} one-event publishes to distinct channels hold about maxTotalBytes, not a channel each`, async () => {
     const history = new MemoryHistory({ maxTotalBytes: TOTAL, maxAge: 600_000 });
     const es = track(new EventStream({ history }));
@@ -31,7 +31,7 @@ describe('maxTotalBytes bounds the store when channel names churn (issue 21, ite
     const after = heldNow();
     const grown = after - before;
     console.info(
-      `[history-churn] ${PUBLISHES} channels through maxTotalBytes ${TOTAL}: ${history.size} events kept, ` +
+      `[memory/channel-churn] ${PUBLISHES} channels through maxTotalBytes ${TOTAL}: ${history.size} events kept, ` +
         `${history.bytes} B counted, ${history.heldBytes} B held by the arena; heap + buffers grew ${(grown / 1048576).toFixed(1)} MiB`,
     );
     expect(history.bytes).toBeLessThanOrEqual(TOTAL);
@@ -60,7 +60,7 @@ describe('maxTotalBytes bounds the store when channel names churn (issue 21, ite
     expect(k3!.prevId).toBe(kept[2]!.id);
     expect(history.lastIds(['kept', 'big']).get('kept')).toBe(k3!.id);
     expect(history.bytes).toBeLessThanOrEqual(1024 * 1024);
-    console.info(`[history-churn] renumbered: arena held ${heldBefore} B before, ${history.heldBytes} B after`);
+    console.info(`[memory/channel-churn] renumbered: arena held ${heldBefore} B before, ${history.heldBytes} B after`);
     history.close();
   });
 

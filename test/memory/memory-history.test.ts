@@ -420,7 +420,7 @@ describe('history-truncated on the wire', () => {
     expect(events.slice(2).map((e) => e.data)).toEqual(['3', '4', '5']);
   });
 
-  it('per-room ids on two rooms: each room resumes exactly from its own id (issue 16 item 5)', async () => {
+  it('per-room ids on two rooms: each room resumes exactly from its own id', async () => {
     const es = new EventStream({ keepAliveInterval: 60_000 });
     const app = express();
     app.get('/rooms/:room', es((req) => `room-${String(req.params!['room'])}`));

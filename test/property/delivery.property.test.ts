@@ -576,7 +576,7 @@ describe('delivery property: exactly once, in order, or history-truncated', () =
     await assertProperty({ history: memory, ids: 'unique' }, 150);
   }, 300_000);
 
-  // Issue 16 item 5: custom ids are per channel ('1', '2'… on every room).
+  // Custom ids are per channel ('1', '2'… on every room).
   it('over the in-memory history, custom ids counted per channel', async () => {
     await assertProperty({ history: memory, ids: 'per-channel' }, 100);
   }, 300_000);
@@ -595,7 +595,7 @@ describe('delivery property: exactly once, in order, or history-truncated', () =
       await assertProperty({ history: inRedis, ids: 'unique' }, 80);
     }, 300_000);
 
-    // Issue 16 item 5, as above.
+    // Custom ids are per channel, as above.
     it('history: { redis }, custom ids counted per channel', async () => {
       await assertProperty({ history: inRedis, ids: 'per-channel' }, 60);
     }, 300_000);

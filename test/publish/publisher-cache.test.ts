@@ -23,7 +23,7 @@ async function settle(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-describe('getChannelPublisher (issue 21, item 8)', () => {
+describe('getChannelPublisher keeps a publisher only while its caller holds it', () => {
   it(`${NAMES.toLocaleString('en')} publishers for distinct names, dropped by the caller, are not kept`, async () => {
     const es = track(new EventStream({ history: false }));
     const before = await settle();

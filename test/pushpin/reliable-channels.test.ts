@@ -1,6 +1,7 @@
 /**
- * Issue 16 through a real Pushpin: item 7 (a quiet channel's `last-id=-` is its start, not an
- * unknown id) with the in-memory and the Redis store, and item 12's UTF-8 channel names.
+ * Reliable mode through a real Pushpin: a quiet channel's `last-id=-` is its start, not an
+ * unknown id, with the in-memory and the Redis store; a channel named in UTF-8 is held and
+ * delivered. (Found in the request-side review, issue 16.)
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ function listen(url: string): Listener {
 const opened = (events: { type: string }[]): boolean => events.some((e) => e.type === 'stream-open');
 const data = (listener: Listener): unknown[] => listener.of('m').map((e) => JSON.parse(e.data));
 
-describe.runIf(requirePushpin())('issue 16 through Pushpin (reliable mode)', () => {
+describe.runIf(requirePushpin())('reliable mode through Pushpin: quiet channels and UTF-8 names', () => {
   it.each(stores)('%s: a gap on a channel that was quiet at the hold is recovered from its start, without history-truncated', async (_name, history) => {
     const { origin, pushpin, lost } = await behindPushpin(await history());
     // Both channels are empty when Pushpin starts holding: the hold says prev-id=- for each.

@@ -157,7 +157,7 @@ describe('encodeEvent ↔ eventsource-parser', () => {
       if (diffBytes !== undefined) differences.push(`bytes batch ${start}: ${diffBytes}`);
     }
     console.info(
-      `[fuzz] ${FUZZ_EVENTS} generated: ${counts.valid} encoded and parsed back (as text and as bytes), ${counts.rejected} rejected; ` +
+      `[sse/encode-fuzz] ${FUZZ_EVENTS} generated: ${counts.valid} encoded and parsed back (as text and as bytes), ${counts.rejected} rejected; ` +
         `${counts.retries} with retry, ${counts.multiline} multi-line data, ${counts.loneSurrogates} with lone surrogates, ` +
         `${counts.nul} with NUL in data, ${counts.long} long (>1000 chars), ${counts.emptyData} empty data`,
     );
@@ -239,7 +239,7 @@ describe('JSON data through a real server', () => {
     expect(mismatches).toBe(0);
     expect(received).toEqual(values);
     const loneSurrogateValues = values.filter((v) => /\p{Cs}/u.test(JSON.stringify(v) ?? '') || /\\ud[89a-f]/i.test(JSON.stringify(v) ?? '')).length;
-    console.info(`[fuzz] server round trip: ${VALUES} JSON values, ${loneSurrogateValues} of them holding lone surrogates`);
+    console.info(`[sse/encode-fuzz] server round trip: ${VALUES} JSON values, ${loneSurrogateValues} of them holding lone surrogates`);
     expect(loneSurrogateValues).toBeGreaterThan(50);
   });
 

@@ -38,7 +38,7 @@ async function fill(es: EventStream, rounds = PER_CHANNEL, from = 0, pad = ''): 
 const numbers = (client: RawClient): number[] =>
   client.events.filter((e) => e.event === 'm').map((e) => (JSON.parse(e.data) as { n: number }).n);
 
-describe('a resume on many channels is bounded and costs what the client takes (issue 21, item 6)', () => {
+describe('a resume on many channels is bounded and costs what the client takes', () => {
   it(`${CLIENTS} clients with a junk Last-Event-ID that never read: memory per client within maxBufferedBytes, little CPU per resume`, async () => {
     const { es, port } = await setup();
     await fill(es);

@@ -94,7 +94,7 @@ describe('a replay larger than maxBufferedBytes, to clients that do not read', (
     const peak = await peakBuffered(responses, 300);
     collectGarbage();
     const perClient = (process.memoryUsage().arrayBuffers - before) / clients.length;
-    console.info(`[trust-bus-replay] peak writableLength ${peak} B; array buffers per client ${Math.round(perClient)} B`);
+    console.info(`[bus/slow-client/replay] peak writableLength ${peak} B; array buffers per client ${Math.round(perClient)} B`);
     expect(peak).toBeLessThanOrEqual(REPLAY_IN_FLIGHT);
     expect(perClient).toBeLessThan(BOUND);
     expect(es.stats().clientsDropped).toBe(0);
@@ -219,7 +219,7 @@ describe('the fetch sink (ReadableStream) paces a replay the same way', () => {
     await observeFor(100);
     collectGarbage();
     const perClient = (process.memoryUsage().arrayBuffers - before) / responses.length;
-    console.info(`[trust-bus-replay] fetch: array buffers per unread body ${Math.round(perClient)} B`);
+    console.info(`[bus/slow-client/replay] fetch: array buffers per unread body ${Math.round(perClient)} B`);
     // About one batch queued each (≤ REPLAY_IN_FLIGHT); the figure is noisy, the old cost was the replay (8 MB).
     expect(perClient).toBeLessThan(BOUND / 4);
     for (let i = EVENTS; i < EVENTS + 10; i++) await es.publishEvent('feed', { event: 'live', data: { i } });

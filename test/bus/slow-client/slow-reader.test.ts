@@ -259,7 +259,7 @@ const numbers = (events: SseEvent[]): number[] =>
 
 describe('a client reading 100× slower than the publish rate', () => {
   // The bound judges what was left unread from earlier ticks, not the frames of the current
-  // one (issue 16, item 4): a client that stops reading holds at most maxBufferedBytes plus
+  // one (test/bus/slow-client/burst.test.ts): a client that stops reading holds at most maxBufferedBytes plus
   // two ticks' frames (here one event per tick) before it is dropped.
   it('never has more than maxBufferedBytes plus two ticks of frames buffered for it in the server process', () => {
     expect(scenario.samples).toBe(scenario.published);

@@ -30,7 +30,7 @@ async function burst(es: EventStream): Promise<void> {
   for (let i = 0; i < BURST; i++) await es.publishEvent('burst', { event: 'big', data: EVENT });
 }
 
-describe('a client over maxBufferedBytes that takes nothing is dropped within a bounded time (issue 21, item 4)', () => {
+describe('a client over maxBufferedBytes that takes nothing is dropped within a bounded time', () => {
   it('after a one-tick burst on a channel that then goes quiet', async () => {
     const { es, port } = await setup();
     const stalled = await RawClient.get(port, { path: '/', retain: false });
