@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { build, type AppContext } from './koa-session-app.js';
-import { mayListen } from './scenario.js';
+import { build, type AppContext } from '../auth/koa-session-app.js';
+import { mayListen } from '../auth/scenario.js';
 
 // The per-user stream behind a cookie login, in a real Chromium: the page logs in with fetch,
 // the session cookie is HttpOnly (the page's script cannot read it), and a plain EventSource
