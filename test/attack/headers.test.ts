@@ -2,8 +2,8 @@
  * Attacks on request headers of a direct stream: size, repetition, odd bytes, every shape of
  * Accept and Last-Event-ID a client can send. Each request gets a definite answer (a stream, or
  * a 4xx with a one-line reason), nothing stays subscribed, and the server keeps serving.
- * (Garbage Last-Event-ID values and control bytes are in test/hostile.test.ts; GRIP headers in
- * grip.test.ts.)
+ * (Garbage Last-Event-ID values and control bytes are in test/request/malformed-requests.test.ts;
+ * GRIP headers in grip.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_TRUNCATED_EVENT } from '../../src/index.js';

@@ -3,7 +3,8 @@
  * encodings (valid, double, overlong, lone surrogates, broken), control characters, names that
  * look like templates or object keys, and many channels at once. Each request is served on
  * exactly the channel its text names, or refused with a one-line 4xx; nothing stays subscribed.
- * (CR/LF/NUL/`,`/`;`, 10 KB names and 5,000-channel bombs are in test/hostile.test.ts.)
+ * (CR/LF/NUL/`,`/`;`, 10 KB names and 5,000-channel bombs are in
+ * test/request/malformed-requests.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../support/raw.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // `gripstream/edge` in a web-standard runtime: the entry bundled the way edge bundlers resolve
 // packages (browser/worker conditions, no Node built-ins), then run in a V8 context that has
 // only web globals: no Buffer, no process, no require. That is what Next.js's Edge runtime and
-// workers give; test/nextjs-edge.test.ts runs it in the real Edge runtime as well.
+// workers give; test/frameworks/nextjs.test.ts runs it in the real Edge runtime as well.
 
 const WEB_GLOBALS = [
   'Request', 'Response', 'Headers', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'ReadableStream',

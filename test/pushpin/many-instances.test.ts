@@ -160,7 +160,7 @@ describe.runIf(requirePushpin() && requireRedis())('many instances: reliable GRI
     cleanups.push(() => back.stop());
     // Pushpin's recovery request may reach either instance, and one whose Redis link is still
     // reconnecting cannot read the gap yet: it renews the hold and the proxy asks again
-    // (test/grip/recovery-retry.test.ts).
+    // (test/pushpin/recovery.test.ts).
     await within(
       (async () => {
         for (;;) {
