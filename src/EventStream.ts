@@ -19,7 +19,7 @@ import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
-import { MemoryHistory } from './history/MemoryHistory.js';
+import { MemoryHistory } from './memory/MemoryHistory.js';
 import { RedisHistory } from './history/RedisHistory.js';
 import { RedisEngine } from './engine/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';

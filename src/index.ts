@@ -24,7 +24,7 @@ export { MemoryIdempotencyStore, type IdempotencyStore, type ClaimResult } from 
 export { RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './publish/RedisIdempotencyStore.js';
 export { ChannelPublisher } from './publish/ChannelPublisher.js';
 export { ChannelWritable } from './publish/ChannelWritable.js';
-export { MemoryHistory } from './history/MemoryHistory.js';
+export { MemoryHistory } from './memory/MemoryHistory.js';
 export { RedisHistory, type RedisHistoryOptions } from './history/RedisHistory.js';
 export type { RedisClientLike, RedisSubscriberLike } from './history/RedisClientLike.js';
 export { HISTORY_TRUNCATED_EVENT } from './history/replay.js';

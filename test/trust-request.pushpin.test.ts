@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../src/index.js';
-import { MemoryHistory } from '../src/history/MemoryHistory.js';
+import { MemoryHistory } from '../src/memory/MemoryHistory.js';
 import { freePortPair, requirePushpin, startPushpin } from './support/pushpin.js';
 import { requireRedis, startRedis } from './support/redis.js';
 import { Listener, startOrigin } from './grip/helpers.js';

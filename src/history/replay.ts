@@ -1,9 +1,8 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import { EVENTS_LOST, type ReplaySource } from './ArenaReplay.js';
 import { FROM_START, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { MemoryHistory } from './MemoryHistory.js';
+import { EVENTS_LOST, isPaced, type ReplaySource } from './ReplaySource.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -131,7 +130,7 @@ export async function replayCursorAfter(
   failed?: ReadFailed,
 ): Promise<ReplayCursor> {
   // The in-memory store gives its events as the client takes them; others are read whole.
-  if (lastEventId.kind !== 'none' && store instanceof MemoryHistory) {
+  if (lastEventId.kind !== 'none' && isPaced(store)) {
     const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
     try {
       const source = store.replaySource(channels, asked ?? NEVER_AN_ID);

@@ -1,7 +1,7 @@
 import { BLOCK_BYTES, ByteBlocks } from './ByteBlocks.js';
 import type { EventNames } from './EventNames.js';
-import type { HistoryRecord } from './HistoryStore.js';
-import { idText } from './idText.js';
+import type { HistoryRecord } from '../history/HistoryStore.js';
+import { idText } from '../history/idText.js';
 
 /**
  * Bookkeeping counted per event on top of its UTF-8 bytes, so that the byte bounds also
