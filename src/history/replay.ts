@@ -3,6 +3,7 @@ import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
 import { FROM_START, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { EVENTS_LOST, isPaced, type ReplaySource } from './ReplaySource.js';
+import { NEVER_AN_ID } from './sentinels.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -27,8 +28,6 @@ export interface ReplayText {
   events: number;
 }
 
-/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
 const NOTHING: ReplayText = { text: '', upTo: -Infinity, truncated: false, events: 0 };
 

@@ -1,8 +1,8 @@
 import createDebug from 'debug';
 import { callApp, catchRejection } from '../appCallback.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
-import { CursorSubscriber } from '../engine/CursorSubscriber.js';
-import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
+import { CursorSubscriber } from '../redis/CursorSubscriber.js';
+import { cursorStore, replayByCursor } from '../redis/cursorReplay.js';
 import { replayCursorAfter } from '../history/replay.js';
 import type { StreamTransport } from '../ops/Metrics.js';
 import type { ConnectionInfo, StreamContext } from './context.js';

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EventStream, HISTORY_TRUNCATED_EVENT, InvalidConfigError, RedisTimeoutError } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { GAP_SCRIPT } from '../../src/history/redisScripts.js';
+import { GAP_SCRIPT } from '../../src/redis/redisScripts.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, type SseClient } from '../support/sse.js';

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
-import type { Gap } from '../history/RedisHistory.js';
-import type { BatchItem, BatchMessage } from './batchMessage.js';
+import type { Gap } from './RedisHistory.js';
+import type { BatchItem, BatchMessage } from './message.js';
 
 /** Where a feed reads what it missed. */
 export interface FeedSource {

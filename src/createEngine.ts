@@ -1,17 +1,17 @@
-import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
-import { describeValue } from '../describeValue.js';
-import { InvalidConfigError } from '../errors.js';
-import type { HistoryStore } from '../history/HistoryStore.js';
-import { MemoryHistory } from '../memory/MemoryHistory.js';
-import type { RedisClientLike } from '../history/RedisClientLike.js';
-import { RedisHistory } from '../history/RedisHistory.js';
-import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from '../types.js';
-import type { Engine } from './Engine.js';
-import { LocalEngine } from '../memory/LocalEngine.js';
-import { LocalPresence } from '../memory/LocalPresence.js';
-import { RedisEngine } from './RedisEngine.js';
-import type { Presence } from './Presence.js';
-import { RedisPresence } from './RedisPresence.js';
+import type { ChannelBus, ChannelWatcher } from './bus/ChannelBus.js';
+import { describeValue } from './describeValue.js';
+import { InvalidConfigError } from './errors.js';
+import type { HistoryStore } from './history/HistoryStore.js';
+import { MemoryHistory } from './memory/MemoryHistory.js';
+import type { RedisClientLike } from './redis/RedisClientLike.js';
+import { RedisHistory } from './redis/RedisHistory.js';
+import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from './types.js';
+import type { Engine } from './engine/Engine.js';
+import { LocalEngine } from './memory/LocalEngine.js';
+import { LocalPresence } from './memory/LocalPresence.js';
+import { RedisEngine } from './redis/RedisEngine.js';
+import type { Presence } from './engine/Presence.js';
+import { RedisPresence } from './redis/RedisPresence.js';
 
 /** RedisHistory's default key prefix, which presence keys share. */
 const DEFAULT_KEY_PREFIX = 'gripstream:';

@@ -1,10 +1,11 @@
 import { InvalidConfigError } from '../errors.js';
-import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './defaults.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from '../history/HistoryStore.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
+import { NEVER_AN_ID } from '../history/sentinels.js';
 
 /** Options of {@link RedisHistory}: where Redis is, and how much history to keep there. */
 export interface RedisHistoryOptions extends RedisConnectionOptions {
@@ -54,8 +55,6 @@ export interface ShardedReplay extends Replay {
 /** Masters' clocks may differ by this much (µs): an empty channel's cursor starts that much earlier. */
 const CLOCK_SKEW_US = 1_000_000;
 
-/** Looked up for a position not known: unknown to every channel, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
 /** A channel's events after a position, for the engine's gap fill. */
 export interface Gap {
@@ -80,7 +79,7 @@ export class RedisHistory implements HistoryStore {
    * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
    * in its own meta hash (positions are then ordered per channel, not across channels), every
    * script touches one channel's slot, and a stream on several channels resumes from a cursor
-   * of per-channel positions (src/history/streamCursor.ts).
+   * of per-channel positions (src/redis/streamCursor.ts).
    */
   readonly sharded: boolean;
   private readonly prefix: string;
@@ -342,7 +341,7 @@ export class RedisHistory implements HistoryStore {
    * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
    * still holds after `afterSeq`: the engine's gap fill, in one atomic read. With `start` (a
    * feed's first read), a channel with no meta hash gets one born at `afterSeq` (see
-   * redisScripts.ts): a missing hash then means evicted, never "no event yet".
+   * src/redis/redisScripts.ts): a missing hash then means evicted, never "no event yet".
    */
   async gap(channel: string, afterSeq: number, read: boolean, start = false): Promise<Gap> {
     const [epoch, last, entries, now] = (await this.link.read(

@@ -1,8 +1,8 @@
 import createDebug from 'debug';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import { InvalidConfigError } from '../errors.js';
-import type { RedisLink } from '../history/RedisLink.js';
-import type { Presence } from './Presence.js';
+import type { RedisLink } from './RedisLink.js';
+import type { Presence } from '../engine/Presence.js';
 import { ALIVE_SCRIPT, HEARTBEAT_SCRIPT } from './presenceScripts.js';
 
 const debug = createDebug('gripstream:presence');

@@ -1,15 +1,14 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import type { HistoryRecord, HistoryStore } from './HistoryStore.js';
+import type { HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
 import { RedisHistory } from './RedisHistory.js';
-import { HISTORY_TRUNCATED_EVENT } from './replay.js';
+import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
 import { isEmptyAt, StreamCursor } from './streamCursor.js';
+import { NEVER_AN_ID } from '../history/sentinels.js';
 
 const debug = createDebug('gripstream:history');
 
-/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
 /** The store, when a stream on these channels resumes by cursor (a Redis Cluster). */
 export function cursorStore(store: HistoryStore | undefined, channels: readonly string[]): RedisHistory | undefined {
