@@ -2,6 +2,11 @@ import { InvalidConfigError } from '../errors.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from '../history/HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
 import type { RedisClientLike } from './RedisClientLike.js';
+import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
+import type { StreamPlan, StreamPlanner } from '../history/StreamPlan.js';
+import { replayByCursor, type ShardedReplay } from './cursorReplay.js';
+import { CursorSubscriber } from './CursorSubscriber.js';
+import { DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
@@ -28,29 +33,14 @@ const MAX_GROUP_EVENTS = 2000;
 interface PendingGroup {
   channel: string;
   publish: boolean;
-  calls: Array<{ inputs: readonly HistoryInput[]; resolve(result: AppendResult): void; reject(err: unknown): void }>;
+  calls: Array<{ inputs: readonly HistoryInput[]; resolve(records: HistoryRecord[]): void; reject(err: unknown): void }>;
   events: number;
 }
 
 /** One stored stream entry as Redis returns it. */
 export type StreamEntry = [id: string, fields: string[]];
 
-/** What one append did, as the engine needs it to order deliveries. */
-export interface AppendResult {
-  records: HistoryRecord[];
-  /** First position of the Redis epoch the batch went into (a wiped Redis starts a new one). */
-  epoch: string;
-  /** Position of the channel's event before the batch, 0 for none. */
-  prevSeq: number;
-}
 
-/** A Cluster read: where each channel stood in the snapshot, and where its replayed events start. */
-export interface ShardedReplay extends Replay {
-  /** Newest position of each channel in the snapshot (0: none). */
-  positions: Map<string, number>;
-  /** Per channel with replayed events: the position before the oldest of them. */
-  starts: Map<string, number>;
-}
 
 /** Masters' clocks may differ by this much (µs): an empty channel's cursor starts that much earlier. */
 const CLOCK_SKEW_US = 1_000_000;
@@ -72,9 +62,11 @@ export interface Gap {
  * `MemoryHistory`. One publish call is one script call (one round trip, one atomic step in
  * Redis, whatever its size), and its work in Redis is O(1) per event.
  */
-export class RedisHistory implements HistoryStore {
-  /** @internal The connection, shared with the Redis engine. */
+export class RedisHistory implements StreamPlanner {
+  /** @internal The connection (the Redis engine is handed the same one, see src/createEngine.ts). */
   readonly link: RedisLink;
+  /** @internal Where the channels' keys are. */
+  readonly keys: RedisKeys;
   /**
    * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
    * in its own meta hash (positions are then ordered per channel, not across channels), every
@@ -82,7 +74,6 @@ export class RedisHistory implements HistoryStore {
    * of per-channel positions (src/redis/streamCursor.ts).
    */
   readonly sharded: boolean;
-  private readonly prefix: string;
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
@@ -99,18 +90,16 @@ export class RedisHistory implements HistoryStore {
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
-  constructor(options: RedisHistoryOptions) {
-    const prefix = options.keyPrefix ?? 'gripstream:';
-    // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
-    const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
-    if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(
-        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
-      );
-    }
-    this.link = new RedisLink(options);
+  /**
+   * @param options Where Redis is, and how much history to keep there.
+   * @param link @internal A connection to share (the Redis engine's); made from `options.redis` when not given.
+   */
+  constructor(options: RedisHistoryOptions, link?: RedisLink) {
+    const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    checkKeyPrefix(options);
+    this.link = link ?? new RedisLink(options);
     this.sharded = this.link.cluster;
-    this.prefix = prefix;
+    this.keys = new RedisKeys(prefix);
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
@@ -122,8 +111,13 @@ export class RedisHistory implements HistoryStore {
     return this.maxAge > 0;
   }
 
-  async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
-    return (await this.appendBatch(channel, inputs, false)).records;
+  append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
+    return this.appendBatch(channel, inputs, false);
+  }
+
+  /** @internal Appends the batch and, in the same script call, publishes it to the channel's subscribers (the Redis engine). */
+  appendAndPublish(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
+    return this.appendBatch(channel, inputs, true);
   }
 
   /**
@@ -132,7 +126,7 @@ export class RedisHistory implements HistoryStore {
    * few round trips, not 10,000 scripts): each call stays whole, and the group is kept or
    * refused as one, so every call is still all or nothing.
    */
-  appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<AppendResult> {
+  private appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<HistoryRecord[]> {
     const key = publish ? `p${channel}` : `s${channel}`;
     let group = this.pending.get(key);
     if (group === undefined || group.events + inputs.length > MAX_GROUP_EVENTS) {
@@ -145,13 +139,13 @@ export class RedisHistory implements HistoryStore {
       group = fresh;
     }
     group.events += inputs.length;
-    return new Promise<AppendResult>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
+    return new Promise<HistoryRecord[]>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
   }
 
   private async send(group: PendingGroup): Promise<void> {
     const { channel, publish, calls } = group;
     const args: Array<string | number> = [
-      publish ? this.pubsubChannel(channel) : '',
+      publish ? this.keys.pubsubChannel(channel) : '',
       this.maxEvents,
       this.maxAge,
       this.metaTtl,
@@ -166,21 +160,18 @@ export class RedisHistory implements HistoryStore {
       for (const call of calls) call.reject(err);
       return;
     }
-    const [, epoch, prevSeqText, prevIdText, firstSeqText] = reply as [number, string, string, string, string];
+    const [, , , prevIdText, firstSeqText] = reply as [number, string, string, string, string];
     let seq = Number(firstSeqText);
-    let prevSeq = Number(prevSeqText);
     let prevId = prevIdText === '' ? undefined : prevIdText;
     for (const call of calls) {
-      const before = prevSeq;
       const records = call.inputs.map((input): HistoryRecord => {
         const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
         if (prevId !== undefined) record.prevId = prevId;
         prevId = record.id;
-        prevSeq = seq;
         seq++;
         return record;
       });
-      call.resolve({ records, epoch, prevSeq: before });
+      call.resolve(records);
     }
   }
 
@@ -206,7 +197,7 @@ export class RedisHistory implements HistoryStore {
   }
 
   private async readNow(channels: readonly string[], lastEventId: string): Promise<Replay> {
-    const keys = [this.key('epoch')];
+    const keys = [this.keys.epoch()];
     for (const channel of channels) keys.push(...this.channelKeys(channel));
     const reply = await this.readScript(keys, lastEventId);
     const records: HistoryRecord[] = [];
@@ -314,17 +305,35 @@ export class RedisHistory implements HistoryStore {
     channel: string,
     joinedAt: number,
   ): Promise<{ position: number; records: HistoryRecord[]; complete: boolean; joinedAt: number }> {
-    const stand = await this.gap(channel, 0, false);
+    const stand = await this.standing(channel);
     const at = stand.now - (Date.now() - joinedAt + 1) * 1000;
     if (stand.last <= at) return { position: stand.last > 0 ? stand.last : emptyAt(at), records: [], complete: true, joinedAt: at };
     // Appended since the join (or within the rounding before it): replayed, not skipped.
-    const since = await this.gap(channel, at, true);
+    const since = await this.gapAfter(channel, at);
     const records = since.entries.map((entry) => entry.record);
     const [first] = since.entries;
     // Trimmed before we could read it (a tiny maxEvents under a burst): say so.
     const complete = first === undefined ? since.last <= at : first.prevSeq <= at || first.prevSeq === 0;
     const newest = Math.max(since.last, records.at(-1)?.seq ?? 0);
     return { position: newest > 0 ? newest : emptyAt(at), records, complete, joinedAt: at };
+  }
+
+  /**
+   * @internal A stream on several channels of a Cluster resumes by cursor (no global order):
+   * its CursorSubscriber writes the cursor as each event's id, and its replay reads every
+   * channel's position (src/redis/cursorReplay.ts). Other streams take the generic path.
+   */
+  planStream(sink: StreamSink, channels: readonly string[], hooks: SubscriberHooks): StreamPlan | undefined {
+    if (!this.sharded || channels.length <= 1) return undefined;
+    const subscriber = new CursorSubscriber(sink, channels, hooks);
+    return {
+      subscriber,
+      replay: async (lastEventId, failed) => {
+        const replay = await replayByCursor(this, channels, lastEventId, failed);
+        subscriber.replayWith(replay);
+        return { truncated: replay.truncated, events: replay.events };
+      },
+    };
   }
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
@@ -337,37 +346,28 @@ export class RedisHistory implements HistoryStore {
     return map;
   }
 
+  /** Where a channel stands (epoch, newest position, Redis's clock), its events not read. */
+  standing(channel: string): Promise<Gap> {
+    return this.gap(channel, 0, false, false);
+  }
+
   /**
-   * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
-   * still holds after `afterSeq`: the engine's gap fill, in one atomic read. With `start` (a
-   * feed's first read), a channel with no meta hash gets one born at `afterSeq` (see
-   * src/redis/redisScripts.ts): a missing hash then means evicted, never "no event yet".
+   * Where a channel stands and everything its stream still holds after `afterSeq`: the
+   * engine's gap fill, in one atomic read. With `firstRead` (a feed's first read), a channel
+   * with no meta hash gets one born at `afterSeq` (see src/redis/redisScripts.ts): a missing
+   * hash then means evicted, never "no event yet".
    */
-  async gap(channel: string, afterSeq: number, read: boolean, start = false): Promise<Gap> {
+  gapAfter(channel: string, afterSeq: number, options: { firstRead: boolean } = { firstRead: false }): Promise<Gap> {
+    return this.gap(channel, afterSeq, true, options.firstRead);
+  }
+
+  private async gap(channel: string, afterSeq: number, read: boolean, start: boolean): Promise<Gap> {
     const [epoch, last, entries, now] = (await this.link.read(
       GAP_SCRIPT,
-      [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
+      [this.sharded ? this.metaKey(channel) : this.keys.epoch(), this.streamKey(channel), this.metaKey(channel)],
       [formatSeq(afterSeq), read ? '1' : '0', ...(start ? [formatSeq(afterSeq), this.metaTtl] : [])],
     )) as [string, string, StreamEntry[], string];
     return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
-  }
-
-  /** The Redis pub/sub channel a channel's batches are published on. */
-  pubsubChannel(channel: string): string {
-    return `${this.tagged(channel)}:p`;
-  }
-
-  /**
-   * `prefix{channel}`: the start of every key of the channel, whose hash tag puts them all in
-   * one Cluster slot. Redis hashes the text between the first `{` and the next `}`, and hashes
-   * the whole key when that text is empty: a channel starting with `}` would scatter its keys
-   * over several slots (every script CROSSSLOT). Such a channel gets a tag of its own in front,
-   * a control character (never in a channel name, so no other channel's key can be the same)
-   * and a hash of the name (so they do not all crowd one slot). Other keys stay as they were.
-   */
-  private tagged(channel: string): string {
-    if (!channel.startsWith('}')) return `${this.prefix}{${channel}}`;
-    return `${this.prefix}{\u0001${fnv1a(channel)}${channel}}`;
   }
 
   async close(): Promise<void> {
@@ -376,35 +376,36 @@ export class RedisHistory implements HistoryStore {
 
   private appendKeys(channel: string): string[] {
     // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
-    return [this.sharded ? this.metaKey(channel) : this.key('epoch'), ...this.channelKeys(channel)];
+    return [this.sharded ? this.metaKey(channel) : this.keys.epoch(), ...this.channelKeys(channel)];
   }
 
   private channelKeys(channel: string): string[] {
-    const tag = this.tagged(channel);
-    return [`${tag}:s`, `${tag}:m`, `${tag}:i`, `${tag}:j`];
+    const { ids, oldIds } = this.keys.ids(channel);
+    return [this.keys.stream(channel), this.keys.meta(channel), ids, oldIds];
   }
 
   private streamKey(channel: string): string {
-    return `${this.tagged(channel)}:s`;
+    return this.keys.stream(channel);
   }
 
   private metaKey(channel: string): string {
-    return `${this.tagged(channel)}:m`;
-  }
-
-  private key(name: string): string {
-    return this.prefix + name;
+    return this.keys.meta(channel);
   }
 }
 
-/** FNV-1a (32 bits) of `text`, base 36. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+/**
+ * Throws when the key prefix cannot work with the Redis given (called before a connection is
+ * made for the store, so a refused option leaves nothing open).
+ */
+export function checkKeyPrefix(options: Pick<RedisHistoryOptions, 'redis' | 'keyPrefix'>): void {
+  const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
+  const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
+  if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
+    throw new InvalidConfigError(
+      `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
+    );
   }
-  return hash.toString(36);
 }
 
 function formatSeq(seq: number): string {
