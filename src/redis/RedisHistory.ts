@@ -8,7 +8,10 @@ import { replayByCursor, type ShardedReplay } from './cursorReplay.js';
 import { CursorSubscriber } from './CursorSubscriber.js';
 import { DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
-import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
+import { appendArgs, appendKeys, appendScript, decodeAppendReply } from './scripts/append.js';
+import { decodePositionReply, positionArgs, positionKeys, POSITION_SCRIPT } from './scripts/position.js';
+import { decodeReadReply, READ_MODE, readArgs, readKeys, READ_SCRIPT, type ReadChannelKeys, type ReadMode, type ReadReply } from './scripts/read.js';
+import { decodeEntry, type DecodedEntry } from './scripts/streamEntry.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
 import { NEVER_AN_ID } from '../history/sentinels.js';
 
@@ -37,8 +40,6 @@ interface PendingGroup {
   events: number;
 }
 
-/** One stored stream entry as Redis returns it. */
-export type StreamEntry = [id: string, fields: string[]];
 
 
 
@@ -52,7 +53,7 @@ export interface Gap {
   epoch: string;
   /** Newest position of the channel (0 when Redis knows none). */
   last: number;
-  entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
+  entries: DecodedEntry[];
   /** The clock of the channel's Redis, in µs. */
   now: number;
 }
@@ -74,6 +75,8 @@ export class RedisHistory implements StreamPlanner {
    * of per-channel positions (src/redis/streamCursor.ts).
    */
   readonly sharded: boolean;
+  /** The append script for this Redis: its batches go out by SPUBLISH on a Cluster. */
+  private readonly appendSource: string;
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
@@ -100,6 +103,7 @@ export class RedisHistory implements StreamPlanner {
     this.link = link ?? new RedisLink(options);
     this.sharded = this.link.cluster;
     this.keys = new RedisKeys(prefix);
+    this.appendSource = appendScript(this.sharded ? 'SPUBLISH' : 'PUBLISH');
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
@@ -144,25 +148,26 @@ export class RedisHistory implements StreamPlanner {
 
   private async send(group: PendingGroup): Promise<void> {
     const { channel, publish, calls } = group;
-    const args: Array<string | number> = [
-      publish ? this.keys.pubsubChannel(channel) : '',
-      this.maxEvents,
-      this.maxAge,
-      this.metaTtl,
-    ];
-    for (const call of calls) {
-      for (const input of call.inputs) args.push(input.event, input.data, input.id === undefined ? '' : `=${input.id}`);
-    }
+    const args = appendArgs({
+      pubsubChannel: publish ? this.keys.pubsubChannel(channel) : undefined,
+      maxEvents: this.maxEvents,
+      maxAge: this.maxAge,
+      metaTtl: this.metaTtl,
+      events: calls.flatMap((call) => call.inputs),
+    });
+    const { ids, oldIds } = this.keys.ids(channel);
+    // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
+    const keys = appendKeys({ epoch: this.epochKey(channel), stream: this.keys.stream(channel), meta: this.keys.meta(channel), ids, oldIds });
     let reply: unknown[];
     try {
-      reply = await this.link.write(this.sharded ? SHARDED_APPEND_SCRIPT : APPEND_SCRIPT, this.appendKeys(channel), args);
+      reply = await this.link.write(this.appendSource, keys, args);
     } catch (err) {
       for (const call of calls) call.reject(err);
       return;
     }
-    const [, , , prevIdText, firstSeqText] = reply as [number, string, string, string, string];
-    let seq = Number(firstSeqText);
-    let prevId = prevIdText === '' ? undefined : prevIdText;
+    const decoded = decodeAppendReply(reply);
+    let seq = decoded.firstSeq;
+    let prevId = decoded.prevId;
     for (const call of calls) {
       const records = call.inputs.map((input): HistoryRecord => {
         const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
@@ -197,19 +202,17 @@ export class RedisHistory implements StreamPlanner {
   }
 
   private async readNow(channels: readonly string[], lastEventId: string): Promise<Replay> {
-    const keys = [this.keys.epoch()];
-    for (const channel of channels) keys.push(...this.channelKeys(channel));
-    const reply = await this.readScript(keys, lastEventId);
+    const reply = await this.readScript(readKeys(this.keys.epoch(), channels.map((channel) => this.readChannelKeys(channel))), channels.length, lastEventId);
     const records: HistoryRecord[] = [];
     const lastIds = new Map<string, string>();
     channels.forEach((channel, i) => {
-      const [lastId, entries] = reply[i + 1] as [string, StreamEntry[]];
+      const { lastId, entries } = reply.channels[i]!;
       if (lastId !== '') lastIds.set(channel, lastId);
-      for (let j = entries.length - 1; j >= 0; j--) records.push(toRecord(channel, entries[j]!).record);
+      for (let j = entries.length - 1; j >= 0; j--) records.push(decodeEntry(channel, entries[j]!).record);
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    const snapshot = Number(reply[channels.length + 2]);
-    return { records, complete: reply[0] === 1, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
+    const snapshot = reply.lastHandedOut;
+    return { records, complete: reply.complete, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
   }
 
   /**
@@ -223,14 +226,15 @@ export class RedisHistory implements StreamPlanner {
     const cursor = channels.length > 1 && lastEventId !== FROM_START ? decodeCursor(lastEventId, channels) : undefined;
     const replies = await Promise.all(
       channels.map((channel) => {
-        if (cursor === undefined) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], lastEventId);
+        const keys = readKeys(this.keys.meta(channel), [this.readChannelKeys(channel)]);
+        if (cursor === undefined) return this.readScript(keys, 1, lastEventId);
         const at = cursor.get(channel)!;
         // Unknown (a read failed when the stream started): like an unknown id, truncated.
-        if (at === UNKNOWN_POSITION) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], NEVER_AN_ID);
+        if (at === UNKNOWN_POSITION) return this.readScript(keys, 1, NEVER_AN_ID);
         // Empty when the stream joined: all it holds now is new, unless some is gone already.
-        if (isEmptyAt(at)) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], String(emptySince(at)), '2');
+        if (isEmptyAt(at)) return this.readScript(keys, 1, String(emptySince(at)), READ_MODE.emptyAt);
         const from = at === 0 ? FROM_START : String(at);
-        return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], from);
+        return this.readScript(keys, 1, from);
       }),
     );
     const records: HistoryRecord[] = [];
@@ -240,13 +244,13 @@ export class RedisHistory implements StreamPlanner {
     let complete = true;
     channels.forEach((channel, i) => {
       const reply = replies[i]!;
-      if (reply[0] !== 1) complete = false;
-      const [lastId, entries, lastSeq] = reply[1] as [string, StreamEntry[], string];
+      if (!reply.complete) complete = false;
+      const { lastId, entries, lastSeq } = reply.channels[0]!;
       if (lastId !== '') lastIds.set(channel, lastId);
       // A channel with no event at all: empty as of the snapshot (what it gets later is new).
-      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(Number(reply[2]) - CLOCK_SKEW_US));
+      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(reply.nowUs - CLOCK_SKEW_US));
       for (let j = entries.length - 1; j >= 0; j--) {
-        const { record, prevSeq } = toRecord(channel, entries[j]!);
+        const { record, prevSeq } = decodeEntry(channel, entries[j]!);
         if (j === entries.length - 1) starts.set(channel, prevSeq);
         records.push(record);
       }
@@ -257,16 +261,17 @@ export class RedisHistory implements StreamPlanner {
     return { records, complete, lastIds, positions, starts };
   }
 
-  private async readScript(keys: string[], lastEventId: string, mode?: '2'): Promise<unknown[]> {
-    return (await this.link.read(READ_SCRIPT, keys, [
+  private async readScript(keys: string[], channelCount: number, lastEventId: string, mode?: ReadMode): Promise<ReadReply> {
+    const args = readArgs({
       lastEventId,
-      this.maxEvents,
-      this.maxAge,
-      this.metaTtl,
+      maxEvents: this.maxEvents,
+      maxAge: this.maxAge,
+      metaTtl: this.metaTtl,
       // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
-      mode ?? (lastEventId === FROM_START ? 0 : 1),
-      this.detectEviction ? '1' : '0',
-    ])) as unknown[];
+      mode: mode ?? (lastEventId === FROM_START ? READ_MODE.fromStart : READ_MODE.afterId),
+      marked: this.detectEviction,
+    });
+    return decodeReadReply(await this.link.read(READ_SCRIPT, keys, args), channelCount);
   }
 
   /**
@@ -338,7 +343,7 @@ export class RedisHistory implements StreamPlanner {
 
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
   async lastIds(channels: readonly string[]): Promise<Map<string, string>> {
-    const ids = await Promise.all(channels.map((channel) => this.link.command('HGET', this.metaKey(channel), 'id')));
+    const ids = await Promise.all(channels.map((channel) => this.link.command('HGET', this.keys.meta(channel), 'id')));
     const map = new Map<string, string>();
     channels.forEach((channel, i) => {
       if (typeof ids[i] === 'string') map.set(channel, ids[i] as string);
@@ -354,7 +359,7 @@ export class RedisHistory implements StreamPlanner {
   /**
    * Where a channel stands and everything its stream still holds after `afterSeq`: the
    * engine's gap fill, in one atomic read. With `firstRead` (a feed's first read), a channel
-   * with no meta hash gets one born at `afterSeq` (see src/redis/redisScripts.ts): a missing
+   * with no meta hash gets one born at `afterSeq` (see src/redis/scripts/position.ts): a missing
    * hash then means evicted, never "no event yet".
    */
   gapAfter(channel: string, afterSeq: number, options: { firstRead: boolean } = { firstRead: false }): Promise<Gap> {
@@ -362,34 +367,27 @@ export class RedisHistory implements StreamPlanner {
   }
 
   private async gap(channel: string, afterSeq: number, read: boolean, start: boolean): Promise<Gap> {
-    const [epoch, last, entries, now] = (await this.link.read(
-      GAP_SCRIPT,
-      [this.sharded ? this.metaKey(channel) : this.keys.epoch(), this.streamKey(channel), this.metaKey(channel)],
-      [formatSeq(afterSeq), read ? '1' : '0', ...(start ? [formatSeq(afterSeq), this.metaTtl] : [])],
-    )) as [string, string, StreamEntry[], string];
-    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
+    const reply = decodePositionReply(
+      await this.link.read(
+        POSITION_SCRIPT,
+        positionKeys({ epoch: this.epochKey(channel), stream: this.keys.stream(channel), meta: this.keys.meta(channel) }),
+        positionArgs({ afterSeq, readEntries: read, markWithTtl: start ? this.metaTtl : undefined }),
+      ),
+    );
+    return { epoch: reply.epoch, last: reply.last, entries: reply.entries.map((entry) => decodeEntry(channel, entry)), now: reply.nowUs };
   }
 
   async close(): Promise<void> {
     await this.link.close();
   }
 
-  private appendKeys(channel: string): string[] {
-    // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
-    return [this.sharded ? this.metaKey(channel) : this.keys.epoch(), ...this.channelKeys(channel)];
+  /** The key holding the epoch: one for all channels on one Redis; on a Cluster the channel's own meta hash (one slot). */
+  private epochKey(channel: string): string {
+    return this.sharded ? this.keys.meta(channel) : this.keys.epoch();
   }
 
-  private channelKeys(channel: string): string[] {
-    const { ids, oldIds } = this.keys.ids(channel);
-    return [this.keys.stream(channel), this.keys.meta(channel), ids, oldIds];
-  }
-
-  private streamKey(channel: string): string {
-    return this.keys.stream(channel);
-  }
-
-  private metaKey(channel: string): string {
-    return this.keys.meta(channel);
+  private readChannelKeys(channel: string): ReadChannelKeys {
+    return { stream: this.keys.stream(channel), meta: this.keys.meta(channel), ...this.keys.ids(channel) };
   }
 }
 
@@ -406,34 +404,4 @@ export function checkKeyPrefix(options: Pick<RedisHistoryOptions, 'redis' | 'key
       `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
     );
   }
-}
-
-function formatSeq(seq: number): string {
-  return seq.toFixed(0);
-}
-
-function toRecord(channel: string, [entryId, fields]: StreamEntry): { seq: number; prevSeq: number; record: HistoryRecord } {
-  let id = '';
-  let event = '';
-  let data = '';
-  let prev = '0';
-  for (let i = 0; i < fields.length; i += 2) {
-    const value = fields[i + 1]!;
-    switch (fields[i]) {
-      case 'i':
-        id = value;
-        break;
-      case 'e':
-        event = value;
-        break;
-      case 'd':
-        data = value;
-        break;
-      case 'p':
-        prev = value;
-        break;
-    }
-  }
-  const seq = Number(entryId.slice(0, entryId.indexOf('-')));
-  return { seq, prevSeq: Number(prev), record: { seq, id, channel, event, data } };
 }

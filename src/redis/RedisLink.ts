@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describeValue } from '../describeValue.js';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
 import { ioredisInstalled } from './ioredisInstalled.js';
+import { isLateRefusal } from './scripts/deadline.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
 import { now, type Metrics } from '../ops/Metrics.js';
 
@@ -254,9 +255,8 @@ export class RedisLink {
     return client;
   }
 
-  /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
   /**
-   * A call that ran out of time while there was no connection never reached Redis: Redis is
+   * The error for a call that ran out of time. A call that ran out of time while there was no connection never reached Redis: Redis is
    * down (HistoryError), whichever of `ready`'s wait and this timer ends first. With a
    * connection, Redis did not answer: RedisTimeoutError (and the write's deadline keeps it from
    * taking effect later).
@@ -279,6 +279,7 @@ export class RedisLink {
     );
   }
 
+  /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
     const metrics = this.metrics;
     const startedAt = metrics?.redisCommandDuration.due() === true ? now() : 0;
@@ -307,7 +308,7 @@ export class RedisLink {
           clearTimeout(timer);
           if (metrics !== undefined) metrics.redisCommandErrors++;
           // Refused for its deadline: the same as our own timeout (it took no effect).
-          if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
+          if (isLateRefusal(err)) {
             reject(new RedisTimeoutError(what, this.timeoutMs, this.address));
             return;
           }

@@ -3,7 +3,33 @@ export const DEFAULT_KEY_PREFIX = 'gripstream:';
 
 /**
  * The names of a channel's keys and pub/sub channel in Redis, in one place for the store that
- * writes them and the engine that subscribes (what each key holds: src/redis/redisScripts.ts).
+ * writes them and the engine that subscribes. What the scripts (src/redis/scripts/) keep there:
+ *
+ * Layout of the keys (P = key prefix, {c} = the channel, hash-tagged so that a channel's keys
+ * share one Cluster slot):
+ *   P epoch      hash  seq = last position handed out, first = first position of this epoch
+ *   P{c}:s       stream of the channel's events, entry id `<seq>-0`, fields
+ *                p = previous seq of the channel, i = SSE id, e = event, d = data
+ *   P{c}:m       hash  last = newest seq of the channel, id = its SSE id (outlives the stream),
+ *                born = a position before which this hash knows nothing of the channel: set
+ *                when the hash is made (by the first publish, or by the engine when a feed
+ *                starts on a channel with no hash), so a hash that Redis evicted (maxmemory)
+ *                or that a DEL removed, and that a later publish made again, does not vouch
+ *                for the positions before it
+ *   P{c}:i/:j    hash  custom id → seq, current and previous generation (rotated, bounded)
+ *
+ * Positions are max(previous + 1, Redis clock in µs): they grow across channels, survive a
+ * wipe (a new epoch starts above every position the old one handed out), and double as the
+ * append time, so age trimming is `XTRIM MINID ~` (O(1) amortised) instead of a scan.
+ * Numbers go through string.format: Lua's tostring switches to exponents above 1e14.
+ *
+ * On a Redis Cluster (RedisHistory.sharded) there is no global `P epoch`: each script is given
+ * the channel's own meta hash `P{c}:m` in its place, so `seq`/`first` there are the channel's
+ * newest position and the first position of the channel's epoch, every key a script touches
+ * shares the channel's slot, and the batch goes out by SPUBLISH (routed to that slot's node
+ * only, instead of copied to every node). Positions are then max(channel's previous + 1, that
+ * master's clock in µs): still above every position of an earlier epoch of the channel, but
+ * ordered per channel only.
  */
 export class RedisKeys {
   constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {}
