@@ -85,7 +85,7 @@ export class MemoryHistory implements PacedHistoryStore {
     const first = this.lastSeq + 1;
     for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
     this.evict(slot, now);
-    while (arena.size > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
+    while (arena.keptBytes > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
     arena.compactIfSparse();
     this.startSweeping();
     return first;
@@ -152,7 +152,7 @@ export class MemoryHistory implements PacedHistoryStore {
 
   /** Bytes currently kept as the byte bounds count them (UTF-8 text + per-event overhead). */
   get bytes(): number {
-    return this.arena.size;
+    return this.arena.keptBytes;
   }
 
   /** Events kept once and dropped since for the bounds (count, age, bytes): all appended minus those kept. */
@@ -211,7 +211,7 @@ export class MemoryHistory implements PacedHistoryStore {
     const oldestAllowed = now - this.maxAge;
     while (
       arena.countOf(slot) > 0 &&
-      (arena.countOf(slot) > this.maxEvents || arena.sizeOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
+      (arena.countOf(slot) > this.maxEvents || arena.bytesOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
     ) {
       if (this.dropOldest(slot)) return;
     }

@@ -85,7 +85,7 @@ export class RedisLink {
     this.url = owned ? (target as string | readonly string[]) : undefined;
     this.address = addressOf(target);
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
-    this.client = owned ? connect(target as string | readonly string[], false, (err) => (this.lastError = err)) : Promise.resolve(target as RedisClientLike);
+    this.client = owned ? connect(target as string | readonly string[], { role: 'commands', onError: (err) => (this.lastError = err) }) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.then(
       (client) => {
@@ -143,7 +143,7 @@ export class RedisLink {
    * one sharded subscriber connection per master (SSUBSCRIBE is routed by slot).
    */
   async subscriber(): Promise<RedisSubscriberLike> {
-    if (this.url !== undefined) return (await connect(this.url, true)) as unknown as RedisSubscriberLike;
+    if (this.url !== undefined) return (await connect(this.url, { role: 'subscriber' })) as unknown as RedisSubscriberLike;
     const client = await this.client;
     if (this.cluster) {
       const duplicate = (client as unknown as { duplicate(nodes?: unknown[], options?: object): RedisSubscriberLike }).duplicate;
@@ -356,7 +356,18 @@ function authRefusal(err: unknown): string | undefined {
   return message.split('\n')[0]!.replace(/\.$/, '');
 }
 
-async function connect(url: string | readonly string[], subscriber = false, onError: (err: unknown) => void = () => undefined): Promise<RedisClientLike> {
+/**
+ * What a connection is for: `commands` (scripts and commands, failing at once while Redis is
+ * down) or `subscriber` (pub/sub, queueing its subscriptions until it is connected).
+ */
+interface ConnectionPurpose {
+  role: 'commands' | 'subscriber';
+  /** Hears the connection's errors (kept off 'error', where nobody listening would crash the process). */
+  onError?: (err: unknown) => void;
+}
+
+async function connect(url: string | readonly string[], { role, onError = () => undefined }: ConnectionPurpose): Promise<RedisClientLike> {
+  const subscriber = role === 'subscriber';
   // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
   // or every app would need ioredis installed just to build.
   const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
