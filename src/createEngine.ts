@@ -45,10 +45,11 @@ export function engineFor(
     closed: (channel) => engine!.closed(channel),
     changed: config.presence ? (channel) => presence?.changed(channel) : undefined,
   });
-  engine = new RedisEngine(bus, store, link, new RedisKeys(keyPrefix));
+  const keys = new RedisKeys(keyPrefix);
+  engine = new RedisEngine(bus, store, link, keys);
   if (config.presence) {
     const options = config.presence === true ? {} : config.presence;
-    presence = new RedisPresence(bus, link, keyPrefix, options);
+    presence = new RedisPresence(bus, link, keys, options);
   }
   return { bus, engine, presence };
 }

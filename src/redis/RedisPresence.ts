@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import { InvalidConfigError } from '../errors.js';
+import type { RedisKeys } from './keys.js';
 import type { RedisLink } from './RedisLink.js';
 import type { Presence } from '../engine/Presence.js';
 import { aliveArgs, aliveKeys, ALIVE_SCRIPT, decodeAliveReply } from './scripts/alive.js';
@@ -51,7 +52,7 @@ export class RedisPresence implements Presence {
   constructor(
     private readonly bus: ChannelBus,
     private readonly link: RedisLink,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     options: PresenceOptions = {},
   ) {
     this.heartbeatMs = positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs');
@@ -158,13 +159,12 @@ export class RedisPresence implements Presence {
     }
   }
 
-  /** Beside the channel's other keys (same hash tag, so the same Cluster slot). */
   private channelKey(channel: string): string {
-    return `${this.prefix}{${channel}}:w`;
+    return this.keys.presence(channel);
   }
 
   private instancesKey(): string {
-    return `${this.prefix}presence`;
+    return this.keys.instances();
   }
 }
 

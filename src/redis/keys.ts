@@ -61,6 +61,21 @@ export class RedisKeys {
   }
 
   /**
+   * Presence: each instance's subscriber count of the channel, beside the channel's other keys
+   * (same hash tag, so the same Cluster slot). The bare name is the tag, as it always was (not
+   * `tagged`): presence runs only one-key commands on it, so a channel starting with `}` needs
+   * no tag of its own here, and the keys stay what running instances already use.
+   */
+  presence(channel: string): string {
+    return `${this.prefix}{${channel}}:w`;
+  }
+
+  /** Presence: the instances heard from, scored by their last heartbeat. */
+  instances(): string {
+    return `${this.prefix}presence`;
+  }
+
+  /**
    * `prefix{channel}`: the start of every key of the channel, whose hash tag puts them all in
    * one Cluster slot. Redis hashes the text between the first `{` and the next `}`, and hashes
    * the whole key when that text is empty: a channel starting with `}` would scatter its keys
