@@ -2,7 +2,7 @@ import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
-import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from '../history/HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
 import { idText } from '../history/idText.js';
 import type { PacedHistoryStore, ReplaySource } from '../history/ReplaySource.js';
 import { ArenaReplay } from './ArenaReplay.js';

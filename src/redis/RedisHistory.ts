@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../errors.js';
-import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from '../history/HistoryStore.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
