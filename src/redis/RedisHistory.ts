@@ -153,7 +153,7 @@ export class RedisHistory implements StreamPlanner {
       maxEvents: this.maxEvents,
       maxAge: this.maxAge,
       metaTtl: this.metaTtl,
-      events: calls.flatMap((call) => call.inputs),
+      batches: calls.map((call) => call.inputs),
     });
     const { ids, oldIds } = this.keys.ids(channel);
     // Sharded: the channel's meta hash is its own epoch key (same script, one slot).

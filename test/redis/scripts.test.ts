@@ -114,7 +114,7 @@ describe.each(targets.filter((target) => (target.sharded ? hasCluster : hasRedis
     ];
     const got = new Promise<void>((resolve) => (arrived = resolve));
     const first = decodeAppendReply(
-      await link.write(appendScript(publish), appendKeys(appendKeysOf(keys, channel)), appendArgs({ pubsubChannel: name, ...options, events })),
+      await link.write(appendScript(publish), appendKeys(appendKeysOf(keys, channel)), appendArgs({ pubsubChannel: name, ...options, batches: [events] })),
     );
     expect(first.nowMs).toBeGreaterThan(Date.UTC(2020, 0, 1));
     expect(first.prevId).toBeUndefined();
@@ -134,7 +134,7 @@ describe.each(targets.filter((target) => (target.sharded ? hasCluster : hasRedis
 
     // Kept only (no pub/sub channel): nothing published, and the next batch follows the last.
     const second = decodeAppendReply(
-      await link.write(appendScript(publish), appendKeys(appendKeysOf(keys, channel)), appendArgs({ pubsubChannel: undefined, ...options, events: [{ event: 'c', data: '3' }] })),
+      await link.write(appendScript(publish), appendKeys(appendKeysOf(keys, channel)), appendArgs({ pubsubChannel: undefined, ...options, batches: [[{ event: 'c', data: '3' }]] })),
     );
     expect(second.prevId).toBe(String(first.firstSeq + 1));
     expect(second.firstSeq).toBeGreaterThan(first.firstSeq + 1);
@@ -143,7 +143,7 @@ describe.each(targets.filter((target) => (target.sharded ? hasCluster : hasRedis
 
   it('append: refuses past its deadline with the LATE refusal, which the link reads as a timeout', async () => {
     const keys = fresh();
-    const args = appendArgs({ pubsubChannel: undefined, ...options, events: [{ event: 'a', data: '1' }] });
+    const args = appendArgs({ pubsubChannel: undefined, ...options, batches: [[{ event: 'a', data: '1' }]] });
     // A deadline of 1 ms after the epoch: long past in Redis's clock.
     await expect(link.command('EVAL', appendScript(publish), 5, ...appendKeys(appendKeysOf(keys, 'late')), 1, ...args)).rejects.toBeInstanceOf(RedisTimeoutError);
     expect(await link.command('EXISTS', keys.stream('late'))).toBe(0);
@@ -153,7 +153,7 @@ describe.each(targets.filter((target) => (target.sharded ? hasCluster : hasRedis
     const reply = await link.write(
       appendScript(publish),
       appendKeys(appendKeysOf(keys, channel)),
-      appendArgs({ pubsubChannel: undefined, ...options, events: [{ event: 'a', data: '1', id: 'custom-1' }, { event: 'b', data: '2' }] }),
+      appendArgs({ pubsubChannel: undefined, ...options, batches: [[{ event: 'a', data: '1', id: 'custom-1' }], [{ event: 'b', data: '2' }]] }),
     );
     return decodeAppendReply(reply).firstSeq;
   }

@@ -112,8 +112,8 @@ export interface AppendArgs {
   maxAge: number;
   /** ms the channel's meta hash outlives its last publish, 0 = none. */
   metaTtl: number;
-  /** The events, in order (several calls' batches one after the other). */
-  events: Iterable<HistoryInput>;
+  /** The events, in order: the batches of the publish calls gathered into this one, one after the other. */
+  batches: ReadonlyArray<readonly HistoryInput[]>;
 }
 
 export function appendKeys(keys: AppendKeys): string[] {
@@ -123,7 +123,9 @@ export function appendKeys(keys: AppendKeys): string[] {
 /** ARGV after the deadline (which RedisLink.write puts first). */
 export function appendArgs(args: AppendArgs): Array<string | number> {
   const argv: Array<string | number> = [args.pubsubChannel ?? '', args.maxEvents, args.maxAge, args.metaTtl];
-  for (const input of args.events) argv.push(input.event, input.data, input.id === undefined ? NO_ID : `${ID_MARK}${input.id}`);
+  for (const batch of args.batches) {
+    for (const input of batch) argv.push(input.event, input.data, input.id === undefined ? NO_ID : `${ID_MARK}${input.id}`);
+  }
   return argv;
 }
 
