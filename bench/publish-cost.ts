@@ -13,8 +13,8 @@ import { DEFAULT_MAX_BUFFERED_BYTES } from '../src/EventStream.js';
 import { ChannelBus } from '../src/bus/ChannelBus.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../src/bus/Subscriber.js';
 import { TickFlusher } from '../src/bus/TickFlusher.js';
-import { LocalEngine } from '../src/engine/LocalEngine.js';
-import { MemoryHistory } from '../src/history/MemoryHistory.js';
+import { LocalEngine } from '../src/memory/LocalEngine.js';
+import { MemoryHistory } from '../src/memory/MemoryHistory.js';
 import { Metrics } from '../src/ops/Metrics.js';
 import { Dispatcher } from '../src/publish/Dispatcher.js';
 

@@ -4,8 +4,8 @@ import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adapters/frameworkShapes.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { HistoryStore } from './history/HistoryStore.js';
-import type { RedisClientLike } from './history/RedisClientLike.js';
-import type { PresenceOptions } from './engine/RedisPresence.js';
+import type { RedisClientLike } from './redis/RedisClientLike.js';
+import type { PresenceOptions } from './redis/RedisPresence.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {

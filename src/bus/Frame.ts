@@ -24,7 +24,7 @@ export class Frame {
     readonly seq: number | undefined,
     /**
      * The event before encoding, for a stream that writes its own id (a multi-channel stream
-     * on a Redis Cluster, src/engine/CursorSubscriber.ts); undefined everywhere else.
+     * on a Redis Cluster, src/redis/CursorSubscriber.ts); undefined everywhere else.
      */
     readonly origin: FrameOrigin | undefined,
   ) {

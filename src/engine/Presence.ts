@@ -1,5 +1,3 @@
-import type { ChannelBus } from '../bus/ChannelBus.js';
-
 /**
  * Who is listening: subscribers per channel. In one process that is the bus; with the Redis
  * engine, every instance's count summed (RedisPresence). Streams a GRIP proxy holds are not
@@ -12,17 +10,4 @@ export interface Presence {
   changed(channel: string): void;
   /** Stops timers; a shared presence withdraws this instance's counts. */
   close(): Promise<void>;
-}
-
-/** Presence of one process: the bus's own counts, nothing to keep. */
-export class LocalPresence implements Presence {
-  constructor(private readonly bus: ChannelBus) {}
-
-  count(channels: readonly string[]): Promise<Map<string, number>> {
-    return Promise.resolve(new Map(channels.map((channel) => [channel, this.bus.countOf(channel)])));
-  }
-
-  changed(): void {}
-
-  async close(): Promise<void> {}
 }

@@ -1,9 +1,9 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import { EVENTS_LOST, type ReplaySource } from './ArenaReplay.js';
 import { FROM_START, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { MemoryHistory } from './MemoryHistory.js';
+import { EVENTS_LOST, isPaced, type ReplaySource } from './ReplaySource.js';
+import { NEVER_AN_ID } from './sentinels.js';
 
 const debug = createDebug('gripstream:history');
 
@@ -28,8 +28,6 @@ export interface ReplayText {
   events: number;
 }
 
-/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
 const NOTHING: ReplayText = { text: '', upTo: -Infinity, truncated: false, events: 0 };
 
@@ -131,7 +129,7 @@ export async function replayCursorAfter(
   failed?: ReadFailed,
 ): Promise<ReplayCursor> {
   // The in-memory store gives its events as the client takes them; others are read whole.
-  if (lastEventId.kind !== 'none' && store instanceof MemoryHistory) {
+  if (lastEventId.kind !== 'none' && isPaced(store)) {
     const asked = lastEventId.kind === 'id' ? lastEventId.value : null;
     try {
       const source = store.replaySource(channels, asked ?? NEVER_AN_ID);

@@ -1,9 +1,9 @@
 import { redactSecrets } from '../redact.js';
 import type { Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from '../history/HistoryStore.js';
-import type { RedisClientLike } from '../history/RedisClientLike.js';
-import { RedisHistory } from '../history/RedisHistory.js';
-import type { RedisLink } from '../history/RedisLink.js';
+import type { RedisClientLike } from '../redis/RedisClientLike.js';
+import { RedisHistory } from '../redis/RedisHistory.js';
+import type { RedisLink } from '../redis/RedisLink.js';
 import type { DependencyCheck } from './health.js';
 
 /** Bound on one GRIP proxy check, in ms (the publish timeout, if shorter). */

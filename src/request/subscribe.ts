@@ -1,9 +1,8 @@
 import createDebug from 'debug';
 import { callApp, catchRejection } from '../appCallback.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
-import { CursorSubscriber } from '../engine/CursorSubscriber.js';
-import { cursorStore, replayByCursor } from '../history/cursorReplay.js';
 import { replayCursorAfter } from '../history/replay.js';
+import { planStream } from '../history/StreamPlan.js';
 import type { StreamTransport } from '../ops/Metrics.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from '../sse/eventId.js';
@@ -37,12 +36,13 @@ export function subscribe(
   lastEventId: LastEventId,
   transport: StreamTransport,
 ): Subscription {
-  // A stream on several channels of a Redis Cluster writes its own cursor id (no global order);
-  // it always reads where its channels stand first, so it always holds.
-  const byCursor = cursorStore(ctx.history, channels);
-  const subscriber = byCursor === undefined ? new Subscriber(sink, channels, ctx.subscriberHooks) : new CursorSubscriber(sink, channels, ctx.subscriberHooks);
+  // A store may serve a stream its own way (a Redis Cluster's multi-channel stream writes its
+  // own cursor id, there being no global order); such a plan always reads where its channels
+  // stand first, so it always holds.
+  const plan = planStream(ctx.history, sink, channels, ctx.subscriberHooks);
+  const subscriber = plan?.subscriber ?? new Subscriber(sink, channels, ctx.subscriberHooks);
   // Without a position to resume from there is nothing to replay, and nothing to hold.
-  const resumes = lastEventId.kind !== 'none' || byCursor !== undefined;
+  const resumes = lastEventId.kind !== 'none' || plan !== undefined;
   if (resumes) subscriber.hold();
   ctx.bus.add(subscriber);
   if (!resumes) {
@@ -70,11 +70,10 @@ export function subscribe(
     }
   }
   const ready =
-    byCursor !== undefined
-      ? replayByCursor(byCursor, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((replay) => {
+    plan !== undefined
+      ? plan.replay(lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((replay) => {
           if (lastEventId.kind !== 'none') metrics.resumed(replay.truncated, replay.events);
-          (subscriber as CursorSubscriber).replayWith(replay);
-          debug('streaming %o by cursor', channels);
+          debug('streaming %o by the store\'s plan', channels);
         })
       : resumes
         ? replayCursorAfter(ctx.history, channels, lastEventId, (err) => ctx.incidents.historyReadFailed(err, RESUME_FAILED)).then((cursor) => {

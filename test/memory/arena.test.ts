@@ -1,5 +1,5 @@
 /**
- * The in-memory history's layout (src/history/RecordArena.ts, ByteBlocks.ts): one ring of
+ * The in-memory history's layout (src/memory/RecordArena.ts, ByteBlocks.ts): one ring of
  * rows in publish order for all channels, events' bytes in shared blocks. Small blocks and
  * a small ring (the store's third constructor argument) bring its edges within a few
  * hundred events: the ring wrapping round, events crossing block boundaries or too large
@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryHistory } from '../../src/index.js';
-import { EVENTS_LOST } from '../../src/history/ArenaReplay.js';
-import { channelBytes, DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../../src/history/RecordArena.js';
+import { EVENTS_LOST } from '../../src/history/ReplaySource.js';
+import { channelBytes, DEFAULT_LAYOUT, EVENT_OVERHEAD_BYTES } from '../../src/memory/RecordArena.js';
 import { collectGarbage as gc } from '../support/gc.js';
 
 // Property runs: fixed seed by default; FC_SEED / FC_RUNS for other or more runs (README).
@@ -318,7 +318,7 @@ describe('MemoryHistory against a model (fast-check)', () => {
             const got = replay.records.map((r) => [r.seq, r.channel, r.event, r.id, r.data]);
             expect(got).toEqual(expected.map((k) => [k.seq, k.channel, k.event, k.id ?? String(k.seq), k.data]));
             expect(replay.complete).toBe(complete);
-            // The lazy path (resumes over HTTP, src/history/ArenaReplay.ts) looks the id up the same way.
+            // The lazy path (resumes over HTTP, src/memory/ArenaReplay.ts) looks the id up the same way.
             const source = store.replaySource(channels, asked);
             const pulled: unknown[] = [];
             for (let next = source.next(); next !== undefined; next = source.next()) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
-import { MemoryHistory } from '../../src/history/MemoryHistory.js';
-import { channelBytes } from '../../src/history/RecordArena.js';
+import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
+import { channelBytes } from '../../src/memory/RecordArena.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { collectGarbage } from '../support/gc.js';
 

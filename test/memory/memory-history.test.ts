@@ -14,7 +14,7 @@ import {
   type EventStreamOptions,
   type HistoryRecord,
 } from '../../src/index.js';
-import { channelBytes, EVENT_OVERHEAD_BYTES } from '../../src/history/RecordArena.js';
+import { channelBytes, EVENT_OVERHEAD_BYTES } from '../../src/memory/RecordArena.js';
 import { listen, SseClient, type SseEvent, type TestServer } from '../support/resume-helpers.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EVENTS_LOST } from '../../src/history/ArenaReplay.js';
+import { EVENTS_LOST } from '../../src/history/ReplaySource.js';
 import type { HistoryRecord } from '../../src/history/HistoryStore.js';
-import { MemoryHistory } from '../../src/history/MemoryHistory.js';
+import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import { replayCursorAfter } from '../../src/history/replay.js';
 
 // Issue 21, item 6: a resume is pulled from the in-memory store as the client takes it
-// (src/history/ArenaReplay.ts), not read whole into a record per kept event.
+// (src/memory/ArenaReplay.ts), not read whole into a record per kept event.
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
 const RUNS = Number(process.env.FC_RUNS ?? 200);

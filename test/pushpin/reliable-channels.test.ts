@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
-import { MemoryHistory } from '../../src/history/MemoryHistory.js';
+import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import { freePortPair } from '../support/ports.js';
 import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis } from '../support/redis.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DeliveryGate } from '../../src/engine/DeliveryGate.js';
+import { DeliveryGate } from '../../src/redis/DeliveryGate.js';
 
-// The gate of the Redis engine on one Redis (src/engine/DeliveryGate.ts), on its own: items in
+// The gate of the Redis engine on one Redis (src/redis/DeliveryGate.ts), on its own: items in
 // position order across channels while feeds read, and never held behind a stream of readers.
 
 const item = (seq: number) => ({ seq, id: String(seq), event: 'message', data: '' });

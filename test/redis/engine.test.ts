@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EventStream, HISTORY_TRUNCATED_EVENT, InvalidConfigError, RedisTimeoutError } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { GAP_SCRIPT } from '../../src/history/redisScripts.js';
+import { POSITION_SCRIPT } from '../../src/redis/scripts/position.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, type SseClient } from '../support/sse.js';
@@ -133,7 +133,7 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
     real.on('error', () => undefined);
     defer(() => real.disconnect());
     // Loaded first, so that the held read is the EVALSHA itself (not a NOSCRIPT answer).
-    await real.call('SCRIPT', 'LOAD', GAP_SCRIPT);
+    await real.call('SCRIPT', 'LOAD', POSITION_SCRIPT);
     let holding = true;
     const held: Array<{ reply: Promise<unknown>; release(): void }> = [];
     const heldNow = new Waiters();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CursorReplay } from '../../src/history/cursorReplay.js';
+import { CursorReplay } from '../../src/redis/cursorReplay.js';
 import type { HistoryRecord } from '../../src/history/HistoryStore.js';
-import { decodeCursor, emptyAt, StreamCursor, UNKNOWN_POSITION } from '../../src/history/streamCursor.js';
+import { decodeCursor, emptyAt, StreamCursor, UNKNOWN_POSITION } from '../../src/redis/streamCursor.js';
 import { encodeEvent } from '../../src/sse/encode.js';
 import { eventIdProblem, MAX_EVENT_ID_LENGTH } from '../../src/sse/eventId.js';
 
-// The Last-Event-ID of a multi-channel stream on a Redis Cluster (src/history/streamCursor.ts).
+// The Last-Event-ID of a multi-channel stream on a Redis Cluster (src/redis/streamCursor.ts).
 
 describe('stream cursor id', () => {
   const channels = ['b', 'a', 'c'];

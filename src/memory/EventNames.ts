@@ -9,22 +9,23 @@ const MAX_NAME_LENGTH = 64;
  */
 export class EventNames {
   private readonly indexOf = new Map<string, number>();
-  private readonly names: string[] = [];
+  /** The names by their index. */
+  private readonly byIndex: string[] = [];
   private readonly utf8Lengths: number[] = [];
 
   /** The name's index, or -1 when it is not (and will not be) in the table. */
   lookup(name: string): number {
     const index = this.indexOf.get(name);
     if (index !== undefined) return index;
-    if (this.names.length >= MAX_NAMES || name.length > MAX_NAME_LENGTH) return -1;
-    this.indexOf.set(name, this.names.length);
-    this.names.push(name);
+    if (this.byIndex.length >= MAX_NAMES || name.length > MAX_NAME_LENGTH) return -1;
+    this.indexOf.set(name, this.byIndex.length);
+    this.byIndex.push(name);
     this.utf8Lengths.push(Buffer.byteLength(name));
-    return this.names.length - 1;
+    return this.byIndex.length - 1;
   }
 
   name(index: number): string {
-    return this.names[index]!;
+    return this.byIndex[index]!;
   }
 
   utf8Length(index: number): number {

@@ -1,22 +1,6 @@
-import type { HistoryRecord } from './HistoryStore.js';
+import type { HistoryRecord } from '../history/HistoryStore.js';
+import { EVENTS_LOST, type ReplaySource } from '../history/ReplaySource.js';
 import type { RecordArena } from './RecordArena.js';
-
-/** Returned by a replay source in place of an event: events it owed were evicted first. */
-export const EVENTS_LOST = Symbol('gripstream.eventsLost');
-
-/**
- * A resume's events, pulled one at a time in publish order as the client takes them.
- * What it holds is a position per channel, never the events: a client that never reads
- * costs the same whether it is owed ten events or a hundred thousand.
- */
-export interface ReplaySource {
-  /** False when events after the asked id may be missing already (as `Replay.complete`). */
-  readonly complete: boolean;
-  /** Newest position it can yield (the store's newest when opened): later events come live. */
-  readonly upTo: number;
-  /** The next event; EVENTS_LOST when some it owed were evicted before it got to them; undefined at the end. */
-  next(): HistoryRecord | typeof EVENTS_LOST | undefined;
-}
 
 /** One channel of a merged replay: the event it stands on, and the last it gave. */
 interface Head {

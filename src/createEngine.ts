@@ -1,19 +1,19 @@
-import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
-import { describeValue } from '../describeValue.js';
-import { InvalidConfigError } from '../errors.js';
-import type { HistoryStore } from '../history/HistoryStore.js';
-import { MemoryHistory } from '../history/MemoryHistory.js';
-import type { RedisClientLike } from '../history/RedisClientLike.js';
-import { RedisHistory } from '../history/RedisHistory.js';
-import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from '../types.js';
-import type { Engine } from './Engine.js';
-import { LocalEngine } from './LocalEngine.js';
-import { RedisEngine } from './RedisEngine.js';
-import { LocalPresence, type Presence } from './Presence.js';
-import { RedisPresence } from './RedisPresence.js';
-
-/** RedisHistory's default key prefix, which presence keys share. */
-const DEFAULT_KEY_PREFIX = 'gripstream:';
+import type { ChannelBus, ChannelWatcher } from './bus/ChannelBus.js';
+import { describeValue } from './describeValue.js';
+import { InvalidConfigError } from './errors.js';
+import type { HistoryStore } from './history/HistoryStore.js';
+import { MemoryHistory } from './memory/MemoryHistory.js';
+import type { RedisClientLike } from './redis/RedisClientLike.js';
+import { DEFAULT_KEY_PREFIX, RedisKeys } from './redis/keys.js';
+import { checkKeyPrefix, RedisHistory } from './redis/RedisHistory.js';
+import { RedisLink } from './redis/RedisLink.js';
+import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from './types.js';
+import type { Engine } from './engine/Engine.js';
+import { LocalEngine } from './memory/LocalEngine.js';
+import { LocalPresence } from './memory/LocalPresence.js';
+import { RedisEngine } from './redis/RedisEngine.js';
+import type { Presence } from './engine/Presence.js';
+import { RedisPresence } from './redis/RedisPresence.js';
 
 /** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
 export function engineFor(
@@ -31,13 +31,12 @@ export function engineFor(
       `with \`redis\`, history lives in that Redis, got history: ${history === false ? 'false' : isHistoryStore(history) ? 'a store' : '{ redis }'}: give \`history\` only { maxEvents, maxAge }, or leave it out`,
     );
   }
-  const store = new RedisHistory({
-    redis: redis.client ?? redis.nodes ?? redis.url!,
-    commandTimeout: redis.commandTimeout,
-    keyPrefix: redis.keyPrefix ?? history?.keyPrefix,
-    maxEvents: history?.maxEvents,
-    maxAge: history?.maxAge,
-  });
+  const target = redis.client ?? redis.nodes ?? redis.url!;
+  const keyPrefix = redis.keyPrefix ?? history?.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  checkKeyPrefix({ redis: target, keyPrefix });
+  // One connection for the store and the engine: the engine gets it here, not through the store.
+  const link = new RedisLink({ redis: target, commandTimeout: redis.commandTimeout });
+  const store = new RedisHistory({ redis: target, keyPrefix, maxEvents: history?.maxEvents, maxAge: history?.maxAge }, link);
   let engine: RedisEngine | undefined;
   let presence: RedisPresence | undefined;
   // The bus reports its channels to the engine, which delivers to the bus: built in two steps.
@@ -46,10 +45,11 @@ export function engineFor(
     closed: (channel) => engine!.closed(channel),
     changed: config.presence ? (channel) => presence?.changed(channel) : undefined,
   });
-  engine = new RedisEngine(bus, store);
+  const keys = new RedisKeys(keyPrefix);
+  engine = new RedisEngine(bus, store, link, keys);
   if (config.presence) {
     const options = config.presence === true ? {} : config.presence;
-    presence = new RedisPresence(bus, store.link, redis.keyPrefix ?? history?.keyPrefix ?? DEFAULT_KEY_PREFIX, options);
+    presence = new RedisPresence(bus, link, keys, options);
   }
   return { bus, engine, presence };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describeValue } from '../describeValue.js';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
 import { ioredisInstalled } from './ioredisInstalled.js';
+import { isLateRefusal } from './scripts/deadline.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
 import { now, type Metrics } from '../ops/Metrics.js';
 
@@ -84,7 +85,7 @@ export class RedisLink {
     this.url = owned ? (target as string | readonly string[]) : undefined;
     this.address = addressOf(target);
     this.cluster = Array.isArray(target) || (!owned && (target as { isCluster?: unknown }).isCluster === true);
-    this.client = owned ? connect(target as string | readonly string[], false, (err) => (this.lastError = err)) : Promise.resolve(target as RedisClientLike);
+    this.client = owned ? connect(target as string | readonly string[], { role: 'commands', onError: (err) => (this.lastError = err) }) : Promise.resolve(target as RedisClientLike);
     // An unused store must not crash the process with an unhandled rejection.
     this.client.then(
       (client) => {
@@ -142,7 +143,7 @@ export class RedisLink {
    * one sharded subscriber connection per master (SSUBSCRIBE is routed by slot).
    */
   async subscriber(): Promise<RedisSubscriberLike> {
-    if (this.url !== undefined) return (await connect(this.url, true)) as unknown as RedisSubscriberLike;
+    if (this.url !== undefined) return (await connect(this.url, { role: 'subscriber' })) as unknown as RedisSubscriberLike;
     const client = await this.client;
     if (this.cluster) {
       const duplicate = (client as unknown as { duplicate(nodes?: unknown[], options?: object): RedisSubscriberLike }).duplicate;
@@ -254,9 +255,8 @@ export class RedisLink {
     return client;
   }
 
-  /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
   /**
-   * A call that ran out of time while there was no connection never reached Redis: Redis is
+   * The error for a call that ran out of time. A call that ran out of time while there was no connection never reached Redis: Redis is
    * down (HistoryError), whichever of `ready`'s wait and this timer ends first. With a
    * connection, Redis did not answer: RedisTimeoutError (and the write's deadline keeps it from
    * taking effect later).
@@ -279,6 +279,7 @@ export class RedisLink {
     );
   }
 
+  /** The operation, or `RedisTimeoutError` once `timeoutMs` passed; other failures become `HistoryError`. */
   private bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
     const metrics = this.metrics;
     const startedAt = metrics?.redisCommandDuration.due() === true ? now() : 0;
@@ -307,7 +308,7 @@ export class RedisLink {
           clearTimeout(timer);
           if (metrics !== undefined) metrics.redisCommandErrors++;
           // Refused for its deadline: the same as our own timeout (it took no effect).
-          if (String((err as Error)?.message).startsWith('GRIPSTREAM_LATE')) {
+          if (isLateRefusal(err)) {
             reject(new RedisTimeoutError(what, this.timeoutMs, this.address));
             return;
           }
@@ -355,7 +356,18 @@ function authRefusal(err: unknown): string | undefined {
   return message.split('\n')[0]!.replace(/\.$/, '');
 }
 
-async function connect(url: string | readonly string[], subscriber = false, onError: (err: unknown) => void = () => undefined): Promise<RedisClientLike> {
+/**
+ * What a connection is for: `commands` (scripts and commands, failing at once while Redis is
+ * down) or `subscriber` (pub/sub, queueing its subscriptions until it is connected).
+ */
+interface ConnectionPurpose {
+  role: 'commands' | 'subscriber';
+  /** Hears the connection's errors (kept off 'error', where nobody listening would crash the process). */
+  onError?: (err: unknown) => void;
+}
+
+async function connect(url: string | readonly string[], { role, onError = () => undefined }: ConnectionPurpose): Promise<RedisClientLike> {
+  const subscriber = role === 'subscriber';
   // Optional peer dependency: bundlers (Turbopack, webpack) must leave this import to Node,
   // or every app would need ioredis installed just to build.
   const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');

@@ -1,15 +1,15 @@
 import createDebug from 'debug';
 import { Frame } from '../bus/Frame.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../bus/Subscriber.js';
-import type { CursorReplay } from '../history/cursorReplay.js';
-import type { StreamCursor } from '../history/streamCursor.js';
+import type { CursorReplay } from './cursorReplay.js';
+import type { StreamCursor } from './streamCursor.js';
 import { encodeEvent } from '../sse/encode.js';
 
 const debug = createDebug('gripstream:cursor');
 
 /**
  * A stream on several channels whose history lives on a Redis Cluster: its events carry the
- * stream's cursor (every channel's position, src/history/streamCursor.ts) as their id, so the
+ * stream's cursor (every channel's position, src/redis/streamCursor.ts) as their id, so the
  * one Last-Event-ID the browser keeps resumes each channel exactly. Live frames are re-encoded
  * per stream (the shared frame's id is one channel's position); a frame at or below its
  * channel's position was replayed already, or delivered twice, and is skipped per channel

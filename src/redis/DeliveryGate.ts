@@ -1,4 +1,4 @@
-import type { BatchItem } from './batchMessage.js';
+import type { BatchItem } from './message.js';
 
 /**
  * One order across every channel an instance delivers, on one Redis.

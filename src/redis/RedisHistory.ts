@@ -1,10 +1,19 @@
 import { InvalidConfigError } from '../errors.js';
-import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from './MemoryHistory.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
 import type { RedisClientLike } from './RedisClientLike.js';
+import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
+import type { StreamPlan, StreamPlanner } from '../history/StreamPlan.js';
+import { replayByCursor, type ShardedReplay } from './cursorReplay.js';
+import { CursorSubscriber } from './CursorSubscriber.js';
+import { DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
-import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
+import { appendArgs, appendKeys, appendScript, decodeAppendReply } from './scripts/append.js';
+import { decodePositionReply, positionArgs, positionKeys, POSITION_SCRIPT } from './scripts/position.js';
+import { decodeReadReply, READ_MODE, readArgs, readKeys, READ_SCRIPT, type ReadChannelKeys, type ReadMode, type ReadReply } from './scripts/read.js';
+import { decodeEntry, type DecodedEntry } from './scripts/streamEntry.js';
 import { decodeCursor, emptyAt, emptySince, isEmptyAt, UNKNOWN_POSITION } from './streamCursor.js';
+import { NEVER_AN_ID } from '../history/sentinels.js';
 
 /** Options of {@link RedisHistory}: where Redis is, and how much history to keep there. */
 export interface RedisHistoryOptions extends RedisConnectionOptions {
@@ -27,35 +36,16 @@ const MAX_GROUP_EVENTS = 2000;
 interface PendingGroup {
   channel: string;
   publish: boolean;
-  calls: Array<{ inputs: readonly HistoryInput[]; resolve(result: AppendResult): void; reject(err: unknown): void }>;
+  calls: Array<{ inputs: readonly HistoryInput[]; resolve(records: HistoryRecord[]): void; reject(err: unknown): void }>;
   events: number;
 }
 
-/** One stored stream entry as Redis returns it. */
-export type StreamEntry = [id: string, fields: string[]];
 
-/** What one append did, as the engine needs it to order deliveries. */
-export interface AppendResult {
-  records: HistoryRecord[];
-  /** First position of the Redis epoch the batch went into (a wiped Redis starts a new one). */
-  epoch: string;
-  /** Position of the channel's event before the batch, 0 for none. */
-  prevSeq: number;
-}
 
-/** A Cluster read: where each channel stood in the snapshot, and where its replayed events start. */
-export interface ShardedReplay extends Replay {
-  /** Newest position of each channel in the snapshot (0: none). */
-  positions: Map<string, number>;
-  /** Per channel with replayed events: the position before the oldest of them. */
-  starts: Map<string, number>;
-}
 
 /** Masters' clocks may differ by this much (µs): an empty channel's cursor starts that much earlier. */
 const CLOCK_SKEW_US = 1_000_000;
 
-/** Looked up for a position not known: unknown to every channel, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
 /** A channel's events after a position, for the engine's gap fill. */
 export interface Gap {
@@ -63,7 +53,7 @@ export interface Gap {
   epoch: string;
   /** Newest position of the channel (0 when Redis knows none). */
   last: number;
-  entries: Array<{ seq: number; prevSeq: number; record: HistoryRecord }>;
+  entries: DecodedEntry[];
   /** The clock of the channel's Redis, in µs. */
   now: number;
 }
@@ -73,17 +63,20 @@ export interface Gap {
  * `MemoryHistory`. One publish call is one script call (one round trip, one atomic step in
  * Redis, whatever its size), and its work in Redis is O(1) per event.
  */
-export class RedisHistory implements HistoryStore {
-  /** @internal The connection, shared with the Redis engine. */
+export class RedisHistory implements StreamPlanner {
+  /** @internal The connection (the Redis engine is handed the same one, see src/createEngine.ts). */
   readonly link: RedisLink;
+  /** @internal Where the channels' keys are. */
+  readonly keys: RedisKeys;
   /**
    * On a Redis Cluster: no key is shared by channels. Each channel's positions and epoch live
    * in its own meta hash (positions are then ordered per channel, not across channels), every
    * script touches one channel's slot, and a stream on several channels resumes from a cursor
-   * of per-channel positions (src/history/streamCursor.ts).
+   * of per-channel positions (src/redis/streamCursor.ts).
    */
   readonly sharded: boolean;
-  private readonly prefix: string;
+  /** The append script for this Redis: its batches go out by SPUBLISH on a Cluster. */
+  private readonly appendSource: string;
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly metaTtl: number;
@@ -100,18 +93,17 @@ export class RedisHistory implements HistoryStore {
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
-  constructor(options: RedisHistoryOptions) {
-    const prefix = options.keyPrefix ?? 'gripstream:';
-    // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
-    const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
-    if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(
-        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
-      );
-    }
-    this.link = new RedisLink(options);
+  /**
+   * @param options Where Redis is, and how much history to keep there.
+   * @param link @internal A connection to share (the Redis engine's); made from `options.redis` when not given.
+   */
+  constructor(options: RedisHistoryOptions, link?: RedisLink) {
+    const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    checkKeyPrefix(options);
+    this.link = link ?? new RedisLink(options);
     this.sharded = this.link.cluster;
-    this.prefix = prefix;
+    this.keys = new RedisKeys(prefix);
+    this.appendSource = appendScript(this.sharded ? 'SPUBLISH' : 'PUBLISH');
     this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
     const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
@@ -123,8 +115,13 @@ export class RedisHistory implements HistoryStore {
     return this.maxAge > 0;
   }
 
-  async append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
-    return (await this.appendBatch(channel, inputs, false)).records;
+  append(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
+    return this.appendBatch(channel, inputs, false);
+  }
+
+  /** @internal Appends the batch and, in the same script call, publishes it to the channel's subscribers (the Redis engine). */
+  appendAndPublish(channel: string, inputs: readonly HistoryInput[]): Promise<HistoryRecord[]> {
+    return this.appendBatch(channel, inputs, true);
   }
 
   /**
@@ -133,7 +130,7 @@ export class RedisHistory implements HistoryStore {
    * few round trips, not 10,000 scripts): each call stays whole, and the group is kept or
    * refused as one, so every call is still all or nothing.
    */
-  appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<AppendResult> {
+  private appendBatch(channel: string, inputs: readonly HistoryInput[], publish: boolean): Promise<HistoryRecord[]> {
     const key = publish ? `p${channel}` : `s${channel}`;
     let group = this.pending.get(key);
     if (group === undefined || group.events + inputs.length > MAX_GROUP_EVENTS) {
@@ -146,42 +143,40 @@ export class RedisHistory implements HistoryStore {
       group = fresh;
     }
     group.events += inputs.length;
-    return new Promise<AppendResult>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
+    return new Promise<HistoryRecord[]>((resolve, reject) => group.calls.push({ inputs, resolve, reject }));
   }
 
   private async send(group: PendingGroup): Promise<void> {
     const { channel, publish, calls } = group;
-    const args: Array<string | number> = [
-      publish ? this.pubsubChannel(channel) : '',
-      this.maxEvents,
-      this.maxAge,
-      this.metaTtl,
-    ];
-    for (const call of calls) {
-      for (const input of call.inputs) args.push(input.event, input.data, input.id === undefined ? '' : `=${input.id}`);
-    }
+    const args = appendArgs({
+      pubsubChannel: publish ? this.keys.pubsubChannel(channel) : undefined,
+      maxEvents: this.maxEvents,
+      maxAge: this.maxAge,
+      metaTtl: this.metaTtl,
+      batches: calls.map((call) => call.inputs),
+    });
+    const { ids, oldIds } = this.keys.ids(channel);
+    // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
+    const keys = appendKeys({ epoch: this.epochKey(channel), stream: this.keys.stream(channel), meta: this.keys.meta(channel), ids, oldIds });
     let reply: unknown[];
     try {
-      reply = await this.link.write(this.sharded ? SHARDED_APPEND_SCRIPT : APPEND_SCRIPT, this.appendKeys(channel), args);
+      reply = await this.link.write(this.appendSource, keys, args);
     } catch (err) {
       for (const call of calls) call.reject(err);
       return;
     }
-    const [, epoch, prevSeqText, prevIdText, firstSeqText] = reply as [number, string, string, string, string];
-    let seq = Number(firstSeqText);
-    let prevSeq = Number(prevSeqText);
-    let prevId = prevIdText === '' ? undefined : prevIdText;
+    const decoded = decodeAppendReply(reply);
+    let seq = decoded.firstSeq;
+    let prevId = decoded.prevId;
     for (const call of calls) {
-      const before = prevSeq;
       const records = call.inputs.map((input): HistoryRecord => {
         const record: HistoryRecord = { seq, id: input.id ?? String(seq), channel, event: input.event, data: input.data };
         if (prevId !== undefined) record.prevId = prevId;
         prevId = record.id;
-        prevSeq = seq;
         seq++;
         return record;
       });
-      call.resolve({ records, epoch, prevSeq: before });
+      call.resolve(records);
     }
   }
 
@@ -207,19 +202,17 @@ export class RedisHistory implements HistoryStore {
   }
 
   private async readNow(channels: readonly string[], lastEventId: string): Promise<Replay> {
-    const keys = [this.key('epoch')];
-    for (const channel of channels) keys.push(...this.channelKeys(channel));
-    const reply = await this.readScript(keys, lastEventId);
+    const reply = await this.readScript(readKeys(this.keys.epoch(), channels.map((channel) => this.readChannelKeys(channel))), channels.length, lastEventId);
     const records: HistoryRecord[] = [];
     const lastIds = new Map<string, string>();
     channels.forEach((channel, i) => {
-      const [lastId, entries] = reply[i + 1] as [string, StreamEntry[]];
+      const { lastId, entries } = reply.channels[i]!;
       if (lastId !== '') lastIds.set(channel, lastId);
-      for (let j = entries.length - 1; j >= 0; j--) records.push(toRecord(channel, entries[j]!).record);
+      for (let j = entries.length - 1; j >= 0; j--) records.push(decodeEntry(channel, entries[j]!).record);
     });
     if (channels.length > 1) records.sort((a, b) => a.seq - b.seq);
-    const snapshot = Number(reply[channels.length + 2]);
-    return { records, complete: reply[0] === 1, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
+    const snapshot = reply.lastHandedOut;
+    return { records, complete: reply.complete, lastIds, ...(snapshot > 0 ? { snapshot } : {}) };
   }
 
   /**
@@ -233,14 +226,15 @@ export class RedisHistory implements HistoryStore {
     const cursor = channels.length > 1 && lastEventId !== FROM_START ? decodeCursor(lastEventId, channels) : undefined;
     const replies = await Promise.all(
       channels.map((channel) => {
-        if (cursor === undefined) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], lastEventId);
+        const keys = readKeys(this.keys.meta(channel), [this.readChannelKeys(channel)]);
+        if (cursor === undefined) return this.readScript(keys, 1, lastEventId);
         const at = cursor.get(channel)!;
         // Unknown (a read failed when the stream started): like an unknown id, truncated.
-        if (at === UNKNOWN_POSITION) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], NEVER_AN_ID);
+        if (at === UNKNOWN_POSITION) return this.readScript(keys, 1, NEVER_AN_ID);
         // Empty when the stream joined: all it holds now is new, unless some is gone already.
-        if (isEmptyAt(at)) return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], String(emptySince(at)), '2');
+        if (isEmptyAt(at)) return this.readScript(keys, 1, String(emptySince(at)), READ_MODE.emptyAt);
         const from = at === 0 ? FROM_START : String(at);
-        return this.readScript([this.metaKey(channel), ...this.channelKeys(channel)], from);
+        return this.readScript(keys, 1, from);
       }),
     );
     const records: HistoryRecord[] = [];
@@ -250,13 +244,13 @@ export class RedisHistory implements HistoryStore {
     let complete = true;
     channels.forEach((channel, i) => {
       const reply = replies[i]!;
-      if (reply[0] !== 1) complete = false;
-      const [lastId, entries, lastSeq] = reply[1] as [string, StreamEntry[], string];
+      if (!reply.complete) complete = false;
+      const { lastId, entries, lastSeq } = reply.channels[0]!;
       if (lastId !== '') lastIds.set(channel, lastId);
       // A channel with no event at all: empty as of the snapshot (what it gets later is new).
-      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(Number(reply[2]) - CLOCK_SKEW_US));
+      positions.set(channel, lastSeq ? Number(lastSeq) : emptyAt(reply.nowUs - CLOCK_SKEW_US));
       for (let j = entries.length - 1; j >= 0; j--) {
-        const { record, prevSeq } = toRecord(channel, entries[j]!);
+        const { record, prevSeq } = decodeEntry(channel, entries[j]!);
         if (j === entries.length - 1) starts.set(channel, prevSeq);
         records.push(record);
       }
@@ -267,16 +261,17 @@ export class RedisHistory implements HistoryStore {
     return { records, complete, lastIds, positions, starts };
   }
 
-  private async readScript(keys: string[], lastEventId: string, mode?: '2'): Promise<unknown[]> {
-    return (await this.link.read(READ_SCRIPT, keys, [
+  private async readScript(keys: string[], channelCount: number, lastEventId: string, mode?: ReadMode): Promise<ReadReply> {
+    const args = readArgs({
       lastEventId,
-      this.maxEvents,
-      this.maxAge,
-      this.metaTtl,
+      maxEvents: this.maxEvents,
+      maxAge: this.maxAge,
+      metaTtl: this.metaTtl,
       // FROM_START (GRIP's last-id=-): from the start of the channels, not an id to look up.
-      mode ?? (lastEventId === FROM_START ? 0 : 1),
-      this.detectEviction ? '1' : '0',
-    ])) as unknown[];
+      mode: mode ?? (lastEventId === FROM_START ? READ_MODE.fromStart : READ_MODE.afterId),
+      marked: this.detectEviction,
+    });
+    return decodeReadReply(await this.link.read(READ_SCRIPT, keys, args), channelCount);
   }
 
   /**
@@ -315,11 +310,11 @@ export class RedisHistory implements HistoryStore {
     channel: string,
     joinedAt: number,
   ): Promise<{ position: number; records: HistoryRecord[]; complete: boolean; joinedAt: number }> {
-    const stand = await this.gap(channel, 0, false);
+    const stand = await this.standing(channel);
     const at = stand.now - (Date.now() - joinedAt + 1) * 1000;
     if (stand.last <= at) return { position: stand.last > 0 ? stand.last : emptyAt(at), records: [], complete: true, joinedAt: at };
     // Appended since the join (or within the rounding before it): replayed, not skipped.
-    const since = await this.gap(channel, at, true);
+    const since = await this.gapAfter(channel, at);
     const records = since.entries.map((entry) => entry.record);
     const [first] = since.entries;
     // Trimmed before we could read it (a tiny maxEvents under a burst): say so.
@@ -328,9 +323,27 @@ export class RedisHistory implements HistoryStore {
     return { position: newest > 0 ? newest : emptyAt(at), records, complete, joinedAt: at };
   }
 
+  /**
+   * @internal A stream on several channels of a Cluster resumes by cursor (no global order):
+   * its CursorSubscriber writes the cursor as each event's id, and its replay reads every
+   * channel's position (src/redis/cursorReplay.ts). Other streams take the generic path.
+   */
+  planStream(sink: StreamSink, channels: readonly string[], hooks: SubscriberHooks): StreamPlan | undefined {
+    if (!this.sharded || channels.length <= 1) return undefined;
+    const subscriber = new CursorSubscriber(sink, channels, hooks);
+    return {
+      subscriber,
+      replay: async (lastEventId, failed) => {
+        const replay = await replayByCursor(this, channels, lastEventId, failed);
+        subscriber.replayWith(replay);
+        return { truncated: replay.truncated, events: replay.events };
+      },
+    };
+  }
+
   /** The id of the newest event of each channel (GRIP reliable mode's `prev-id`). */
   async lastIds(channels: readonly string[]): Promise<Map<string, string>> {
-    const ids = await Promise.all(channels.map((channel) => this.link.command('HGET', this.metaKey(channel), 'id')));
+    const ids = await Promise.all(channels.map((channel) => this.link.command('HGET', this.keys.meta(channel), 'id')));
     const map = new Map<string, string>();
     channels.forEach((channel, i) => {
       if (typeof ids[i] === 'string') map.set(channel, ids[i] as string);
@@ -338,102 +351,57 @@ export class RedisHistory implements HistoryStore {
     return map;
   }
 
-  /**
-   * Where a channel stands (epoch, newest position) and, with `read`, everything its stream
-   * still holds after `afterSeq`: the engine's gap fill, in one atomic read. With `start` (a
-   * feed's first read), a channel with no meta hash gets one born at `afterSeq` (see
-   * redisScripts.ts): a missing hash then means evicted, never "no event yet".
-   */
-  async gap(channel: string, afterSeq: number, read: boolean, start = false): Promise<Gap> {
-    const [epoch, last, entries, now] = (await this.link.read(
-      GAP_SCRIPT,
-      [this.sharded ? this.metaKey(channel) : this.key('epoch'), this.streamKey(channel), this.metaKey(channel)],
-      [formatSeq(afterSeq), read ? '1' : '0', ...(start ? [formatSeq(afterSeq), this.metaTtl] : [])],
-    )) as [string, string, StreamEntry[], string];
-    return { epoch, last: Number(last), entries: entries.map((entry) => toRecord(channel, entry)), now: Number(now) };
-  }
-
-  /** The Redis pub/sub channel a channel's batches are published on. */
-  pubsubChannel(channel: string): string {
-    return `${this.tagged(channel)}:p`;
+  /** Where a channel stands (epoch, newest position, Redis's clock), its events not read. */
+  standing(channel: string): Promise<Gap> {
+    return this.gap(channel, 0, false, false);
   }
 
   /**
-   * `prefix{channel}`: the start of every key of the channel, whose hash tag puts them all in
-   * one Cluster slot. Redis hashes the text between the first `{` and the next `}`, and hashes
-   * the whole key when that text is empty: a channel starting with `}` would scatter its keys
-   * over several slots (every script CROSSSLOT). Such a channel gets a tag of its own in front,
-   * a control character (never in a channel name, so no other channel's key can be the same)
-   * and a hash of the name (so they do not all crowd one slot). Other keys stay as they were.
+   * Where a channel stands and everything its stream still holds after `afterSeq`: the
+   * engine's gap fill, in one atomic read. With `firstRead` (a feed's first read), a channel
+   * with no meta hash gets one born at `afterSeq` (see src/redis/scripts/position.ts): a missing
+   * hash then means evicted, never "no event yet".
    */
-  private tagged(channel: string): string {
-    if (!channel.startsWith('}')) return `${this.prefix}{${channel}}`;
-    return `${this.prefix}{\u0001${fnv1a(channel)}${channel}}`;
+  gapAfter(channel: string, afterSeq: number, options: { firstRead: boolean } = { firstRead: false }): Promise<Gap> {
+    return this.gap(channel, afterSeq, true, options.firstRead);
+  }
+
+  private async gap(channel: string, afterSeq: number, read: boolean, start: boolean): Promise<Gap> {
+    const reply = decodePositionReply(
+      await this.link.read(
+        POSITION_SCRIPT,
+        positionKeys({ epoch: this.epochKey(channel), stream: this.keys.stream(channel), meta: this.keys.meta(channel) }),
+        positionArgs({ afterSeq, readEntries: read, markWithTtl: start ? this.metaTtl : undefined }),
+      ),
+    );
+    return { epoch: reply.epoch, last: reply.last, entries: reply.entries.map((entry) => decodeEntry(channel, entry)), now: reply.nowUs };
   }
 
   async close(): Promise<void> {
     await this.link.close();
   }
 
-  private appendKeys(channel: string): string[] {
-    // Sharded: the channel's meta hash is its own epoch key (same script, one slot).
-    return [this.sharded ? this.metaKey(channel) : this.key('epoch'), ...this.channelKeys(channel)];
+  /** The key holding the epoch: one for all channels on one Redis; on a Cluster the channel's own meta hash (one slot). */
+  private epochKey(channel: string): string {
+    return this.sharded ? this.keys.meta(channel) : this.keys.epoch();
   }
 
-  private channelKeys(channel: string): string[] {
-    const tag = this.tagged(channel);
-    return [`${tag}:s`, `${tag}:m`, `${tag}:i`, `${tag}:j`];
-  }
-
-  private streamKey(channel: string): string {
-    return `${this.tagged(channel)}:s`;
-  }
-
-  private metaKey(channel: string): string {
-    return `${this.tagged(channel)}:m`;
-  }
-
-  private key(name: string): string {
-    return this.prefix + name;
+  private readChannelKeys(channel: string): ReadChannelKeys {
+    return { stream: this.keys.stream(channel), meta: this.keys.meta(channel), ...this.keys.ids(channel) };
   }
 }
 
-/** FNV-1a (32 bits) of `text`, base 36. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+/**
+ * Throws when the key prefix cannot work with the Redis given (called before a connection is
+ * made for the store, so a refused option leaves nothing open).
+ */
+export function checkKeyPrefix(options: Pick<RedisHistoryOptions, 'redis' | 'keyPrefix'>): void {
+  const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
+  const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
+  if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
+    throw new InvalidConfigError(
+      `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
+    );
   }
-  return hash.toString(36);
-}
-
-function formatSeq(seq: number): string {
-  return seq.toFixed(0);
-}
-
-function toRecord(channel: string, [entryId, fields]: StreamEntry): { seq: number; prevSeq: number; record: HistoryRecord } {
-  let id = '';
-  let event = '';
-  let data = '';
-  let prev = '0';
-  for (let i = 0; i < fields.length; i += 2) {
-    const value = fields[i + 1]!;
-    switch (fields[i]) {
-      case 'i':
-        id = value;
-        break;
-      case 'e':
-        event = value;
-        break;
-      case 'd':
-        data = value;
-        break;
-      case 'p':
-        prev = value;
-        break;
-    }
-  }
-  const seq = Number(entryId.slice(0, entryId.indexOf('-')));
-  return { seq, prevSeq: Number(prev), record: { seq, id, channel, event, data } };
 }

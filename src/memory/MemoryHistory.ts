@@ -1,16 +1,16 @@
 import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
-import { ArenaReplay, type ReplaySource } from './ArenaReplay.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
+import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
+import { idText } from '../history/idText.js';
+import type { PacedHistoryStore, ReplaySource } from '../history/ReplaySource.js';
+import { ArenaReplay } from './ArenaReplay.js';
 import { EventNames } from './EventNames.js';
-import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { idText } from './idText.js';
 import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
 
-export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 /** A Last-Event-ID that names no event for sure: everything kept is replayed, after history-truncated. */
 const UNKNOWN = { position: -Infinity, exact: false } as const;
-export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
 /** Per channel: room for a busy channel's 1,000 events of 8 KB. */
 export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
 /** The whole store: a burst of large events pins a few tens of MiB at most. */
@@ -26,7 +26,7 @@ export const DEFAULT_HISTORY_MAX_TOTAL_BYTES = 32 * 1024 * 1024;
  * any id the previous process handed out: a client resuming across a restart is recognised as
  * "from before what we keep" instead of being mistaken for a position in the new sequence.
  */
-export class MemoryHistory implements HistoryStore {
+export class MemoryHistory implements PacedHistoryStore {
   private readonly maxEvents: number;
   private readonly maxAge: number;
   private readonly maxBytes: number;
@@ -85,7 +85,7 @@ export class MemoryHistory implements HistoryStore {
     const first = this.lastSeq + 1;
     for (const input of inputs) arena.push(slot, ++this.lastSeq, now, input.event, input.id, input.data);
     this.evict(slot, now);
-    while (arena.size > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
+    while (arena.keptBytes > this.maxTotalBytes && arena.count > 0) this.dropOldest(arena.frontSlot());
     arena.compactIfSparse();
     this.startSweeping();
     return first;
@@ -104,7 +104,7 @@ export class MemoryHistory implements HistoryStore {
 
   /**
    * The same events as `readAfter`, pulled one at a time from the arena as the client takes
-   * them (src/history/ArenaReplay.ts): what a resume holds is a position per channel.
+   * them (src/memory/ArenaReplay.ts): what a resume holds is a position per channel.
    */
   replaySource(channels: readonly string[], lastEventId: string): ReplaySource {
     const { position, complete } = this.startRead(channels, lastEventId);
@@ -152,7 +152,7 @@ export class MemoryHistory implements HistoryStore {
 
   /** Bytes currently kept as the byte bounds count them (UTF-8 text + per-event overhead). */
   get bytes(): number {
-    return this.arena.size;
+    return this.arena.keptBytes;
   }
 
   /** Events kept once and dropped since for the bounds (count, age, bytes): all appended minus those kept. */
@@ -211,7 +211,7 @@ export class MemoryHistory implements HistoryStore {
     const oldestAllowed = now - this.maxAge;
     while (
       arena.countOf(slot) > 0 &&
-      (arena.countOf(slot) > this.maxEvents || arena.sizeOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
+      (arena.countOf(slot) > this.maxEvents || arena.bytesOf(slot) > this.maxBytes || arena.oldestTime(slot) < oldestAllowed)
     ) {
       if (this.dropOldest(slot)) return;
     }

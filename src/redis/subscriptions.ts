@@ -1,18 +1,9 @@
 import createDebug from 'debug';
-import type { ChannelBus, ChannelWatcher } from '../bus/ChannelBus.js';
-import { Frame } from '../bus/Frame.js';
-import type { GripFrame } from '../grip/GripTransport.js';
-import type { HistoryInput } from '../history/HistoryStore.js';
-import type { RedisSubscriberLike } from '../history/RedisClientLike.js';
-import type { RedisHistory } from '../history/RedisHistory.js';
-import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
-import { encodeEvent } from '../sse/encode.js';
-import { decodeBatch, type BatchItem, type BatchMessage } from './batchMessage.js';
-import { ChannelFeed } from './ChannelFeed.js';
-import { DeliveryGate } from './DeliveryGate.js';
-import { checkEvictionPolicy, type EvictionVerdict } from './evictionPolicy.js';
-import type { Engine } from './Engine.js';
-import type { Metrics } from '../ops/Metrics.js';
+import type { ChannelFeed } from './ChannelFeed.js';
+import type { RedisKeys } from './keys.js';
+import { decodeBatch } from './message.js';
+import type { RedisSubscriberLike } from './RedisClientLike.js';
+import type { RedisLink } from './RedisLink.js';
 
 const debug = createDebug('gripstream:redis');
 
@@ -43,66 +34,46 @@ interface ShardedSubscriberLike {
 }
 
 /**
- * Many instances through one Redis. A publish is one script call that appends the batch to the
- * channel's stream and PUBLISHes it with its positions; every instance SUBSCRIBEs only to the
- * channels its own clients listen on, and a ChannelFeed per channel turns the at-most-once
- * pub/sub into exactly-once, in-order delivery by reading gaps from the stream.
+ * The Redis engine's pub/sub subscriptions: one per channel this instance's clients listen
+ * on (SUBSCRIBE, or SSUBSCRIBE on a Cluster), each with its ChannelFeed, confirmed again after
+ * every reconnection or change of the Cluster's subscriber connections, and each confirmation
+ * followed by the feed's read of what the subscription may have missed meanwhile.
  */
-export class RedisEngine implements Engine, ChannelWatcher {
+export class RedisSubscriptions {
   private readonly feeds = new Map<string, ChannelFeed>();
-  /** Redis pub/sub channel → channel. */
-  private readonly names = new Map<string, string>();
+  /** Redis pub/sub channel → channel: where an incoming message goes. */
+  private readonly channelOfPubsub = new Map<string, string>();
   private subscriber: Promise<RedisSubscriberLike> | undefined;
-  private shut = false;
-  /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, one subscriber connection per master. */
+  private closed = false;
+  /** On a Redis Cluster: SSUBSCRIBE, one subscriber connection per master. */
   private readonly sharded: boolean;
   private readonly confirming = new Map<ChannelFeed, Confirming>();
   private resubscribeTimer: NodeJS.Timeout | undefined;
-  /** Counts gaps filled; set by the EventStream that owns the engine. */
-  metrics: Metrics | undefined;
-  /** One Redis: one order across channels (positions come from one counter). Unused on a Cluster. */
-  private readonly gate = new DeliveryGate(
-    (channel, item) => this.emit(channel, item),
-    (channel) => this.lost(channel),
-  );
+  /** One Redis: when each feed's first client joined, until its subscription is confirmed. */
+  private readonly joinedAt = new WeakMap<ChannelFeed, number>();
 
   constructor(
-    private readonly bus: ChannelBus,
-    readonly history: RedisHistory,
+    private readonly link: RedisLink,
+    private readonly keys: RedisKeys,
+    /** Makes the feed of a channel that gets its first client. */
+    private readonly newFeed: (channel: string) => ChannelFeed,
   ) {
-    this.sharded = history.sharded;
-    // Every stream joins through a feed here, and a feed's start marks its channel.
-    history.detectEviction = true;
-    this.evictionPolicy = checkEvictionPolicy(history.link, history.keysExpire);
+    this.sharded = link.cluster;
   }
 
-  /** The server's eviction policy as checked when the engine connected (undefined: not readable). */
-  readonly evictionPolicy: Promise<EvictionVerdict | undefined>;
-
-  async publish(channel: string, events: readonly HistoryInput[], collect: GripFrame[] | undefined): Promise<void> {
-    const { records } = await this.history.appendBatch(channel, events, true);
-    // This instance's own clients get the batch through its subscription like every other
-    // instance's: one connection carries every channel's messages in the order Redis ran the
-    // scripts, which is position order, so a stream on several channels sees publish order.
-    if (collect === undefined) return;
-    for (const record of records) {
-      collect.push({ content: encodeEvent({ event: record.event, data: record.data, id: record.id }), id: record.id, prevId: record.prevId });
-    }
-  }
-
-  opened(channel: string): void {
-    if (this.shut) return;
-    const feed = new ChannelFeed(channel, this.history, this);
+  /** The channel got its first local client: subscribe, and start its feed. */
+  subscribe(channel: string): void {
+    if (this.closed) return;
+    const feed = this.newFeed(channel);
     this.feeds.set(channel, feed);
-    const name = this.history.pubsubChannel(channel);
-    this.names.set(name, channel);
+    this.channelOfPubsub.set(this.keys.pubsubChannel(channel), channel);
     if (!this.sharded) {
       // One Redis: every channel's deliveries wait until this feed has read where it starts
       // (see DeliveryGate), and that read is sent once the subscription is confirmed, so it
       // covers everything up to the first live batch: a stream that joined on this channel
       // and others never gets their newer events before this one's older ones.
       const joinedAt = Date.now();
-      feed.begin(this.history.link.redisTimeKnown(joinedAt) ?? 0);
+      feed.begin(this.link.redisTimeKnown(joinedAt) ?? 0);
       this.joinedAt.set(feed, joinedAt);
       this.confirm(feed);
       return;
@@ -116,8 +87,46 @@ export class RedisEngine implements Engine, ChannelWatcher {
     this.confirm(feed);
   }
 
-  /** One Redis: when each feed's first client joined, until its subscription is confirmed. */
-  private readonly joinedAt = new WeakMap<ChannelFeed, number>();
+  /** The channel's last local client left: stop its feed and unsubscribe. */
+  unsubscribe(channel: string): void {
+    const feed = this.feeds.get(channel);
+    feed?.stop();
+    if (feed !== undefined) this.confirming.delete(feed);
+    this.feeds.delete(channel);
+    const name = this.keys.pubsubChannel(channel);
+    this.channelOfPubsub.delete(name);
+    void this.subscriber
+      ?.then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).sunsubscribe(name) : subscriber.unsubscribe(name)))
+      .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
+  }
+
+  /**
+   * One Redis: resolves once every message Redis published before now has arrived. A PING on
+   * the subscriber connection is answered in line with its messages, after every message of a
+   * script that ran before it; so a read that was answered before the PING was sent has no
+   * live batch older than its answer still on the way. Bounded: a subscriber connection that is
+   * down delivers nothing meanwhile, and its reconnection reads what it missed anyway.
+   */
+  async fence(): Promise<void> {
+    if (this.sharded || this.closed) return;
+    try {
+      const subscriber = await bounded(this.connection(), this.link.timeoutMs);
+      if (typeof subscriber.ping === 'function') await bounded(subscriber.ping(), this.link.timeoutMs);
+    } catch (err) {
+      debug('fence: %s', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Stops every feed and drops the subscriber connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.resubscribeTimer);
+    this.confirming.clear();
+    for (const feed of this.feeds.values()) feed.stop();
+    this.feeds.clear();
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    subscriber?.disconnect();
+  }
 
   /**
    * (Re)subscribes a channel and, once Redis confirmed it, reads the stream from the last
@@ -137,15 +146,15 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   private sendSubscribe(feed: ChannelFeed, state: Confirming): void {
-    const name = this.history.pubsubChannel(feed.channel);
-    const current = (): boolean => !this.shut && this.feeds.get(feed.channel) === feed;
+    const name = this.keys.pubsubChannel(feed.channel);
+    const current = (): boolean => !this.closed && this.feeds.get(feed.channel) === feed;
     void this.connection()
       .then((subscriber) => {
         // Closed meanwhile: its UNSUBSCRIBE may have gone out already, do not follow it.
         if (!current()) return undefined;
         if (!this.sharded) return subscriber.subscribe(name);
         // Bounded: a subscription queued on a connection that never comes up is sent again.
-        return bounded((subscriber as unknown as ShardedSubscriberLike).ssubscribe(name), this.history.link.timeoutMs);
+        return bounded((subscriber as unknown as ShardedSubscriberLike).ssubscribe(name), this.link.timeoutMs);
       })
       .then(
         () => {
@@ -172,20 +181,8 @@ export class RedisEngine implements Engine, ChannelWatcher {
       );
   }
 
-  closed(channel: string): void {
-    const feed = this.feeds.get(channel);
-    feed?.stop();
-    if (feed !== undefined) this.confirming.delete(feed);
-    this.feeds.delete(channel);
-    const name = this.history.pubsubChannel(channel);
-    this.names.delete(name);
-    void this.subscriber
-      ?.then((subscriber) => (this.sharded ? (subscriber as unknown as ShardedSubscriberLike).sunsubscribe(name) : subscriber.unsubscribe(name)))
-      .catch((err: unknown) => debug('unsubscribe %s failed: %O', channel, err));
-  }
-
   private startFeed(feed: ChannelFeed, joinedAt: number): void {
-    this.history.link.redisTimeAt(joinedAt).then(
+    this.link.redisTimeAt(joinedAt).then(
       (fromSeq) => feed.start(fromSeq),
       () => {
         if (this.feeds.get(feed.channel) !== feed) return;
@@ -194,94 +191,9 @@ export class RedisEngine implements Engine, ChannelWatcher {
     );
   }
 
-  deliver(channel: string, item: BatchItem): void {
-    if (this.sharded) this.emit(channel, item);
-    else this.gate.deliver(channel, item);
-  }
-
-  /**
-   * One Redis: where a stream that joined just now (its channels' feeds begun) starts. Its new
-   * channels' feeds deliver what is above their floor (Redis's clock when they began, at most
-   * this), the others everything that arrives from now; events that went out before it joined,
-   * or that arrive late from before it (in flight), are at or below it. Skipping those, the
-   * stream gets exactly every event above one position, so its first id says where it stands.
-   */
-  joinPosition(): number | undefined {
-    if (this.sharded) return undefined;
-    const now = this.history.link.redisTimeKnown(Date.now());
-    return now === undefined ? undefined : Math.max(now, this.gate.newestSent);
-  }
-
-  hold(feed: ChannelFeed, floor: number): void {
-    if (!this.sharded) this.gate.hold(feed, floor);
-  }
-
-  release(feed: ChannelFeed): void {
-    if (!this.sharded) this.gate.release(feed, feed.channel);
-  }
-
-  giveUp(feed: ChannelFeed): void {
-    if (!this.sharded) this.gate.giveUp(feed, feed.channel);
-  }
-
-  /**
-   * One Redis: resolves once every message Redis published before now has arrived. A PING on
-   * the subscriber connection is answered in line with its messages, after every message of a
-   * script that ran before it; so a read that was answered before the PING was sent has no
-   * live batch older than its answer still on the way. Bounded: a subscriber connection that is
-   * down delivers nothing meanwhile, and its reconnection reads what it missed anyway.
-   */
-  async fence(): Promise<void> {
-    if (this.sharded || this.shut) return;
-    try {
-      const subscriber = await bounded(this.connection(), this.history.link.timeoutMs);
-      if (typeof subscriber.ping === 'function') await bounded(subscriber.ping(), this.history.link.timeoutMs);
-    } catch (err) {
-      debug('fence: %s', err instanceof Error ? err.message : String(err));
-    }
-  }
-
-  private emit(channel: string, item: BatchItem): void {
-    const content = encodeEvent({ event: item.event, data: item.data, id: item.id });
-    // On a Cluster a multi-channel stream re-encodes the event with its own cursor id.
-    const origin = this.sharded ? { channel, event: item.event, data: item.data } : undefined;
-    this.bus.deliver(channel, Frame.of(content, item.seq, origin));
-  }
-
-  /** A gap in pub/sub delivery, read back from the channel's stream. */
-  filled(): void {
-    if (this.metrics !== undefined) this.metrics.redisGapsFilled++;
-  }
-
-  /**
-   * Ends the channel's streams so that they resume (their store answers what it can vouch
-   * for). Each is told `history-truncated` first: a client that had not received an event yet
-   * has no Last-Event-ID, and its fresh reconnection alone would say nothing of the loss.
-   */
-  lost(channel: string): void {
-    debug('channel %s: events lost between two deliveries; ending its streams so they resume', channel);
-    const notice = Frame.of(encodeEvent({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: null }) }));
-    for (const subscriber of this.bus.subscribersOf(channel)) {
-      subscriber.send(notice);
-      subscriber.end();
-      this.bus.remove(subscriber);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.shut = true;
-    clearTimeout(this.resubscribeTimer);
-    this.confirming.clear();
-    for (const feed of this.feeds.values()) feed.stop();
-    this.feeds.clear();
-    const subscriber = await this.subscriber?.catch(() => undefined);
-    subscriber?.disconnect();
-    await this.history.close();
-  }
-
   private connection(): Promise<RedisSubscriberLike> {
     if (this.subscriber === undefined) {
-      this.subscriber = this.history.link.subscriber().then((subscriber) => {
+      this.subscriber = this.link.subscriber().then((subscriber) => {
         subscriber.on('error', (err) => debug('subscriber connection: %s', err.message));
         if (this.sharded) {
           this.watchShards(subscriber as unknown as ShardedSubscriberLike);
@@ -319,7 +231,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   private resubscribeSoon(): void {
-    if (this.shut || this.resubscribeTimer !== undefined) return;
+    if (this.closed || this.resubscribeTimer !== undefined) return;
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = undefined;
       for (const feed of this.feeds.values()) this.confirm(feed);
@@ -330,7 +242,7 @@ export class RedisEngine implements Engine, ChannelWatcher {
   /** After a (re)connect: subscribe again, then each feed reads what it missed meanwhile. */
   private resubscribed(): void {
     if (this.sharded) return;
-    const names = [...this.names.keys()];
+    const names = [...this.channelOfPubsub.keys()];
     if (names.length === 0) return;
     void this.connection()
       .then((subscriber) => subscriber.subscribe(...names))
@@ -341,9 +253,9 @@ export class RedisEngine implements Engine, ChannelWatcher {
   }
 
   private onMessage(name: Buffer, message: Buffer): void {
-    const channel = this.names.get(name.toString());
+    const channel = this.channelOfPubsub.get(name.toString());
     if (channel === undefined) return;
-    const batch: BatchMessage | undefined = decodeBatch(message);
+    const batch = decodeBatch(message);
     if (batch === undefined) {
       debug('ignoring a malformed message on %s', channel);
       return;

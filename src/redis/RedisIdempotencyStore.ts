@@ -1,5 +1,5 @@
-import { RedisLink, type RedisConnectionOptions } from '../history/RedisLink.js';
-import type { ClaimResult, IdempotencyStore } from './IdempotencyStore.js';
+import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
+import type { ClaimResult, IdempotencyStore } from '../publish/IdempotencyStore.js';
 
 /** Options of `RedisIdempotencyStore`. */
 export interface RedisIdempotencyStoreOptions extends RedisConnectionOptions {

@@ -1,19 +1,26 @@
 import createDebug from 'debug';
 import type { LastEventId } from '../sse/eventId.js';
 import { encodeEvent } from '../sse/encode.js';
-import type { HistoryRecord, HistoryStore } from './HistoryStore.js';
-import { RedisHistory } from './RedisHistory.js';
-import { HISTORY_TRUNCATED_EVENT } from './replay.js';
+import type { HistoryRecord, Replay } from '../history/HistoryStore.js';
+import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
 import { isEmptyAt, StreamCursor } from './streamCursor.js';
+import { NEVER_AN_ID } from '../history/sentinels.js';
 
 const debug = createDebug('gripstream:history');
 
-/** Looked up for a Last-Event-ID outside the id rule: unknown to every store, so truncated. */
-const NEVER_AN_ID = '\u0000';
 
-/** The store, when a stream on these channels resumes by cursor (a Redis Cluster). */
-export function cursorStore(store: HistoryStore | undefined, channels: readonly string[]): RedisHistory | undefined {
-  return channels.length > 1 && store instanceof RedisHistory && store.sharded ? store : undefined;
+/** A Cluster read: where each channel stood in the snapshot, and where its replayed events start. */
+export interface ShardedReplay extends Replay {
+  /** Newest position of each channel in the snapshot (0: none). */
+  positions: Map<string, number>;
+  /** Per channel with replayed events: the position before the oldest of them. */
+  starts: Map<string, number>;
+}
+
+/** The reads a cursor replay makes (RedisHistory on a Cluster). */
+export interface ShardedReads {
+  freshStart(channels: readonly string[], joinedAt: number): Promise<ShardedReplay>;
+  readSharded(channels: readonly string[], lastEventId: string): Promise<ShardedReplay>;
 }
 
 /**
@@ -73,7 +80,7 @@ export class CursorReplay {
  * before their oldest replayed event, so a client cut off mid-replay resumes without a gap.
  */
 export async function replayByCursor(
-  store: RedisHistory,
+  store: ShardedReads,
   channels: readonly string[],
   lastEventId: LastEventId,
   failed?: (err: unknown) => void,

@@ -1,7 +1,7 @@
 import { BLOCK_BYTES, ByteBlocks } from './ByteBlocks.js';
 import type { EventNames } from './EventNames.js';
-import type { HistoryRecord } from './HistoryStore.js';
-import { idText } from './idText.js';
+import type { HistoryRecord } from '../history/HistoryStore.js';
+import { idText } from '../history/idText.js';
 
 /**
  * Bookkeeping counted per event on top of its UTF-8 bytes, so that the byte bounds also
@@ -29,7 +29,7 @@ const I_ROW = 8;
 const FIRST = 0; // row number of its oldest kept event
 const LAST = 1; // row number of its newest
 const COUNT = 2;
-const SIZE = 3; // bytes as the bounds count them
+const BYTES = 3; // bytes as the bounds count them
 // Highest position evicted: a resume from before it lost events. Negated once an evicted event
 // carried a publisher id (sticky): a Last-Event-ID not among the kept ids may then be one of
 // those, at a position nobody knows any more.
@@ -92,7 +92,7 @@ export class RecordArena {
   private front = 0;
   /** Row number the next event gets. */
   private end = 0;
-  private bytes: ByteBlocks;
+  private blocks: ByteBlocks;
   private chans = new Float64Array(MIN_SLOTS * C_ROW);
   private readonly slots = new Map<string, number>();
   /** Channel name of each slot in use (undefined when free). */
@@ -101,17 +101,17 @@ export class RecordArena {
   private slotsUsed = 0;
   /** Events kept. */
   count = 0;
-  /** Bytes kept, as the bounds count them. */
-  size = 0;
+  /** Bytes kept, as the bounds count them (`count` is the events). */
+  keptBytes = 0;
 
   constructor(
-    private readonly names: EventNames,
+    private readonly eventNames: EventNames,
     private readonly layout: ArenaLayout = DEFAULT_LAYOUT,
   ) {
     this.nums = new Float64Array(layout.minRows * F_ROW);
     this.ints = new Int32Array(layout.minRows * I_ROW);
     this.mask = layout.minRows - 1;
-    this.bytes = new ByteBlocks(layout.blockBytes);
+    this.blocks = new ByteBlocks(layout.blockBytes);
   }
 
   slotOf(channel: string): number | undefined {
@@ -139,7 +139,7 @@ export class RecordArena {
     this.chans[c + EVICTED_UP_TO] = evictedIds ? -evictedUpTo : evictedUpTo;
     this.slots.set(channel, slot);
     this.slotNames[slot] = channel;
-    this.size += channelBytes(channel);
+    this.keptBytes += channelBytes(channel);
     return slot;
   }
 
@@ -158,7 +158,7 @@ export class RecordArena {
     this.slots.delete(channel);
     this.slotNames[slot] = undefined;
     this.freeSlots.push(slot);
-    this.size -= channelBytes(channel);
+    this.keptBytes -= channelBytes(channel);
     if (this.slots.size === 0) this.clear();
   }
 
@@ -166,8 +166,9 @@ export class RecordArena {
     return this.chans[slot * C_ROW + COUNT]!;
   }
 
-  sizeOf(slot: number): number {
-    return this.chans[slot * C_ROW + SIZE]!;
+  /** Bytes the channel keeps, as the bounds count them. */
+  bytesOf(slot: number): number {
+    return this.chans[slot * C_ROW + BYTES]!;
   }
 
   evictedUpTo(slot: number): number {
@@ -202,19 +203,19 @@ export class RecordArena {
     return this.idOf(this.chans[slot * C_ROW + LAST]!);
   }
 
-  /** Appends one event to the channel; returns its size as the bounds count it. */
+  /** Appends one event to the channel; returns its bytes as the bounds count them. */
   push(slot: number, seq: number, time: number, event: string, id: string | undefined, data: string): number {
-    const name = this.names.lookup(event);
-    const bytes = this.bytes;
-    bytes.reserve((name < 0 ? maxUtf8(event) : 0) + (id === undefined ? 0 : maxUtf8(id)) + maxUtf8(data));
-    const target = bytes.target;
-    const at = bytes.at;
+    const name = this.eventNames.lookup(event);
+    const blocks = this.blocks;
+    blocks.reserve((name < 0 ? maxUtf8(event) : 0) + (id === undefined ? 0 : maxUtf8(id)) + maxUtf8(data));
+    const target = blocks.target;
+    const at = blocks.at;
     const eventLen = name < 0 ? target.write(event, at) : 0;
     const idLen = id === undefined ? -1 : target.write(id, at + eventLen);
     const idBytes = idLen < 0 ? 0 : idLen;
     const dataLen = data.length === 0 ? 0 : target.write(data, at + eventLen + idBytes);
     const written = eventLen + idBytes + dataLen;
-    bytes.commit(written);
+    blocks.commit(written);
 
     if (this.end - this.front > this.mask) this.resize((this.mask + 1) * 2);
     const row = this.end++;
@@ -224,7 +225,7 @@ export class RecordArena {
     const ints = this.ints;
     nums[f + SEQ] = seq;
     nums[f + TIME] = time;
-    ints[i + BLOCK] = bytes.block;
+    ints[i + BLOCK] = blocks.block;
     ints[i + AT] = at;
     ints[i + EVENT_LEN] = name < 0 ? eventLen : -1 - name;
     ints[i + ID_LEN] = idLen;
@@ -246,14 +247,14 @@ export class RecordArena {
     chans[c + NEWEST] = id === undefined ? seq : -seq;
     chans[c + COUNT]!++;
     // The bounds count the name whether it is stored here or in the table.
-    const size = written + (name < 0 ? 0 : this.names.utf8Length(name)) + EVENT_OVERHEAD_BYTES;
-    chans[c + SIZE]! += size;
+    const eventBytes = written + (name < 0 ? 0 : this.eventNames.utf8Length(name)) + EVENT_OVERHEAD_BYTES;
+    chans[c + BYTES]! += eventBytes;
     this.count++;
-    this.size += size;
-    return size;
+    this.keptBytes += eventBytes;
+    return eventBytes;
   }
 
-  /** Forgets the channel's oldest event (count must be > 0); returns its size. */
+  /** Forgets the channel's oldest event (count must be > 0); returns its bytes as the bounds count them. */
   dropOldest(slot: number): number {
     const chans = this.chans;
     const c = slot * C_ROW;
@@ -263,8 +264,8 @@ export class RecordArena {
     const ints = this.ints;
     const eventLen = ints[i + EVENT_LEN]!;
     const stored = Math.max(eventLen, 0) + Math.max(ints[i + ID_LEN]!, 0) + ints[i + DATA_LEN]!;
-    const size = stored + (eventLen < 0 ? this.names.utf8Length(-1 - eventLen) : 0) + EVENT_OVERHEAD_BYTES;
-    this.bytes.release(ints[i + BLOCK]!, stored);
+    const eventBytes = stored + (eventLen < 0 ? this.eventNames.utf8Length(-1 - eventLen) : 0) + EVENT_OVERHEAD_BYTES;
+    this.blocks.release(ints[i + BLOCK]!, stored);
     ints[i + SLOT] = -1;
     const seq = this.nums[(row & this.mask) * F_ROW + SEQ]!;
     chans[c + EVICTED_UP_TO] = ints[i + ID_LEN]! >= 0 || chans[c + EVICTED_UP_TO]! < 0 ? -seq : seq;
@@ -272,11 +273,11 @@ export class RecordArena {
     chans[c + FIRST] = next;
     chans[c + FIRST_TIME] = this.nums[(next & this.mask) * F_ROW + TIME]!;
     chans[c + COUNT]!--;
-    chans[c + SIZE]! -= size;
+    chans[c + BYTES]! -= eventBytes;
     this.count--;
-    this.size -= size;
+    this.keptBytes -= eventBytes;
     if (row === this.front) this.trimFront();
-    return size;
+    return eventBytes;
   }
 
   /**
@@ -359,7 +360,7 @@ export class RecordArena {
       const ints = this.ints;
       if (ints[i + ID_LEN] === id.length) {
         const start = ints[i + AT]! + Math.max(ints[i + EVENT_LEN]!, 0);
-        const block = this.bytes.buffer(ints[i + BLOCK]!);
+        const block = this.blocks.buffer(ints[i + BLOCK]!);
         if (block.compare(id, 0, id.length, start, start + id.length) === 0) {
           into.push(this.nums[(row & this.mask) * F_ROW + SEQ]!);
         }
@@ -374,7 +375,7 @@ export class RecordArena {
     const capacity = this.mask + 1;
     // Holes, or a ring grown for a burst that has since left.
     const rowsSparse = span > 2 * this.count + this.layout.minRows || (capacity > this.layout.minRows && capacity > 8 * span);
-    const bytesSparse = this.bytes.allocated > 2 * this.bytes.liveBytes + 2 * this.layout.blockBytes;
+    const bytesSparse = this.blocks.allocated > 2 * this.blocks.liveBytes + 2 * this.layout.blockBytes;
     if (rowsSparse || bytesSparse) this.compact();
     if (this.slotsUsed > 2 * this.slots.size + MIN_SLOTS) this.compactSlots();
   }
@@ -410,7 +411,7 @@ export class RecordArena {
 
   /** Memory held, for tests: bytes of blocks and of the typed arrays. */
   get heldBytes(): number {
-    return this.bytes.allocated + this.nums.byteLength + this.ints.byteLength + this.chans.byteLength;
+    return this.blocks.allocated + this.nums.byteLength + this.ints.byteLength + this.chans.byteLength;
   }
 
   /**
@@ -437,19 +438,19 @@ export class RecordArena {
     const idLen = this.ints[i + ID_LEN]!;
     if (idLen < 0) return idText(this.nums[(row & this.mask) * F_ROW + SEQ]!);
     const start = this.ints[i + AT]! + Math.max(this.ints[i + EVENT_LEN]!, 0);
-    return this.bytes.buffer(this.ints[i + BLOCK]!).toString('utf8', start, start + idLen);
+    return this.blocks.buffer(this.ints[i + BLOCK]!).toString('utf8', start, start + idLen);
   }
 
   private recordOf(row: number, channel: string): HistoryRecord {
     const i = (row & this.mask) * I_ROW;
     const ints = this.ints;
     const seq = this.nums[(row & this.mask) * F_ROW + SEQ]!;
-    const block = this.bytes.buffer(ints[i + BLOCK]!);
+    const block = this.blocks.buffer(ints[i + BLOCK]!);
     const eventStart = ints[i + AT]!;
     const eventLen = ints[i + EVENT_LEN]!;
     const idStart = eventStart + Math.max(eventLen, 0);
     const idLen = ints[i + ID_LEN]!;
-    const event = eventLen < 0 ? this.names.name(-1 - eventLen) : block.toString('utf8', eventStart, idStart);
+    const event = eventLen < 0 ? this.eventNames.name(-1 - eventLen) : block.toString('utf8', eventStart, idStart);
     return new KeptRecord(seq, channel, event, block, idStart, idLen, ints[i + DATA_LEN]!);
   }
 
@@ -463,7 +464,7 @@ export class RecordArena {
   private clear(): void {
     if (this.count > 0) return;
     this.front = this.end;
-    this.bytes.clear();
+    this.blocks.clear();
     const rows = this.layout.minRows;
     if (this.mask + 1 > rows) {
       this.nums = new Float64Array(rows * F_ROW);
@@ -511,7 +512,7 @@ export class RecordArena {
         Math.max(this.ints[i + EVENT_LEN]!, 0) + Math.max(this.ints[i + ID_LEN]!, 0) + this.ints[i + DATA_LEN]!;
       bytes.reserve(stored);
       const at = this.ints[i + AT]!;
-      this.bytes.buffer(this.ints[i + BLOCK]!).copy(bytes.target, bytes.at, at, at + stored);
+      this.blocks.buffer(this.ints[i + BLOCK]!).copy(bytes.target, bytes.at, at, at + stored);
       const nf = to * F_ROW;
       const ni = to * I_ROW;
       nums[nf + SEQ] = this.nums[f + SEQ]!;
@@ -543,7 +544,7 @@ export class RecordArena {
     this.mask = capacity - 1;
     this.front = 0;
     this.end = to;
-    this.bytes = bytes;
+    this.blocks = bytes;
   }
 }
 

@@ -1,11 +1,14 @@
 import createDebug from 'debug';
-import type { Gap } from '../history/RedisHistory.js';
-import type { BatchItem, BatchMessage } from './batchMessage.js';
+import type { Gap } from './RedisHistory.js';
+import type { BatchItem, BatchMessage } from './message.js';
 
 /** Where a feed reads what it missed. */
 export interface FeedSource {
-  /** `start`: the feed's first read (marks the channel as known from `afterSeq` on). */
-  gap(channel: string, afterSeq: number, read: boolean, start?: boolean): Promise<Gap>;
+  /**
+   * Where the channel stands and what its stream holds after `afterSeq`. `firstRead`: the
+   * feed's first read (marks the channel as known from `afterSeq` on).
+   */
+  gapAfter(channel: string, afterSeq: number, options: { firstRead: boolean }): Promise<Gap>;
 }
 
 export interface FeedTarget {
@@ -41,9 +44,9 @@ const RETRY_MS = 250;
 const HOLD_LIMIT_MS = 5000;
 
 /**
- * One channel's live delivery on one instance, exactly once and in order. Batches arrive from
- * Redis pub/sub (at most once) and from this instance's own publishes (the script's reply);
- * each carries the channel's position before it, so a batch that does not follow the last one
+ * One channel's live delivery on one instance, exactly once and in order. Batches arrive by
+ * Redis pub/sub only (at most once), this instance's own publishes included (they come back
+ * through its subscription like every other instance's); each carries the channel's position before it, so a batch that does not follow the last one
  * delivered reveals a gap, which is read from the stream before anything later is delivered.
  * Batches already delivered are skipped. A changed epoch (a wiped Redis) or a gap the stream no
  * longer holds means the live streams missed events for good: they are ended, and their
@@ -62,7 +65,7 @@ export class ChannelFeed {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Bumped whenever something is delivered or a read applied: tells a recheck's answer it is stale. */
-  private moves = 0;
+  private version = 0;
   /** True while this feed holds every channel's deliveries (from a read's start to its fence). */
   private holding = false;
   /** Reads (and fences) in flight, and a failed read waiting for its retry: the hold stays. */
@@ -198,7 +201,7 @@ export class ChannelFeed {
     if (batch.items[batch.items.length - 1]!.seq <= last) return true; // delivered already
     if (batch.prevSeq > last) return false;
     for (const item of batch.items) if (item.seq > last) this.target.deliver(this.channel, item);
-    this.moves++;
+    this.version++;
     this.lastSeq = batch.items[batch.items.length - 1]!.seq;
     this.deliveredSeq = this.lastSeq;
     return true;
@@ -233,14 +236,14 @@ export class ChannelFeed {
     this.holdGate();
     const delivered = this.deliveredSeq;
     const anchored = this.anchored;
-    const moves = this.moves;
+    const versionAsked = this.version;
     const gap = await this.read(() => this.recheck());
     if (gap === undefined || this.stopped) return;
     if (this.busy) {
       this.recheckWanted = true;
       return;
     }
-    if (this.moves !== moves) {
+    if (this.version !== versionAsked) {
       debug('%s: a recheck answered after live deliveries: only its loss check counts', this.channel);
       if (gap.epoch === this.epoch && gap.last > 0 && gap.last < delivered) this.target.lost(this.channel);
       void this.settle();
@@ -255,7 +258,7 @@ export class ChannelFeed {
   private async read(retry: () => void): Promise<Gap | undefined> {
     this.inFlight++;
     try {
-      return await this.source.gap(this.channel, this.lastSeq!, true, !this.anchored);
+      return await this.source.gapAfter(this.channel, this.lastSeq!, { firstRead: !this.anchored });
     } catch (err) {
       debug('%s: reading the stream failed (%s), retrying', this.channel, String(err));
       // Redis unreachable: try again shortly (the subscription's reconnect also rechecks).
@@ -277,16 +280,16 @@ export class ChannelFeed {
 
   /** `delivered`: the newest position delivered when the read was sent (live batches go on meanwhile). */
   private apply(gap: Gap, delivered: number): void {
-    this.moves++;
+    this.version++;
     debug('%s: read after %d: epoch %s, last %d, %d entries', this.channel, this.lastSeq, gap.epoch, gap.last, gap.entries.length);
     if (!this.anchored) {
       this.anchored = true;
       this.epoch = gap.epoch;
-      this.deliverFresh(gap, false);
+      this.deliverFresh(gap, { noticeLoss: false });
     } else if (gap.epoch !== this.epoch && this.epoch === '') {
       // Redis was empty when we looked: everything in this first epoch since is new to us.
       this.epoch = gap.epoch;
-      this.deliverFresh(gap, false);
+      this.deliverFresh(gap, { noticeLoss: false });
     } else if (gap.epoch !== this.epoch) {
       this.newEpoch(gap.epoch, gap.last);
     } else if (gap.last > 0 && gap.last < delivered) {
@@ -295,18 +298,18 @@ export class ChannelFeed {
       this.target.lost(this.channel);
       this.lastSeq = gap.last;
       this.deliveredSeq = gap.last;
-      this.deliverFresh(gap, false);
+      this.deliverFresh(gap, { noticeLoss: false });
     } else {
-      this.deliverFresh(gap, true);
+      this.deliverFresh(gap, { noticeLoss: true });
     }
   }
 
-  /** Delivers the entries after `lastSeq`; with `checkLoss`, notices what the stream no longer holds. */
-  private deliverFresh(gap: Gap, checkLoss: boolean): void {
+  /** Delivers the entries after `lastSeq`; with `noticeLoss`, ends the streams when the stream no longer holds some of them. */
+  private deliverFresh(gap: Gap, options: { noticeLoss: boolean }): void {
     const last = this.lastSeq!;
     const fresh = gap.entries.filter((entry) => entry.seq > last);
     const [first] = fresh;
-    if (checkLoss && ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq > last))) {
+    if (options.noticeLoss && ((first === undefined && gap.last > last) || (first !== undefined && first.prevSeq > last))) {
       // Trimmed before we could read it.
       this.target.lost(this.channel);
     }

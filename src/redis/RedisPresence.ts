@@ -1,9 +1,11 @@
 import createDebug from 'debug';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import { InvalidConfigError } from '../errors.js';
-import type { RedisLink } from '../history/RedisLink.js';
-import type { Presence } from './Presence.js';
-import { ALIVE_SCRIPT, HEARTBEAT_SCRIPT } from './presenceScripts.js';
+import type { RedisKeys } from './keys.js';
+import type { RedisLink } from './RedisLink.js';
+import type { Presence } from '../engine/Presence.js';
+import { aliveArgs, aliveKeys, ALIVE_SCRIPT, decodeAliveReply } from './scripts/alive.js';
+import { decodeHeartbeatReply, heartbeatArgs, heartbeatKeys, HEARTBEAT_SCRIPT } from './scripts/heartbeat.js';
 
 const debug = createDebug('gripstream:presence');
 
@@ -50,7 +52,7 @@ export class RedisPresence implements Presence {
   constructor(
     private readonly bus: ChannelBus,
     private readonly link: RedisLink,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     options: PresenceOptions = {},
   ) {
     this.heartbeatMs = positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs');
@@ -65,7 +67,7 @@ export class RedisPresence implements Presence {
   }
 
   async count(channels: readonly string[]): Promise<Map<string, number>> {
-    const alive = new Set((await this.link.read(ALIVE_SCRIPT, [this.instancesKey()], [this.ttlMs])) as string[]);
+    const alive = decodeAliveReply(await this.link.read(ALIVE_SCRIPT, aliveKeys(this.instancesKey()), aliveArgs({ ttlMs: this.ttlMs })));
     const replies = (await Promise.all(channels.map((channel) => this.link.command('HGETALL', this.channelKey(channel))))) as string[][];
     const counts = new Map<string, number>();
     channels.forEach((channel, i) => {
@@ -108,7 +110,13 @@ export class RedisPresence implements Presence {
 
   private async heartbeat(): Promise<void> {
     try {
-      const forgotten = await this.link.read(HEARTBEAT_SCRIPT, [this.instancesKey()], [this.id, this.ttlMs, this.ttlMs * FORGET_AFTER_TTLS]);
+      const { forgotten } = decodeHeartbeatReply(
+        await this.link.read(
+          HEARTBEAT_SCRIPT,
+          heartbeatKeys(this.instancesKey()),
+          heartbeatArgs({ instance: this.id, ttlMs: this.ttlMs, forgetAfterMs: this.ttlMs * FORGET_AFTER_TTLS }),
+        ),
+      );
       if (this.closed) return;
       // Our entry had lapsed (first beat, or a pause past the TTL while a reader dropped our
       // fields): write every count again.
@@ -116,8 +124,8 @@ export class RedisPresence implements Presence {
       // A reader that saw us as dead may drop a field just after we rewrote it (its read
       // came before our beat, its HDEL after our write): resyncing at the next beat as well
       // closes that window without a cross-key script, which a Cluster would refuse.
-      const resync = Number(forgotten) === 1 || this.resyncNext;
-      this.resyncNext = Number(forgotten) === 1;
+      const resync = forgotten || this.resyncNext;
+      this.resyncNext = forgotten;
       if (resync) for (const channel of Object.keys(this.bus.counts())) this.dirty.add(channel);
       // Writes that failed since, those waiting for our first beat, and any resync: now.
       if (this.dirty.size > 0 && this.flushTimer === undefined) await this.flush();
@@ -151,13 +159,12 @@ export class RedisPresence implements Presence {
     }
   }
 
-  /** Beside the channel's other keys (same hash tag, so the same Cluster slot). */
   private channelKey(channel: string): string {
-    return `${this.prefix}{${channel}}:w`;
+    return this.keys.presence(channel);
   }
 
   private instancesKey(): string {
-    return `${this.prefix}presence`;
+    return this.keys.instances();
   }
 }
 

@@ -2,10 +2,10 @@ import type { ChannelBus } from '../bus/ChannelBus.js';
 import { Frame } from '../bus/Frame.js';
 import type { GripFrame } from '../grip/GripTransport.js';
 import type { HistoryInput, HistoryRecord, HistoryStore } from '../history/HistoryStore.js';
-import { MemoryHistory } from '../history/MemoryHistory.js';
+import { MemoryHistory } from './MemoryHistory.js';
 import { idText } from '../history/idText.js';
 import { encodeCheckedEvent, encodeEvent } from '../sse/encode.js';
-import type { Engine } from './Engine.js';
+import type { Engine } from '../engine/Engine.js';
 
 /**
  * One process: the store (in memory by default, or any HistoryStore) keeps the batch, then
