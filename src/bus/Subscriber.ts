@@ -2,8 +2,9 @@ import type { Metrics } from '../ops/Metrics.js';
 import { Frame } from './Frame.js';
 
 /**
- * Where a subscriber's frames go: a `node:http` response (request/responseSink.ts), or the
- * adapter of a web `ReadableStream`. `writableLength` is what the client has not taken yet.
+ * Where a subscriber's frames go: a `node:http` response (transport/responseSink.ts), or the
+ * web transport's `ReadableStream` (transport/webStreamSink.ts). `writableLength` is what the
+ * client has not taken yet.
  */
 export interface StreamSink {
   /** Writes one frame; false once enough is unread that a replay should wait for `onDrain`. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { refuse } from '../request/reply.js';
+import { refuse } from '../transport/refusal.js';
 import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
 import type { RequestHooks } from '../request/context.js';
 import { DROP_REASONS, type Metrics } from './Metrics.js';
@@ -199,5 +199,5 @@ function streamSnapshots(metrics: Metrics, top: number, interval: number, res: S
 }
 
 function plain(res: StreamResponse, status: number, reason: string, headers?: Record<string, string>): void {
-  refuse(res, status, reason, headers);
+  refuse(res, { status, reason, ...(headers && { headers }) });
 }

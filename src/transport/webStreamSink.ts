@@ -1,56 +1,5 @@
-import { catchRejection, ignoreRejection } from '../appCallback.js';
 import type { Frame } from '../bus/Frame.js';
 import type { StreamSink } from '../bus/Subscriber.js';
-import type { ChannelSpec } from '../request/channels.js';
-import type { StreamContext } from '../request/context.js';
-import { decideStream } from '../request/decide.js';
-import { EVENT_STREAM_HEADERS, refusalText } from '../request/reply.js';
-import { viewOfFetchRequest } from '../request/RequestView.js';
-import { subscribe } from '../request/subscribe.js';
-import type { FrameworkRequest } from '../types.js';
-
-/**
- * Serves a WHATWG `Request` as an event stream: a `Response` whose body is a
- * `ReadableStream`. For Next.js route handlers, Hono, and other fetch-style runtimes.
- * The stream ends when the client disconnects (`request.signal`) or the reader cancels.
- */
-export async function serveFetch(
-  ctx: StreamContext,
-  request: Request,
-  spec: ChannelSpec | string,
-  params?: Record<string, unknown>,
-  subject: FrameworkRequest = request,
-): Promise<Response> {
-  const decision = await decideStream(ctx, viewOfFetchRequest(request, params, subject), spec);
-  if (decision.kind === 'refuse') {
-    return new Response(refusalText(decision.reason), {
-      status: decision.status,
-      headers: { ...decision.headers, 'Content-Type': decision.contentType ?? 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
-    });
-  }
-  if (decision.kind === 'head') return new Response(null, { status: 200, headers: decision.headers });
-  if (decision.kind === 'hold') {
-    const { onConnect } = ctx.hooks;
-    // A rejection is the app's to handle; unhandled, it would end the process.
-    if (onConnect !== undefined) catchRejection(onConnect({ req: subject, channels: decision.channels, proxied: true }), ignoreRejection);
-    return new Response(decision.body, { status: 200, headers: decision.headers });
-  }
-  const sink = new WebStreamSink(ctx.subscriberHooks.maxBufferedBytes);
-  sink.write(ctx.opening);
-  const subscription = subscribe(ctx, sink, subject, decision.channels, decision.lastEventId, 'fetch');
-  sink.onClose(subscription.closed);
-  // The client left: end quietly. Erroring the stream here would make the server running this
-  // handler report an error for every ordinary disconnect (@hono/node-server logs each one).
-  const signal = request.signal;
-  if (signal.aborted) sink.end();
-  else {
-    const onAbort = (): void => sink.end();
-    signal.addEventListener('abort', onAbort, { once: true });
-    sink.onFinish(() => signal.removeEventListener('abort', onAbort));
-  }
-  await subscription.ready;
-  return new Response(sink.readable, { status: 200, headers: EVENT_STREAM_HEADERS });
-}
 
 /** The most a paced replay leaves queued before it waits for the reader. */
 const PACE_BYTES = 16 * 1024;
@@ -60,7 +9,7 @@ const PACE_BYTES = 16 * 1024;
  * has not taken yet, which is what the per-client bound applies to; a replay waits for the
  * reader's pulls once `PACE_BYTES` (or half the bound, if smaller) are queued.
  */
-class WebStreamSink implements StreamSink {
+export class WebStreamSink implements StreamSink {
   readonly readable: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private done = false;
