@@ -49,6 +49,12 @@ export interface SubscriberHooks {
   readonly metrics?: Metrics;
 }
 
+/**
+ * A subscriber's life, in one field: 'open' until its stream is over for good (ended at
+ * shutdown, dropped as too slow, or its client left). Nothing is written once 'closed'.
+ */
+type Life = 'open' | 'closed';
+
 /** What the stall watch finds on a client over the bound. */
 export type StallVerdict = 'within' | 'waiting' | 'stalled';
 
@@ -95,7 +101,8 @@ export class Subscriber {
   readonly channels: readonly string[];
   /** Keep-alive rounds since the last write; the keep-alive timer counts them up. */
   idleRounds = 0;
-  closed = false;
+  /** Set only by `markClosed`. */
+  private life: Life = 'open';
 
   // Most ticks carry one frame per subscriber: keep it alone and write its shared bytes;
   // only a second frame in the same tick starts an array, written as one at flush.
@@ -122,13 +129,18 @@ export class Subscriber {
     this.channels = channels;
   }
 
+  /** Whether the stream is over (see `Life`). */
+  get closed(): boolean {
+    return this.life === 'closed';
+  }
+
   /** Bytes this client has not yet taken: gathered, held behind a replay, and in the sink. */
   get bufferedBytes(): number {
     return (this.pending === undefined ? 0 : this.tickBytes) + this.unreadBytes();
   }
 
   send(frame: Frame): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     // A publish that was already in the replay snapshot can still reach the bus after the
     // read (its store write finished before the read, its delivery after): skip it.
     if (frame.seq !== undefined && this.replayedUpTo !== undefined && frame.seq <= this.replayedUpTo) return;
@@ -166,7 +178,7 @@ export class Subscriber {
     const replay = this.replay;
     if (replay === undefined || replay.batches !== undefined) return;
     if (batches.upTo > -Infinity) this.replayedUpTo = batches.upTo;
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     // Frames of this tick not yet flushed are held too, so the replayed ones among them are
     // dropped like the rest (they reached the bus after the store answered the read).
     this.holdPending(replay);
@@ -177,7 +189,7 @@ export class Subscriber {
 
   /** Called once per tick by the flusher. */
   flush(): void {
-    if (this.closed || this.pending === undefined) return;
+    if (this.life === 'closed' || this.pending === undefined) return;
     const replay = this.replay;
     if (replay !== undefined) {
       this.holdPending(replay);
@@ -192,7 +204,7 @@ export class Subscriber {
 
   /** End the stream politely (server shutdown). */
   end(): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     this.flush();
     this.markClosed();
     this.sink.end();
@@ -200,13 +212,14 @@ export class Subscriber {
 
   /** Drop the connection at once (client too slow). */
   destroy(): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     this.markClosed();
     this.sink.destroy();
   }
 
+  /** The one way to close: after the sink ended or was dropped, or when the client left. */
   markClosed(): void {
-    this.closed = true;
+    this.life = 'closed';
     this.pending = undefined;
     this.tickBytes = 0;
     this.replay = undefined;
@@ -224,7 +237,7 @@ export class Subscriber {
    * replay batch written since (each follows a drain): the clock starts again. A client back within the bound, or closed, leaves the watch.
    */
   stallVerdict(now: number, stallMs: number): StallVerdict {
-    if (this.closed) return 'within';
+    if (this.life === 'closed') return 'within';
     const unread = this.unreadBytes();
     if (unread <= this.hooks.maxBufferedBytes) return 'within';
     const mark = unread + (this.sink.sendingBytes ?? 0);
@@ -288,7 +301,7 @@ export class Subscriber {
   private pumpReplay(): void {
     const replay = this.replay;
     const batches = replay?.batches;
-    if (this.closed || replay === undefined || batches === undefined) return;
+    if (this.life === 'closed' || replay === undefined || batches === undefined) return;
     const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
     for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
       this.idleRounds = 0;

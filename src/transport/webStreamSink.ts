@@ -12,7 +12,8 @@ const PACE_BYTES = 16 * 1024;
 export class WebStreamSink implements StreamSink {
   readonly readable: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
-  private done = false;
+  /** Set only by `markClosed`: once the stream ended, errored or was cancelled, nothing is queued. */
+  private closed = false;
   private closeListener: (() => void) | undefined;
   private finishListener: (() => void) | undefined;
   private drainListener: (() => void) | undefined;
@@ -25,14 +26,14 @@ export class WebStreamSink implements StreamSink {
         },
         // Called after each read while the queue is under the high-water mark.
         pull: () => this.pulled(),
-        cancel: () => this.finish(),
+        cancel: () => this.markClosed(),
       },
       new ByteLengthQueuingStrategy({ highWaterMark }),
     );
   }
 
   get writableLength(): number {
-    return this.done ? 0 : this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark);
+    return this.closed ? 0 : this.highWaterMark - (this.controller.desiredSize ?? this.highWaterMark);
   }
 
   write(frame: Frame): boolean {
@@ -50,16 +51,16 @@ export class WebStreamSink implements StreamSink {
   }
 
   end(): void {
-    if (this.done) return;
+    if (this.closed) return;
     this.controller.close();
-    this.finish();
+    this.markClosed();
   }
 
   /** Only for a client over the buffer bound: the server then drops the connection. */
   destroy(): void {
-    if (this.done) return;
+    if (this.closed) return;
     this.controller.error(new Error('gripstream: client dropped, it left more than maxBufferedBytes unread'));
-    this.finish();
+    this.markClosed();
   }
 
   /** The subscriber's cleanup, run once however the stream ends. */
@@ -74,7 +75,7 @@ export class WebStreamSink implements StreamSink {
 
   private enqueue(frame: Frame): void {
     const { bytes } = frame;
-    if (!this.done && bytes.length > 0) this.controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (!this.closed && bytes.length > 0) this.controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   private hasRoom(): boolean {
@@ -88,9 +89,9 @@ export class WebStreamSink implements StreamSink {
     listener();
   }
 
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.drainListener = undefined;
     this.closeListener?.();
     this.finishListener?.();
