@@ -112,8 +112,11 @@ export class Subscriber {
   private replay: PacedReplay | undefined;
   /** Newest history position the replay covered; undefined (no boxed number) when none. */
   private replayedUpTo: number | undefined;
-  /** The unread bytes found when a tick first saw this client over the bound; 0 within it. */
-  private ceiling = 0;
+  /**
+   * The unread bytes found when a tick first saw this client over the bound; 0 within it.
+   * While over, it is kept as long as it has not fallen further behind than this.
+   */
+  private unreadWhenFirstOver = 0;
   /** Under the stall watch: unread plus unsent bytes at its last look, and when they last fell. */
   private stallMark = 0;
   private stallSince = 0;
@@ -257,14 +260,14 @@ export class Subscriber {
     const unread = this.unreadBytes();
     const bound = this.hooks.maxBufferedBytes;
     if (unread <= bound) {
-      this.ceiling = 0;
+      this.unreadWhenFirstOver = 0;
       return true;
     }
-    if (this.ceiling === 0) {
-      this.ceiling = unread;
+    if (this.unreadWhenFirstOver === 0) {
+      this.unreadWhenFirstOver = unread;
       return true;
     }
-    return unread - previousTick <= bound || unread <= this.ceiling;
+    return unread - previousTick <= bound || unread <= this.unreadWhenFirstOver;
   }
 
   /** Moves this tick's frames behind the replay. */
