@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../src/auth/TokenVerifier.js';
 import { subscribeGateOf } from '../../src/auth/subscribeGate.js';
 import { StreamRefusedError } from '../../src/errors.js';
+import { encodeGripId } from '../../src/grip/gripId.js';
 import { GripTransport } from '../../src/grip/GripTransport.js';
+import { MemoryHistory } from '../../src/history/MemoryHistory.js';
 import { publisherFromSpec } from '../../src/grip/publisherFromSpec.js';
 import { Incidents } from '../../src/ops/incidents.js';
 import { Metrics } from '../../src/ops/Metrics.js';
@@ -39,8 +41,8 @@ function contextOf(overrides: Partial<DecideContext> = {}): DecideContext {
   };
 }
 
-function gripOf(): GripTransport {
-  return new GripTransport(publisherFromSpec(GRIP_CONFIG)!, 'events-');
+function gripOf(reliable = false): GripTransport {
+  return new GripTransport(publisherFromSpec(GRIP_CONFIG)!, 'events-', reliable);
 }
 
 function requestOf(path = '/events', init: { method?: string; headers?: Record<string, string> } = {}): Request {
@@ -220,5 +222,42 @@ describe('decideStream: GRIP (proxied)', () => {
     const metrics = new Metrics(false);
     await decide(contextOf({ grip: gripOf(), metrics }), requestOf('/events', { headers: { 'Grip-Sig': await gripSig() } }));
     expect(metrics.holdsAnswered).toBe(1);
+  });
+});
+
+describe('decideStream: GRIP reliable mode (history behind the hold)', () => {
+  function reliableContext(): { ctx: DecideContext; history: MemoryHistory } {
+    const history = new MemoryHistory();
+    return { ctx: contextOf({ grip: gripOf(true), history }), history };
+  }
+
+  it('a hold names each channel at its newest id (prev-id) and links back to the route, without resume parameters', async () => {
+    const { ctx, history } = reliableContext();
+    const [record] = history.append('a', [{ event: '', data: '1' }]);
+    const request = requestOf('/events?room=1&lastEventId=old', { headers: { 'Grip-Sig': await gripSig() } });
+    const decision = await decide(ctx, request, ['a', 'b']);
+    if (decision.kind !== 'hold') throw new Error(`expected a hold, got ${decision.kind}`);
+    expect(decision.headers['Grip-Channel']).toContain(`events-a; prev-id=${encodeGripId(record!.id)}`);
+    expect(decision.headers['Grip-Link']).toMatch(/^<http:\/\/127\.0\.0\.1\/events\?room=1>; rel=next/);
+    history.close();
+  });
+
+  it('a signed recovery (Grip-Last) gets only the missed events, no stream-open', async () => {
+    const { ctx, history } = reliableContext();
+    const [first] = history.append('a', [{ event: '', data: 'seen' }]);
+    history.append('a', [{ event: '', data: 'missed' }]);
+    const request = requestOf('/events', { headers: { 'Grip-Sig': await gripSig(), 'Grip-Last': `events-a; last-id=${encodeGripId(first!.id)}` } });
+    const decision = await decide(ctx, request, ['a']);
+    if (decision.kind !== 'hold') throw new Error(`expected a hold, got ${decision.kind}`);
+    expect(decision.body).toMatch(/^id: [^\n]+\ndata: missed\n\n$/);
+    history.close();
+  });
+
+  it('a recovery that does not name every channel of the route: 403', async () => {
+    const { ctx, history } = reliableContext();
+    const request = requestOf('/events', { headers: { 'Grip-Sig': await gripSig(), 'Grip-Last': 'events-a; last-id=-' } });
+    const refusal = await refusalOf(ctx, request, ['a', 'b']);
+    expect(refusal).toMatchObject({ status: 403, reason: 'this recovery names channels the held stream does not have' });
+    history.close();
   });
 });
