@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { toFastifyHandler, type FastifyHandler, type FastifyRequestLike } from './adapters/fastify.js';
-import { serveFetch } from './adapters/fetch.js';
+import { serveFetch } from './transport/web.js';
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from './adapters/hono.js';
 import { toKoaMiddleware, type KoaContextLike, type KoaMiddleware } from './adapters/koa.js';
 import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
@@ -34,7 +34,7 @@ import { normalizeChannel } from './request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from './request/channels.js';
 import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
-import { serveStream } from './request/serveStream.js';
+import { serveStream } from './transport/node.js';
 import { dependencyChecks } from './ops/checks.js';
 import { DEFAULT_DRAIN_MS, Drain } from './ops/drain.js';
 import { DEFAULT_READY_TIMEOUT, HealthMonitor, type HealthReport } from './ops/health.js';

@@ -2,8 +2,11 @@ import { Metrics } from '../ops/Metrics.js';
 import type { Frame } from './Frame.js';
 import type { Subscriber } from './Subscriber.js';
 
+/** Hears a channel's subscriber count leave and reach zero (the engine subscribes to it meanwhile). */
 export interface ChannelWatcher {
+  /** `channel` got its first subscriber on this bus. */
   opened(channel: string): void;
+  /** `channel` lost its last subscriber on this bus (a channel, not a stream, closed). */
   closed(channel: string): void;
   /** A subscriber joined or left `channel` (presence counts). */
   changed?(channel: string): void;

@@ -1,5 +1,10 @@
+import { EVENT_END, fieldsBetweenIdAndData, ID_LINE_START, isOneLine } from '../sse/encode.js';
+
 const CRLF_LENGTH = 2;
-const ID_FIELD = Buffer.from('id: ');
+// The SSE pieces a position frame is written from, made into bytes once (sse/encode.ts is
+// the one place that knows the wire format).
+const ID_LINE = Buffer.from(ID_LINE_START);
+const EVENT_END_BYTES = Buffer.from(EVENT_END);
 /** Field prefixes kept per event name, at most; further names are encoded with each frame. */
 const MAX_PREFIXES = 64;
 const MAX_PREFIXED_NAME = 64;
@@ -47,24 +52,24 @@ export class Frame {
   }
 
   /**
-   * The frame of an event whose id is its history position, `id: <digits>`, written straight
-   * into its chunk: no id text is made, no string joined, and the fields between the id and
-   * the data come ready-made for the event's name. Name and data must be checked already
+   * The frame of an event whose id is its history position (the bytes of
+   * `encodeCheckedEvent(event, data, String(seq))`), written straight into its chunk: no id
+   * text is made, no string joined, and the fields between the id and the data come
+   * ready-made for the event's name. Name and data must be checked already
    * (src/publish/checkEvent.ts) and the position a safe integer; undefined when the data has
    * a line break (it then needs several `data:` lines: use `of`).
    */
   static ofPosition(seq: number, event: string, data: string): Frame | undefined {
-    if (data.indexOf('\n') !== -1 || data.indexOf('\r') !== -1 || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+    if (!isOneLine(data) || !Number.isSafeInteger(seq) || seq < 0) return undefined;
     const fields = fieldsAfterId(event);
     let digits = 1;
     for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
     const dataLength = Buffer.byteLength(data);
-    // id: <digits>\n [event: <name>\n] data: <data>\n\n
-    const length = ID_FIELD.length + digits + fields.length + dataLength + 2;
+    const length = ID_LINE.length + digits + fields.length + dataLength + EVENT_END_BYTES.length;
     const chunk = chunkOfLength(length);
     const headLength = chunk.length - length - CRLF_LENGTH;
-    chunk.set(ID_FIELD, headLength);
-    let at = headLength + ID_FIELD.length;
+    chunk.set(ID_LINE, headLength);
+    let at = headLength + ID_LINE.length;
     let v = seq;
     for (let p = at + digits - 1; p >= at; p--) {
       const q = Math.floor(v / 10);
@@ -75,8 +80,7 @@ export class Frame {
     chunk.set(fields, at);
     at += fields.length;
     at += chunk.write(data, at, dataLength, 'utf8');
-    chunk[at++] = 0x0a;
-    chunk[at] = 0x0a;
+    chunk.set(EVENT_END_BYTES, at);
     return new Frame(chunk, headLength, seq, undefined);
   }
 
@@ -120,13 +124,13 @@ function chunkOfLength(length: number): Buffer {
 
 const HEX = Buffer.from('0123456789abcdef');
 
-/** What ends the id line and leads to the data: `\nevent: <name>\ndata: ` (`\ndata: ` unnamed). */
+/** Per event name, the bytes of `fieldsBetweenIdAndData(name)`. */
 const prefixes = new Map<string, Buffer>();
 
 function fieldsAfterId(event: string): Buffer {
   const kept = prefixes.get(event);
   if (kept !== undefined) return kept;
-  const fields = Buffer.from(event === '' ? '\ndata: ' : `\nevent: ${event}\ndata: `);
+  const fields = Buffer.from(fieldsBetweenIdAndData(event));
   // Names are few in practice; a publisher minting a name per event must not grow this.
   if (prefixes.size < MAX_PREFIXES && event.length <= MAX_PREFIXED_NAME) prefixes.set(event, fields);
   return fields;

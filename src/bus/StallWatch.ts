@@ -36,8 +36,8 @@ export class StallWatch {
     }
   };
 
-  /** Clients being watched, for tests. */
-  get size(): number {
+  /** How many clients are being watched (a count of subscribers, not of bytes), for tests. */
+  get watchedCount(): number {
     return this.watched.size;
   }
 

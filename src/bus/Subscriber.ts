@@ -2,8 +2,9 @@ import type { Metrics } from '../ops/Metrics.js';
 import { Frame } from './Frame.js';
 
 /**
- * Where a subscriber's frames go: a `node:http` response (request/responseSink.ts), or the
- * adapter of a web `ReadableStream`. `writableLength` is what the client has not taken yet.
+ * Where a subscriber's frames go: a `node:http` response (transport/responseSink.ts), or the
+ * web transport's `ReadableStream` (transport/webStreamSink.ts). `writableLength` is what the
+ * client has not taken yet.
  */
 export interface StreamSink {
   /** Writes one frame; false once enough is unread that a replay should wait for `onDrain`. */
@@ -47,6 +48,12 @@ export interface SubscriberHooks {
   /** Counts the bytes written (absent in unit tests that build hooks by hand). */
   readonly metrics?: Metrics;
 }
+
+/**
+ * A subscriber's life, in one field: 'open' until its stream is over for good (ended at
+ * shutdown, dropped as too slow, or its client left). Nothing is written once 'closed'.
+ */
+type Life = 'open' | 'closed';
 
 /** What the stall watch finds on a client over the bound. */
 export type StallVerdict = 'within' | 'waiting' | 'stalled';
@@ -94,7 +101,8 @@ export class Subscriber {
   readonly channels: readonly string[];
   /** Keep-alive rounds since the last write; the keep-alive timer counts them up. */
   idleRounds = 0;
-  closed = false;
+  /** Set only by `markClosed`. */
+  private life: Life = 'open';
 
   // Most ticks carry one frame per subscriber: keep it alone and write its shared bytes;
   // only a second frame in the same tick starts an array, written as one at flush.
@@ -104,8 +112,11 @@ export class Subscriber {
   private replay: PacedReplay | undefined;
   /** Newest history position the replay covered; undefined (no boxed number) when none. */
   private replayedUpTo: number | undefined;
-  /** The unread bytes found when a tick first saw this client over the bound; 0 within it. */
-  private ceiling = 0;
+  /**
+   * The unread bytes found when a tick first saw this client over the bound; 0 within it.
+   * While over, it is kept as long as it has not fallen further behind than this.
+   */
+  private unreadWhenFirstOver = 0;
   /** Under the stall watch: unread plus unsent bytes at its last look, and when they last fell. */
   private stallMark = 0;
   private stallSince = 0;
@@ -121,13 +132,18 @@ export class Subscriber {
     this.channels = channels;
   }
 
+  /** Whether the stream is over (see `Life`). */
+  get closed(): boolean {
+    return this.life === 'closed';
+  }
+
   /** Bytes this client has not yet taken: gathered, held behind a replay, and in the sink. */
   get bufferedBytes(): number {
     return (this.pending === undefined ? 0 : this.tickBytes) + this.unreadBytes();
   }
 
   send(frame: Frame): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     // A publish that was already in the replay snapshot can still reach the bus after the
     // read (its store write finished before the read, its delivery after): skip it.
     if (frame.seq !== undefined && this.replayedUpTo !== undefined && frame.seq <= this.replayedUpTo) return;
@@ -165,7 +181,7 @@ export class Subscriber {
     const replay = this.replay;
     if (replay === undefined || replay.batches !== undefined) return;
     if (batches.upTo > -Infinity) this.replayedUpTo = batches.upTo;
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     // Frames of this tick not yet flushed are held too, so the replayed ones among them are
     // dropped like the rest (they reached the bus after the store answered the read).
     this.holdPending(replay);
@@ -176,7 +192,7 @@ export class Subscriber {
 
   /** Called once per tick by the flusher. */
   flush(): void {
-    if (this.closed || this.pending === undefined) return;
+    if (this.life === 'closed' || this.pending === undefined) return;
     const replay = this.replay;
     if (replay !== undefined) {
       this.holdPending(replay);
@@ -191,7 +207,7 @@ export class Subscriber {
 
   /** End the stream politely (server shutdown). */
   end(): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     this.flush();
     this.markClosed();
     this.sink.end();
@@ -199,13 +215,14 @@ export class Subscriber {
 
   /** Drop the connection at once (client too slow). */
   destroy(): void {
-    if (this.closed) return;
+    if (this.life === 'closed') return;
     this.markClosed();
     this.sink.destroy();
   }
 
+  /** The one way to close: after the sink ended or was dropped, or when the client left. */
   markClosed(): void {
-    this.closed = true;
+    this.life = 'closed';
     this.pending = undefined;
     this.tickBytes = 0;
     this.replay = undefined;
@@ -223,7 +240,7 @@ export class Subscriber {
    * replay batch written since (each follows a drain): the clock starts again. A client back within the bound, or closed, leaves the watch.
    */
   stallVerdict(now: number, stallMs: number): StallVerdict {
-    if (this.closed) return 'within';
+    if (this.life === 'closed') return 'within';
     const unread = this.unreadBytes();
     if (unread <= this.hooks.maxBufferedBytes) return 'within';
     const mark = unread + (this.sink.sendingBytes ?? 0);
@@ -243,14 +260,14 @@ export class Subscriber {
     const unread = this.unreadBytes();
     const bound = this.hooks.maxBufferedBytes;
     if (unread <= bound) {
-      this.ceiling = 0;
+      this.unreadWhenFirstOver = 0;
       return true;
     }
-    if (this.ceiling === 0) {
-      this.ceiling = unread;
+    if (this.unreadWhenFirstOver === 0) {
+      this.unreadWhenFirstOver = unread;
       return true;
     }
-    return unread - previousTick <= bound || unread <= this.ceiling;
+    return unread - previousTick <= bound || unread <= this.unreadWhenFirstOver;
   }
 
   /** Moves this tick's frames behind the replay. */
@@ -287,7 +304,7 @@ export class Subscriber {
   private pumpReplay(): void {
     const replay = this.replay;
     const batches = replay?.batches;
-    if (this.closed || replay === undefined || batches === undefined) return;
+    if (this.life === 'closed' || replay === undefined || batches === undefined) return;
     const batchBytes = Math.min(REPLAY_BATCH_BYTES, Math.max(1, Math.floor(this.hooks.maxBufferedBytes / 4)));
     for (let text = batches.nextBatch(batchBytes); text !== undefined; text = batches.nextBatch(batchBytes)) {
       this.idleRounds = 0;

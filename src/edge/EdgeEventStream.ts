@@ -12,9 +12,9 @@ import type { AuthorizeResult } from '../access/refusal.js';
 import type { ConnectionInfo, RefusalInfo, RequestHooks } from '../request/context.js';
 import { decideStream, type DecideContext } from '../request/decide.js';
 import { Metrics } from '../ops/Metrics.js';
-import { refusalText } from '../request/reply.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
 import { encodeEvent } from '../sse/encode.js';
+import { refusalResponse } from '../transport/refusal.js';
 import type { ChannelList, EventMap, EventOf, FrameworkRequest, GripPublisherSpec, ServerSentEvent } from '../types.js';
 
 /** Options of `EdgeEventStream`: the GRIP side of `EventStream`'s, and its request hooks. */
@@ -135,7 +135,7 @@ export class EdgeEventStream<E extends object = EventMap> {
     const decision = await decideStream(this.context, viewOfFetchRequest(request, params, subject), spec);
     switch (decision.kind) {
       case 'refuse':
-        return refusalResponse(decision.status, decision.reason, decision.headers);
+        return refusalResponse(decision);
       case 'head':
         return new Response(null, { status: 200, headers: decision.headers });
       case 'hold':
@@ -143,16 +143,9 @@ export class EdgeEventStream<E extends object = EventMap> {
         return new Response(decision.body, { status: 200, headers: decision.headers });
       case 'stream':
         // No bus here: a stream served by this invocation would hear nothing published elsewhere.
-        return refusalResponse(503, 'this event stream is served through its GRIP proxy: connect through the proxy');
+        return refusalResponse({ status: 503, reason: 'this event stream is served through its GRIP proxy: connect through the proxy' });
     }
   }
-}
-
-function refusalResponse(status: number, reason: string, headers?: Readonly<Record<string, string>>): Response {
-  return new Response(refusalText(reason), {
-    status,
-    headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
-  });
 }
 
 function checkOptions(options: unknown): void {

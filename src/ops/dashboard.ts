@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { refuse } from '../request/reply.js';
+import { encodeCheckedEvent } from '../sse/encode.js';
+import { refuse } from '../transport/refusal.js';
 import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
 import type { RequestHooks } from '../request/context.js';
 import { DROP_REASONS, type Metrics } from './Metrics.js';
@@ -185,7 +186,8 @@ function streamSnapshots(metrics: Metrics, top: number, interval: number, res: S
   // Both kinds of response are Writables; only that side is used.
   const out = res as Writable;
   const send = (): void => {
-    out.write(`event: snapshot\ndata: ${JSON.stringify(snapshotOf(metrics, top))}\n\n`);
+    // JSON text holds no raw line break: one data line.
+    out.write(encodeCheckedEvent('snapshot', JSON.stringify(snapshotOf(metrics, top)), undefined));
   };
   send();
   const timer = setInterval(send, interval);
@@ -199,5 +201,5 @@ function streamSnapshots(metrics: Metrics, top: number, interval: number, res: S
 }
 
 function plain(res: StreamResponse, status: number, reason: string, headers?: Record<string, string>): void {
-  refuse(res, status, reason, headers);
+  refuse(res, { status, reason, ...(headers && { headers }) });
 }

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { checkAccess } from '../access/gate.js';
-import { callApp } from '../appCallback.js';
+import { callApp, catchRejection, ignoreRejection } from '../appCallback.js';
 import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
 import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
@@ -11,14 +11,15 @@ import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay
 import { DRAIN_RETRY_AFTER } from '../ops/drain.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
+import { EVENT_STREAM_HEADERS } from '../sse/streamHeaders.js';
 import { acceptsEventStream } from './accept.js';
 import { type ChannelSpec, resolveChannels } from './channels.js';
 import type { StreamContext } from './context.js';
-import { EVENT_STREAM_HEADERS } from './reply.js';
 import { fromHeaderBytes, toHeaderBytes } from './headerText.js';
 import type { LastEventId } from '../sse/eventId.js';
 import { readLastEventId } from './lastEventId.js';
 import type { RequestView } from './RequestView.js';
+import type { FrameworkRequest } from '../types.js';
 
 /**
  * The part of the context deciding reads: no bus, no sockets, so a transport without them
@@ -46,7 +47,8 @@ export type StreamDecision =
    * (a bounded replay outside reliable mode) it relays the body and ends the stream.
    */
   | { kind: 'hold'; channels: string[]; headers: Record<string, string>; body: string }
-  | { kind: 'stream'; channels: string[]; lastEventId: LastEventId };
+  /** A stream this process serves: its head, then its subscription to `channels` from `lastEventId`. */
+  | { kind: 'stream'; channels: string[]; lastEventId: LastEventId; headers: Readonly<Record<string, string>> };
 
 const debug = createDebug('gripstream:grip');
 
@@ -102,6 +104,15 @@ function reportRefusal(ctx: DecideContext, req: RequestView, decision: StreamDec
   );
 }
 
+/**
+ * Tells `onConnect` that a hold was answered (the proxy now keeps the stream). A rejection is
+ * the app's to handle; unhandled, it would end the process.
+ */
+export function reportHold(ctx: Pick<DecideContext, 'hooks'>, subject: FrameworkRequest, channels: readonly string[]): void {
+  const { onConnect } = ctx.hooks;
+  if (onConnect !== undefined) catchRejection(onConnect({ req: subject, channels, proxied: true }), ignoreRejection);
+}
+
 async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
   const method = req.method ?? 'GET';
@@ -132,7 +143,7 @@ async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | 
     if (refused !== undefined) return refused;
   }
   if (method === 'HEAD') return { kind: 'head', headers: EVENT_STREAM_HEADERS };
-  if (origin === 'direct') return { kind: 'stream', channels, lastEventId };
+  if (origin === 'direct') return { kind: 'stream', channels, lastEventId, headers: EVENT_STREAM_HEADERS };
   return holdDecision(ctx, req, channels, lastEventId, origin === 'signed');
 }
 

@@ -21,6 +21,12 @@ export interface SseFields {
 const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
 const LINE_BREAK = /\r\n|\r|\n/;
 
+/** What an `id` line starts with, before the id itself. */
+export const ID_LINE_START = 'id: ';
+
+/** What ends an event: the end of its last line, then the blank line that dispatches it. */
+export const EVENT_END = '\n\n';
+
 /** Throws `InvalidEventError` when `value` cannot be one SSE field value. */
 export function assertFieldValue(field: 'event' | 'id', value: unknown): asserts value is string {
   if (typeof value !== 'string') {
@@ -67,12 +73,28 @@ export function encodeEvent(fields: SseFields): string {
  * (digits). Checking them again costs a regular expression per field on every publish.
  */
 export function encodeCheckedEvent(event: string, data: string, id: string | undefined): string {
-  const head = id === undefined ? '' : `id: ${id}\n`;
+  const head = id === undefined ? '' : `${ID_LINE_START}${id}\n`;
   return (event === '' ? head : `${head}event: ${event}\n`) + encodeData(data) + '\n';
 }
 
+/**
+ * For an event whose data is one line (`isOneLine`): what follows the id's value up to the
+ * data. It ends the `id` line, adds the `event` line of a named event and starts the `data`
+ * line, so that `ID_LINE_START` + id + this + data + `EVENT_END` is the frame
+ * `encodeCheckedEvent(event, data, id)` makes. For a caller that writes the pieces itself
+ * (bus/Frame.ts writes a position's digits straight into its buffer).
+ */
+export function fieldsBetweenIdAndData(event: string): string {
+  return event === '' ? '\ndata: ' : `\nevent: ${event}\ndata: `;
+}
+
+/** Whether `data` goes out as one `data:` line: it holds none of the line breaks the spec knows. */
+export function isOneLine(data: string): boolean {
+  return data.indexOf('\n') === -1 && data.indexOf('\r') === -1;
+}
+
 function encodeData(data: string): string {
-  if (!LINE_BREAK.test(data)) return `data: ${data}\n`;
+  if (isOneLine(data)) return `data: ${data}\n`;
   let lines = '';
   for (const line of data.split(LINE_BREAK)) lines += `data: ${line}\n`;
   return lines;
