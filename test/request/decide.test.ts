@@ -9,7 +9,7 @@ import { subscribeGateOf } from '../../src/auth/subscribeGate.js';
 import { StreamRefusedError } from '../../src/errors.js';
 import { encodeGripId } from '../../src/grip/gripId.js';
 import { GripTransport } from '../../src/grip/GripTransport.js';
-import { MemoryHistory } from '../../src/history/MemoryHistory.js';
+import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import { publisherFromSpec } from '../../src/grip/publisherFromSpec.js';
 import { Incidents } from '../../src/ops/incidents.js';
 import { Metrics } from '../../src/ops/Metrics.js';
