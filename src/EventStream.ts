@@ -14,7 +14,7 @@ import { TickFlusher } from './bus/TickFlusher.js';
 import { describeValue } from './describeValue.js';
 import { ClosedError, InvalidConfigError } from './errors.js';
 import { ownOptions, validateOptions } from './options.js';
-import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
+import { GripTransport } from './grip/GripTransport.js';
 import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
@@ -36,8 +36,17 @@ import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
 import { dependencyChecks } from './ops/checks.js';
-import { DEFAULT_DRAIN_MS, Drain } from './ops/drain.js';
-import { DEFAULT_READY_TIMEOUT, HealthMonitor, type HealthReport } from './ops/health.js';
+import { Drain } from './ops/drain.js';
+import { HealthMonitor, type HealthReport } from './ops/health.js';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_GRIP_PREFIX,
+  DEFAULT_GRIP_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_INTERVAL,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_READY_TIMEOUT,
+  MAX_TIMER_DELAY,
+} from './config/defaults.js';
 import { Incidents, type IncidentOptions } from './ops/incidents.js';
 import { resolveLogger } from './ops/logger.js';
 import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
@@ -57,11 +66,6 @@ import type {
 } from './types.js';
 
 const debug = createDebug('gripstream');
-
-export const DEFAULT_GRIP_PREFIX = 'events-';
-export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks and subscription tokens. */
 export interface EventStreamOptions extends EventStreamConfig, RequestHooks, IncidentOptions {

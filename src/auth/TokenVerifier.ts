@@ -11,13 +11,10 @@ import {
 import { InvalidConfigError, TokenError } from '../errors.js';
 import { grantOf, type TokenGrant } from './claims.js';
 import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
+import { DEFAULT_CLOCK_TOLERANCE, DEFAULT_MAX_TOKEN_LENGTH } from '../config/defaults.js';
 
-/** Default clock skew allowed on `exp` and `nbf`, in seconds. */
-export const DEFAULT_CLOCK_TOLERANCE = 30;
 /** The largest clock skew accepted as an option: past this a "short-lived" token is not. */
 export const MAX_CLOCK_TOLERANCE = 300;
-/** Default bound on a token's length, in characters, checked before anything is decoded. */
-export const DEFAULT_MAX_TOKEN_LENGTH = 4096;
 /** Milliseconds a JWKS URL has to answer before the request gets 503. */
 const JWKS_TIMEOUT_MS = 5000;
 

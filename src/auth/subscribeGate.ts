@@ -2,7 +2,8 @@ import { InvalidConfigError, TokenError } from '../errors.js';
 import { grantsAll } from './channelPattern.js';
 import type { TokenGrant } from './claims.js';
 import { TokenVerifier } from './TokenVerifier.js';
-import { DEFAULT_TOKEN_COOKIE, DEFAULT_TOKEN_QUERY, tokenFromRequest, type TokenRequest, type TokenSources } from './tokenFromRequest.js';
+import { DEFAULT_TOKEN_COOKIE, DEFAULT_TOKEN_QUERY } from '../config/defaults.js';
+import { tokenFromRequest, type TokenRequest, type TokenSources } from './tokenFromRequest.js';
 
 /** The `tokens` option of an EventStream: who checks the tokens, and where requests bring them. */
 export interface StreamTokenOptions extends TokenSources {

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../errors.js';
-import { DEFAULT_TOKEN_COOKIE } from './tokenFromRequest.js';
+import { DEFAULT_TOKEN_COOKIE } from '../config/defaults.js';
 
 /** Attributes of the token cookie; the defaults are the recommended ones. */
 export interface TokenCookieOptions {

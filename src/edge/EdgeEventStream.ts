@@ -2,7 +2,8 @@ import { toHonoHandler, type HonoContextLike, type HonoHandler } from '../adapte
 import type { AccessGate } from '../access/gate.js';
 import { InvalidConfigError } from '../errors.js';
 import { Incidents } from '../ops/incidents.js';
-import { DEFAULT_GRIP_TIMEOUT, GripTransport } from '../grip/GripTransport.js';
+import { DEFAULT_GRIP_PREFIX, DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, MAX_TIMER_DELAY } from '../config/defaults.js';
+import { GripTransport } from '../grip/GripTransport.js';
 import { publisherFromSpec } from '../grip/publisherFromSpec.js';
 import { assertKnownKeys } from '../options.js';
 import { checkBatch } from '../publish/checkEvent.js';
@@ -69,8 +70,8 @@ export class EdgeEventStream<E extends object = EventMap> {
         `EdgeEventStream needs \`grip\` (a GRIP URL or config), got ${JSON.stringify(options.grip)}: at the edge a GRIP proxy holds the streams (check that GRIP_URL is set)`,
       );
     }
-    const keepAliveInterval = positive(options.keepAliveInterval, 20_000, 'keepAliveInterval');
-    this.grip = new GripTransport(publisher, options.gripPrefix ?? 'events-', false, positive(options.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout'));
+    const keepAliveInterval = positive(options.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
+    this.grip = new GripTransport(publisher, options.gripPrefix ?? DEFAULT_GRIP_PREFIX, false, positive(options.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout'));
     const hooks: RequestHooks = {};
     if (options.authorize !== undefined) hooks.authorize = options.authorize.bind(options);
     if (options.onConnect !== undefined) hooks.onConnect = options.onConnect.bind(options);
@@ -173,8 +174,8 @@ function checkOptions(options: unknown): void {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || value > 2 ** 31 - 1) {
-    throw new InvalidConfigError(`${name} must be a positive number of milliseconds up to ${2 ** 31 - 1}, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || value > MAX_TIMER_DELAY) {
+    throw new InvalidConfigError(`${name} must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}, got ${String(value)}`);
   }
   return value;
 }

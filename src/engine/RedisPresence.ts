@@ -4,13 +4,10 @@ import { InvalidConfigError } from '../errors.js';
 import type { RedisLink } from '../history/RedisLink.js';
 import type { Presence } from './Presence.js';
 import { ALIVE_SCRIPT, HEARTBEAT_SCRIPT } from './presenceScripts.js';
+import { DEFAULT_PRESENCE_HEARTBEAT, DEFAULT_PRESENCE_TTL } from '../config/defaults.js';
 
 const debug = createDebug('gripstream:presence');
 
-/** Default time between two heartbeats of an instance, in ms. */
-export const DEFAULT_PRESENCE_HEARTBEAT = 5000;
-/** Default time after its last heartbeat an instance's counts stop counting, in ms. */
-export const DEFAULT_PRESENCE_TTL = 15_000;
 /** Joins and leaves within this many ms travel to Redis as one write per channel. */
 const FLUSH_MS = 100;
 /** An instance silent this many TTLs is forgotten (its entry removed from the instance set). */

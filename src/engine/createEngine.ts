@@ -11,9 +11,7 @@ import { LocalEngine } from './LocalEngine.js';
 import { RedisEngine } from './RedisEngine.js';
 import { LocalPresence, type Presence } from './Presence.js';
 import { RedisPresence } from './RedisPresence.js';
-
-/** RedisHistory's default key prefix, which presence keys share. */
-const DEFAULT_KEY_PREFIX = 'gripstream:';
+import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
 
 /** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
 export function engineFor(

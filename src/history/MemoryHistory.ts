@@ -6,15 +6,10 @@ import { EventNames } from './EventNames.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
 import { idText } from './idText.js';
 import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_HISTORY_MAX_TOTAL_BYTES } from '../config/defaults.js';
 
-export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
 /** A Last-Event-ID that names no event for sure: everything kept is replayed, after history-truncated. */
 const UNKNOWN = { position: -Infinity, exact: false } as const;
-export const DEFAULT_HISTORY_MAX_AGE = 5 * 60_000;
-/** Per channel: room for a busy channel's 1,000 events of 8 KB. */
-export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
-/** The whole store: a burst of large events pins a few tens of MiB at most. */
-export const DEFAULT_HISTORY_MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 /**
  * Recent events of each channel, in this process, bounded by count, age and bytes (per

@@ -4,9 +4,8 @@ import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.j
 import { ioredisInstalled } from './ioredisInstalled.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
 import { now, type Metrics } from '../ops/Metrics.js';
+import { DEFAULT_COMMAND_TIMEOUT } from '../config/defaults.js';
 
-/** Default bound on every Redis call, in ms: a frozen Redis makes a publish reject, never hang. */
-export const DEFAULT_COMMAND_TIMEOUT = 2000;
 
 export interface RedisConnectionOptions {
   /**

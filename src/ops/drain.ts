@@ -2,8 +2,6 @@ import { Frame } from '../bus/Frame.js';
 import type { Subscriber } from '../bus/Subscriber.js';
 import { encodeRetry } from '../sse/encode.js';
 
-/** Default window of `drain()` and `close({ drain: true })`, in ms. */
-export const DEFAULT_DRAIN_MS = 10_000;
 /** Waves are at least this far apart: finer steps would only add timers. */
 const WAVE_MS = 100;
 /**

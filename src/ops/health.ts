@@ -52,8 +52,6 @@ export const HEALTH_CHECK_INTERVAL = 1000;
  * still being made at start-up, a GC pause) is not an outage, and does not flap readiness.
  */
 export const FAILURES_FOR_DOWN = 2;
-/** Default of `ready({ timeout })`. */
-export const DEFAULT_READY_TIMEOUT = 5000;
 
 interface Tracked {
   readonly dependency: DependencyCheck;

@@ -1,4 +1,5 @@
 import { RedisLink, type RedisConnectionOptions } from '../history/RedisLink.js';
+import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
 import type { ClaimResult, IdempotencyStore } from './IdempotencyStore.js';
 
 /** Options of `RedisIdempotencyStore`. */
@@ -23,7 +24,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(options: RedisIdempotencyStoreOptions) {
     this.link = new RedisLink(options);
-    this.prefix = `${options.keyPrefix ?? 'gripstream:'}pub:`;
+    this.prefix = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}pub:`;
   }
 
   /** See `IdempotencyStore.claim`. */

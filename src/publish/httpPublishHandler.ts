@@ -1,10 +1,8 @@
 import { TokenVerifier } from '../auth/TokenVerifier.js';
 import { InvalidConfigError } from '../errors.js';
 import type { NextFunction, StreamRequest, StreamResponse } from '../types.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENTS } from '../config/defaults.js';
 import {
-  DEFAULT_IDEMPOTENCY_WINDOW,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_EVENTS,
   handlePublish,
   type BatchPublisher,
   type PublishReply,
