@@ -3,7 +3,7 @@ import { toFastifyHandler, type FastifyHandler, type FastifyRequestLike } from '
 import { serveFetch } from './adapters/fetch.js';
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from './adapters/hono.js';
 import { toKoaMiddleware, type KoaContextLike, type KoaMiddleware } from './adapters/koa.js';
-import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
+import type { StreamTokenOptions } from './auth/subscribeGate.js';
 import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
@@ -13,9 +13,8 @@ import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
 import { describeValue } from './describeValue.js';
 import { ClosedError, InvalidConfigError } from './errors.js';
-import { ownOptions, validateOptions } from './options.js';
+import { resolveEventStreamOptions, type EventStreamSettings, type MetricsSettings } from './config/eventStream.js';
 import { GripTransport } from './grip/GripTransport.js';
-import { publisherFromSpec } from './grip/publisherFromSpec.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
@@ -38,17 +37,8 @@ import { serveStream } from './request/serveStream.js';
 import { dependencyChecks } from './ops/checks.js';
 import { Drain } from './ops/drain.js';
 import { HealthMonitor, type HealthReport } from './ops/health.js';
-import {
-  DEFAULT_DRAIN_MS,
-  DEFAULT_GRIP_PREFIX,
-  DEFAULT_GRIP_TIMEOUT,
-  DEFAULT_KEEP_ALIVE_INTERVAL,
-  DEFAULT_MAX_BUFFERED_BYTES,
-  DEFAULT_READY_TIMEOUT,
-  MAX_TIMER_DELAY,
-} from './config/defaults.js';
+import { DEFAULT_DRAIN_MS, DEFAULT_READY_TIMEOUT, MAX_TIMER_DELAY } from './config/defaults.js';
 import { Incidents, type IncidentOptions } from './ops/incidents.js';
-import { resolveLogger } from './ops/logger.js';
 import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
@@ -146,7 +136,7 @@ export class EventStream<E extends object = EventMap> {
       return (EventStream.prototype.route as (...a: unknown[]) => EventStreamHandler).apply(callable, args);
     } as unknown as EventStream<E>;
     Object.setPrototypeOf(callable, new.target.prototype);
-    Object.defineProperty(callable, STATE, { value: createState(ownOptions(config ?? {}) as EventStreamOptions) });
+    Object.defineProperty(callable, STATE, { value: createState(resolveEventStreamOptions(config ?? {})) });
     return callable;
   }
 
@@ -459,48 +449,16 @@ export class EventStream<E extends object = EventMap> {
   }
 }
 
-function createState(config: EventStreamOptions): EventStreamState {
-  validateOptions(config as Record<string, unknown>);
-  const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
-  if (keepAliveInterval > MAX_TIMER_DELAY) {
-    // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
-    throw new InvalidConfigError(
-      `keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${keepAliveInterval}: e.g. 20000 (the default)`,
-    );
-  }
-  const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
-  if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
-    throw new InvalidConfigError(
-      `retry must be a non-negative integer of milliseconds, got ${describeValue(config.retry)}: e.g. retry: 3000 (a number), or leave it out`,
-    );
-  }
-  const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
-  if (gripTimeout > MAX_TIMER_DELAY) {
-    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}: e.g. 10000 (the default)`);
-  }
-  const metrics = new Metrics(config.metrics !== false);
-  const tokens = subscribeGateOf(config.tokens);
-  const publisher = publisherFromSpec(config.grip);
-  const { engine, bus, presence } = engineFor(config, (watcher) => new ChannelBus(watcher, metrics));
+function createState(settings: EventStreamSettings): EventStreamState {
+  const { keepAliveInterval, maxBufferedBytes } = settings;
+  const metrics = new Metrics(settings.metrics.on);
+  const { engine, bus, presence } = engineFor(settings.engine, (watcher) => new ChannelBus(watcher, metrics));
   const history = engine.history;
-  const reliable = config.gripReliable === true;
-  if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
-    throw new InvalidConfigError(
-      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === undefined ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
-    );
-  }
   const grip =
-    publisher === undefined
+    settings.grip === undefined
       ? undefined
-      : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout, metrics);
-  if (reliable && grip?.verifiesSignatures === false) {
-    // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
-    // reaching the origin directly could pose as the proxy and ask for it.
-    throw new InvalidConfigError(
-      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
-    );
-  }
-  const incidents = new Incidents(resolveLogger(config.logger), config.onIncident);
+      : new GripTransport(settings.grip.publisher, settings.grip.prefix, settings.grip.reliable, settings.gripTimeout, metrics);
+  const incidents = new Incidents(settings.logger, settings.onIncident);
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher(metrics);
   const overflow = (subscriber: Subscriber): void => {
@@ -530,7 +488,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     detach: [],
     dashboards: new Set(),
     incidents,
-    health: new HealthMonitor(dependencyChecks(history, publisher, gripTimeout), incidents, metrics),
+    health: new HealthMonitor(dependencyChecks(history, settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
     drain: undefined,
     publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher({
@@ -550,25 +508,25 @@ function createState(config: EventStreamOptions): EventStreamState {
       history,
       joinPosition: engine.joinPosition?.bind(engine),
       grip,
-      opening: Frame.of(openingText(config.retry)),
+      opening: Frame.of(openingText(settings.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       holdReplayBytes: subscriberHooks.maxBufferedBytes,
-      retry: config.retry,
-      hooks: hooksOf(config),
+      retry: settings.retry,
+      hooks: settings.hooks,
       gates: [],
-      tokens,
+      tokens: settings.tokens,
       incidents,
       metrics,
       isClosed: () => state.closed,
       isDraining: () => state.drain !== undefined,
     },
   };
-  wireMetrics(state, grip !== undefined, config.metrics);
+  wireMetrics(state, grip !== undefined, settings.metrics);
   return state;
 }
 
 /** Points the metrics at what they read, and registers the OpenTelemetry instruments. */
-function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStreamConfig['metrics']): void {
+function wireMetrics(state: EventStreamState, hasGrip: boolean, settings: MetricsSettings): void {
   const { metrics, bus, engine } = state;
   const history = engine.history;
   if (history instanceof RedisHistory) history.link.metrics = metrics;
@@ -584,27 +542,8 @@ function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStr
     gripLink: () => (hasGrip ? state.health.stateOf('grip') : undefined),
   };
   metrics.views = views;
-  if (option === false) return;
-  const provider = typeof option === 'object' && option !== null ? option.meterProvider : undefined;
-  state.detach.push(registerOpenTelemetry(metrics, provider));
-}
-
-function positiveNumber(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describeValue(value)}: e.g. ${fallback} (the default), or leave it out`);
-  }
-  return value;
-}
-
-/** The hooks, bound to the options object: a hook written as a method may use `this`. */
-function hooksOf(config: EventStreamOptions): RequestHooks {
-  const hooks: RequestHooks = {};
-  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
-  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
-  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
-  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
-  return hooks;
+  if (!settings.on) return;
+  state.detach.push(registerOpenTelemetry(metrics, settings.meterProvider));
 }
 
 function checkProbeKind(kind: unknown): void {

@@ -5,7 +5,6 @@ import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adap
 import type { MeterProvider } from '@opentelemetry/api';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './history/RedisClientLike.js';
-import type { PresenceOptions } from './engine/RedisPresence.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -188,6 +187,14 @@ export interface EventStreamStats {
   eventsPublished: number;
   /** Clients disconnected because they stopped reading (buffer over `maxBufferedBytes`). */
   clientsDropped: number;
+}
+
+/** How often instances report, and how soon a dead one stops counting (the `presence` option spelled out). */
+export interface PresenceOptions {
+  /** Ms between heartbeats (default 5000). */
+  heartbeatMs?: number;
+  /** Ms after its last heartbeat an instance's subscribers stop counting (default 15000; at least twice `heartbeatMs`). */
+  ttlMs?: number;
 }
 
 /** The `redis` option spelled out. */

@@ -1,10 +1,9 @@
 import createDebug from 'debug';
 import type { ChannelBus } from '../bus/ChannelBus.js';
-import { InvalidConfigError } from '../errors.js';
 import type { RedisLink } from '../history/RedisLink.js';
 import type { Presence } from './Presence.js';
 import { ALIVE_SCRIPT, HEARTBEAT_SCRIPT } from './presenceScripts.js';
-import { DEFAULT_PRESENCE_HEARTBEAT, DEFAULT_PRESENCE_TTL } from '../config/defaults.js';
+import type { PresenceTimings } from '../config/presence.js';
 
 const debug = createDebug('gripstream:presence');
 
@@ -13,13 +12,8 @@ const FLUSH_MS = 100;
 /** An instance silent this many TTLs is forgotten (its entry removed from the instance set). */
 const FORGET_AFTER_TTLS = 20;
 
-/** How often instances report, and how soon a dead one stops counting. */
-export interface PresenceOptions {
-  /** Ms between heartbeats (default 5000). */
-  heartbeatMs?: number;
-  /** Ms after its last heartbeat an instance's subscribers stop counting (default 15000; at least twice `heartbeatMs`). */
-  ttlMs?: number;
-}
+// The public entry has always exported the option's type from here.
+export type { PresenceOptions } from '../types.js';
 
 /**
  * Subscriber counts of every instance, kept in Redis so that reading one is one small read,
@@ -48,14 +42,10 @@ export class RedisPresence implements Presence {
     private readonly bus: ChannelBus,
     private readonly link: RedisLink,
     private readonly prefix: string,
-    options: PresenceOptions = {},
+    timings: PresenceTimings,
   ) {
-    this.heartbeatMs = positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs');
-    this.ttlMs = positive(options.ttlMs, DEFAULT_PRESENCE_TTL, 'presence.ttlMs');
-    if (this.ttlMs < 2 * this.heartbeatMs) {
-      // One late beat (a GC pause, a slow Redis) must not make a live instance look dead.
-      throw new InvalidConfigError(`presence.ttlMs must be at least twice heartbeatMs, got ${this.ttlMs} and ${this.heartbeatMs}`);
-    }
+    this.heartbeatMs = timings.heartbeatMs;
+    this.ttlMs = timings.ttlMs;
     this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     this.beat.unref();
     void this.heartbeat();
@@ -156,10 +146,4 @@ export class RedisPresence implements Presence {
   private instancesKey(): string {
     return `${this.prefix}presence`;
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidConfigError(`${name} must be a positive whole number of ms, got ${String(value)}`);
-  return value;
 }

@@ -124,11 +124,6 @@ export class GripTransport {
     return positions;
   }
 
-  /** True when every proxy has a key to check Grip-Sig with, so `signed` can be told apart. */
-  get verifiesSignatures(): boolean {
-    return this.publisher.clients.every((client) => client.getVerifyKey?.() != null);
-  }
-
   /**
    * Publishes `frames` to `channel` on every proxy, as ONE request per proxy carrying all
    * items in order. Resolves when every proxy accepted them.

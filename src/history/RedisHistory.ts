@@ -1,6 +1,6 @@
-import { InvalidConfigError } from '../errors.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from './HistoryStore.js';
-import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_KEY_PREFIX } from '../config/defaults.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../config/defaults.js';
+import { redisKeyPrefixOf } from '../config/redis.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { APPEND_SCRIPT, GAP_SCRIPT, READ_SCRIPT, SHARDED_APPEND_SCRIPT } from './redisScripts.js';
@@ -101,14 +101,7 @@ export class RedisHistory implements HistoryStore {
   private readonly pending = new Map<string, PendingGroup>();
 
   constructor(options: RedisHistoryOptions) {
-    const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
-    const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
-    if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-      throw new InvalidConfigError(
-        `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
-      );
-    }
+    const prefix = redisKeyPrefixOf(options);
     this.link = new RedisLink(options);
     this.sharded = this.link.cluster;
     this.prefix = prefix;
