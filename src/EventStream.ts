@@ -11,19 +11,16 @@ import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
-import { describeValue } from './describeValue.js';
 import { ClosedError, InvalidConfigError } from './errors.js';
-import { resolveEventStreamOptions, type EventStreamSettings, type MetricsSettings } from './config/eventStream.js';
+import { resolveEventStreamOptions, type EventStreamSettings } from './config/eventStream.js';
 import { GripTransport } from './grip/GripTransport.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './engine/createEngine.js';
-import { MemoryHistory } from './history/MemoryHistory.js';
-import { RedisHistory } from './history/RedisHistory.js';
 import { RedisEngine } from './engine/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
-import { Metrics, type MetricsViews } from './ops/Metrics.js';
-import { registerOpenTelemetry } from './ops/otel.js';
+import { Metrics } from './ops/Metrics.js';
+import { wireMetrics } from './ops/wireMetrics.js';
 import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
 import type { ChannelPublisher } from './publish/ChannelPublisher.js';
 import { PublisherCache } from './publish/PublisherCache.js';
@@ -35,11 +32,11 @@ import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './request/serveStream.js';
 import { dependencyChecks } from './ops/checks.js';
-import { Drain } from './ops/drain.js';
-import { HealthMonitor, type HealthReport } from './ops/health.js';
-import { DEFAULT_DRAIN_MS, DEFAULT_READY_TIMEOUT, MAX_TIMER_DELAY } from './config/defaults.js';
+import { Drain, drainWindowOf } from './ops/drain.js';
+import { HealthMonitor, readyTimeoutOf, type HealthReport } from './ops/health.js';
+import { DEFAULT_DRAIN_MS } from './config/defaults.js';
 import { Incidents, type IncidentOptions } from './ops/incidents.js';
-import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
+import { checkProbeKind, probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
   ChannelsBuilder,
@@ -321,11 +318,7 @@ export class EventStream<E extends object = EventMap> {
   async ready(options: ReadyOptions = {}): Promise<void> {
     const state = this[STATE];
     if (state.closed) throw new ClosedError();
-    const timeout = options.timeout ?? DEFAULT_READY_TIMEOUT;
-    if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${describeValue(timeout)}`);
-    }
-    await state.health.whenUp(timeout);
+    await state.health.whenUp(readyTimeoutOf(options.timeout));
   }
 
   /**
@@ -375,9 +368,7 @@ export class EventStream<E extends object = EventMap> {
     const state = this[STATE];
     if (state.drain !== undefined) return state.drain.done;
     if (state.closed) return Promise.resolve();
-    if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${describeValue(windowMs)}`);
-    }
+    const window = drainWindowOf(windowMs);
     state.drain = new Drain(
       {
         subscribers: () => state.bus.subscribers(),
@@ -387,7 +378,7 @@ export class EventStream<E extends object = EventMap> {
           state.bus.remove(subscriber);
         },
       },
-      windowMs,
+      window,
     );
     return state.drain.done;
   }
@@ -521,33 +512,7 @@ function createState(settings: EventStreamSettings): EventStreamState {
       isDraining: () => state.drain !== undefined,
     },
   };
-  wireMetrics(state, grip !== undefined, settings.metrics);
+  const detachMetrics = wireMetrics({ metrics, bus, engine, health: state.health, hasGrip: grip !== undefined }, settings.metrics);
+  if (detachMetrics !== undefined) state.detach.push(detachMetrics);
   return state;
-}
-
-/** Points the metrics at what they read, and registers the OpenTelemetry instruments. */
-function wireMetrics(state: EventStreamState, hasGrip: boolean, settings: MetricsSettings): void {
-  const { metrics, bus, engine } = state;
-  const history = engine.history;
-  if (history instanceof RedisHistory) history.link.metrics = metrics;
-  if (engine instanceof RedisEngine) engine.metrics = metrics;
-  const views: MetricsViews = {
-    subscriptions: () => bus.subscriptionCount(),
-    channels: () => bus.channelCount,
-    topChannels: (n) => bus.topChannels(n),
-    history: () => (history instanceof MemoryHistory ? { events: history.size, bytes: history.bytes, evicted: history.evicted } : undefined),
-    // The same state readiness answers from: the gauge and the probe never disagree.
-    redisLink: () => state.health.stateOf('redis'),
-    grip: () => hasGrip,
-    gripLink: () => (hasGrip ? state.health.stateOf('grip') : undefined),
-  };
-  metrics.views = views;
-  if (!settings.on) return;
-  state.detach.push(registerOpenTelemetry(metrics, settings.meterProvider));
-}
-
-function checkProbeKind(kind: unknown): void {
-  if (kind !== 'live' && kind !== 'ready') {
-    throw new InvalidConfigError(`probe kind must be 'live' or 'ready', got ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
-  }
 }
