@@ -62,6 +62,12 @@ export const DEFAULT_CLOCK_TOLERANCE = 30;
 export const DEFAULT_MAX_TOKEN_LENGTH = 4096;
 /** mintToken `expiresIn` (s): short-lived, so a leaked token is useless soon; the page mints a new one. */
 export const DEFAULT_TOKEN_LIFETIME = 300;
+/** mintToken `algorithm` with a secret: HS256, which every JWT library verifies. */
+export const DEFAULT_TOKEN_ALGORITHM = 'HS256';
+/** tokenCookie `path`: every route of the site, so it works before the app narrows it to its event routes. */
+export const DEFAULT_COOKIE_PATH = '/';
+/** tokenCookie `sameSite`: `Strict`, so no other site's page can open a stream with the user's token. */
+export const DEFAULT_COOKIE_SAME_SITE = 'Strict';
 
 // --- createPublishHandler ---
 
