@@ -45,7 +45,7 @@ export const KNOWN_OPTIONS: readonly string[] = [
 
 const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused', 'onIncident'] as const;
 
-/** What `new EventStream(options)` accepts (EventStreamOptions, spelled here so config/ imports nothing above it). */
+/** What `new EventStream(options)` accepts: EventStreamOptions from its parts (EventStream.ts, which declares it, imports this file). */
 export type EventStreamInput = EventStreamConfig & RequestHooks & IncidentOptions & { tokens?: TokenVerifier | StreamTokenOptions };
 
 /** Metrics as the EventStream wires them. */
