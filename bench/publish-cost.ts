@@ -9,7 +9,7 @@
  *   node --import tsx bench/publish-cost.ts [rounds=10] [events=200000] [channels=5000]
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { DEFAULT_MAX_BUFFERED_BYTES } from '../src/EventStream.js';
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../src/config/defaults.js';
 import { ChannelBus } from '../src/bus/ChannelBus.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../src/bus/Subscriber.js';
 import { TickFlusher } from '../src/bus/TickFlusher.js';

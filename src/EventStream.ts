@@ -3,7 +3,7 @@ import { toFastifyHandler, type FastifyHandler, type FastifyRequestLike } from '
 import { serveFetch } from './transport/web.js';
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from './adapters/hono.js';
 import { toKoaMiddleware, type KoaContextLike, type KoaMiddleware } from './adapters/koa.js';
-import { subscribeGateOf, type StreamTokenOptions } from './auth/subscribeGate.js';
+import type { StreamTokenOptions } from './auth/subscribeGate.js';
 import type { TokenVerifier } from './auth/TokenVerifier.js';
 import { ChannelBus } from './bus/ChannelBus.js';
 import { Frame } from './bus/Frame.js';
@@ -11,20 +11,16 @@ import { KeepAlive } from './bus/KeepAlive.js';
 import type { Subscriber, SubscriberHooks } from './bus/Subscriber.js';
 import { StallWatch } from './bus/StallWatch.js';
 import { TickFlusher } from './bus/TickFlusher.js';
-import { describeValue } from './describeValue.js';
 import { ClosedError, InvalidConfigError } from './errors.js';
-import { ownOptions, validateOptions } from './options.js';
-import { DEFAULT_GRIP_TIMEOUT, GripTransport } from './grip/GripTransport.js';
-import { publisherFromSpec } from './grip/publisherFromSpec.js';
+import { resolveEventStreamOptions, type EventStreamSettings } from './config/eventStream.js';
+import { GripTransport } from './grip/GripTransport.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './createEngine.js';
-import { MemoryHistory } from './memory/MemoryHistory.js';
-import { RedisHistory } from './redis/RedisHistory.js';
 import { RedisEngine } from './redis/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
-import { Metrics, type MetricsViews } from './ops/Metrics.js';
-import { registerOpenTelemetry } from './ops/otel.js';
+import { Metrics } from './ops/Metrics.js';
+import { wireMetrics } from './ops/wireMetrics.js';
 import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
 import type { ChannelPublisher } from './publish/ChannelPublisher.js';
 import { PublisherCache } from './publish/PublisherCache.js';
@@ -36,11 +32,11 @@ import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';
 import { serveStream } from './transport/node.js';
 import { dependencyChecks } from './ops/checks.js';
-import { DEFAULT_DRAIN_MS, Drain } from './ops/drain.js';
-import { DEFAULT_READY_TIMEOUT, HealthMonitor, type HealthReport } from './ops/health.js';
+import { Drain, drainWindowOf } from './ops/drain.js';
+import { HealthMonitor, readyTimeoutOf, type HealthReport } from './ops/health.js';
+import { DEFAULT_DRAIN_MS } from './config/defaults.js';
 import { Incidents, type IncidentOptions } from './ops/incidents.js';
-import { resolveLogger } from './ops/logger.js';
-import { probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
+import { checkProbeKind, probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
   ChannelsBuilder,
@@ -57,11 +53,6 @@ import type {
 } from './types.js';
 
 const debug = createDebug('gripstream');
-
-export const DEFAULT_GRIP_PREFIX = 'events-';
-export const DEFAULT_KEEP_ALIVE_INTERVAL = 20_000;
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Options of `new EventStream()`: {@link EventStreamConfig} plus the request hooks and subscription tokens. */
 export interface EventStreamOptions extends EventStreamConfig, RequestHooks, IncidentOptions {
@@ -142,7 +133,7 @@ export class EventStream<E extends object = EventMap> {
       return (EventStream.prototype.route as (...a: unknown[]) => EventStreamHandler).apply(callable, args);
     } as unknown as EventStream<E>;
     Object.setPrototypeOf(callable, new.target.prototype);
-    Object.defineProperty(callable, STATE, { value: createState(ownOptions(config ?? {}) as EventStreamOptions) });
+    Object.defineProperty(callable, STATE, { value: createState(resolveEventStreamOptions(config ?? {})) });
     return callable;
   }
 
@@ -327,11 +318,7 @@ export class EventStream<E extends object = EventMap> {
   async ready(options: ReadyOptions = {}): Promise<void> {
     const state = this[STATE];
     if (state.closed) throw new ClosedError();
-    const timeout = options.timeout ?? DEFAULT_READY_TIMEOUT;
-    if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${describeValue(timeout)}`);
-    }
-    await state.health.whenUp(timeout);
+    await state.health.whenUp(readyTimeoutOf(options.timeout));
   }
 
   /**
@@ -381,9 +368,7 @@ export class EventStream<E extends object = EventMap> {
     const state = this[STATE];
     if (state.drain !== undefined) return state.drain.done;
     if (state.closed) return Promise.resolve();
-    if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
-      throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${describeValue(windowMs)}`);
-    }
+    const window = drainWindowOf(windowMs);
     state.drain = new Drain(
       {
         subscribers: () => state.bus.subscribers(),
@@ -393,7 +378,7 @@ export class EventStream<E extends object = EventMap> {
           state.bus.remove(subscriber);
         },
       },
-      windowMs,
+      window,
     );
     return state.drain.done;
   }
@@ -455,48 +440,16 @@ export class EventStream<E extends object = EventMap> {
   }
 }
 
-function createState(config: EventStreamOptions): EventStreamState {
-  validateOptions(config as Record<string, unknown>);
-  const keepAliveInterval = positiveNumber(config.keepAliveInterval, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
-  if (keepAliveInterval > MAX_TIMER_DELAY) {
-    // setInterval silently turns longer delays into 1 ms: a keep-alive flood.
-    throw new InvalidConfigError(
-      `keepAliveInterval must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${keepAliveInterval}: e.g. 20000 (the default)`,
-    );
-  }
-  const maxBufferedBytes = positiveNumber(config.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
-  if (config.retry !== undefined && !(Number.isSafeInteger(config.retry) && config.retry >= 0)) {
-    throw new InvalidConfigError(
-      `retry must be a non-negative integer of milliseconds, got ${describeValue(config.retry)}: e.g. retry: 3000 (a number), or leave it out`,
-    );
-  }
-  const gripTimeout = positiveNumber(config.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout');
-  if (gripTimeout > MAX_TIMER_DELAY) {
-    throw new InvalidConfigError(`gripTimeout must be at most ${MAX_TIMER_DELAY} ms, got ${gripTimeout}: e.g. 10000 (the default)`);
-  }
-  const metrics = new Metrics(config.metrics !== false);
-  const tokens = subscribeGateOf(config.tokens);
-  const publisher = publisherFromSpec(config.grip);
-  const { engine, bus, presence } = engineFor(config, (watcher) => new ChannelBus(watcher, metrics));
+function createState(settings: EventStreamSettings): EventStreamState {
+  const { keepAliveInterval, maxBufferedBytes } = settings;
+  const metrics = new Metrics(settings.metrics.on);
+  const { engine, bus, presence } = engineFor(settings.engine, (watcher) => new ChannelBus(watcher, metrics));
   const history = engine.history;
-  const reliable = config.gripReliable === true;
-  if (reliable && (publisher === undefined || history?.lastIds === undefined)) {
-    throw new InvalidConfigError(
-      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === undefined ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
-    );
-  }
   const grip =
-    publisher === undefined
+    settings.grip === undefined
       ? undefined
-      : new GripTransport(publisher, config.gripPrefix ?? DEFAULT_GRIP_PREFIX, reliable, gripTimeout, metrics);
-  if (reliable && grip?.verifiesSignatures === false) {
-    // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
-    // reaching the origin directly could pose as the proxy and ask for it.
-    throw new InvalidConfigError(
-      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
-    );
-  }
-  const incidents = new Incidents(resolveLogger(config.logger), config.onIncident);
+      : new GripTransport(settings.grip.publisher, settings.grip.prefix, settings.grip.reliable, settings.gripTimeout, metrics);
+  const incidents = new Incidents(settings.logger, settings.onIncident);
   const keepAlive = new KeepAlive(keepAliveInterval, () => bus.subscribers());
   const flusher = new TickFlusher(metrics);
   const overflow = (subscriber: Subscriber): void => {
@@ -526,7 +479,7 @@ function createState(config: EventStreamOptions): EventStreamState {
     detach: [],
     dashboards: new Set(),
     incidents,
-    health: new HealthMonitor(dependencyChecks(history, publisher, gripTimeout), incidents, metrics),
+    health: new HealthMonitor(dependencyChecks(history, settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
     drain: undefined,
     publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher({
@@ -546,65 +499,20 @@ function createState(config: EventStreamOptions): EventStreamState {
       history,
       joinPosition: engine.joinPosition?.bind(engine),
       grip,
-      opening: Frame.of(openingText(config.retry)),
+      opening: Frame.of(openingText(settings.retry)),
       keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
       holdReplayBytes: subscriberHooks.maxBufferedBytes,
-      retry: config.retry,
-      hooks: hooksOf(config),
+      retry: settings.retry,
+      hooks: settings.hooks,
       gates: [],
-      tokens,
+      tokens: settings.tokens,
       incidents,
       metrics,
       isClosed: () => state.closed,
       isDraining: () => state.drain !== undefined,
     },
   };
-  wireMetrics(state, grip !== undefined, config.metrics);
+  const detachMetrics = wireMetrics({ metrics, bus, engine, health: state.health, hasGrip: grip !== undefined }, settings.metrics);
+  if (detachMetrics !== undefined) state.detach.push(detachMetrics);
   return state;
-}
-
-/** Points the metrics at what they read, and registers the OpenTelemetry instruments. */
-function wireMetrics(state: EventStreamState, hasGrip: boolean, option: EventStreamConfig['metrics']): void {
-  const { metrics, bus, engine } = state;
-  const history = engine.history;
-  if (history instanceof RedisHistory) history.link.metrics = metrics;
-  if (engine instanceof RedisEngine) engine.metrics = metrics;
-  const views: MetricsViews = {
-    subscriptions: () => bus.subscriptionCount(),
-    channels: () => bus.channelCount,
-    topChannels: (n) => bus.topChannels(n),
-    history: () => (history instanceof MemoryHistory ? { events: history.size, bytes: history.bytes, evicted: history.evicted } : undefined),
-    // The same state readiness answers from: the gauge and the probe never disagree.
-    redisLink: () => state.health.stateOf('redis'),
-    grip: () => hasGrip,
-    gripLink: () => (hasGrip ? state.health.stateOf('grip') : undefined),
-  };
-  metrics.views = views;
-  if (option === false) return;
-  const provider = typeof option === 'object' && option !== null ? option.meterProvider : undefined;
-  state.detach.push(registerOpenTelemetry(metrics, provider));
-}
-
-function positiveNumber(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describeValue(value)}: e.g. ${fallback} (the default), or leave it out`);
-  }
-  return value;
-}
-
-/** The hooks, bound to the options object: a hook written as a method may use `this`. */
-function hooksOf(config: EventStreamOptions): RequestHooks {
-  const hooks: RequestHooks = {};
-  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
-  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
-  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
-  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
-  return hooks;
-}
-
-function checkProbeKind(kind: unknown): void {
-  if (kind !== 'live' && kind !== 'ready') {
-    throw new InvalidConfigError(`probe kind must be 'live' or 'ready', got ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
-  }
 }

@@ -1,89 +1,54 @@
 import type { ChannelBus, ChannelWatcher } from './bus/ChannelBus.js';
-import { describeValue } from './describeValue.js';
-import { InvalidConfigError } from './errors.js';
-import type { HistoryStore } from './history/HistoryStore.js';
-import { MemoryHistory } from './memory/MemoryHistory.js';
-import type { RedisClientLike } from './redis/RedisClientLike.js';
-import { DEFAULT_KEY_PREFIX, RedisKeys } from './redis/keys.js';
-import { checkKeyPrefix, RedisHistory } from './redis/RedisHistory.js';
-import { RedisLink } from './redis/RedisLink.js';
-import type { EventStreamConfig, HistoryOptions, RedisEngineOptions } from './types.js';
+import type { EngineSettings } from './config/engine.js';
+import { isHistoryStore, type HistoryOption } from './config/history.js';
 import type { Engine } from './engine/Engine.js';
+import type { Presence } from './engine/Presence.js';
+import type { HistoryStore } from './history/HistoryStore.js';
 import { LocalEngine } from './memory/LocalEngine.js';
 import { LocalPresence } from './memory/LocalPresence.js';
+import { MemoryHistory } from './memory/MemoryHistory.js';
+import { RedisKeys } from './redis/keys.js';
 import { RedisEngine } from './redis/RedisEngine.js';
-import type { Presence } from './engine/Presence.js';
+import { RedisHistory } from './redis/RedisHistory.js';
+import { RedisLink } from './redis/RedisLink.js';
 import { RedisPresence } from './redis/RedisPresence.js';
+import type { HistoryOptions } from './types.js';
 
-/** The engine a config asks for, and the bus watcher it needs (the Redis engine's subscriptions). */
+/** The engine the settings ask for, and the bus watcher it needs (the Redis engine's subscriptions). */
 export function engineFor(
-  config: EventStreamConfig,
+  settings: EngineSettings,
   makeBus: (watcher?: ChannelWatcher) => ChannelBus,
 ): { engine: Engine; bus: ChannelBus; presence: Presence | undefined } {
-  if (config.redis === undefined || config.redis === null) {
+  if (settings.kind === 'local') {
     const bus = makeBus();
-    return { bus, engine: new LocalEngine(bus, historyFrom(config.history)), presence: new LocalPresence(bus) };
+    return { bus, engine: new LocalEngine(bus, historyFrom(settings.history)), presence: new LocalPresence(bus) };
   }
-  const redis = redisOptions(config.redis);
-  const history = config.history;
-  if (history === false || (history !== undefined && (isHistoryStore(history) || history.redis !== undefined))) {
-    throw new InvalidConfigError(
-      `with \`redis\`, history lives in that Redis, got history: ${history === false ? 'false' : isHistoryStore(history) ? 'a store' : '{ redis }'}: give \`history\` only { maxEvents, maxAge }, or leave it out`,
-    );
-  }
-  const target = redis.client ?? redis.nodes ?? redis.url!;
-  const keyPrefix = redis.keyPrefix ?? history?.keyPrefix ?? DEFAULT_KEY_PREFIX;
-  checkKeyPrefix({ redis: target, keyPrefix });
+  const { redis, presence: timings } = settings;
   // One connection for the store and the engine: the engine gets it here, not through the store.
-  const link = new RedisLink({ redis: target, commandTimeout: redis.commandTimeout });
-  const store = new RedisHistory({ redis: target, keyPrefix, maxEvents: history?.maxEvents, maxAge: history?.maxAge }, link);
+  const link = new RedisLink({ redis: redis.target, commandTimeout: redis.commandTimeout });
+  const store = new RedisHistory(
+    { redis: redis.target, keyPrefix: redis.keyPrefix, maxEvents: settings.maxEvents, maxAge: settings.maxAge },
+    link,
+  );
   let engine: RedisEngine | undefined;
   let presence: RedisPresence | undefined;
   // The bus reports its channels to the engine, which delivers to the bus: built in two steps.
   const bus = makeBus({
     opened: (channel) => engine!.opened(channel),
     closed: (channel) => engine!.closed(channel),
-    changed: config.presence ? (channel) => presence?.changed(channel) : undefined,
+    changed: timings ? (channel) => presence?.changed(channel) : undefined,
   });
-  const keys = new RedisKeys(keyPrefix);
+  const keys = new RedisKeys(redis.keyPrefix);
   engine = new RedisEngine(bus, store, link, keys);
-  if (config.presence) {
-    const options = config.presence === true ? {} : config.presence;
-    presence = new RedisPresence(bus, link, keys, options);
-  }
+  if (timings) presence = new RedisPresence(bus, link, keys, timings);
   return { bus, engine, presence };
 }
 
-function redisOptions(option: NonNullable<EventStreamConfig['redis']>): RedisEngineOptions {
-  if (typeof option === 'string') return { url: option };
-  if (typeof (option as RedisClientLike).call === 'function') return { client: option as RedisClientLike };
-  const options = option as RedisEngineOptions;
-  const given = [options.url, options.nodes, options.client].filter((value) => value !== undefined).length;
-  if (given !== 1) {
-    throw new InvalidConfigError(
-      `redis must be a URL, a client, or an object with exactly one of url, nodes or client, got ${given === 0 ? 'none of them' : 'more than one'}: e.g. { url: 'redis://127.0.0.1:6379', commandTimeout: 2000 }`,
-    );
-  }
-  if (options.url !== undefined && typeof options.url !== 'string') {
-    throw new InvalidConfigError(`redis.url must be a string, got ${describeValue(options.url)}: e.g. 'redis://127.0.0.1:6379'`);
-  }
-  if (options.nodes !== undefined && (!Array.isArray(options.nodes) || options.nodes.length === 0 || options.nodes.some((url) => typeof url !== 'string'))) {
-    throw new InvalidConfigError(
-      `redis.nodes must be a non-empty list of redis:// URLs, got ${describeValue(options.nodes)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`,
-    );
-  }
-  return options;
-}
-
-function historyFrom(option: EventStreamConfig['history']): HistoryStore | undefined {
+function historyFrom(option: HistoryOption): HistoryStore | undefined {
   if (option === false) return undefined;
   if (option === undefined) return new MemoryHistory();
   if (isHistoryStore(option)) return option;
   return option.redis === undefined ? new MemoryHistory(option) : new RedisHistory({ ...option, redis: option.redis });
-}
-
-function isHistoryStore(option: object): option is HistoryStore {
-  return typeof (option as Partial<HistoryStore>).append === 'function';
 }
 
 export type { HistoryOptions };

@@ -1,6 +1,6 @@
 import { EventStream, type EventStreamOptions } from './EventStream.js';
 import { InvalidConfigError } from './errors.js';
-import { ownOptions } from './options.js';
+import { ownOptions } from './config/ownOptions.js';
 import type { EventMap } from './types.js';
 
 // On globalThis under a registry symbol: survives Next.js dev reloads (module re-evaluation)

@@ -3,9 +3,9 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
 import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adapters/frameworkShapes.js';
 import type { MeterProvider } from '@opentelemetry/api';
+import type { CryptoKey, JWK, KeyObject } from 'jose';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './redis/RedisClientLike.js';
-import type { PresenceOptions } from './redis/RedisPresence.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -190,6 +190,14 @@ export interface EventStreamStats {
   clientsDropped: number;
 }
 
+/** How often instances report, and how soon a dead one stops counting (the `presence` option spelled out). */
+export interface PresenceOptions {
+  /** Ms between heartbeats (default 5000). */
+  heartbeatMs?: number;
+  /** Ms after its last heartbeat an instance's subscribers stop counting (default 15000; at least twice `heartbeatMs`). */
+  ttlMs?: number;
+}
+
 /** The `redis` option spelled out. */
 export interface RedisEngineOptions {
   /** A `redis://` or `rediss://` URL (give one of `url`, `nodes` or `client`). */
@@ -205,4 +213,28 @@ export interface RedisEngineOptions {
   commandTimeout?: number;
   /** Prefix of every key and pub/sub channel (default `'gripstream:'`); instances that share channels share it. */
   keyPrefix?: string;
+}
+
+/**
+ * How tokens are checked. Give exactly one key source: `secret` (HMAC, HS256/384/512),
+ * `publicKey` (RSA, EC or Ed25519: PEM `SPKI` text, a `CryptoKey`, a `KeyObject` or a JWK),
+ * or `jwksUrl` (tokens minted elsewhere; keys fetched and cached, picked by `kid`).
+ */
+export interface TokenVerifierOptions {
+  /** HMAC secret shared with whoever mints the tokens: at least 32 bytes. */
+  secret?: string | Uint8Array;
+  /** Public key of an asymmetric signer. PEM text must be SPKI (`-----BEGIN PUBLIC KEY-----`). */
+  publicKey?: string | CryptoKey | KeyObject | JWK;
+  /** URL of a JSON Web Key Set (e.g. your identity provider's `/.well-known/jwks.json`). */
+  jwksUrl?: string | URL;
+  /** Accepted `iss` values; when given, a token without a matching `iss` is refused. */
+  issuer?: string | readonly string[];
+  /** Accepted `aud` values; when given, a token without a matching `aud` is refused. */
+  audience?: string | readonly string[];
+  /** Seconds of clock skew allowed on `exp` and `nbf` (default 30, at most 300). */
+  clockTolerance?: number;
+  /** Signature algorithms accepted; by default every HMAC one for `secret`, every asymmetric one otherwise. Never `none`. */
+  algorithms?: readonly string[];
+  /** Longest token accepted, in characters (default 4096); longer ones are refused unread. */
+  maxTokenLength?: number;
 }

@@ -10,40 +10,14 @@ import {
 } from 'jose';
 import { InvalidConfigError, TokenError } from '../errors.js';
 import { grantOf, type TokenGrant } from './claims.js';
-import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
+import { resolveTokenVerifierOptions } from '../config/tokenVerifier.js';
+import type { TokenVerifierOptions } from '../types.js';
 
-/** Default clock skew allowed on `exp` and `nbf`, in seconds. */
-export const DEFAULT_CLOCK_TOLERANCE = 30;
-/** The largest clock skew accepted as an option: past this a "short-lived" token is not. */
-export const MAX_CLOCK_TOLERANCE = 300;
-/** Default bound on a token's length, in characters, checked before anything is decoded. */
-export const DEFAULT_MAX_TOKEN_LENGTH = 4096;
 /** Milliseconds a JWKS URL has to answer before the request gets 503. */
 const JWKS_TIMEOUT_MS = 5000;
 
-/**
- * How tokens are checked. Give exactly one key source: `secret` (HMAC, HS256/384/512),
- * `publicKey` (RSA, EC or Ed25519: PEM `SPKI` text, a `CryptoKey`, a `KeyObject` or a JWK),
- * or `jwksUrl` (tokens minted elsewhere; keys fetched and cached, picked by `kid`).
- */
-export interface TokenVerifierOptions {
-  /** HMAC secret shared with whoever mints the tokens: at least 32 bytes. */
-  secret?: string | Uint8Array;
-  /** Public key of an asymmetric signer. PEM text must be SPKI (`-----BEGIN PUBLIC KEY-----`). */
-  publicKey?: string | CryptoKey | KeyObject | JWK;
-  /** URL of a JSON Web Key Set (e.g. your identity provider's `/.well-known/jwks.json`). */
-  jwksUrl?: string | URL;
-  /** Accepted `iss` values; when given, a token without a matching `iss` is refused. */
-  issuer?: string | readonly string[];
-  /** Accepted `aud` values; when given, a token without a matching `aud` is refused. */
-  audience?: string | readonly string[];
-  /** Seconds of clock skew allowed on `exp` and `nbf` (default 30, at most 300). */
-  clockTolerance?: number;
-  /** Signature algorithms accepted; by default every HMAC one for `secret`, every asymmetric one otherwise. Never `none`. */
-  algorithms?: readonly string[];
-  /** Longest token accepted, in characters (default 4096); longer ones are refused unread. */
-  maxTokenLength?: number;
-}
+// The public entry has always exported the option's type from here.
+export type { TokenVerifierOptions } from '../types.js';
 
 /**
  * Checks signed tokens and reads what they grant. Every token must be signed with an allowed
@@ -61,28 +35,20 @@ export class TokenVerifier {
   private readonly remote: boolean;
 
   constructor(options: TokenVerifierOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidConfigError('TokenVerifier needs options: { secret } or { publicKey } or { jwksUrl }');
-    }
-    const sources = [options.secret, options.publicKey, options.jwksUrl].filter((value) => value !== undefined).length;
-    if (sources !== 1) {
-      throw new InvalidConfigError(`TokenVerifier needs exactly one of secret, publicKey or jwksUrl, got ${sources}`);
-    }
-    this.clockTolerance = boundedNumber(options.clockTolerance, DEFAULT_CLOCK_TOLERANCE, 0, MAX_CLOCK_TOLERANCE, 'clockTolerance');
-    this.maxTokenLength = boundedNumber(options.maxTokenLength, DEFAULT_MAX_TOKEN_LENGTH, 64, 65_536, 'maxTokenLength');
-    this.issuer = listOption(options.issuer, 'issuer');
-    this.audience = listOption(options.audience, 'audience');
-    this.remote = options.jwksUrl !== undefined;
-    if (options.secret !== undefined) {
-      this.key = Promise.resolve(hmacSecret(options.secret));
-      this.algorithms = allowed(options.algorithms, HMAC_ALGORITHMS);
-    } else if (options.jwksUrl !== undefined) {
-      this.key = createRemoteJWKSet(jwksUrlOf(options.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS });
-      this.algorithms = allowed(options.algorithms, PUBLIC_KEY_ALGORITHMS);
+    const settings = resolveTokenVerifierOptions(options);
+    this.clockTolerance = settings.clockTolerance;
+    this.maxTokenLength = settings.maxTokenLength;
+    this.issuer = settings.issuer;
+    this.audience = settings.audience;
+    this.algorithms = settings.algorithms;
+    const source = settings.source;
+    this.remote = source.kind === 'jwks';
+    if (source.kind === 'secret') {
+      this.key = Promise.resolve(source.secret);
+    } else if (source.kind === 'jwks') {
+      this.key = createRemoteJWKSet(source.url, { timeoutDuration: JWKS_TIMEOUT_MS });
     } else {
-      const publicKey = options.publicKey!;
-      this.algorithms = allowed(options.algorithms, PUBLIC_KEY_ALGORITHMS);
-      this.key = typeof publicKey === 'string' ? importPem(publicKey, this.algorithms) : Promise.resolve(publicKey);
+      this.key = typeof source.key === 'string' ? importPem(source.key, this.algorithms) : Promise.resolve(source.key);
       // An unreadable PEM is a configuration error; surface it on first use, not as an unhandled rejection.
       this.key.catch(() => undefined);
     }
@@ -159,40 +125,4 @@ function importPem(pem: string, algorithms: readonly string[]): Promise<CryptoKe
   ).catch((err: unknown) => {
     throw new InvalidConfigError('publicKey is not a PEM SPKI public key ("-----BEGIN PUBLIC KEY-----") of an accepted algorithm', { cause: err });
   });
-}
-
-function jwksUrlOf(value: string | URL): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (err) {
-    throw new InvalidConfigError(`jwksUrl must be an absolute http(s) URL, got ${JSON.stringify(String(value))}`, { cause: err });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidConfigError(`jwksUrl must be an http(s) URL, got ${JSON.stringify(url.href)}`);
-  }
-  return url;
-}
-
-function allowed(given: readonly string[] | undefined, family: readonly string[]): string[] {
-  if (given === undefined) return [...family];
-  if (!Array.isArray(given) || given.length === 0 || !given.every((alg) => family.includes(alg))) {
-    throw new InvalidConfigError(`algorithms must be a non-empty list from ${family.join(', ')}, got ${JSON.stringify(given)}`);
-  }
-  return [...given];
-}
-
-function listOption(value: string | readonly string[] | undefined, name: string): string | string[] | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string' && value !== '') return value;
-  if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== '')) return [...value];
-  throw new InvalidConfigError(`${name} must be a non-empty string or list of them, got ${JSON.stringify(value)}`);
-}
-
-function boundedNumber(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidConfigError(`${name} must be a number from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -3,9 +3,8 @@ import { InvalidConfigError } from '../errors.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { GRANT_CLAIM, MAX_PATTERNS } from './claims.js';
 import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
+import { DEFAULT_TOKEN_ALGORITHM, DEFAULT_TOKEN_LIFETIME } from '../config/defaults.js';
 
-/** Default lifetime of a minted token, in seconds. */
-export const DEFAULT_TOKEN_LIFETIME = 300;
 /** Longest lifetime `mintToken` accepts, in seconds (a day): these are meant to be short-lived. */
 export const MAX_TOKEN_LIFETIME = 86_400;
 
@@ -65,7 +64,7 @@ async function signingKey(options: MintTokenOptions): Promise<{ key: CryptoKey |
     throw new InvalidConfigError('mintToken needs exactly one of `secret` or `privateKey`');
   }
   if (options.secret !== undefined) {
-    const algorithm = options.algorithm ?? 'HS256';
+    const algorithm = options.algorithm ?? DEFAULT_TOKEN_ALGORITHM;
     if (!HMAC_ALGORITHMS.includes(algorithm)) {
       throw new InvalidConfigError(`with a secret, algorithm must be one of ${HMAC_ALGORITHMS.join(', ')}, got ${algorithm}`);
     }

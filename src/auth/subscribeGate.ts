@@ -1,8 +1,8 @@
-import { InvalidConfigError, TokenError } from '../errors.js';
+import { TokenError } from '../errors.js';
 import { grantsAll } from './channelPattern.js';
 import type { TokenGrant } from './claims.js';
-import { TokenVerifier } from './TokenVerifier.js';
-import { DEFAULT_TOKEN_COOKIE, DEFAULT_TOKEN_QUERY, tokenFromRequest, type TokenRequest, type TokenSources } from './tokenFromRequest.js';
+import type { TokenVerifier } from './TokenVerifier.js';
+import { tokenFromRequest, type TokenRequest, type TokenSources } from './tokenFromRequest.js';
 
 /** The `tokens` option of an EventStream: who checks the tokens, and where requests bring them. */
 export interface StreamTokenOptions extends TokenSources {
@@ -14,16 +14,6 @@ export interface StreamTokenOptions extends TokenSources {
 export interface SubscribeGate {
   readonly verifier: TokenVerifier;
   readonly sources: Required<TokenSources>;
-}
-
-/** Resolves the `tokens` option (a verifier alone takes the default cookie and query names). */
-export function subscribeGateOf(option: TokenVerifier | StreamTokenOptions | undefined): SubscribeGate | undefined {
-  if (option === undefined) return undefined;
-  if (option instanceof TokenVerifier) return { verifier: option, sources: { cookie: DEFAULT_TOKEN_COOKIE, query: DEFAULT_TOKEN_QUERY } };
-  if (typeof option !== 'object' || option === null || !(option.verifier instanceof TokenVerifier)) {
-    throw new InvalidConfigError('tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }');
-  }
-  return { verifier: option.verifier, sources: { cookie: sourceName(option.cookie, DEFAULT_TOKEN_COOKIE, 'cookie'), query: sourceName(option.query, DEFAULT_TOKEN_QUERY, 'query') } };
 }
 
 /**
@@ -42,10 +32,4 @@ export async function checkSubscribeToken(gate: SubscribeGate, req: TokenRequest
     throw new TokenError('ERR_TOKEN_SCOPE', 403, 'the token does not grant every channel of this stream');
   }
   return grant;
-}
-
-function sourceName(value: string | false | undefined, fallback: string, name: string): string | false {
-  if (value === undefined) return fallback;
-  if (value === false || (typeof value === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value))) return value;
-  throw new InvalidConfigError(`tokens.${name} must be a cookie/parameter name or false, got ${JSON.stringify(value)}`);
 }

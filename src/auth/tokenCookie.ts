@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../errors.js';
-import { DEFAULT_TOKEN_COOKIE } from './tokenFromRequest.js';
+import { DEFAULT_COOKIE_PATH, DEFAULT_COOKIE_SAME_SITE, DEFAULT_TOKEN_COOKIE } from '../config/defaults.js';
 
 /** Attributes of the token cookie; the defaults are the recommended ones. */
 export interface TokenCookieOptions {
@@ -28,9 +28,9 @@ export function tokenCookie(token: string, options: TokenCookieOptions = {}): st
   const name = options.name ?? DEFAULT_TOKEN_COOKIE;
   if (!ATTRIBUTE.test(name) || name.includes('=')) throw new InvalidConfigError(`cookie name ${JSON.stringify(name)} is not a valid cookie name`);
   if (!COOKIE_VALUE.test(token)) throw new InvalidConfigError('the token holds characters a cookie value cannot carry');
-  const parts = [`${name}=${token}`, `Path=${attribute(options.path ?? '/', 'path')}`, 'HttpOnly'];
+  const parts = [`${name}=${token}`, `Path=${attribute(options.path ?? DEFAULT_COOKIE_PATH, 'path')}`, 'HttpOnly'];
   if (options.secure !== false) parts.push('Secure');
-  parts.push(`SameSite=${options.sameSite ?? 'Strict'}`);
+  parts.push(`SameSite=${options.sameSite ?? DEFAULT_COOKIE_SAME_SITE}`);
   if (options.maxAge !== undefined) {
     if (!Number.isSafeInteger(options.maxAge) || options.maxAge < 0) throw new InvalidConfigError(`maxAge must be whole seconds, got ${String(options.maxAge)}`);
     parts.push(`Max-Age=${options.maxAge}`);

@@ -1,9 +1,5 @@
 import { TokenError } from '../errors.js';
 
-/** Default name of the cookie a browser's EventSource brings its token in. */
-export const DEFAULT_TOKEN_COOKIE = 'gripstream_token';
-/** Default query parameter (RFC 6750 §2.3's name). */
-export const DEFAULT_TOKEN_QUERY = 'access_token';
 
 /** Where a request may bring its token; `false` turns a place off. */
 export interface TokenSources {

@@ -1,15 +1,13 @@
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from '../adapters/hono.js';
 import type { AccessGate } from '../access/gate.js';
-import { InvalidConfigError } from '../errors.js';
 import { Incidents } from '../ops/incidents.js';
-import { DEFAULT_GRIP_TIMEOUT, GripTransport } from '../grip/GripTransport.js';
-import { publisherFromSpec } from '../grip/publisherFromSpec.js';
-import { assertKnownKeys } from '../options.js';
+import { resolveEdgeOptions } from '../config/edge.js';
+import { GripTransport } from '../grip/GripTransport.js';
 import { checkBatch } from '../publish/checkEvent.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from '../request/channels.js';
 import type { AuthorizeResult } from '../access/refusal.js';
-import type { ConnectionInfo, RefusalInfo, RequestHooks } from '../request/context.js';
+import type { ConnectionInfo, RefusalInfo } from '../request/context.js';
 import { decideStream, type DecideContext } from '../request/decide.js';
 import { Metrics } from '../ops/Metrics.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
@@ -37,17 +35,6 @@ export interface EdgeEventStreamOptions {
   retry?: number;
 }
 
-const KNOWN_EDGE_OPTIONS: readonly string[] = [
-  'grip',
-  'gripPrefix',
-  'gripTimeout',
-  'keepAliveInterval',
-  'retry',
-  'authorize',
-  'onConnect',
-  'onRefused',
-];
-
 /**
  * Server-Sent Events for web-standard runtimes (Next.js's Edge runtime, workers, Deno, Bun),
  * where no process outlives a request: a GRIP proxy holds every stream, and this class only
@@ -62,27 +49,16 @@ export class EdgeEventStream<E extends object = EventMap> {
   private readonly grip: GripTransport;
 
   constructor(options: EdgeEventStreamOptions) {
-    checkOptions(options);
-    const publisher = publisherFromSpec(options.grip);
-    if (publisher === undefined) {
-      throw new InvalidConfigError(
-        `EdgeEventStream needs \`grip\` (a GRIP URL or config), got ${JSON.stringify(options.grip)}: at the edge a GRIP proxy holds the streams (check that GRIP_URL is set)`,
-      );
-    }
-    const keepAliveInterval = positive(options.keepAliveInterval, 20_000, 'keepAliveInterval');
-    this.grip = new GripTransport(publisher, options.gripPrefix ?? 'events-', false, positive(options.gripTimeout, DEFAULT_GRIP_TIMEOUT, 'gripTimeout'));
-    const hooks: RequestHooks = {};
-    if (options.authorize !== undefined) hooks.authorize = options.authorize.bind(options);
-    if (options.onConnect !== undefined) hooks.onConnect = options.onConnect.bind(options);
-    if (options.onRefused !== undefined) hooks.onRefused = options.onRefused.bind(options);
+    const settings = resolveEdgeOptions(options);
+    this.grip = new GripTransport(settings.publisher, settings.gripPrefix, false, settings.gripTimeout);
     this.context = {
       history: undefined,
       grip: this.grip,
-      keepAliveSeconds: Math.max(1, Math.round(keepAliveInterval / 1000)),
+      keepAliveSeconds: Math.max(1, Math.round(settings.keepAliveInterval / 1000)),
       // No history at the edge: a hold carries no replay.
       holdReplayBytes: 0,
-      retry: options.retry,
-      hooks,
+      retry: settings.retry,
+      hooks: settings.hooks,
       gates: [] as AccessGate[],
       tokens: undefined,
       // No history at the edge, so no history read can fail: nothing to report.
@@ -146,29 +122,5 @@ export class EdgeEventStream<E extends object = EventMap> {
         return refusalResponse({ status: 503, reason: 'this event stream is served through its GRIP proxy: connect through the proxy' });
     }
   }
-}
-
-function checkOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError('EdgeEventStream options must be an object with at least `grip`');
-  }
-  assertKnownKeys(options as Record<string, unknown>, KNOWN_EDGE_OPTIONS, 'EdgeEventStream option');
-  const record = options as Record<string, unknown>;
-  for (const name of ['authorize', 'onConnect', 'onRefused']) {
-    if (record[name] !== undefined && typeof record[name] !== 'function') {
-      throw new InvalidConfigError(`${name} must be a function, got ${typeof record[name]}`);
-    }
-  }
-  if (record.retry !== undefined && !(Number.isSafeInteger(record.retry) && (record.retry as number) >= 0)) {
-    throw new InvalidConfigError(`retry must be a non-negative integer of milliseconds, got ${String(record.retry)}`);
-  }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value) || value > 2 ** 31 - 1) {
-    throw new InvalidConfigError(`${name} must be a positive number of milliseconds up to ${2 ** 31 - 1}, got ${String(value)}`);
-  }
-  return value;
 }
 

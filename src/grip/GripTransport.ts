@@ -5,6 +5,7 @@ import { redactSecrets } from '../redact.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';
 import { decodeGripId, encodeGripId, NO_PREVIOUS_ID } from './gripId.js';
+import { DEFAULT_GRIP_TIMEOUT } from '../config/defaults.js';
 
 export { NO_PREVIOUS_ID };
 
@@ -38,8 +39,6 @@ export interface ReliableHold {
   nextLinkTimeout?: number;
 }
 
-/** Milliseconds a proxy has to accept a publish before it fails typed (a frozen proxy must not hang it). */
-export const DEFAULT_GRIP_TIMEOUT = 10_000;
 
 /**
  * The GRIP side of an EventStream: tells proxied requests from direct ones, writes hold
@@ -123,11 +122,6 @@ export class GripTransport {
       positions.set(channel, decodeGripId(text) ?? FROM_START);
     }
     return positions;
-  }
-
-  /** True when every proxy has a key to check Grip-Sig with, so `signed` can be told apart. */
-  get verifiesSignatures(): boolean {
-    return this.publisher.clients.every((client) => client.getVerifyKey?.() != null);
   }
 
   /**

@@ -1,20 +1,15 @@
-import { describeValue } from '../describeValue.js';
-import { InvalidConfigError, InvalidEventError } from '../errors.js';
+import { InvalidEventError } from '../errors.js';
 import type { HistoryOptions } from '../types.js';
-import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
 import { idText } from '../history/idText.js';
 import type { PacedHistoryStore, ReplaySource } from '../history/ReplaySource.js';
 import { ArenaReplay } from './ArenaReplay.js';
 import { EventNames } from './EventNames.js';
 import { DEFAULT_LAYOUT, RecordArena, type ArenaLayout } from './RecordArena.js';
+import { memoryHistoryLimits } from '../config/history.js';
 
 /** A Last-Event-ID that names no event for sure: everything kept is replayed, after history-truncated. */
 const UNKNOWN = { position: -Infinity, exact: false } as const;
-/** Per channel: room for a busy channel's 1,000 events of 8 KB. */
-export const DEFAULT_HISTORY_MAX_BYTES = 8 * 1024 * 1024;
-/** The whole store: a burst of large events pins a few tens of MiB at most. */
-export const DEFAULT_HISTORY_MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 /**
  * Recent events of each channel, in this process, bounded by count, age and bytes (per
@@ -46,10 +41,11 @@ export class MemoryHistory implements PacedHistoryStore {
    * @param layout block and ring sizes, for tests: small ones reach the layout's edges quickly.
    */
   constructor(options: HistoryOptions = {}, now: () => number = Date.now, layout: ArenaLayout = DEFAULT_LAYOUT) {
-    this.maxEvents = limit(options.maxEvents, DEFAULT_HISTORY_MAX_EVENTS, 'history.maxEvents');
-    this.maxAge = limit(options.maxAge, DEFAULT_HISTORY_MAX_AGE, 'history.maxAge');
-    this.maxBytes = limit(options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 'history.maxBytes');
-    this.maxTotalBytes = limit(options.maxTotalBytes, DEFAULT_HISTORY_MAX_TOTAL_BYTES, 'history.maxTotalBytes');
+    const limits = memoryHistoryLimits(options);
+    this.maxEvents = limits.maxEvents;
+    this.maxAge = limits.maxAge;
+    this.maxBytes = limits.maxBytes;
+    this.maxTotalBytes = limits.maxTotalBytes;
     this.arena = new RecordArena(new EventNames(), layout);
     this.now = now;
     this.firstSeq = now() * 1000;
@@ -293,14 +289,6 @@ class AppendedRecord implements HistoryRecord {
     const previous = this.#previous;
     return typeof previous === 'number' ? idText(previous) : previous;
   }
-}
-
-function limit(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${describeValue(value)}: e.g. ${fallback} (the default)`);
-  }
-  return value;
 }
 
 function assertInput(input: HistoryInput): void {

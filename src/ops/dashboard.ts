@@ -6,6 +6,7 @@ import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
 import type { RequestHooks } from '../request/context.js';
 import { DROP_REASONS, type Metrics } from './Metrics.js';
 import { dashboardPage } from './dashboardPage.js';
+import { DEFAULT_DASHBOARD_INTERVAL, DEFAULT_DASHBOARD_TOP } from '../config/defaults.js';
 
 /**
  * The channel list `authorize` receives for the operator page: one name that no stream route
@@ -98,9 +99,7 @@ export interface DashboardSnapshot {
   }>;
 }
 
-const DEFAULT_INTERVAL = 1000;
 const MIN_INTERVAL = 100;
-const DEFAULT_TOP = 10;
 
 /** The figures of one moment, read from the metrics (the same the scrape handler reads). */
 export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
@@ -143,8 +142,8 @@ export function dashboardHandler(
   open: Set<() => void>,
   isClosed: () => boolean,
 ): DashboardHandler {
-  const interval = Math.max(MIN_INTERVAL, options.interval ?? DEFAULT_INTERVAL);
-  const top = Math.max(0, Math.floor(options.topChannels ?? DEFAULT_TOP));
+  const interval = Math.max(MIN_INTERVAL, options.interval ?? DEFAULT_DASHBOARD_INTERVAL);
+  const top = Math.max(0, Math.floor(options.topChannels ?? DEFAULT_DASHBOARD_TOP));
   const authorize =
     options.authorize ?? (streamAuthorize === undefined ? undefined : (req: StreamRequest) => streamAuthorize(req, [DASHBOARD_CHANNEL]));
   return async (req, res, next) => {

@@ -1,9 +1,10 @@
 import { Frame } from '../bus/Frame.js';
+import { MAX_TIMER_DELAY } from '../config/defaults.js';
+import { describeValue } from '../describeValue.js';
+import { InvalidConfigError } from '../errors.js';
 import type { Subscriber } from '../bus/Subscriber.js';
 import { encodeRetry } from '../sse/encode.js';
 
-/** Default window of `drain()` and `close({ drain: true })`, in ms. */
-export const DEFAULT_DRAIN_MS = 10_000;
 /** Waves are at least this far apart: finer steps would only add timers. */
 const WAVE_MS = 100;
 /**
@@ -13,6 +14,14 @@ const WAVE_MS = 100;
 const SPREAD = 0.9;
 /** Seconds a refused stream request is told to wait (`Retry-After`): go elsewhere now. */
 export const DRAIN_RETRY_AFTER = '1';
+
+/** `drain(windowMs)`'s argument: a window a timer can keep; 0 ends every stream at once. */
+export function drainWindowOf(windowMs: unknown): number {
+  if (typeof windowMs !== 'number' || !(windowMs >= 0) || windowMs > MAX_TIMER_DELAY) {
+    throw new InvalidConfigError(`drain(windowMs) takes a number of ms from 0 to ${MAX_TIMER_DELAY}, got ${describeValue(windowMs)}`);
+  }
+  return windowMs;
+}
 
 /** What a drain needs from its EventStream. */
 export interface DrainTarget {

@@ -1,4 +1,6 @@
-import { UnreachableError } from '../errors.js';
+import { DEFAULT_READY_TIMEOUT, MAX_TIMER_DELAY } from '../config/defaults.js';
+import { describeValue } from '../describeValue.js';
+import { InvalidConfigError, UnreachableError } from '../errors.js';
 import { reasonOf, type Incidents } from './incidents.js';
 import type { DependencyKind, LinkState, Metrics } from './Metrics.js';
 
@@ -52,8 +54,14 @@ export const HEALTH_CHECK_INTERVAL = 1000;
  * still being made at start-up, a GC pause) is not an outage, and does not flap readiness.
  */
 export const FAILURES_FOR_DOWN = 2;
-/** Default of `ready({ timeout })`. */
-export const DEFAULT_READY_TIMEOUT = 5000;
+
+/** `ready({ timeout })`'s argument, defaulted: a wait a timer can keep (past 2^31 - 1 ms Node fires at once). */
+export function readyTimeoutOf(timeout: unknown = DEFAULT_READY_TIMEOUT): number {
+  if (typeof timeout !== 'number' || !(timeout > 0) || timeout > MAX_TIMER_DELAY) {
+    throw new InvalidConfigError(`ready({ timeout }) must be a positive number of ms up to ${MAX_TIMER_DELAY}, got ${describeValue(timeout)}`);
+  }
+  return timeout;
+}
 
 interface Tracked {
   readonly dependency: DependencyCheck;

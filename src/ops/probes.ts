@@ -1,3 +1,4 @@
+import { InvalidConfigError } from '../errors.js';
 import type { StreamResponse } from '../types.js';
 import type { HealthReport } from './health.js';
 
@@ -6,6 +7,13 @@ export type ProbeKind = 'live' | 'ready';
 
 /** A `node:http` / Express / connect handler for a Kubernetes probe. */
 export type ProbeHandler = (req: unknown, res: StreamResponse) => void;
+
+/** `probe(kind)`'s argument: a typo would otherwise make a probe that never passes (or always does). */
+export function checkProbeKind(kind: unknown): void {
+  if (kind !== 'live' && kind !== 'ready') {
+    throw new InvalidConfigError(`probe kind must be 'live' or 'ready', got ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`);
+  }
+}
 
 const PROBE_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } as const;
 

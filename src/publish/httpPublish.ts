@@ -8,12 +8,6 @@ import type { ServerSentEvent } from '../types.js';
 import { checkBatch } from './checkEvent.js';
 import type { IdempotencyStore } from './IdempotencyStore.js';
 
-/** Default bound on a publish request's body. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/** Default bound on the events of one publish request. */
-export const DEFAULT_MAX_EVENTS = 1000;
-/** Default time an event id is remembered for retries, in ms (the in-memory history's default age). */
-export const DEFAULT_IDEMPOTENCY_WINDOW = 5 * 60_000;
 /** How long a claim of an id lasts while its publish runs, in ms: a crashed publisher frees it then. */
 const PENDING_MS = 30_000;
 

@@ -1,17 +1,13 @@
-import { TokenVerifier } from '../auth/TokenVerifier.js';
-import { InvalidConfigError } from '../errors.js';
+import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { NextFunction, StreamRequest, StreamResponse } from '../types.js';
+import { resolvePublishHandlerOptions } from '../config/publishHandler.js';
 import {
-  DEFAULT_IDEMPOTENCY_WINDOW,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_EVENTS,
   handlePublish,
   type BatchPublisher,
   type PublishReply,
   type PublishRequest,
-  type PublishSettings,
 } from './httpPublish.js';
-import { MemoryIdempotencyStore, type IdempotencyStore } from './IdempotencyStore.js';
+import type { IdempotencyStore } from './IdempotencyStore.js';
 
 /** Options of `createPublishHandler`. */
 export interface PublishHandlerOptions {
@@ -56,7 +52,7 @@ const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
  * first event is published. Answers one line of JSON (docs/auth.md).
  */
 export function createPublishHandler(publisher: BatchPublisher, options: PublishHandlerOptions): PublishHandler {
-  const settings = resolve(publisher, options);
+  const settings = resolvePublishHandlerOptions(publisher, options);
   const handler = async (req: StreamRequest, res: StreamResponse, next?: NextFunction): Promise<void> => {
     let answer: PublishReply;
     try {
@@ -73,30 +69,6 @@ export function createPublishHandler(publisher: BatchPublisher, options: Publish
       return new Response(`${answer.body}\n`, { status: answer.status, headers: answer.headers });
     },
   });
-}
-
-function resolve(publisher: BatchPublisher, options: PublishHandlerOptions): PublishSettings {
-  if (typeof publisher?.publishEvents !== 'function') throw new InvalidConfigError('createPublishHandler needs an EventStream (anything with publishEvents)');
-  if (typeof options !== 'object' || options === null || !(options.verifier instanceof TokenVerifier)) {
-    throw new InvalidConfigError('createPublishHandler needs { verifier: new TokenVerifier(...) }: publishing is never open to anyone');
-  }
-  const idempotency = options.idempotency ?? {};
-  return {
-    publisher,
-    verifier: options.verifier,
-    maxBodyBytes: whole(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes'),
-    maxEvents: whole(options.maxEvents, DEFAULT_MAX_EVENTS, 'maxEvents'),
-    idempotency:
-      idempotency === false
-        ? undefined
-        : { store: idempotency.store ?? new MemoryIdempotencyStore(), windowMs: whole(idempotency.windowMs, DEFAULT_IDEMPOTENCY_WINDOW, 'idempotency.windowMs') },
-  };
-}
-
-function whole(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidConfigError(`${name} must be a positive whole number, got ${String(value)}`);
-  return value;
 }
 
 function nodeRequest(req: StreamRequest): PublishRequest {

@@ -1,12 +1,12 @@
-import { InvalidConfigError } from '../errors.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
-import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../history/defaults.js';
+import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../config/defaults.js';
+import { redisKeyPrefixOf } from '../config/redis.js';
 import type { RedisClientLike } from './RedisClientLike.js';
 import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
 import type { StreamPlan, StreamPlanner } from '../history/StreamPlan.js';
 import { replayByCursor, type ShardedReplay } from './cursorReplay.js';
 import { CursorSubscriber } from './CursorSubscriber.js';
-import { DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
+import { RedisKeys } from './keys.js';
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import { appendArgs, appendKeys, appendScript, decodeAppendReply } from './scripts/append.js';
 import { decodePositionReply, positionArgs, positionKeys, POSITION_SCRIPT } from './scripts/position.js';
@@ -98,8 +98,7 @@ export class RedisHistory implements StreamPlanner {
    * @param link @internal A connection to share (the Redis engine's); made from `options.redis` when not given.
    */
   constructor(options: RedisHistoryOptions, link?: RedisLink) {
-    const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-    checkKeyPrefix(options);
+    const prefix = redisKeyPrefixOf(options);
     this.link = link ?? new RedisLink(options);
     this.sharded = this.link.cluster;
     this.keys = new RedisKeys(prefix);
@@ -388,20 +387,5 @@ export class RedisHistory implements StreamPlanner {
 
   private readChannelKeys(channel: string): ReadChannelKeys {
     return { stream: this.keys.stream(channel), meta: this.keys.meta(channel), ...this.keys.ids(channel) };
-  }
-}
-
-/**
- * Throws when the key prefix cannot work with the Redis given (called before a connection is
- * made for the store, so a refused option leaves nothing open).
- */
-export function checkKeyPrefix(options: Pick<RedisHistoryOptions, 'redis' | 'keyPrefix'>): void {
-  const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-  // On a Cluster a brace in the prefix would make IT the hash tag: every channel in one slot.
-  const cluster = Array.isArray(options.redis) || (options.redis as { isCluster?: unknown } | undefined)?.isCluster === true;
-  if (cluster && typeof prefix === 'string' && /[{}]/.test(prefix)) {
-    throw new InvalidConfigError(
-      `keyPrefix must not contain { or } on a Redis Cluster (the channel is each key's hash tag), got ${JSON.stringify(prefix)}: e.g. 'gripstream:'`,
-    );
   }
 }

@@ -1,5 +1,6 @@
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import type { ClaimResult, IdempotencyStore } from '../publish/IdempotencyStore.js';
+import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
 
 /** Options of `RedisIdempotencyStore`. */
 export interface RedisIdempotencyStoreOptions extends RedisConnectionOptions {
@@ -23,7 +24,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(options: RedisIdempotencyStoreOptions) {
     this.link = new RedisLink(options);
-    this.prefix = `${options.keyPrefix ?? 'gripstream:'}pub:`;
+    this.prefix = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}pub:`;
   }
 
   /** See `IdempotencyStore.claim`. */

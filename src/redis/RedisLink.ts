@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { describeValue } from '../describeValue.js';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
 import { ioredisInstalled } from './ioredisInstalled.js';
 import { isLateRefusal } from './scripts/deadline.js';
 import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
 import { now, type Metrics } from '../ops/Metrics.js';
+import { redisConnectionOf, redisNodeOf } from '../config/redis.js';
 
-/** Default bound on every Redis call, in ms: a frozen Redis makes a publish reject, never hang. */
-export const DEFAULT_COMMAND_TIMEOUT = 2000;
 
 export interface RedisConnectionOptions {
   /**
@@ -62,20 +60,10 @@ export class RedisLink {
   private lastError: unknown;
 
   constructor(options: RedisConnectionOptions) {
-    const timeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT;
-    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
-      throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${describeValue(timeout)}: e.g. 2000 (the default)`);
-    }
-    this.timeoutMs = timeout;
+    this.timeoutMs = redisConnectionOf(options).timeoutMs;
     const target = options.redis;
     this.target = target;
     const owned = typeof target === 'string' || Array.isArray(target);
-    if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
-      throw new InvalidConfigError(`redis: a Redis Cluster is given as a non-empty list of node URLs, got ${describeValue(target)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`);
-    }
-    // Bad node URLs are a configuration error now, not a failing publish later.
-    if (Array.isArray(target)) for (const url of target as readonly string[]) clusterNode(url);
-    if (typeof target === 'string') clusterNode(target);
     if (owned && !ioredisInstalled()) {
       throw new InvalidConfigError(
         `a Redis URL (${addressOf(target)}) needs the optional package ioredis, which is not installed: npm install ioredis, or give a Redis client you made`,
@@ -372,7 +360,7 @@ async function connect(url: string | readonly string[], { role, onError = () => 
   // or every app would need ioredis installed just to build.
   const { Redis, Cluster } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ 'ioredis');
   if (typeof url !== 'string') {
-    const nodes = url.map(clusterNode);
+    const nodes = url.map(redisNodeOf);
     const { username, password, tls } = nodes[0]!;
     const cluster = new Cluster(nodes.map(({ host, port }) => ({ host, port })), {
       enableOfflineQueue: subscriber,
@@ -404,27 +392,4 @@ async function connect(url: string | readonly string[], { role, onError = () => 
   // cause); kept off 'error', where nobody listening would crash the process.
   client.on('error', onError);
   return client as unknown as RedisClientLike;
-}
-
-/** `redis://[user:pass@]host:port` → an ioredis startup node (credentials go with every node). */
-function clusterNode(url: string): { host: string; port: number; username?: string; password?: string; tls?: object } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidConfigError(`redis: not a URL, got ${describeValue(url)}: give a redis:// or rediss:// URL, e.g. 'redis://127.0.0.1:6379'`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidConfigError(
-      `redis: the URL must start with redis:// or rediss:// (TLS), got ${JSON.stringify(parsed.protocol + '//' + parsed.host)}: e.g. 'redis://${parsed.host || '127.0.0.1:6379'}'`,
-    );
-  }
-  const node: { host: string; port: number; username?: string; password?: string; tls?: object } = {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-  };
-  if (parsed.username !== '') node.username = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') node.password = decodeURIComponent(parsed.password);
-  if (parsed.protocol === 'rediss:') node.tls = {};
-  return node;
 }

@@ -1,30 +1,21 @@
 import createDebug from 'debug';
 import type { ChannelBus } from '../bus/ChannelBus.js';
-import { InvalidConfigError } from '../errors.js';
 import type { RedisKeys } from './keys.js';
 import type { RedisLink } from './RedisLink.js';
 import type { Presence } from '../engine/Presence.js';
 import { aliveArgs, aliveKeys, ALIVE_SCRIPT, decodeAliveReply } from './scripts/alive.js';
 import { decodeHeartbeatReply, heartbeatArgs, heartbeatKeys, HEARTBEAT_SCRIPT } from './scripts/heartbeat.js';
+import type { PresenceTimings } from '../config/presence.js';
 
 const debug = createDebug('gripstream:presence');
 
-/** Default time between two heartbeats of an instance, in ms. */
-export const DEFAULT_PRESENCE_HEARTBEAT = 5000;
-/** Default time after its last heartbeat an instance's counts stop counting, in ms. */
-export const DEFAULT_PRESENCE_TTL = 15_000;
 /** Joins and leaves within this many ms travel to Redis as one write per channel. */
 const FLUSH_MS = 100;
 /** An instance silent this many TTLs is forgotten (its entry removed from the instance set). */
 const FORGET_AFTER_TTLS = 20;
 
-/** How often instances report, and how soon a dead one stops counting. */
-export interface PresenceOptions {
-  /** Ms between heartbeats (default 5000). */
-  heartbeatMs?: number;
-  /** Ms after its last heartbeat an instance's subscribers stop counting (default 15000; at least twice `heartbeatMs`). */
-  ttlMs?: number;
-}
+// The public entry has always exported the option's type from here.
+export type { PresenceOptions } from '../types.js';
 
 /**
  * Subscriber counts of every instance, kept in Redis so that reading one is one small read,
@@ -53,14 +44,10 @@ export class RedisPresence implements Presence {
     private readonly bus: ChannelBus,
     private readonly link: RedisLink,
     private readonly keys: RedisKeys,
-    options: PresenceOptions = {},
+    timings: PresenceTimings,
   ) {
-    this.heartbeatMs = positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs');
-    this.ttlMs = positive(options.ttlMs, DEFAULT_PRESENCE_TTL, 'presence.ttlMs');
-    if (this.ttlMs < 2 * this.heartbeatMs) {
-      // One late beat (a GC pause, a slow Redis) must not make a live instance look dead.
-      throw new InvalidConfigError(`presence.ttlMs must be at least twice heartbeatMs, got ${this.ttlMs} and ${this.heartbeatMs}`);
-    }
+    this.heartbeatMs = timings.heartbeatMs;
+    this.ttlMs = timings.ttlMs;
     this.beat = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     this.beat.unref();
     void this.heartbeat();
@@ -166,10 +153,4 @@ export class RedisPresence implements Presence {
   private instancesKey(): string {
     return this.keys.instances();
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidConfigError(`${name} must be a positive whole number of ms, got ${String(value)}`);
-  return value;
 }

@@ -1,5 +1,5 @@
 /** The key prefix when none is given: RedisHistory's keys and presence's share it. */
-export const DEFAULT_KEY_PREFIX = 'gripstream:';
+import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
 
 /**
  * The names of a channel's keys and pub/sub channel in Redis, in one place for the store that

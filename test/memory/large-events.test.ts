@@ -6,7 +6,7 @@
 import express from 'express';
 import { afterEach, expect, it } from 'vitest';
 import { EventStream, HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
-import { DEFAULT_HISTORY_MAX_BYTES } from '../../src/memory/MemoryHistory.js';
+import { DEFAULT_HISTORY_MAX_BYTES } from '../../src/config/defaults.js';
 import { listen, SseClient, until } from '../support/resume-helpers.js';
 import { collectGarbage as gc } from '../support/gc.js';
 

@@ -5,12 +5,12 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../src/auth/TokenVerifier.js';
-import { subscribeGateOf } from '../../src/auth/subscribeGate.js';
+import { subscribeGateOf } from '../../src/config/tokens.js';
 import { StreamRefusedError } from '../../src/errors.js';
 import { encodeGripId } from '../../src/grip/gripId.js';
 import { GripTransport } from '../../src/grip/GripTransport.js';
 import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
-import { publisherFromSpec } from '../../src/grip/publisherFromSpec.js';
+import { publisherFromSpec } from '../../src/config/grip.js';
 import { Incidents } from '../../src/ops/incidents.js';
 import { Metrics } from '../../src/ops/Metrics.js';
 import type { ChannelSpec } from '../../src/request/channels.js';

@@ -1,0 +1,131 @@
+import { Publisher } from '@fanoutio/grip';
+import { describeValue as describe } from '../describeValue.js';
+import { InvalidConfigError } from '../errors.js';
+import { FORBIDDEN_IN_CHANNEL } from '../request/channelName.js';
+import { isWellFormed } from '../sse/eventId.js';
+import type { GripPublisherSpec } from '../types.js';
+import { DEFAULT_GRIP_PREFIX } from './defaults.js';
+
+/** The GRIP side of an EventStream, checked: what `GripTransport` is built from. */
+export interface GripSettings {
+  readonly publisher: Publisher;
+  /** `gripPrefix`, defaulted. */
+  readonly prefix: string;
+  /** `gripReliable`: only true when a history with lastIds() and signature checks make it safe. */
+  readonly reliable: boolean;
+}
+
+/** What `gripReliable` needs from the rest of the options: a history that knows each channel's newest id. */
+export type ReliableHistory = 'ok' | 'none' | 'no lastIds';
+
+/** The `gripPrefix` option: a string the channel-name rule accepts (it goes into every Grip-Channel entry). */
+export function gripPrefixOf(value: unknown): string {
+  if (value === undefined) return DEFAULT_GRIP_PREFIX;
+  if (typeof value !== 'string') {
+    throw new InvalidConfigError(`gripPrefix must be a string, got ${describe(value)}: e.g. gripPrefix: 'events-' (the default)`);
+  }
+  assertGripPrefix(value);
+  return value;
+}
+
+function assertGripPrefix(prefix: string): void {
+  if (FORBIDDEN_IN_CHANNEL.test(prefix)) {
+    throw new InvalidConfigError(`gripPrefix must not contain ',', ';', '"' or control characters, got ${describe(prefix)}: they separate Grip-Channel entries; use letters, digits, '-', '_' or '.'`);
+  }
+  // Routed channel names are trimmed, published ones are prefixed as given: a prefix with
+  // white space at an edge would make the two never meet (nothing delivered).
+  if (prefix !== prefix.trim()) {
+    throw new InvalidConfigError(`gripPrefix must not start or end with white space, got ${describe(prefix)}: channel names are trimmed, so subscriptions and publishes would not match; e.g. gripPrefix: 'events-'`);
+  }
+  // GRIP headers carry names as UTF-8, which a lone surrogate cannot survive.
+  if (!isWellFormed(prefix)) {
+    throw new InvalidConfigError(`gripPrefix must be well-formed Unicode, got ${describe(prefix)} (a lone surrogate, which UTF-8 in a header cannot carry): e.g. gripPrefix: 'events-'`);
+  }
+}
+
+/** The `gripReliable` option's type: a string `'true'` must not read as on (nor `'false'` as on). */
+export function assertGripReliableType(value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidConfigError(`gripReliable must be true or false, got ${describe(value)}: write gripReliable: true (a boolean, not a string)`);
+  }
+}
+
+/**
+ * `grip`, `gripPrefix` and `gripReliable` together. The prefix is expected checked already
+ * (see gripPrefixOf); reliable mode is refused unless it can keep its promise.
+ */
+export function gripSettingsOf(publisher: Publisher | undefined, prefix: string, reliable: boolean, history: ReliableHistory): GripSettings | undefined {
+  if (reliable && (publisher === undefined || history !== 'ok')) {
+    throw new InvalidConfigError(
+      `gripReliable needs \`grip\` and a history store with lastIds(), got ${publisher === undefined ? 'no grip' : 'grip'} and ${history === 'none' ? 'no history' : 'a history store without lastIds()'}: give both, e.g. { grip: process.env.GRIP_URL, history: { redis: process.env.REDIS_URL } }`,
+    );
+  }
+  if (publisher === undefined) return undefined;
+  if (reliable && !verifiesSignatures(publisher)) {
+    // A recovery request (Grip-Last) replays history; without a key to check Grip-Sig, anyone
+    // reaching the origin directly could pose as the proxy and ask for it.
+    throw new InvalidConfigError(
+      'gripReliable needs a key to verify Grip-Sig on every grip client (`key` with `control_iss`, or `verify_key`; in a GRIP URL `?iss=...&key=...`)',
+    );
+  }
+  return { publisher, prefix, reliable };
+}
+
+/** Whether every proxy's requests can be checked for a genuine Grip-Sig. */
+function verifiesSignatures(publisher: Publisher): boolean {
+  return publisher.clients.every((client) => client.getVerifyKey?.() != null);
+}
+
+/**
+ * Builds the `@fanoutio/grip` Publisher for every form of `grip` that `@fanoutio/eventstream` 2.0.1 (the package gripstream replaces) accepts:
+ * a GRIP URL, one config, an array of configs, or a ready Publisher. `null`, `undefined`
+ * and `''` (an unset `process.env.GRIP_URL`) mean no GRIP.
+ */
+export function publisherFromSpec(spec: GripPublisherSpec | null | undefined): Publisher | undefined {
+  if (spec === null || spec === undefined || spec === '') return undefined;
+  if (spec instanceof Publisher) return spec;
+  if (isPublisherLike(spec)) return spec;
+  for (const uri of controlUris(spec)) assertHttpUrl(uri);
+  try {
+    return new Publisher(spec);
+  } catch (err) {
+    throw new InvalidConfigError(
+      `grip is not a configuration that works (${messageOf(err)}): give a GRIP URL such as 'http://127.0.0.1:5561/?iss=pushpin&key=changeme', or { control_uri, key }`,
+      { cause: err },
+    );
+  }
+}
+
+/** The URLs a spec points the publisher at: the GRIP URL itself, or each config's control_uri. */
+function controlUris(spec: Exclude<GripPublisherSpec, Publisher>): unknown[] {
+  if (typeof spec === 'string') return [spec];
+  const configs: unknown[] = Array.isArray(spec) ? spec : [spec];
+  return configs.map((config) => (config as { control_uri?: unknown } | null)?.control_uri);
+}
+
+/**
+ * `127.0.0.1:5561` parses as a URL whose scheme is `127.0.0.1:` and `localhost:5561` as one
+ * whose scheme is `localhost:`: accepted by the URL parser, they fail at the first publish.
+ * Refused here instead; only the scheme and host are shown (a GRIP URL carries its key).
+ */
+function assertHttpUrl(uri: unknown): void {
+  if (typeof uri !== 'string' || /^https?:\/\/[^/?#]/i.test(uri)) return;
+  const shown = uri.replace(/[?#].*$/s, '').slice(0, 60);
+  throw new InvalidConfigError(
+    `grip must be an http:// or https:// URL, got ${JSON.stringify(shown)}${shown.length < uri.length ? ' (query left out)' : ''}: add the scheme, e.g. 'http://${shown.replace(/^[a-z+.-]*:\/\//i, '') || '127.0.0.1:5561'}'`,
+  );
+}
+
+/** A Publisher from another copy of @fanoutio/grip fails `instanceof`; recognise it by shape. */
+function isPublisherLike(spec: unknown): spec is Publisher {
+  return (
+    typeof spec === 'object' &&
+    spec !== null &&
+    Array.isArray((spec as { clients?: unknown }).clients) &&
+    typeof (spec as { publishFormats?: unknown }).publishFormats === 'function'
+  );
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,116 @@
+import { describeValue as describe } from '../describeValue.js';
+import { InvalidConfigError } from '../errors.js';
+import type { HistoryStore } from '../history/HistoryStore.js';
+import type { HistoryOptions } from '../types.js';
+import {
+  DEFAULT_HISTORY_MAX_AGE,
+  DEFAULT_HISTORY_MAX_BYTES,
+  DEFAULT_HISTORY_MAX_EVENTS,
+  DEFAULT_HISTORY_MAX_TOTAL_BYTES,
+} from './defaults.js';
+import { assertKnownKeys } from './knownKeys.js';
+import { ownOptions } from './ownOptions.js';
+
+/** Keys of `history` when it is options (not a store). */
+export const KNOWN_HISTORY_OPTIONS: readonly string[] = ['maxEvents', 'maxAge', 'maxBytes', 'maxTotalBytes', 'redis', 'keyPrefix'];
+
+/** The `history` option of an EventStream, checked: options (read as own keys), a store, `false`, or none. */
+export type HistoryOption = HistoryOptions | HistoryStore | false | undefined;
+
+/** The in-memory store's bounds, every one given. */
+export type MemoryHistoryLimits = Required<Pick<HistoryOptions, 'maxEvents' | 'maxAge' | 'maxBytes' | 'maxTotalBytes'>>;
+
+/** Numeric history bounds: a count, a duration or a byte size; each positive. */
+const HISTORY_NUMBERS: Readonly<Record<string, 'integer' | 'number'>> = {
+  maxEvents: 'integer',
+  maxAge: 'number',
+  maxBytes: 'integer',
+  maxTotalBytes: 'integer',
+};
+
+/** The fix each bound's error suggests: the default, and how to keep nothing instead. */
+const HISTORY_FIX: Readonly<Record<string, string>> = {
+  maxEvents: `e.g. ${DEFAULT_HISTORY_MAX_EVENTS} (the default); for no history at all, history: false`,
+  maxAge: `milliseconds, e.g. ${DEFAULT_HISTORY_MAX_AGE} (the default, 5 minutes), or Infinity; for no history at all, history: false`,
+  maxBytes: `bytes, e.g. ${DEFAULT_HISTORY_MAX_BYTES} (the default, 8 MiB)`,
+  maxTotalBytes: `bytes, e.g. ${DEFAULT_HISTORY_MAX_TOTAL_BYTES} (the default, 32 MiB)`,
+};
+
+/** True for a history store (anything with `append`), false for options. */
+export function isHistoryStore(option: object): option is HistoryStore {
+  return typeof (option as Partial<HistoryStore>).append === 'function';
+}
+
+/**
+ * The `history` option of an EventStream: options are read as own keys and checked (known
+ * keys, positive bounds, bounds that agree, a Redis given as something Redis can be); a
+ * store is taken as it is.
+ */
+export function historyOptionOf(history: unknown): HistoryOption {
+  if (history === undefined || history === false) return history;
+  if (typeof history !== 'object' || history === null || Array.isArray(history)) {
+    throw new InvalidConfigError(`history must be options ({ maxEvents, maxAge, ... }), a history store, or false, got ${describe(history)}`);
+  }
+  if (isHistoryStore(history)) return history;
+  const options = ownOptions(history, 'history');
+  checkHistoryOptions(options);
+  return options as HistoryOptions;
+}
+
+function checkHistoryOptions(history: Record<string, unknown>): void {
+  assertKnownKeys(history, KNOWN_HISTORY_OPTIONS, 'history option');
+  for (const [name, kind] of Object.entries(HISTORY_NUMBERS)) {
+    const value = history[name];
+    if (value === undefined) continue;
+    // maxAge may be Infinity (keep until count or bytes evict); the others must be finite.
+    const ok =
+      typeof value === 'number' &&
+      value > 0 &&
+      (kind === 'integer' ? Number.isSafeInteger(value) : !Number.isNaN(value));
+    if (!ok) throw new InvalidConfigError(`history.${name} must be a positive ${kind}, got ${describe(value)}: ${HISTORY_FIX[name]}`);
+  }
+  // Only when both are given: maxTotalBytes alone below the default maxBytes is a normal,
+  // small store. Both given and contradicting means one of them is a mistake.
+  const { maxBytes, maxTotalBytes } = history as { maxBytes?: number; maxTotalBytes?: number };
+  if (maxBytes !== undefined && maxTotalBytes !== undefined && maxTotalBytes < maxBytes) {
+    throw new InvalidConfigError(
+      `history.maxTotalBytes (${maxTotalBytes}) is smaller than history.maxBytes (${maxBytes}), so one channel could never hold maxBytes: maxBytes bounds each channel and maxTotalBytes all of them; raise maxTotalBytes or lower maxBytes`,
+    );
+  }
+  assertOptionalString(history.keyPrefix, 'history.keyPrefix', "e.g. 'myapp:' (the default is 'gripstream:')");
+  const redis = history.redis;
+  if (redis === undefined) return;
+  const ok = typeof redis === 'string' ? /^rediss?:\/\/./.test(redis) : typeof redis === 'object' && redis !== null;
+  if (!ok) {
+    throw new InvalidConfigError(
+      `history.redis must be a redis:// or rediss:// URL, a list of them (a Cluster) or an ioredis client, got ${describe(redis)}: e.g. 'redis://127.0.0.1:6379'`,
+    );
+  }
+}
+
+/**
+ * The bounds of `new MemoryHistory(options)`, defaulted. A store made directly (not through
+ * an EventStream) is checked here too, more leniently than the option: any positive number.
+ */
+export function memoryHistoryLimits(options: HistoryOptions): MemoryHistoryLimits {
+  return {
+    maxEvents: limit(options.maxEvents, DEFAULT_HISTORY_MAX_EVENTS, 'history.maxEvents'),
+    maxAge: limit(options.maxAge, DEFAULT_HISTORY_MAX_AGE, 'history.maxAge'),
+    maxBytes: limit(options.maxBytes, DEFAULT_HISTORY_MAX_BYTES, 'history.maxBytes'),
+    maxTotalBytes: limit(options.maxTotalBytes, DEFAULT_HISTORY_MAX_TOTAL_BYTES, 'history.maxTotalBytes'),
+  };
+}
+
+function limit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidConfigError(`${name} must be a positive number (or Infinity), got ${describe(value)}: e.g. ${fallback} (the default)`);
+  }
+  return value;
+}
+
+export function assertOptionalString(value: unknown, name: string, example: string): void {
+  if (value !== undefined && typeof value !== 'string') {
+    throw new InvalidConfigError(`${name} must be a string, got ${describe(value)}: ${example}`);
+  }
+}
