@@ -1,6 +1,6 @@
 /**
  * `gripstream/edge`: the GRIP path for web-standard runtimes (Next.js's Edge runtime, workers).
- * Nothing imported from here reaches a `node:` module or `Buffer`; `test/edge/imports.test.ts`
+ * Nothing imported from here reaches a `node:` module or `Buffer`; `test/edge/web-runtime.test.ts`
  * bundles this entry for a neutral platform to keep it so.
  */
 export { EdgeEventStream, type EdgeEventStreamOptions } from './edge/EdgeEventStream.js';

@@ -64,7 +64,7 @@ export class Dispatcher {
     }
     const gripFrames: GripFrame[] | undefined =
       this.grip === undefined || this.engine.history === undefined ? undefined : [];
-    const pending = this.hand(name, checked, gripFrames);
+    const pending = this.publishToEngine(name, checked, gripFrames);
     // The in-memory path answers at once; awaiting only real promises saves a microtask.
     if (pending instanceof Promise) await pending;
     metrics.eventsPublished += checked.length;
@@ -81,7 +81,8 @@ export class Dispatcher {
     throw err;
   }
 
-  private hand(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {
+  /** The engine's publish, its store failures typed as HistoryError (thrown or rejected alike). */
+  private publishToEngine(channel: string, events: readonly CheckedEvent[], gripFrames: GripFrame[] | undefined): void | Promise<void> {
     try {
       const pending = this.engine.publish(channel, events, gripFrames);
       return pending instanceof Promise ? pending.catch(wrapHistoryError) : pending;
@@ -90,6 +91,7 @@ export class Dispatcher {
     }
   }
 }
+
 /** The proxy's failure after the history kept the batch: say that it was published anyway. */
 async function publishCommitted(grip: GripTransport, channel: string, frames: readonly GripFrame[]): Promise<void> {
   try {

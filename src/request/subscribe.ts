@@ -15,7 +15,7 @@ const RESUME_FAILED = 'resuming streams; they were sent history-truncated and we
 
 export interface Subscription {
   /** Call once when the client has gone; removes the subscriber from the bus. */
-  closed(): void;
+  release(): void;
   /**
    * Resolves when the history has been read and its replay started (the opening frames went
    * before it). The replay itself is written as the client reads it.
@@ -83,13 +83,13 @@ export function subscribe(
             debug('streaming %o (replay up to %d)', channels, cursor.upTo);
           })
         : NO_REPLAY;
-  let open = true;
+  let released = false;
   return {
     ready,
     // Once per stream, whoever ended it: the client, a slow-client drop, or close().
-    closed() {
-      if (!open) return;
-      open = false;
+    release() {
+      if (released) return;
+      released = true;
       subscriber.markClosed();
       ctx.bus.remove(subscriber);
       metrics.streamsOpen[transport]--;

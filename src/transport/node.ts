@@ -41,9 +41,9 @@ export async function serveStream(
   // Next.js may never emit the request's 'close'; the response's is reliable everywhere.
   const transport = req.httpVersionMajor === 2 ? 'http2' : 'http1';
   const subscription = subscribe(ctx, sink, subject, decision.channels, decision.lastEventId, transport);
-  // `on`, not `once`: `closed` runs its body once anyway, and `once` would hold a wrapper
+  // `on`, not `once`: `release` runs its body once anyway, and `once` would hold a wrapper
   // and its state per connection for as long as the stream is open.
-  res.on('close', subscription.closed);
+  res.on('close', subscription.release);
   await subscription.ready;
 }
 

@@ -29,7 +29,7 @@ export async function serveFetch(
   const sink = new WebStreamSink(ctx.subscriberHooks.maxBufferedBytes);
   sink.write(ctx.opening);
   const subscription = subscribe(ctx, sink, subject, decision.channels, decision.lastEventId, 'fetch');
-  sink.onClose(subscription.closed);
+  sink.onClose(subscription.release);
   // The client left: end quietly. Erroring the stream here would make the server running this
   // handler report an error for every ordinary disconnect (@hono/node-server logs each one).
   const signal = request.signal;
