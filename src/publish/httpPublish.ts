@@ -3,7 +3,7 @@ import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { bearerToken } from '../auth/tokenFromRequest.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
 import { GripPublishError, GripstreamError, TokenError } from '../errors.js';
-import { normalizeChannel } from '../request/channelName.js';
+import { normalizeChannel } from '../channelName.js';
 import type { ServerSentEvent } from '../types.js';
 import { checkBatch } from './checkEvent.js';
 import type { IdempotencyStore } from './IdempotencyStore.js';
@@ -169,7 +169,7 @@ function idKeys(byChannel: Map<string, ServerSentEvent[]>): string[] {
   return [...keys];
 }
 
-/** A channel name never holds a line feed (src/request/channelName.ts): the key is unambiguous. */
+/** A channel name never holds a line feed (src/channelName.ts): the key is unambiguous. */
 function idKey(channel: string, id: string): string {
   return `${channel}\n${id}`;
 }
