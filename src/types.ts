@@ -5,7 +5,7 @@ import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adap
 import type { MeterProvider } from '@opentelemetry/api';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
 import type { HistoryStore } from './history/HistoryStore.js';
-import type { RedisClientLike } from './redis/RedisClientLike.js';
+import type { RedisClientLike } from './redisClient.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
