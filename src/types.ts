@@ -6,6 +6,7 @@ import type { MeterProvider } from '@opentelemetry/api';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
 import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './redisClient.js';
+import type { RefusalStatus } from './errors.js';
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -308,4 +309,79 @@ export interface IncidentOptions {
   logger?: Logger | false;
   /** Called once per incident line, with the incident as data (for alerts, error trackers). */
   onIncident?: IncidentHook;
+}
+
+// --- request hooks (options of new EventStream()) ---
+
+/**
+ * A refused stream, as `authorize` (or a channel function, by throwing `StreamRefusedError`)
+ * may describe it. `reason` goes out as the one-line plain-text body and to `onRefused`, so it
+ * must only speak of the channels the client asked for.
+ */
+export interface StreamRefusal {
+  /** 401 when the client may succeed after (re)authenticating; 403 when this user never may. */
+  readonly status: RefusalStatus;
+  /** One line for the client (line breaks become spaces; at most `MAX_REASON_LENGTH` characters). */
+  readonly reason: string;
+  /**
+   * The `WWW-Authenticate` challenge of a 401 (default `Bearer`), e.g.
+   * `Bearer error="invalid_token", error_description="expired"` (RFC 6750).
+   */
+  readonly wwwAuthenticate?: string;
+}
+
+/**
+ * What `authorize` may answer: `true` lets the stream open; `false` refuses it with 403 and the
+ * default reason; a `StreamRefusal` refuses it with its own status and reason.
+ */
+export type AuthorizeResult = boolean | StreamRefusal;
+
+/** What `onConnect` and `onDisconnect` are told about a stream. */
+export interface ConnectionInfo {
+  /**
+   * The framework's own request: Express's `req` (or the `node:http` request), Koa's context,
+   * Fastify's request, Hono's context, or the WHATWG `Request` of a fetch handler.
+   */
+  req: FrameworkRequest;
+  /** The channels the stream listens on, after templates were filled. */
+  channels: readonly string[];
+  /** True when a GRIP proxy holds the connection and this process only answered once. */
+  proxied: boolean;
+}
+
+/** A stream request that was refused, as `onRefused` receives it. */
+export interface RefusalInfo {
+  /** The framework's own request (as in `ConnectionInfo`). */
+  req: FrameworkRequest;
+  /** The status sent: 401 or 403 from an access check, 400, 405, 406 or 503 for a bad or late request. */
+  status: number;
+  /** The one line sent as the body. */
+  reason: string;
+  /** The channels the request asked for, once they were known (not for a bad method or channel). */
+  channels: readonly string[] | undefined;
+}
+
+// Methods, not function properties: their parameters are checked bivariantly, so a hook may
+// type its request as the one framework it serves (`authorize(ctx: Koa.Context, channels)`).
+/** Functions gripstream calls around each stream request: options of `new EventStream()`. */
+export interface RequestHooks {
+  /**
+   * Decides whether the stream may open, once its channels are known and before anything is
+   * written. `true` opens it; `false` refuses with 403; `{ status: 401 | 403, reason }` refuses
+   * with that status and the reason as its one-line body (also thrown as `StreamRefusedError`).
+   * It receives the framework's own request (see `ConnectionInfo.req`).
+   */
+  authorize?(req: FrameworkRequest, channels: readonly string[]): AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * A stream opened (or a GRIP proxy was told to hold one). One that throws ends that stream;
+   * its error goes where the route's errors go (`next(err)`, or a 500).
+   */
+  onConnect?(info: ConnectionInfo): void;
+  /** A stream this process served directly has ended. One that throws is reported, never thrown. */
+  onDisconnect?(info: ConnectionInfo): void;
+  /**
+   * A stream request was refused (after the answer was decided, before it is sent): the place to
+   * count or log refusals. A throw from it is ignored; the refusal goes out anyway.
+   */
+  onRefused?(info: RefusalInfo): void;
 }

@@ -3,8 +3,7 @@ import type { StreamTokenOptions, SubscribeGate } from '../auth/subscribeGate.js
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { describeValue as describe } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
-import type { RequestHooks } from '../request/context.js';
-import type { EventStreamConfig, IncidentHook, IncidentOptions, Logger, MetricsOptions } from '../types.js';
+import type { EventStreamConfig, IncidentHook, IncidentOptions, Logger, MetricsOptions, RequestHooks } from '../types.js';
 import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_METRICS, MAX_TIMER_DELAY } from './defaults.js';
 import { engineSettingsOf, reliableHistoryOf, type EngineSettings } from './engine.js';
 import { assertGripReliableType, gripPrefixOf, gripSettingsOf, publisherFromSpec, type GripSettings } from './grip.js';
