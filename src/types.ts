@@ -385,3 +385,29 @@ export interface RequestHooks {
    */
   onRefused?(info: RefusalInfo): void;
 }
+
+// --- subscription tokens ---
+
+/**
+ * What a token grants, from its `gripstream` claim:
+ * `{ "gripstream": { "subscribe": ["room-1", "room-*"], "publish": ["room-*"] } }`.
+ * A list left out grants nothing of that kind.
+ */
+export interface TokenGrant {
+  /** Channel patterns the bearer may listen to. */
+  readonly subscribe: readonly string[];
+  /** Channel patterns the bearer may publish to. */
+  readonly publish: readonly string[];
+  /** The token's `sub`, when it has one (for logs and hooks). */
+  readonly subject: string | undefined;
+  /** The token's `exp`, in seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Where a request may bring its token; `false` turns a place off. */
+export interface TokenSources {
+  /** Cookie name (default `gripstream_token`), or `false` to ignore cookies. */
+  cookie?: string | false;
+  /** Query parameter (default `access_token`), or `false` to refuse tokens in URLs. */
+  query?: string | false;
+}
