@@ -411,3 +411,37 @@ export interface TokenSources {
   /** Query parameter (default `access_token`), or `false` to refuse tokens in URLs. */
   query?: string | false;
 }
+
+// --- createPublishHandler ---
+
+/** What the handler needs from its EventStream: the public publish call. */
+export interface BatchPublisher {
+  /** Publishes events to one channel, all or nothing (`EventStream#publishEvents`). */
+  publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void>;
+}
+
+/**
+ * Remembers which (channel, id) pairs were published, so that a retried publish request does
+ * not publish its events twice. A claim is taken before publishing and is `pending` until the
+ * publish succeeded (then `done` for the window) or failed (then released, so a retry publishes).
+ * A pending claim expires by itself: a process that died mid-publish does not block the id.
+ */
+export interface IdempotencyStore {
+  /**
+   * Answers the keys already `done`, and claims (as pending) every other key, unless one of
+   * them is pending elsewhere: then nothing is claimed and `pending` is true.
+   */
+  claim(keys: readonly string[], pendingMs: number): ClaimResult | Promise<ClaimResult>;
+  /** Marks claimed keys published; they stay known for `windowMs`. */
+  commit(keys: readonly string[], windowMs: number): void | Promise<void>;
+  /** Frees claimed keys after a failed publish. */
+  release(keys: readonly string[]): void | Promise<void>;
+}
+
+/** What a claim found: keys already published, and whether another publish holds one of them. */
+export interface ClaimResult {
+  /** Keys already published within the window: their events are skipped as duplicates. */
+  done: ReadonlySet<string>;
+  /** True when another publish holds one of the keys right now (nothing was claimed). */
+  pending: boolean;
+}
