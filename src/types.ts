@@ -8,6 +8,10 @@ import type { HistoryStore } from './history/HistoryStore.js';
 import type { RedisClientLike } from './redisClient.js';
 import type { RefusalStatus } from './errors.js';
 
+// The public types: what an app passes in and gets back. They sit at the root, below every
+// room, so config/ (which checks the options) reads them without importing the rooms that use
+// them; those rooms import them from here, and the public entry exports them as it always has.
+
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
   /** The SSE `event` field: the name the browser's `addEventListener` listens for. */
