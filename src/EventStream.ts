@@ -26,7 +26,7 @@ import type { ChannelPublisher } from './publish/ChannelPublisher.js';
 import { PublisherCache } from './publish/PublisherCache.js';
 import type { ChannelWritable } from './publish/ChannelWritable.js';
 import { Dispatcher } from './publish/Dispatcher.js';
-import { normalizeChannel } from './request/channelName.js';
+import { normalizeChannel } from './channelName.js';
 import { toChannelSpec, type ChannelSpec } from './request/channels.js';
 import type { RequestHooks, StreamContext } from './request/context.js';
 import { openingText } from './request/decide.js';

@@ -5,7 +5,12 @@ import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adap
 import type { MeterProvider } from '@opentelemetry/api';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
 import type { HistoryStore } from './history/HistoryStore.js';
-import type { RedisClientLike } from './redis/RedisClientLike.js';
+import type { RedisClientLike } from './redisClient.js';
+import type { RefusalStatus } from './errors.js';
+
+// The public types: what an app passes in and gets back. They sit at the root, below every
+// room, so config/ (which checks the options) reads them without importing the rooms that use
+// them; those rooms import them from here, and the public entry exports them as it always has.
 
 /** One Server-Sent Event as the publisher hands it over (any name, any data). */
 export interface ServerSentEvent {
@@ -237,4 +242,210 @@ export interface TokenVerifierOptions {
   algorithms?: readonly string[];
   /** Longest token accepted, in characters (default 4096); longer ones are refused unread. */
   maxTokenLength?: number;
+}
+
+// --- incidents: where failures are reported (options of new EventStream()) ---
+
+/**
+ * Where incident lines go: the shape Node apps already pass around. `console`, a `pino` or
+ * `winston` logger, or any object with these methods fits. Each line is ONE string argument,
+ * so every logger prints it as it is (pino puts it in `msg`).
+ */
+export interface Logger {
+  /** Something stopped working: a dependency down, failed publishes or reads, a hook that threw. */
+  error(message: string): unknown;
+  /** Something the server handled but an operator should know: clients dropped by the bound. */
+  warn(message: string): unknown;
+  /** Something works again: a dependency that answers after being down. */
+  info(message: string): unknown;
+  /** Accepted for the shape of common loggers; incidents are never written at this level. */
+  debug?(message: string): unknown;
+}
+
+/** The levels an incident line is written at. */
+export type IncidentLevel = 'error' | 'warn' | 'info';
+
+/**
+ * What went wrong (or right again). The `-down` / `-up` pairs are state changes, reported once
+ * per change; the others are occurrences, gathered into one report per burst.
+ */
+export type IncidentKind =
+  | 'redis-down'
+  | 'redis-up'
+  | 'grip-down'
+  | 'grip-up'
+  | 'grip-publish-failed'
+  | 'client-dropped'
+  | 'on-disconnect-threw'
+  | 'history-read-failed';
+
+/** One incident, as the `onIncident` hook receives it; `message` is the line the logger got. */
+export interface Incident {
+  /** What happened (see docs/operations.md for the list). */
+  kind: IncidentKind;
+  /** The logger method the line went to. */
+  level: IncidentLevel;
+  /** One line, starting with `gripstream:`. */
+  message: string;
+  /**
+   * How many occurrences this report stands for: 1 for a state change; for the other kinds
+   * the number gathered since the last report of that kind (the metrics count each one).
+   */
+  count: number;
+  /** The Redis or GRIP address concerned, when there is one (credentials removed). */
+  address?: string;
+  /** The first error of the burst, when there is one. */
+  error?: unknown;
+  /** When it was reported. */
+  at: Date;
+}
+
+/** The `onIncident` option. */
+export type IncidentHook = (incident: Incident) => void;
+
+/** How incidents reach the app (options of `new EventStream()`). */
+export interface IncidentOptions {
+  /**
+   * Where incident lines go: `console` (the default), a pino / winston logger, any object with
+   * `error`, `warn` and `info` methods, or `false` for none. Only incidents are written, each
+   * once (docs/operations.md lists them), so a healthy server writes nothing.
+   */
+  logger?: Logger | false;
+  /** Called once per incident line, with the incident as data (for alerts, error trackers). */
+  onIncident?: IncidentHook;
+}
+
+// --- request hooks (options of new EventStream()) ---
+
+/**
+ * A refused stream, as `authorize` (or a channel function, by throwing `StreamRefusedError`)
+ * may describe it. `reason` goes out as the one-line plain-text body and to `onRefused`, so it
+ * must only speak of the channels the client asked for.
+ */
+export interface StreamRefusal {
+  /** 401 when the client may succeed after (re)authenticating; 403 when this user never may. */
+  readonly status: RefusalStatus;
+  /** One line for the client (line breaks become spaces; at most `MAX_REASON_LENGTH` characters). */
+  readonly reason: string;
+  /**
+   * The `WWW-Authenticate` challenge of a 401 (default `Bearer`), e.g.
+   * `Bearer error="invalid_token", error_description="expired"` (RFC 6750).
+   */
+  readonly wwwAuthenticate?: string;
+}
+
+/**
+ * What `authorize` may answer: `true` lets the stream open; `false` refuses it with 403 and the
+ * default reason; a `StreamRefusal` refuses it with its own status and reason.
+ */
+export type AuthorizeResult = boolean | StreamRefusal;
+
+/** What `onConnect` and `onDisconnect` are told about a stream. */
+export interface ConnectionInfo {
+  /**
+   * The framework's own request: Express's `req` (or the `node:http` request), Koa's context,
+   * Fastify's request, Hono's context, or the WHATWG `Request` of a fetch handler.
+   */
+  req: FrameworkRequest;
+  /** The channels the stream listens on, after templates were filled. */
+  channels: readonly string[];
+  /** True when a GRIP proxy holds the connection and this process only answered once. */
+  proxied: boolean;
+}
+
+/** A stream request that was refused, as `onRefused` receives it. */
+export interface RefusalInfo {
+  /** The framework's own request (as in `ConnectionInfo`). */
+  req: FrameworkRequest;
+  /** The status sent: 401 or 403 from an access check, 400, 405, 406 or 503 for a bad or late request. */
+  status: number;
+  /** The one line sent as the body. */
+  reason: string;
+  /** The channels the request asked for, once they were known (not for a bad method or channel). */
+  channels: readonly string[] | undefined;
+}
+
+// Methods, not function properties: their parameters are checked bivariantly, so a hook may
+// type its request as the one framework it serves (`authorize(ctx: Koa.Context, channels)`).
+/** Functions gripstream calls around each stream request: options of `new EventStream()`. */
+export interface RequestHooks {
+  /**
+   * Decides whether the stream may open, once its channels are known and before anything is
+   * written. `true` opens it; `false` refuses with 403; `{ status: 401 | 403, reason }` refuses
+   * with that status and the reason as its one-line body (also thrown as `StreamRefusedError`).
+   * It receives the framework's own request (see `ConnectionInfo.req`).
+   */
+  authorize?(req: FrameworkRequest, channels: readonly string[]): AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * A stream opened (or a GRIP proxy was told to hold one). One that throws ends that stream;
+   * its error goes where the route's errors go (`next(err)`, or a 500).
+   */
+  onConnect?(info: ConnectionInfo): void;
+  /** A stream this process served directly has ended. One that throws is reported, never thrown. */
+  onDisconnect?(info: ConnectionInfo): void;
+  /**
+   * A stream request was refused (after the answer was decided, before it is sent): the place to
+   * count or log refusals. A throw from it is ignored; the refusal goes out anyway.
+   */
+  onRefused?(info: RefusalInfo): void;
+}
+
+// --- subscription tokens ---
+
+/**
+ * What a token grants, from its `gripstream` claim:
+ * `{ "gripstream": { "subscribe": ["room-1", "room-*"], "publish": ["room-*"] } }`.
+ * A list left out grants nothing of that kind.
+ */
+export interface TokenGrant {
+  /** Channel patterns the bearer may listen to. */
+  readonly subscribe: readonly string[];
+  /** Channel patterns the bearer may publish to. */
+  readonly publish: readonly string[];
+  /** The token's `sub`, when it has one (for logs and hooks). */
+  readonly subject: string | undefined;
+  /** The token's `exp`, in seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Where a request may bring its token; `false` turns a place off. */
+export interface TokenSources {
+  /** Cookie name (default `gripstream_token`), or `false` to ignore cookies. */
+  cookie?: string | false;
+  /** Query parameter (default `access_token`), or `false` to refuse tokens in URLs. */
+  query?: string | false;
+}
+
+// --- createPublishHandler ---
+
+/** What the handler needs from its EventStream: the public publish call. */
+export interface BatchPublisher {
+  /** Publishes events to one channel, all or nothing (`EventStream#publishEvents`). */
+  publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void>;
+}
+
+/**
+ * Remembers which (channel, id) pairs were published, so that a retried publish request does
+ * not publish its events twice. A claim is taken before publishing and is `pending` until the
+ * publish succeeded (then `done` for the window) or failed (then released, so a retry publishes).
+ * A pending claim expires by itself: a process that died mid-publish does not block the id.
+ */
+export interface IdempotencyStore {
+  /**
+   * Answers the keys already `done`, and claims (as pending) every other key, unless one of
+   * them is pending elsewhere: then nothing is claimed and `pending` is true.
+   */
+  claim(keys: readonly string[], pendingMs: number): ClaimResult | Promise<ClaimResult>;
+  /** Marks claimed keys published; they stay known for `windowMs`. */
+  commit(keys: readonly string[], windowMs: number): void | Promise<void>;
+  /** Frees claimed keys after a failed publish. */
+  release(keys: readonly string[]): void | Promise<void>;
+}
+
+/** What a claim found: keys already published, and whether another publish holds one of them. */
+export interface ClaimResult {
+  /** Keys already published within the window: their events are skipped as duplicates. */
+  done: ReadonlySet<string>;
+  /** True when another publish holds one of the keys right now (nothing was claimed). */
+  pending: boolean;
 }

@@ -1,27 +1,8 @@
 import { InvalidConfigError, type RefusalStatus, type StreamRefusedError } from '../errors.js';
+import type { StreamRefusal } from '../types.js';
 
-/**
- * A refused stream, as `authorize` (or a channel function, by throwing `StreamRefusedError`)
- * may describe it. `reason` goes out as the one-line plain-text body and to `onRefused`, so it
- * must only speak of the channels the client asked for.
- */
-export interface StreamRefusal {
-  /** 401 when the client may succeed after (re)authenticating; 403 when this user never may. */
-  readonly status: RefusalStatus;
-  /** One line for the client (line breaks become spaces; at most `MAX_REASON_LENGTH` characters). */
-  readonly reason: string;
-  /**
-   * The `WWW-Authenticate` challenge of a 401 (default `Bearer`), e.g.
-   * `Bearer error="invalid_token", error_description="expired"` (RFC 6750).
-   */
-  readonly wwwAuthenticate?: string;
-}
-
-/**
- * What `authorize` may answer: `true` lets the stream open; `false` refuses it with 403 and the
- * default reason; a `StreamRefusal` refuses it with its own status and reason.
- */
-export type AuthorizeResult = boolean | StreamRefusal;
+// What `authorize` may answer is a public option type, defined in types.ts where config/ reads it.
+export type { AuthorizeResult, StreamRefusal } from '../types.js';
 
 /** Longer reasons are cut: the body of a refusal is one short line, never a dump of state. */
 export const MAX_REASON_LENGTH = 200;

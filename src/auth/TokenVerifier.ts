@@ -11,6 +11,7 @@ import {
 import { InvalidConfigError, TokenError } from '../errors.js';
 import { grantOf, type TokenGrant } from './claims.js';
 import { resolveTokenVerifierOptions } from '../config/tokenVerifier.js';
+import { markTokenVerifierPrototype } from '../config/tokenVerifierMark.js';
 import type { TokenVerifierOptions } from '../types.js';
 
 /** Milliseconds a JWKS URL has to answer before the request gets 503. */
@@ -103,6 +104,9 @@ export class TokenVerifier {
     return new TokenError('ERR_TOKEN_MALFORMED', 401, 'the token could not be read', { cause: err });
   }
 }
+
+// The option readers of config/ (below auth/) recognise a verifier by this mark (tokens, createPublishHandler).
+markTokenVerifierPrototype(TokenVerifier.prototype);
 
 function claimFailure(err: InstanceType<typeof joseErrors.JWTClaimValidationFailed>): TokenError {
   if (err.claim === 'nbf') {

@@ -1,4 +1,8 @@
 import { TokenError } from '../errors.js';
+import type { TokenGrant } from '../types.js';
+
+// What a token grants is public (verify's answer); defined in types.ts, beside the options that use it.
+export type { TokenGrant } from '../types.js';
 
 /** The JWT claim gripstream reads its grants from. */
 export const GRANT_CLAIM = 'gripstream';
@@ -8,22 +12,6 @@ export const MAX_PATTERNS = 100;
 
 /** A channel pattern is at most this long (a channel name is at most 255 bytes). */
 const MAX_PATTERN_LENGTH = 255;
-
-/**
- * What a token grants, from its `gripstream` claim:
- * `{ "gripstream": { "subscribe": ["room-1", "room-*"], "publish": ["room-*"] } }`.
- * A list left out grants nothing of that kind.
- */
-export interface TokenGrant {
-  /** Channel patterns the bearer may listen to. */
-  readonly subscribe: readonly string[];
-  /** Channel patterns the bearer may publish to. */
-  readonly publish: readonly string[];
-  /** The token's `sub`, when it has one (for logs and hooks). */
-  readonly subject: string | undefined;
-  /** The token's `exp`, in seconds since the epoch. */
-  readonly expiresAt: number;
-}
 
 /** Reads the grant out of a verified payload; a claim of the wrong shape refuses the token. */
 export function grantOf(payload: Record<string, unknown>): TokenGrant {

@@ -1,8 +1,8 @@
 import { SignJWT, importPKCS8, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { InvalidConfigError } from '../errors.js';
-import { normalizeChannel } from '../request/channelName.js';
+import { normalizeChannel } from '../channelName.js';
 import { GRANT_CLAIM, MAX_PATTERNS } from './claims.js';
-import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
+import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from '../config/keys.js';
 import { DEFAULT_TOKEN_ALGORITHM, DEFAULT_TOKEN_LIFETIME } from '../config/defaults.js';
 
 /** Longest lifetime `mintToken` accepts, in seconds (a day): these are meant to be short-lived. */

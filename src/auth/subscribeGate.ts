@@ -1,3 +1,4 @@
+import type { SubscribeGate } from '../config/tokens.js';
 import { TokenError } from '../errors.js';
 import { grantsAll } from './channelPattern.js';
 import type { TokenGrant } from './claims.js';
@@ -10,11 +11,8 @@ export interface StreamTokenOptions extends TokenSources {
   verifier: TokenVerifier;
 }
 
-/** What the request side holds: the verifier and the resolved places to look. */
-export interface SubscribeGate {
-  readonly verifier: TokenVerifier;
-  readonly sources: Required<TokenSources>;
-}
+// The `tokens` option, resolved by config/tokens.ts: what the request side holds.
+export type { SubscribeGate } from '../config/tokens.js';
 
 /**
  * The token gate of a stream, run after the route's channels and `authorize` decided: the

@@ -1,13 +1,8 @@
 import { TokenError } from '../errors.js';
+import type { TokenSources } from '../types.js';
 
-
-/** Where a request may bring its token; `false` turns a place off. */
-export interface TokenSources {
-  /** Cookie name (default `gripstream_token`), or `false` to ignore cookies. */
-  cookie?: string | false;
-  /** Query parameter (default `access_token`), or `false` to refuse tokens in URLs. */
-  query?: string | false;
-}
+// A public option type (part of the `tokens` option), defined in types.ts where config/ reads it.
+export type { TokenSources } from '../types.js';
 
 /** The little of a request the token lookup reads. */
 export interface TokenRequest {

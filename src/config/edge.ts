@@ -1,7 +1,6 @@
 import type { Publisher } from '@fanoutio/grip';
 import { InvalidConfigError } from '../errors.js';
-import type { RequestHooks } from '../request/context.js';
-import type { GripPublisherSpec } from '../types.js';
+import type { GripPublisherSpec, RequestHooks } from '../types.js';
 import { DEFAULT_GRIP_PREFIX, DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, MAX_TIMER_DELAY } from './defaults.js';
 import { publisherFromSpec } from './grip.js';
 import { assertKnownKeys } from './knownKeys.js';

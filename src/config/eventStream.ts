@@ -1,12 +1,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
-import type { StreamTokenOptions, SubscribeGate } from '../auth/subscribeGate.js';
-import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { describeValue as describe } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
-import type { IncidentHook, IncidentOptions } from '../ops/incidents.js';
-import type { Logger } from '../ops/logger.js';
-import type { RequestHooks } from '../request/context.js';
-import type { EventStreamConfig, MetricsOptions } from '../types.js';
+import type { EventStreamConfig, IncidentHook, IncidentOptions, Logger, MetricsOptions, RequestHooks } from '../types.js';
 import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_METRICS, MAX_TIMER_DELAY } from './defaults.js';
 import { engineSettingsOf, reliableHistoryOf, type EngineSettings } from './engine.js';
 import { assertGripReliableType, gripPrefixOf, gripSettingsOf, publisherFromSpec, type GripSettings } from './grip.js';
@@ -16,7 +11,7 @@ import { resolveLogger } from './logger.js';
 import { ownOptions } from './ownOptions.js';
 import { presenceOptionOf } from './presence.js';
 import { redisOptionOf } from './redis.js';
-import { subscribeGateOf } from './tokens.js';
+import { subscribeGateOf, type SubscribeGate } from './tokens.js';
 
 /**
  * Every option `new EventStream()` knows. An unknown key is refused: in JavaScript a typo
@@ -45,8 +40,12 @@ export const KNOWN_OPTIONS: readonly string[] = [
 
 const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused', 'onIncident'] as const;
 
-/** What `new EventStream(options)` accepts: EventStreamOptions from its parts (EventStream.ts, which declares it, imports this file). */
-export type EventStreamInput = EventStreamConfig & RequestHooks & IncidentOptions & { tokens?: TokenVerifier | StreamTokenOptions };
+/**
+ * What `new EventStream(options)` accepts: EventStreamOptions from its parts (EventStream.ts,
+ * which declares it, imports this file). `tokens` names the TokenVerifier class of auth/, above
+ * this layer: it is read as it comes and recognised by subscribeGateOf.
+ */
+export type EventStreamInput = EventStreamConfig & RequestHooks & IncidentOptions & { tokens?: unknown };
 
 /** Metrics as the EventStream wires them. */
 export interface MetricsSettings {

@@ -1,7 +1,7 @@
 import { Publisher } from '@fanoutio/grip';
 import { describeValue as describe } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
-import { FORBIDDEN_IN_CHANNEL } from '../request/channelName.js';
+import { FORBIDDEN_IN_CHANNEL } from '../channelName.js';
 import { isWellFormed } from '../sse/eventId.js';
 import type { GripPublisherSpec } from '../types.js';
 import { DEFAULT_GRIP_PREFIX } from './defaults.js';

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../errors.js';
-import type { Logger } from '../ops/logger.js';
+import type { Logger } from '../types.js';
 import { DEFAULT_LOGGER } from './defaults.js';
 
 const REQUIRED = ['error', 'warn', 'info'] as const;

@@ -1,6 +1,6 @@
 import { describeValue } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
-import type { RedisClientLike } from '../redis/RedisClientLike.js';
+import type { RedisClientLike } from '../redisClient.js';
 import type { RedisEngineOptions } from '../types.js';
 import { DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX } from './defaults.js';
 import { assertOptionalString, isHistoryStore, type HistoryOption } from './history.js';

@@ -1,5 +1,5 @@
 import type { CryptoKey, JWK, KeyObject } from 'jose';
-import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from '../auth/keys.js';
+import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
 import { InvalidConfigError } from '../errors.js';
 import type { TokenVerifierOptions } from '../types.js';
 import { DEFAULT_CLOCK_TOLERANCE, DEFAULT_MAX_TOKEN_LENGTH } from './defaults.js';

@@ -4,7 +4,7 @@ import { Incidents } from '../ops/incidents.js';
 import { resolveEdgeOptions } from '../config/edge.js';
 import { GripTransport } from '../grip/GripTransport.js';
 import { checkBatch } from '../publish/checkEvent.js';
-import { normalizeChannel } from '../request/channelName.js';
+import { normalizeChannel } from '../channelName.js';
 import { toChannelSpec, type ChannelSpec } from '../request/channels.js';
 import type { AuthorizeResult } from '../access/refusal.js';
 import type { ConnectionInfo, RefusalInfo } from '../request/context.js';

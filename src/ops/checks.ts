@@ -1,7 +1,7 @@
 import { redactSecrets } from '../redact.js';
 import type { Publisher } from '@fanoutio/grip';
 import type { HistoryStore } from '../history/HistoryStore.js';
-import type { RedisClientLike } from '../redis/RedisClientLike.js';
+import type { RedisClientLike } from '../redisClient.js';
 import { RedisHistory } from '../redis/RedisHistory.js';
 import type { RedisLink } from '../redis/RedisLink.js';
 import type { DependencyCheck } from './health.js';

@@ -1,55 +1,8 @@
 import { callApp, ignoreRejection } from '../appCallback.js';
-import type { IncidentLevel, Logger } from './logger.js';
+import type { Incident, IncidentHook, IncidentKind, IncidentLevel, Logger } from '../types.js';
 
-/**
- * What went wrong (or right again). The `-down` / `-up` pairs are state changes, reported once
- * per change; the others are occurrences, gathered into one report per burst.
- */
-export type IncidentKind =
-  | 'redis-down'
-  | 'redis-up'
-  | 'grip-down'
-  | 'grip-up'
-  | 'grip-publish-failed'
-  | 'client-dropped'
-  | 'on-disconnect-threw'
-  | 'history-read-failed';
-
-/** One incident, as the `onIncident` hook receives it; `message` is the line the logger got. */
-export interface Incident {
-  /** What happened (see docs/operations.md for the list). */
-  kind: IncidentKind;
-  /** The logger method the line went to. */
-  level: IncidentLevel;
-  /** One line, starting with `gripstream:`. */
-  message: string;
-  /**
-   * How many occurrences this report stands for: 1 for a state change; for the other kinds
-   * the number gathered since the last report of that kind (the metrics count each one).
-   */
-  count: number;
-  /** The Redis or GRIP address concerned, when there is one (credentials removed). */
-  address?: string;
-  /** The first error of the burst, when there is one. */
-  error?: unknown;
-  /** When it was reported. */
-  at: Date;
-}
-
-/** The `onIncident` option. */
-export type IncidentHook = (incident: Incident) => void;
-
-/** How incidents reach the app (options of `new EventStream()`). */
-export interface IncidentOptions {
-  /**
-   * Where incident lines go: `console` (the default), a pino / winston logger, any object with
-   * `error`, `warn` and `info` methods, or `false` for none. Only incidents are written, each
-   * once (docs/operations.md lists them), so a healthy server writes nothing.
-   */
-  logger?: Logger | false;
-  /** Called once per incident line, with the incident as data (for alerts, error trackers). */
-  onIncident?: IncidentHook;
-}
+// The incident option types are public option types, defined in types.ts where config/ reads them.
+export type { Incident, IncidentHook, IncidentKind, IncidentOptions } from '../types.js';
 
 /** An occurrence: how to say it, given how many were gathered. */
 interface Occurrence {

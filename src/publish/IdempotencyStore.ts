@@ -1,28 +1,8 @@
-/**
- * Remembers which (channel, id) pairs were published, so that a retried publish request does
- * not publish its events twice. A claim is taken before publishing and is `pending` until the
- * publish succeeded (then `done` for the window) or failed (then released, so a retry publishes).
- * A pending claim expires by itself: a process that died mid-publish does not block the id.
- */
-export interface IdempotencyStore {
-  /**
-   * Answers the keys already `done`, and claims (as pending) every other key, unless one of
-   * them is pending elsewhere: then nothing is claimed and `pending` is true.
-   */
-  claim(keys: readonly string[], pendingMs: number): ClaimResult | Promise<ClaimResult>;
-  /** Marks claimed keys published; they stay known for `windowMs`. */
-  commit(keys: readonly string[], windowMs: number): void | Promise<void>;
-  /** Frees claimed keys after a failed publish. */
-  release(keys: readonly string[]): void | Promise<void>;
-}
+import type { ClaimResult, IdempotencyStore } from '../types.js';
 
-/** What a claim found: keys already published, and whether another publish holds one of them. */
-export interface ClaimResult {
-  /** Keys already published within the window: their events are skipped as duplicates. */
-  done: ReadonlySet<string>;
-  /** True when another publish holds one of the keys right now (nothing was claimed). */
-  pending: boolean;
-}
+// The store's interface is a public option type (createPublishHandler's idempotency.store),
+// defined in types.ts where config/ reads it.
+export type { ClaimResult, IdempotencyStore } from '../types.js';
 
 interface Entry {
   state: 'pending' | 'done';

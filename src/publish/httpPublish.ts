@@ -1,12 +1,11 @@
 import { grantsAll } from '../auth/channelPattern.js';
-import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import { bearerToken } from '../auth/tokenFromRequest.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
 import { GripPublishError, GripstreamError, TokenError } from '../errors.js';
-import { normalizeChannel } from '../request/channelName.js';
-import type { ServerSentEvent } from '../types.js';
+import { normalizeChannel } from '../channelName.js';
+import type { TokenVerifierLike } from '../config/tokenVerifierMark.js';
+import type { BatchPublisher, IdempotencyStore, ServerSentEvent } from '../types.js';
 import { checkBatch } from './checkEvent.js';
-import type { IdempotencyStore } from './IdempotencyStore.js';
 
 /** How long a claim of an id lasts while its publish runs, in ms: a crashed publisher frees it then. */
 const PENDING_MS = 30_000;
@@ -27,16 +26,13 @@ export interface PublishReply {
   body: string;
 }
 
-/** What the handler needs from its EventStream: the public publish call. */
-export interface BatchPublisher {
-  /** Publishes events to one channel, all or nothing (`EventStream#publishEvents`). */
-  publishEvents(channel: string, events: readonly ServerSentEvent[]): Promise<void>;
-}
+// A public option type (createPublishHandler's first argument), defined in types.ts where config/ reads it.
+export type { BatchPublisher } from '../types.js';
 
 /** The handler's settings, resolved. */
 export interface PublishSettings {
   readonly publisher: BatchPublisher;
-  readonly verifier: TokenVerifier;
+  readonly verifier: TokenVerifierLike;
   readonly maxBodyBytes: number;
   readonly maxEvents: number;
   readonly idempotency: { readonly store: IdempotencyStore; readonly windowMs: number } | undefined;
@@ -169,7 +165,7 @@ function idKeys(byChannel: Map<string, ServerSentEvent[]>): string[] {
   return [...keys];
 }
 
-/** A channel name never holds a line feed (src/request/channelName.ts): the key is unambiguous. */
+/** A channel name never holds a line feed (src/channelName.ts): the key is unambiguous. */
 function idKey(channel: string, id: string): string {
   return `${channel}\n${id}`;
 }

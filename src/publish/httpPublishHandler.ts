@@ -1,13 +1,14 @@
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { NextFunction, StreamRequest, StreamResponse } from '../types.js';
-import { resolvePublishHandlerOptions } from '../config/publishHandler.js';
+import { publishHandlerOptionsOf } from '../config/publishHandler.js';
 import {
   handlePublish,
   type BatchPublisher,
   type PublishReply,
   type PublishRequest,
+  type PublishSettings,
 } from './httpPublish.js';
-import type { IdempotencyStore } from './IdempotencyStore.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from './IdempotencyStore.js';
 
 /** Options of `createPublishHandler`. */
 export interface PublishHandlerOptions {
@@ -40,6 +41,20 @@ export interface PublishHandler {
   (req: StreamRequest, res: StreamResponse, next?: NextFunction): Promise<void>;
   /** The same endpoint for a WHATWG `Request`. */
   fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * `createPublishHandler(publisher, options)`'s arguments, checked and defaulted (config/), with
+ * the handler's own parts built: retries are recognised in this process's memory unless a
+ * store is given or `idempotency: false`.
+ */
+export function resolvePublishHandlerOptions(publisher: BatchPublisher, options: unknown): PublishSettings {
+  const settings = publishHandlerOptionsOf(publisher, options);
+  const { idempotency } = settings;
+  return {
+    ...settings,
+    idempotency: idempotency && { store: idempotency.store ?? new MemoryIdempotencyStore(), windowMs: idempotency.windowMs },
+  };
 }
 
 /** Past this many unread bytes after a 413, the connection is cut instead of drained. */

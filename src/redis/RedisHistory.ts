@@ -1,7 +1,7 @@
 import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../config/defaults.js';
 import { redisKeyPrefixOf } from '../config/redis.js';
-import type { RedisClientLike } from './RedisClientLike.js';
+import type { RedisClientLike } from '../redisClient.js';
 import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
 import type { StreamPlan, StreamPlanner } from '../history/StreamPlan.js';
 import { replayByCursor, type ShardedReplay } from './cursorReplay.js';

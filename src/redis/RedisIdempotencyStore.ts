@@ -1,5 +1,5 @@
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
-import type { ClaimResult, IdempotencyStore } from '../publish/IdempotencyStore.js';
+import type { ClaimResult, IdempotencyStore } from '../types.js';
 import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
 
 /** Options of `RedisIdempotencyStore`. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.js';
 import { ioredisInstalled } from './ioredisInstalled.js';
 import { isLateRefusal } from './scripts/deadline.js';
-import type { RedisClientLike, RedisSubscriberLike } from './RedisClientLike.js';
+import type { RedisClientLike, RedisSubscriberLike } from '../redisClient.js';
 import { now, type Metrics } from '../ops/Metrics.js';
 import { redisConnectionOf, redisNodeOf } from '../config/redis.js';
 

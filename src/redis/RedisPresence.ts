@@ -14,9 +14,6 @@ const FLUSH_MS = 100;
 /** An instance silent this many TTLs is forgotten (its entry removed from the instance set). */
 const FORGET_AFTER_TTLS = 20;
 
-// The public entry has always exported the option's type from here.
-export type { PresenceOptions } from '../types.js';
-
 /**
  * Subscriber counts of every instance, kept in Redis so that reading one is one small read,
  * never a question to every instance (which waits on the slowest and breaks as instances come

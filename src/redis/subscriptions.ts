@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { ChannelFeed } from './ChannelFeed.js';
 import type { RedisKeys } from './keys.js';
 import { decodeBatch } from './message.js';
-import type { RedisSubscriberLike } from './RedisClientLike.js';
+import type { RedisSubscriberLike } from '../redisClient.js';
 import type { RedisLink } from './RedisLink.js';
 
 const debug = createDebug('gripstream:redis');

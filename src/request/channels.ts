@@ -2,7 +2,7 @@ import { InvalidChannelError } from '../errors.js';
 import type { ChannelList } from '../types.js';
 import type { RequestView } from './RequestView.js';
 import { describeValue, quote } from '../describeValue.js';
-import { FORBIDDEN_IN_CHANNEL, MAX_CHANNEL_BYTES, normalizeChannel } from './channelName.js';
+import { FORBIDDEN_IN_CHANNEL, MAX_CHANNEL_BYTES, normalizeChannel } from '../channelName.js';
 import { isWellFormed } from '../sse/eventId.js';
 import { utf8Length } from '../sse/utf8.js';
 

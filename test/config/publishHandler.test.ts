@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../src/auth/TokenVerifier.js';
 import { DEFAULT_IDEMPOTENCY_WINDOW, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENTS } from '../../src/config/defaults.js';
-import { resolvePublishHandlerOptions } from '../../src/config/publishHandler.js';
+import { resolvePublishHandlerOptions } from '../../src/publish/httpPublishHandler.js';
 import { MemoryIdempotencyStore } from '../../src/publish/IdempotencyStore.js';
 import { configError } from './configError.js';
 

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream, FROM_START, GripPublishError, RedisHistory } from '../../src/index.js';
 import { GripTransport } from '../../src/grip/GripTransport.js';
 import { decodeGripId, encodeGripId } from '../../src/grip/gripId.js';
-import { normalizeChannel } from '../../src/request/channelName.js';
+import { normalizeChannel } from '../../src/channelName.js';
 import { isValidEventId } from '../../src/sse/eventId.js';
 import { freePortPair } from '../support/ports.js';
 import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';

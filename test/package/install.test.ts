@@ -114,7 +114,7 @@ test('the tarball ships dist (ESM, CommonJS, declarations), LICENSE, README and 
     'CHANGELOG.md',
     'dist/index.js',
     'dist/index.d.ts',
-    'dist/redis/RedisClientLike.d.ts',
+    'dist/redisClient.d.ts',
     'dist/cjs/package.json',
     'dist/cjs/index.js',
     'dist/cjs/index.d.ts',

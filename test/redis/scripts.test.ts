@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisTimeoutError } from '../../src/errors.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { decodeBatch, type BatchMessage } from '../../src/redis/message.js';
-import type { RedisSubscriberLike } from '../../src/redis/RedisClientLike.js';
+import type { RedisSubscriberLike } from '../../src/redisClient.js';
 import { RedisLink } from '../../src/redis/RedisLink.js';
 import { aliveArgs, aliveKeys, ALIVE_SCRIPT, decodeAliveReply } from '../../src/redis/scripts/alive.js';
 import { appendArgs, appendKeys, appendScript, decodeAppendReply, type AppendKeys, type PublishCommand } from '../../src/redis/scripts/append.js';

@@ -1,7 +1,7 @@
-import { describeValue, quote } from '../describeValue.js';
-import { InvalidChannelError } from '../errors.js';
-import { isWellFormed } from '../sse/eventId.js';
-import { utf8Length } from '../sse/utf8.js';
+import { describeValue, quote } from './describeValue.js';
+import { InvalidChannelError } from './errors.js';
+import { isWellFormed } from './sse/eventId.js';
+import { utf8Length } from './sse/utf8.js';
 
 /** GRIP carries channel names in headers; 255 bytes keeps them well inside header limits. */
 export const MAX_CHANNEL_BYTES = 255;

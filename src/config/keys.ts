@@ -1,5 +1,8 @@
 import { InvalidConfigError } from '../errors.js';
 
+// Pure checks of key material, read by both sides of a token: TokenVerifier's options
+// (config/tokenVerifier.ts) and mintToken (auth/), which imports them from here.
+
 /** Algorithms a shared secret signs with. */
 export const HMAC_ALGORITHMS: readonly string[] = ['HS256', 'HS384', 'HS512'];
 /** Algorithms a key pair signs with. `none` is in neither list: an unsigned token is never accepted. */

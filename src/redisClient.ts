@@ -1,3 +1,6 @@
+// A public option type (the `client` a user may pass to `redis` and RedisHistory), so it sits at
+// the root: config/ and types.ts read it without reaching up into redis/, which imports it from here.
+
 /**
  * The part of a Redis client that gripstream calls, typed by shape so that the published
  * declarations never import the optional peer `ioredis`: an app without it still compiles
