@@ -19,7 +19,7 @@ import type { Presence } from './engine/Presence.js';
 import { engineFor } from './createEngine.js';
 import { RedisEngine } from './redis/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
-import { Metrics } from './ops/Metrics.js';
+import { Metrics } from './telemetry/Metrics.js';
 import { wireMetrics } from './ops/wireMetrics.js';
 import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
 import type { ChannelPublisher } from './publish/ChannelPublisher.js';
@@ -35,7 +35,7 @@ import { dependencyChecks } from './ops/checks.js';
 import { Drain, drainWindowOf } from './ops/drain.js';
 import { HealthMonitor, readyTimeoutOf, type HealthReport } from './ops/health.js';
 import { DEFAULT_DRAIN_MS } from './config/defaults.js';
-import { Incidents, type IncidentOptions } from './ops/incidents.js';
+import { Incidents, type IncidentOptions } from './telemetry/incidents.js';
 import { checkProbeKind, probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,

@@ -1,7 +1,7 @@
 export { EventStream, type EventStreamOptions, type CloseOptions, type ReadyOptions } from './EventStream.js';
 export type { HealthReport, DependencyHealth, DependencyState } from './ops/health.js';
-export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './ops/incidents.js';
-export type { Logger, IncidentLevel } from './ops/logger.js';
+export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './telemetry/incidents.js';
+export type { Logger, IncidentLevel } from './telemetry/logger.js';
 export type { ProbeKind, ProbeHandler } from './ops/probes.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';

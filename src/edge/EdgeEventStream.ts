@@ -1,6 +1,6 @@
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from '../adapters/hono.js';
 import type { AccessGate } from '../access/gate.js';
-import { Incidents } from '../ops/incidents.js';
+import { Incidents } from '../telemetry/incidents.js';
 import { resolveEdgeOptions } from '../config/edge.js';
 import { GripTransport } from '../grip/GripTransport.js';
 import { checkBatch } from '../publish/checkEvent.js';
@@ -9,7 +9,7 @@ import { toChannelSpec, type ChannelSpec } from '../request/channels.js';
 import type { AuthorizeResult } from '../access/refusal.js';
 import type { ConnectionInfo, RefusalInfo } from '../request/context.js';
 import { decideStream, type DecideContext } from '../request/decide.js';
-import { Metrics } from '../ops/Metrics.js';
+import { Metrics } from '../telemetry/Metrics.js';
 import { viewOfFetchRequest } from '../request/RequestView.js';
 import { encodeEvent } from '../sse/encode.js';
 import { refusalResponse } from '../transport/refusal.js';

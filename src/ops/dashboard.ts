@@ -4,7 +4,7 @@ import { encodeCheckedEvent } from '../sse/encode.js';
 import { refuse } from '../transport/refusal.js';
 import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
 import type { RequestHooks } from '../request/context.js';
-import { DROP_REASONS, type Metrics } from './Metrics.js';
+import { DROP_REASONS, type Metrics } from '../telemetry/Metrics.js';
 import { dashboardPage } from './dashboardPage.js';
 import { DEFAULT_DASHBOARD_INTERVAL, DEFAULT_DASHBOARD_TOP } from '../config/defaults.js';
 

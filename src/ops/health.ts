@@ -1,8 +1,8 @@
 import { DEFAULT_READY_TIMEOUT, MAX_TIMER_DELAY } from '../config/defaults.js';
 import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, UnreachableError } from '../errors.js';
-import { reasonOf, type Incidents } from './incidents.js';
-import type { DependencyKind, LinkState, Metrics } from './Metrics.js';
+import { reasonOf, type Incidents } from '../telemetry/incidents.js';
+import type { DependencyKind, LinkState, Metrics } from '../telemetry/Metrics.js';
 
 /** `up`: answered at the last check; `down`: did not; `unknown`: not checked yet. */
 export type DependencyState = 'up' | 'down' | 'unknown';

@@ -5,7 +5,7 @@ import { RedisEngine } from '../redis/RedisEngine.js';
 import { MemoryHistory } from '../memory/MemoryHistory.js';
 import { RedisHistory } from '../redis/RedisHistory.js';
 import type { HealthMonitor } from './health.js';
-import type { Metrics, MetricsViews } from './Metrics.js';
+import type { Metrics, MetricsViews } from '../telemetry/Metrics.js';
 import { registerOpenTelemetry } from './otel.js';
 
 /** What an EventStream's metrics read from. */

@@ -7,8 +7,8 @@ import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
-import type { Incidents } from '../ops/incidents.js';
-import type { Metrics } from '../ops/Metrics.js';
+import type { Incidents } from '../telemetry/incidents.js';
+import type { Metrics } from '../telemetry/Metrics.js';
 import type { FrameworkRequest } from '../types.js';
 
 /** What `onConnect` and `onDisconnect` are told about a stream. */
