@@ -17,6 +17,7 @@ import { GripTransport } from './grip/GripTransport.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './createEngine.js';
+import { attachBackendMetrics, backendChecks, historyView } from './backendTelemetry.js';
 import { RedisEngine } from './redis/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
 import { Metrics } from './telemetry/Metrics.js';
@@ -479,7 +480,7 @@ function createState(settings: EventStreamSettings): EventStreamState {
     detach: [],
     dashboards: new Set(),
     incidents,
-    health: new HealthMonitor(dependencyChecks(history, settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
+    health: new HealthMonitor(dependencyChecks(backendChecks(history), settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
     drain: undefined,
     publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher({
@@ -512,7 +513,11 @@ function createState(settings: EventStreamSettings): EventStreamState {
       isDraining: () => state.drain !== undefined,
     },
   };
-  const detachMetrics = wireMetrics({ metrics, bus, engine, health: state.health, hasGrip: grip !== undefined }, settings.metrics);
+  attachBackendMetrics(engine, metrics);
+  const detachMetrics = wireMetrics(
+    { metrics, bus, history: historyView(history), health: state.health, hasGrip: grip !== undefined },
+    settings.metrics,
+  );
   if (detachMetrics !== undefined) state.detach.push(detachMetrics);
   return state;
 }
