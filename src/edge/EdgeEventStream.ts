@@ -1,12 +1,12 @@
 import { toHonoHandler, type HonoContextLike, type HonoHandler } from '../adapters/hono.js';
-import type { AccessGate } from '../access/gate.js';
+import type { AccessGate } from '../request/gate.js';
 import { Incidents } from '../telemetry/incidents.js';
 import { resolveEdgeOptions } from '../config/edge.js';
 import { GripTransport } from '../grip/GripTransport.js';
 import { checkBatch } from '../publish/checkEvent.js';
 import { normalizeChannel } from '../request/channelName.js';
 import { toChannelSpec, type ChannelSpec } from '../request/channels.js';
-import type { AuthorizeResult } from '../access/refusal.js';
+import type { AuthorizeResult } from '../request/refusal.js';
 import type { ConnectionInfo, RefusalInfo } from '../request/context.js';
 import { decideStream, type DecideContext } from '../request/decide.js';
 import { Metrics } from '../telemetry/Metrics.js';

@@ -1,5 +1,5 @@
-import type { AccessGate } from '../access/gate.js';
-import type { AuthorizeResult } from '../access/refusal.js';
+import type { AccessGate } from './gate.js';
+import type { AuthorizeResult } from './refusal.js';
 import type { SubscribeGate } from '../auth/subscribeGate.js';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import type { Frame } from '../bus/Frame.js';

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
-import { checkAccess } from '../access/gate.js';
+import { checkAccess } from './gate.js';
 import { callApp, catchRejection, ignoreRejection } from '../appCallback.js';
-import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
+import { refusalHeaders, refusalOfError, type StreamRefusal } from './refusal.js';
 import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
 import { GripstreamError, InvalidChannelError, StreamRefusedError, TokenError } from '../errors.js';
