@@ -1,6 +1,5 @@
 import { redactSecrets } from '../redact.js';
 import type { DependencyCheck } from '../telemetry/DependencyCheck.js';
-import type { RedisClientLike } from './RedisClientLike.js';
 import type { RedisLink } from './RedisLink.js';
 
 /**
@@ -20,7 +19,7 @@ export function redisHealthCheck(link: RedisLink): DependencyCheck {
 }
 
 /** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; a list or a client described. */
-export function redisAddress(target: string | readonly string[] | RedisClientLike): string {
+export function redisAddress(target: RedisLink['target']): string {
   if (typeof target === 'string') return redactSecrets(target);
   if (Array.isArray(target)) return (target as readonly string[]).map((url) => redactSecrets(url)).join(', ');
   const options = (target as { options?: { host?: unknown; port?: unknown } }).options;
