@@ -15,7 +15,7 @@ import { Subscriber, type StreamSink, type SubscriberHooks } from '../src/bus/Su
 import { TickFlusher } from '../src/bus/TickFlusher.js';
 import { LocalEngine } from '../src/memory/LocalEngine.js';
 import { MemoryHistory } from '../src/memory/MemoryHistory.js';
-import { Metrics } from '../src/ops/Metrics.js';
+import { Metrics } from '../src/telemetry/Metrics.js';
 import { Dispatcher } from '../src/publish/Dispatcher.js';
 
 const [rounds = 10, events = 200_000, channels = 5_000] = process.argv.slice(2).map(Number);

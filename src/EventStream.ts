@@ -17,9 +17,10 @@ import { GripTransport } from './grip/GripTransport.js';
 import type { Engine } from './engine/Engine.js';
 import type { Presence } from './engine/Presence.js';
 import { engineFor } from './createEngine.js';
+import { attachBackendMetrics, backendChecks, historyView } from './backendTelemetry.js';
 import { RedisEngine } from './redis/RedisEngine.js';
 import { dashboardHandler, type DashboardHandler, type DashboardOptions } from './ops/dashboard.js';
-import { Metrics } from './ops/Metrics.js';
+import { Metrics } from './telemetry/Metrics.js';
 import { wireMetrics } from './ops/wireMetrics.js';
 import { Registry, registerPrometheus, scrapeHandler, type MetricsHandler } from './ops/prometheus.js';
 import type { ChannelPublisher } from './publish/ChannelPublisher.js';
@@ -35,7 +36,7 @@ import { dependencyChecks } from './ops/checks.js';
 import { Drain, drainWindowOf } from './ops/drain.js';
 import { HealthMonitor, readyTimeoutOf, type HealthReport } from './ops/health.js';
 import { DEFAULT_DRAIN_MS } from './config/defaults.js';
-import { Incidents, type IncidentOptions } from './ops/incidents.js';
+import { Incidents, type IncidentOptions } from './telemetry/incidents.js';
 import { checkProbeKind, probeAnswer, probeResponse, writeProbe, type ProbeHandler, type ProbeKind } from './ops/probes.js';
 import type {
   ChannelList,
@@ -479,7 +480,7 @@ function createState(settings: EventStreamSettings): EventStreamState {
     detach: [],
     dashboards: new Set(),
     incidents,
-    health: new HealthMonitor(dependencyChecks(history, settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
+    health: new HealthMonitor(dependencyChecks(backendChecks(history), settings.grip?.publisher, settings.gripTimeout), incidents, metrics),
     drain: undefined,
     publishers: new PublisherCache((ch, events) => state.dispatcher.publish(ch, events)),
     dispatcher: new Dispatcher({
@@ -512,7 +513,11 @@ function createState(settings: EventStreamSettings): EventStreamState {
       isDraining: () => state.drain !== undefined,
     },
   };
-  const detachMetrics = wireMetrics({ metrics, bus, engine, health: state.health, hasGrip: grip !== undefined }, settings.metrics);
+  attachBackendMetrics(engine, metrics);
+  const detachMetrics = wireMetrics(
+    { metrics, bus, history: historyView(history), health: state.health, hasGrip: grip !== undefined },
+    settings.metrics,
+  );
   if (detachMetrics !== undefined) state.detach.push(detachMetrics);
   return state;
 }

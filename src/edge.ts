@@ -5,7 +5,7 @@
  */
 export { EdgeEventStream, type EdgeEventStreamOptions } from './edge/EdgeEventStream.js';
 export type { HonoHandler, HonoContextLike } from './adapters/hono.js';
-export type { AuthorizeResult, StreamRefusal } from './access/refusal.js';
+export type { AuthorizeResult, StreamRefusal } from './request/refusal.js';
 export type { RefusalStatus } from './errors.js';
 export type { ConnectionInfo, RefusalInfo } from './request/context.js';
 export {

@@ -1,14 +1,14 @@
 export { EventStream, type EventStreamOptions, type CloseOptions, type ReadyOptions } from './EventStream.js';
 export type { HealthReport, DependencyHealth, DependencyState } from './ops/health.js';
-export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './ops/incidents.js';
-export type { Logger, IncidentLevel } from './ops/logger.js';
+export type { Incident, IncidentKind, IncidentHook, IncidentOptions } from './telemetry/incidents.js';
+export type { Logger, IncidentLevel } from './types.js';
 export type { ProbeKind, ProbeHandler } from './ops/probes.js';
 export { getEventStreamSingleton, type GetEventStreamSingleton } from './singleton.js';
 export type { KoaMiddleware, KoaContextLike } from './adapters/koa.js';
 export type { HonoHandler, HonoContextLike } from './adapters/hono.js';
-export type { AuthorizeResult, StreamRefusal } from './access/refusal.js';
+export type { AuthorizeResult, StreamRefusal } from './request/refusal.js';
 export type { RefusalStatus } from './errors.js';
-export { MAX_REASON_LENGTH } from './access/refusal.js';
+export { MAX_REASON_LENGTH } from './request/refusal.js';
 export type { FastifyHandler, FastifyRequestLike, FastifyReplyLike } from './adapters/fastify.js';
 export { TokenVerifier, type TokenVerifierOptions } from './auth/TokenVerifier.js';
 export { mintToken, type MintTokenOptions } from './auth/mintToken.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { IGripConfig, Publisher } from '@fanoutio/grip';
-import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './adapters/frameworkShapes.js';
+import type { FastifyRequestLike, HonoContextLike, KoaContextLike } from './frameworkShapes.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
 import type { HistoryStore } from './history/HistoryStore.js';

@@ -1,9 +1,9 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { StreamRequest, SubjectHandler } from '../types.js';
-import type { FastifyRequestLike } from './frameworkShapes.js';
+import type { FastifyRequestLike } from '../frameworkShapes.js';
 
-export type { FastifyRequestLike } from './frameworkShapes.js';
+export type { FastifyRequestLike } from '../frameworkShapes.js';
 
 
 /** The part of a Fastify reply the handler uses. */

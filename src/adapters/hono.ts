@@ -1,7 +1,7 @@
 import type { FrameworkRequest } from '../types.js';
-import type { HonoContextLike } from './frameworkShapes.js';
+import type { HonoContextLike } from '../frameworkShapes.js';
 
-export type { HonoContextLike } from './frameworkShapes.js';
+export type { HonoContextLike } from '../frameworkShapes.js';
 
 
 /** A Hono handler made by `eventStream.hono()`; `Ctx` is the context its channel function asked for. */

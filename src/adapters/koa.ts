@@ -1,7 +1,7 @@
 import type { StreamRequest, SubjectHandler } from '../types.js';
-import type { KoaContextLike } from './frameworkShapes.js';
+import type { KoaContextLike } from '../frameworkShapes.js';
 
-export type { KoaContextLike } from './frameworkShapes.js';
+export type { KoaContextLike } from '../frameworkShapes.js';
 
 
 /** Koa middleware made by `eventStream.koa()`; `Ctx` is the context its channel function asked for. */

@@ -1,4 +1,4 @@
-import { Metrics } from '../ops/Metrics.js';
+import { Metrics } from '../telemetry/Metrics.js';
 import type { Frame } from './Frame.js';
 import type { Subscriber } from './Subscriber.js';
 

@@ -1,4 +1,4 @@
-import type { Metrics } from '../ops/Metrics.js';
+import type { Metrics } from '../telemetry/Metrics.js';
 import type { Subscriber } from './Subscriber.js';
 
 /**

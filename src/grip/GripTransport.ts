@@ -1,6 +1,6 @@
 import { Channel, GripInstruct, HttpStreamFormat, Item, type IItemExport, type Publisher } from '@fanoutio/grip';
 import { GripPublishError } from '../errors.js';
-import { now, type Metrics } from '../ops/Metrics.js';
+import { now, type Metrics } from '../telemetry/Metrics.js';
 import { redactSecrets } from '../redact.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { KEEP_ALIVE } from '../sse/frames.js';

@@ -1,40 +1,23 @@
 import { redactSecrets } from '../redact.js';
 import type { Publisher } from '@fanoutio/grip';
-import type { HistoryStore } from '../history/HistoryStore.js';
-import type { RedisClientLike } from '../redisClient.js';
-import { RedisHistory } from '../redis/RedisHistory.js';
-import type { RedisLink } from '../redis/RedisLink.js';
-import type { DependencyCheck } from './health.js';
+import type { DependencyCheck } from '../telemetry/DependencyCheck.js';
 
 /** Bound on one GRIP proxy check, in ms (the publish timeout, if shorter). */
 const GRIP_CHECK_TIMEOUT = 2000;
 
-/** The dependencies an EventStream serves through: the Redis of its engine or history, its GRIP proxies. */
+/**
+ * The dependencies an EventStream serves through: its backend's (the Redis of its engine or
+ * history, checked by redis/healthCheck.ts; picked where the backend is known, src/backendTelemetry.ts)
+ * first, then its GRIP proxies.
+ */
 export function dependencyChecks(
-  history: HistoryStore | undefined,
+  backend: readonly DependencyCheck[],
   publisher: Publisher | undefined,
   gripTimeout: number,
 ): DependencyCheck[] {
-  const checks: DependencyCheck[] = [];
-  if (history instanceof RedisHistory) checks.push(redisCheck(history.link));
+  const checks: DependencyCheck[] = [...backend];
   if (publisher !== undefined) checks.push(...gripChecks(publisher, Math.min(gripTimeout, GRIP_CHECK_TIMEOUT)));
   return checks;
-}
-
-/**
- * Redis answered a PING through the same link publishes use, bounded by `commandTimeout`:
- * a Redis that is down, frozen (`DEBUG SLEEP`, SIGSTOP) or not loaded (no ioredis) fails it.
- */
-function redisCheck(link: RedisLink): DependencyCheck {
-  return {
-    kind: 'redis',
-    address: redisAddress(link.target),
-    onDemand: false,
-    async check() {
-      const reply = await link.command('PING');
-      if (String(reply) !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
-    },
-  };
 }
 
 /**
@@ -60,15 +43,6 @@ function gripChecks(publisher: Publisher, timeoutMs: number): DependencyCheck[] 
     });
   }
   return checks;
-}
-
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`; a list or a client described. */
-export function redisAddress(target: string | readonly string[] | RedisClientLike): string {
-  if (typeof target === 'string') return withoutCredentials(target);
-  if (Array.isArray(target)) return (target as readonly string[]).map(withoutCredentials).join(', ');
-  const options = (target as { options?: { host?: unknown; port?: unknown } }).options;
-  if (typeof options?.host === 'string') return `${options.host}:${String(options.port ?? 6379)} (your client)`;
-  return 'the Redis client you passed';
 }
 
 function withoutCredentials(url: string): string {

@@ -3,8 +3,7 @@ import type { Writable } from 'node:stream';
 import { encodeCheckedEvent } from '../sse/encode.js';
 import { refuse } from '../transport/refusal.js';
 import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
-import type { RequestHooks } from '../request/context.js';
-import { DROP_REASONS, type Metrics } from './Metrics.js';
+import { DROP_REASONS, type Metrics } from '../telemetry/Metrics.js';
 import { dashboardPage } from './dashboardPage.js';
 import { DEFAULT_DASHBOARD_INTERVAL, DEFAULT_DASHBOARD_TOP } from '../config/defaults.js';
 
@@ -132,12 +131,18 @@ export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
 }
 
 /**
+ * The EventStream's own `authorize` as the page calls it (with `[DASHBOARD_CHANNEL]`). The page
+ * reads only whether the answer is truthy, so it needs no more of the request side's types.
+ */
+type StreamAuthorize = (req: StreamRequest, channels: readonly string[]) => unknown;
+
+/**
  * GET → the page; GET with `?stream` (or `Accept: text/event-stream`) → its event stream of
  * snapshots. Both after `authorize`. `open` collects the streams' enders for close().
  */
 export function dashboardHandler(
   metrics: Metrics,
-  streamAuthorize: RequestHooks['authorize'],
+  streamAuthorize: StreamAuthorize | undefined,
   options: DashboardOptions,
   open: Set<() => void>,
   isClosed: () => boolean,

@@ -12,8 +12,6 @@ const WAVE_MS = 100;
  * for their sockets to flush before the window (and usually the process) ends.
  */
 const SPREAD = 0.9;
-/** Seconds a refused stream request is told to wait (`Retry-After`): go elsewhere now. */
-export const DRAIN_RETRY_AFTER = '1';
 
 /** `drain(windowMs)`'s argument: a window a timer can keep; 0 ends every stream at once. */
 export function drainWindowOf(windowMs: unknown): number {

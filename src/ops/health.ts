@@ -1,8 +1,9 @@
 import { DEFAULT_READY_TIMEOUT, MAX_TIMER_DELAY } from '../config/defaults.js';
 import { describeValue } from '../describeValue.js';
 import { InvalidConfigError, UnreachableError } from '../errors.js';
-import { reasonOf, type Incidents } from './incidents.js';
-import type { DependencyKind, LinkState, Metrics } from './Metrics.js';
+import { reasonOf, type Incidents } from '../telemetry/incidents.js';
+import type { DependencyCheck } from '../telemetry/DependencyCheck.js';
+import type { DependencyKind, LinkState, Metrics } from '../telemetry/Metrics.js';
 
 /** `up`: answered at the last check; `down`: did not; `unknown`: not checked yet. */
 export type DependencyState = 'up' | 'down' | 'unknown';
@@ -33,18 +34,6 @@ export interface HealthReport {
   closed: boolean;
   /** Each dependency as its checks saw it (empty without Redis and GRIP). */
   dependencies: DependencyHealth[];
-}
-
-/** A dependency's check: resolves when it answered, rejects with why not. */
-export interface DependencyCheck {
-  readonly kind: 'redis' | 'grip';
-  readonly address: string;
-  /**
-   * Checked only once the app asked about health (ready(), a probe): a check that is visible
-   * to someone else (a request to a proxy) is not made for an app that never asked.
-   */
-  readonly onDemand: boolean;
-  check(): Promise<void>;
 }
 
 /** Milliseconds between two checks of every dependency (each check bounded by its own timeout). */

@@ -1,4 +1,4 @@
-import { DROP_REASONS, STREAM_TRANSPORTS, type Metrics, type Samples } from './Metrics.js';
+import { DROP_REASONS, STREAM_TRANSPORTS, type Metrics, type Samples } from '../telemetry/Metrics.js';
 
 /** One reading of an instrument: a value and its labels (attributes, in OpenTelemetry's words). */
 export interface Reading {

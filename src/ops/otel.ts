@@ -1,6 +1,6 @@
 import { metrics as otelMetrics, type BatchObservableCallback, type Histogram, type MeterProvider, type Observable } from '@opentelemetry/api';
 import { INSTRUMENTS, type ReadInstrument } from './instruments.js';
-import { LATENCY_BUCKETS, type Metrics, type Samples } from './Metrics.js';
+import { LATENCY_BUCKETS, type Metrics, type Samples } from '../telemetry/Metrics.js';
 
 /** The name of gripstream's OpenTelemetry meter (its instrumentation scope). */
 export const METER_NAME = 'gripstream';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { INSTRUMENTS, type Instrument } from './instruments.js';
-import { LATENCY_BUCKETS, type Metrics, type Samples } from './Metrics.js';
+import { LATENCY_BUCKETS, type Metrics, type Samples } from '../telemetry/Metrics.js';
 
 /** A scrape handler for `node:http`, Express, Next.js pages (connect style). */
 export type MetricsHandler = (

@@ -1,18 +1,15 @@
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import type { MetricsSettings } from '../config/eventStream.js';
-import type { Engine } from '../engine/Engine.js';
-import { RedisEngine } from '../redis/RedisEngine.js';
-import { MemoryHistory } from '../memory/MemoryHistory.js';
-import { RedisHistory } from '../redis/RedisHistory.js';
 import type { HealthMonitor } from './health.js';
-import type { Metrics, MetricsViews } from './Metrics.js';
+import type { Metrics, MetricsViews } from '../telemetry/Metrics.js';
 import { registerOpenTelemetry } from './otel.js';
 
 /** What an EventStream's metrics read from. */
 export interface MetricsSources {
   readonly metrics: Metrics;
   readonly bus: ChannelBus;
-  readonly engine: Engine;
+  /** What the history keeps (src/backendTelemetry.ts knows which stores can tell). */
+  readonly history: MetricsViews['history'];
   readonly health: HealthMonitor;
   readonly hasGrip: boolean;
 }
@@ -22,15 +19,12 @@ export interface MetricsSources {
  * metrics are on. Returns what detaches them at close(), if anything was registered.
  */
 export function wireMetrics(sources: MetricsSources, settings: MetricsSettings): (() => void) | undefined {
-  const { metrics, bus, engine, health, hasGrip } = sources;
-  const history = engine.history;
-  if (history instanceof RedisHistory) history.link.metrics = metrics;
-  if (engine instanceof RedisEngine) engine.metrics = metrics;
+  const { metrics, bus, history, health, hasGrip } = sources;
   const views: MetricsViews = {
     subscriptions: () => bus.subscriptionCount(),
     channels: () => bus.channelCount,
     topChannels: (n) => bus.topChannels(n),
-    history: () => (history instanceof MemoryHistory ? { events: history.size, bytes: history.bytes, evicted: history.evicted } : undefined),
+    history,
     // The same state readiness answers from: the gauge and the probe never disagree.
     redisLink: () => health.stateOf('redis'),
     grip: () => hasGrip,

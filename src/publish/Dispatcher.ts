@@ -1,7 +1,7 @@
 import type { Engine } from '../engine/Engine.js';
 import { ClosedError, GripPublishError, GripstreamError, HistoryError } from '../errors.js';
 import type { GripFrame, GripTransport } from '../grip/GripTransport.js';
-import { now, type Metrics } from '../ops/Metrics.js';
+import { now, type Metrics } from '../telemetry/Metrics.js';
 import { normalizeChannel } from '../channelName.js';
 import { encodeEvent } from '../sse/encode.js';
 import { checkBatch, type CheckedEvent } from './checkEvent.js';

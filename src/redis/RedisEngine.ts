@@ -5,7 +5,7 @@ import type { Engine } from '../engine/Engine.js';
 import type { GripFrame } from '../grip/GripTransport.js';
 import type { HistoryInput } from '../history/HistoryStore.js';
 import { HISTORY_TRUNCATED_EVENT } from '../history/replay.js';
-import type { Metrics } from '../ops/Metrics.js';
+import type { Metrics } from '../telemetry/Metrics.js';
 import { encodeEvent } from '../sse/encode.js';
 import { ChannelFeed } from './ChannelFeed.js';
 import { DeliveryGate } from './DeliveryGate.js';

@@ -3,7 +3,7 @@ import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../config/d
 import { redisKeyPrefixOf } from '../config/redis.js';
 import type { RedisClientLike } from '../redisClient.js';
 import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
-import type { StreamPlan, StreamPlanner } from '../history/StreamPlan.js';
+import type { StreamPlan, StreamPlanner } from '../engine/StreamPlan.js';
 import { replayByCursor, type ShardedReplay } from './cursorReplay.js';
 import { CursorSubscriber } from './CursorSubscriber.js';
 import { RedisKeys } from './keys.js';

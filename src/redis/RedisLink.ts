@@ -3,7 +3,7 @@ import { HistoryError, InvalidConfigError, RedisTimeoutError } from '../errors.j
 import { ioredisInstalled } from './ioredisInstalled.js';
 import { isLateRefusal } from './scripts/deadline.js';
 import type { RedisClientLike, RedisSubscriberLike } from '../redisClient.js';
-import { now, type Metrics } from '../ops/Metrics.js';
+import { now, type Metrics } from '../telemetry/Metrics.js';
 import { redisConnectionOf, redisNodeOf } from '../config/redis.js';
 
 

@@ -1,4 +1,4 @@
-import type { AccessGate } from '../access/gate.js';
+import type { AccessGate } from './gate.js';
 import type { SubscribeGate } from '../auth/subscribeGate.js';
 import type { ChannelBus } from '../bus/ChannelBus.js';
 import type { Frame } from '../bus/Frame.js';
@@ -6,8 +6,8 @@ import type { KeepAlive } from '../bus/KeepAlive.js';
 import type { SubscriberHooks } from '../bus/Subscriber.js';
 import type { GripTransport } from '../grip/GripTransport.js';
 import type { HistoryStore } from '../history/HistoryStore.js';
-import type { Incidents } from '../ops/incidents.js';
-import type { Metrics } from '../ops/Metrics.js';
+import type { Incidents } from '../telemetry/incidents.js';
+import type { Metrics } from '../telemetry/Metrics.js';
 import type { RequestHooks } from '../types.js';
 
 // The hooks are public option types, defined in types.ts where config/ reads them.

@@ -1,14 +1,13 @@
 import createDebug from 'debug';
-import { checkAccess } from '../access/gate.js';
+import { checkAccess } from './gate.js';
 import { callApp, catchRejection, ignoreRejection } from '../appCallback.js';
-import { refusalHeaders, refusalOfError, type StreamRefusal } from '../access/refusal.js';
+import { refusalHeaders, refusalOfError, type StreamRefusal } from './refusal.js';
 import { checkSubscribeToken, type SubscribeGate } from '../auth/subscribeGate.js';
 import { tokenRefusal } from '../auth/tokenRefusal.js';
 import { GripstreamError, InvalidChannelError, StreamRefusedError, TokenError } from '../errors.js';
 import type { ReliableHold } from '../grip/GripTransport.js';
 import { FROM_START } from '../history/HistoryStore.js';
 import { replayAfter, replayEachAfter, type ReplayText } from '../history/replay.js';
-import { DRAIN_RETRY_AFTER } from '../ops/drain.js';
 import { encodeRetry } from '../sse/encode.js';
 import { STREAM_OPEN } from '../sse/frames.js';
 import { EVENT_STREAM_HEADERS } from '../sse/streamHeaders.js';
@@ -83,6 +82,9 @@ export async function decideStream(
   if (decision.kind === 'refuse') reportRefusal(ctx, req, decision);
   return decision;
 }
+
+/** Seconds a stream request refused during a drain is told to wait (`Retry-After`): go elsewhere now. */
+const DRAIN_RETRY_AFTER = '1';
 
 /** 503 with `Retry-After`: a load balancer (nginx `proxy_next_upstream http_503`) tries another instance. */
 function drainRefusal(): StreamDecision {

@@ -2,8 +2,8 @@ import createDebug from 'debug';
 import { callApp, catchRejection } from '../appCallback.js';
 import { Subscriber, type StreamSink } from '../bus/Subscriber.js';
 import { replayCursorAfter } from '../history/replay.js';
-import { planStream } from '../history/StreamPlan.js';
-import type { StreamTransport } from '../ops/Metrics.js';
+import { planStream } from '../engine/StreamPlan.js';
+import type { StreamTransport } from '../telemetry/Metrics.js';
 import type { ConnectionInfo, StreamContext } from './context.js';
 import type { LastEventId } from '../sse/eventId.js';
 

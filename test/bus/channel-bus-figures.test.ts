@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ChannelBus } from '../../src/bus/ChannelBus.js';
 import { Frame } from '../../src/bus/Frame.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
-import { Metrics } from '../../src/ops/Metrics.js';
+import { Metrics } from '../../src/telemetry/Metrics.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
 const RUNS = process.env.FC_RUNS === undefined ? 200 : Number(process.env.FC_RUNS);

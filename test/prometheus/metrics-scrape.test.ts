@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram as OtelHistogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
-import { SAMPLE_EVERY } from '../../src/ops/Metrics.js';
+import { SAMPLE_EVERY } from '../../src/telemetry/Metrics.js';
 import { STREAM_OPEN } from '../../src/sse/frames.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { requirePrometheus, startPrometheus, type PrometheusInstance } from '../support/prometheus.js';

@@ -9,7 +9,7 @@ import { ClosedError, GripPublishError, HistoryError, InvalidEventError, RedisTi
 import { GripTransport } from '../../src/grip/GripTransport.js';
 import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from '../../src/history/HistoryStore.js';
-import { Metrics } from '../../src/ops/Metrics.js';
+import { Metrics } from '../../src/telemetry/Metrics.js';
 import { Dispatcher } from '../../src/publish/Dispatcher.js';
 import { runCleanups } from '../support/cleanup.js';
 import { startHttp } from '../support/server.js';

@@ -5,7 +5,7 @@ import type { Frame } from '../../src/bus/Frame.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
 import type { GripFrame } from '../../src/grip/GripTransport.js';
 import { FROM_START } from '../../src/history/HistoryStore.js';
-import { Metrics } from '../../src/ops/Metrics.js';
+import { Metrics } from '../../src/telemetry/Metrics.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { RedisEngine } from '../../src/redis/RedisEngine.js';
 import { RedisHistory } from '../../src/redis/RedisHistory.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REASON_LENGTH, refusalHeaders, refusalOf } from '../../src/access/refusal.js';
+import { MAX_REASON_LENGTH, refusalHeaders, refusalOf } from '../../src/request/refusal.js';
 import { InvalidConfigError, StreamRefusedError } from '../../src/errors.js';
 
 // What `authorize` may answer, turned into a refusal (or none), without any server.

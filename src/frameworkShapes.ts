@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Http2ServerRequest } from 'node:http2';
 
 // The shapes of the frameworks' own request objects, typed by structure so no framework is a
-// dependency. They live apart from the adapters so that the core types (FrameworkRequest) can
-// name them without the adapters and the core importing each other.
+// dependency. They live at the root, below both the adapters and the core types
+// (FrameworkRequest), so that both read them downward.
 
 /**
  * The part of a Koa context the adapter uses; structurally typed so Koa stays optional. Channel

@@ -1,5 +1,5 @@
 import { StreamRefusedError } from '../errors.js';
-import type { RequestView } from '../request/RequestView.js';
+import type { RequestView } from './RequestView.js';
 import type { FrameworkRequest } from '../types.js';
 import { refusalOf, refusalOfError, type AuthorizeResult, type StreamRefusal } from './refusal.js';
 

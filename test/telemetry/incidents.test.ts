@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventStream, InvalidConfigError } from '../../src/index.js';
-import { GATHER_MS, Incidents, QUIET_MS } from '../../src/ops/incidents.js';
+import { GATHER_MS, Incidents, QUIET_MS } from '../../src/telemetry/incidents.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { IncidentLog } from '../support/incidents.js';
 import { RawClient } from '../support/raw.js';

@@ -1,6 +1,6 @@
 import type { StreamSink, Subscriber, SubscriberHooks } from '../bus/Subscriber.js';
 import type { LastEventId } from '../sse/eventId.js';
-import type { HistoryStore } from './HistoryStore.js';
+import type { HistoryStore } from '../history/HistoryStore.js';
 
 /**
  * How a store that serves some streams its own way (a Redis Cluster's multi-channel streams,
