@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { StreamRefusedError } from '../errors.js';
+import { refusalHeaders, refusalOf, refusalOfError } from '../request/refusal.js';
 import { encodeCheckedEvent } from '../sse/encode.js';
 import { refuse } from '../transport/refusal.js';
-import type { StreamRequest, StreamResponse, NextFunction } from '../types.js';
+import type { AuthorizeResult, StreamRequest, StreamResponse, NextFunction, StreamRefusal } from '../types.js';
 import { DROP_REASONS, type Metrics } from '../telemetry/Metrics.js';
 import { dashboardPage } from './dashboardPage.js';
 import { DEFAULT_DASHBOARD_INTERVAL, DEFAULT_DASHBOARD_TOP } from '../config/defaults.js';
@@ -18,8 +20,11 @@ export interface DashboardOptions {
   /**
    * Who may open the page. By default the EventStream's own `authorize` decides, called with
    * `[DASHBOARD_CHANNEL]` as the channels; without either, anyone who reaches the route may.
+   * Read as the streams read it: `false` is a 403, a refusal `{ status: 401 | 403, reason }`
+   * (or a thrown `StreamRefusedError`) answers with its status and reason, and any answer
+   * but `true` or a refusal is an error (a 500), never a yes.
    */
-  authorize?: (req: StreamRequest) => boolean | Promise<boolean>;
+  authorize?: (req: StreamRequest) => AuthorizeResult | Promise<AuthorizeResult>;
   /** Milliseconds between two updates of the page (default 1000, at least 100). */
   interval?: number;
   /** How many channels "top channels" lists (default 10); 0 leaves channel names off the page. */
@@ -130,11 +135,27 @@ export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
   };
 }
 
-/**
- * The EventStream's own `authorize` as the page calls it (with `[DASHBOARD_CHANNEL]`). The page
- * reads only whether the answer is truthy, so it needs no more of the request side's types.
- */
+/** The EventStream's own `authorize` as the page calls it (with `[DASHBOARD_CHANNEL]`). */
 type StreamAuthorize = (req: StreamRequest, channels: readonly string[]) => unknown;
+
+const NOT_AUTHORIZED: StreamRefusal = { status: 403, reason: 'not authorized for the dashboard' };
+
+/**
+ * What `authorize` said of the page, read as the streams read it: `true` opens it; `false`, a
+ * refusal (`{ status: 401 | 403, reason }`) or a thrown `StreamRefusedError` refuses it with
+ * that status; anything else is the app's mistake and throws (a 500), never a yes. A refusal
+ * object is truthy: taken as a yes, it would open the operator page to whoever it refused.
+ */
+async function dashboardRefusal(authorize: (req: StreamRequest) => unknown, req: StreamRequest): Promise<StreamRefusal | undefined> {
+  let answer: unknown;
+  try {
+    answer = await authorize(req);
+  } catch (err) {
+    if (err instanceof StreamRefusedError) return refusalOfError(err);
+    throw err;
+  }
+  return answer === false ? NOT_AUTHORIZED : refusalOf(answer, 'authorize (for the dashboard)');
+}
 
 /**
  * GET → the page; GET with `?stream` (or `Accept: text/event-stream`) → its event stream of
@@ -154,7 +175,8 @@ export function dashboardHandler(
   return async (req, res, next) => {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'the dashboard is read with GET', { Allow: 'GET, HEAD' });
-      if (authorize !== undefined && !(await authorize(req))) return plain(res, 403, 'not authorized for the dashboard');
+      const refusal = authorize === undefined ? undefined : await dashboardRefusal(authorize, req);
+      if (refusal !== undefined) return plain(res, refusal.status, refusal.reason, refusalHeaders(refusal));
       if (isClosed()) return plain(res, 503, 'event stream is closed');
       if (wantsStream(req)) return streamSnapshots(metrics, top, interval, res, open);
       const nonce = randomBytes(16).toString('base64');
