@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http';
 import type { TokenVerifier } from '../auth/TokenVerifier.js';
 import type { NextFunction, StreamRequest, StreamResponse } from '../types.js';
 import { publishHandlerOptionsOf } from '../config/publishHandler.js';
@@ -57,8 +58,10 @@ export function resolvePublishHandlerOptions(publisher: BatchPublisher, options:
   };
 }
 
-/** Past this many unread bytes after a 413, the connection is cut instead of drained. */
+/** Past this many unread bytes after a refusal, the connection is cut instead of drained. */
 const MAX_DRAIN_BYTES = 8 * 1024 * 1024;
+/** A refused body still arriving this long after the answer: the connection is cut (a slow sender holds nothing for long). */
+const MAX_DRAIN_MS = 10_000;
 
 /**
  * An HTTP endpoint that publishes JSON events through `publisher` (an EventStream): one event
@@ -156,22 +159,42 @@ function writeReply(req: StreamRequest, res: StreamResponse, answer: PublishRepl
   const unread = !req.readableEnded;
   const headers = unread && req.httpVersionMajor === 1 ? { ...answer.headers, Connection: 'close' } : answer.headers;
   res.writeHead(answer.status, { ...headers, 'Content-Length': String(new TextEncoder().encode(body).byteLength) });
-  res.end(body);
-  if (unread) drain(req);
+  if (!unread || !(res instanceof ServerResponse)) {
+    // HTTP/2 ends only this stream, not the connection: the rest of the body is simply dropped.
+    res.end(body);
+    if (unread) drain(req, () => undefined);
+    return;
+  }
+  // The answer leaves now, but the response ends (and Node closes the connection) only once the
+  // rest of the body is in: closed earlier, the bytes the client is still sending would meet a
+  // closed socket, and a client that sends everything before it reads would see a reset.
+  res.write(body);
+  drain(req, () => res.end());
 }
 
 /**
  * After a refusal the rest of the body is read and dropped, so a client that sends it all
  * before reading (Python's urllib, most HTTP/1.1 clients) gets the answer instead of a reset
- * connection. Past MAX_DRAIN_BYTES the connection is cut: a refused body is not read forever
- * (Node on its own would read all of it).
+ * connection; `done` runs once it has all arrived. Past MAX_DRAIN_BYTES, or MAX_DRAIN_MS, the
+ * connection is cut: a refused body is not read forever (Node on its own would read all of it).
  */
-function drain(req: StreamRequest): void {
+function drain(req: StreamRequest, done: () => void): void {
   let dropped = 0;
+  const cut = (): void => {
+    clearTimeout(timer);
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, MAX_DRAIN_MS);
+  timer.unref();
   req.on('data', (chunk: Uint8Array) => {
     dropped += chunk.byteLength;
-    if (dropped > MAX_DRAIN_BYTES) req.socket.destroy();
+    if (dropped > MAX_DRAIN_BYTES) cut();
   });
+  req.once('end', () => {
+    clearTimeout(timer);
+    done();
+  });
+  req.once('close', () => clearTimeout(timer));
   req.on('error', () => undefined);
   req.resume();
 }
