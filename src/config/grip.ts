@@ -5,6 +5,8 @@ import { FORBIDDEN_IN_CHANNEL } from '../channelName.js';
 import { isWellFormed } from '../sse/eventId.js';
 import type { GripPublisherSpec } from '../types.js';
 import { DEFAULT_GRIP_PREFIX } from './defaults.js';
+import { assertKnownKeys } from './knownKeys.js';
+import { ownOptions } from './ownOptions.js';
 
 /** The GRIP side of an EventStream, checked: what `GripTransport` is built from. */
 export interface GripSettings {
@@ -84,23 +86,57 @@ function verifiesSignatures(publisher: Publisher): boolean {
 export function publisherFromSpec(spec: GripPublisherSpec | null | undefined): Publisher | undefined {
   if (spec === null || spec === undefined || spec === '') return undefined;
   if (spec instanceof Publisher) return spec;
-  if (isPublisherLike(spec)) return spec;
-  for (const uri of controlUris(spec)) assertHttpUrl(uri);
+  const configs = readGripSpec(spec);
+  if (configs instanceof Publisher || isPublisherLike(configs)) return configs;
+  if (Array.isArray(configs) && configs.length === 0) {
+    throw new InvalidConfigError('grip must be a GRIP URL, a config or a non-empty array of configs, got []: give at least one { control_uri, control_iss, key }, or leave grip unset for no GRIP');
+  }
+  for (const uri of controlUris(configs)) assertHttpUrl(uri);
   try {
-    return new Publisher(spec);
+    // The snapshot, never the caller's object: a getter read again here could answer a URL the check never saw.
+    return new Publisher(configs as ConstructorParameters<typeof Publisher>[0]);
   } catch (err) {
     throw new InvalidConfigError(
-      `grip is not a configuration that works (${messageOf(err)}): give a GRIP URL such as 'http://127.0.0.1:5561/?iss=pushpin&key=changeme', or { control_uri, key }`,
+      `grip is not a configuration that works (${messageOf(err)}), got ${describe(spec)}: give a GRIP URL such as 'http://127.0.0.1:5561/?iss=pushpin&key=changeme', or { control_uri, control_iss, key }`,
       { cause: err },
     );
   }
 }
 
+/** Every key of a grip config that @fanoutio/grip's IGripConfig reads (the set @fanoutio/eventstream 2.0.1 passes on). */
+export const GRIP_CONFIG_KEYS: readonly string[] = ['control_uri', 'control_iss', 'user', 'pass', 'key', 'verify_iss', 'verify_key'];
+
+/**
+ * `grip` read once: a URL as is, a Publisher (or one from another copy) as is, and each config
+ * object copied from its own keys. An unknown key is refused: `verify_kye` or `verifyKey`
+ * would otherwise leave Grip-Sig unchecked while the author believes it is checked.
+ */
+function readGripSpec(spec: Exclude<GripPublisherSpec, Publisher>): string | Publisher | Record<string, unknown> | Record<string, unknown>[] {
+  if (typeof spec === 'string') return spec;
+  try {
+    if (isPublisherLike(spec)) return spec;
+    if (Array.isArray(spec)) return Array.from(spec as unknown[], (config, index) => gripConfigOf(config, `grip[${index}]`));
+    return gripConfigOf(spec, 'grip');
+  } catch (err) {
+    if (err instanceof InvalidConfigError) throw err;
+    throw new InvalidConfigError(`grip cannot be read: ${messageOf(err)}: pass a GRIP URL or plain { control_uri, control_iss, key } objects`, { cause: err });
+  }
+}
+
+function gripConfigOf(config: unknown, what: string): Record<string, unknown> {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new InvalidConfigError(`${what} must be a GRIP URL or a { control_uri, control_iss, key } object, got ${describe(config)}: e.g. grip: 'http://127.0.0.1:5561/?iss=pushpin&key=changeme'`);
+  }
+  const copy = ownOptions(config, `${what} config`);
+  assertKnownKeys(copy, GRIP_CONFIG_KEYS, `${what} key`);
+  return copy;
+}
+
 /** The URLs a spec points the publisher at: the GRIP URL itself, or each config's control_uri. */
-function controlUris(spec: Exclude<GripPublisherSpec, Publisher>): unknown[] {
+function controlUris(spec: string | Record<string, unknown> | Record<string, unknown>[]): unknown[] {
   if (typeof spec === 'string') return [spec];
-  const configs: unknown[] = Array.isArray(spec) ? spec : [spec];
-  return configs.map((config) => (config as { control_uri?: unknown } | null)?.control_uri);
+  const configs = Array.isArray(spec) ? spec : [spec];
+  return configs.map((config) => config.control_uri);
 }
 
 /**
