@@ -1,6 +1,7 @@
 import { EventStream, type EventStreamOptions } from './EventStream.js';
 import { InvalidConfigError } from './errors.js';
 import { ownOptions } from './config/ownOptions.js';
+import { verifierSettingsOf } from './config/tokenVerifierMark.js';
 import type { EventMap } from './types.js';
 
 // On globalThis under a registry symbol: survives Next.js dev reloads (module re-evaluation)
@@ -50,7 +51,9 @@ export interface GetEventStreamSingleton {
  * Options count as equal when their values are (strings, numbers, nested plain objects and
  * arrays), functions when their source text is, and other objects (a Redis client, a store,
  * a Publisher) when their class is: a Next.js dev reload makes new hooks and clients from
- * the same code, and must not be refused.
+ * the same code, and must not be refused. A TokenVerifier counts as equal when what it
+ * accepts is (key, algorithms, issuer, audience, limits): a verifier with another secret is
+ * another gate, and is refused.
  */
 export const getEventStreamSingleton = function getEventStreamSingleton(
   config?: EventStreamOptions | null,
@@ -96,6 +99,14 @@ function differences(a: unknown, b: unknown, path: string): string[] {
   if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
     return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) ? [] : [here];
   }
+  // A TokenVerifier by what it accepts (key, algorithms, issuer, audience, limits): two of the
+  // same class with other secrets are not the same gate. A dev reload's new verifier from the
+  // same code and key still compares equal.
+  const verifierA = verifierSettingsOf(a);
+  const verifierB = verifierSettingsOf(b);
+  if (verifierA !== undefined || verifierB !== undefined) return differences(verifierA, verifierB, here);
+  if (isKeyMaterial(a) || isKeyMaterial(b)) return a === b ? [] : [here];
+  if (a instanceof URL || b instanceof URL) return String(a) === String(b) ? [] : [here];
   if (!isPlain(a) || !isPlain(b)) return a.constructor?.name === b.constructor?.name ? [] : [here];
   const found: string[] = [];
   for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
@@ -103,6 +114,12 @@ function differences(a: unknown, b: unknown, path: string): string[] {
     found.push(...differences((a as Record<string, unknown>)[name], (b as Record<string, unknown>)[name], at));
   }
   return found;
+}
+
+/** A KeyObject or CryptoKey inside a verifier's settings: its content cannot be read, so only the same key is equal. */
+function isKeyMaterial(value: object): boolean {
+  const name = value.constructor?.name;
+  return name === 'KeyObject' || name === 'PublicKeyObject' || name === 'CryptoKey';
 }
 
 function isPlain(value: object): boolean {

@@ -11,7 +11,7 @@ import {
 import { InvalidConfigError, TokenError } from '../errors.js';
 import { grantOf, type TokenGrant } from './claims.js';
 import { resolveTokenVerifierOptions } from '../config/tokenVerifier.js';
-import { markTokenVerifierPrototype } from '../config/tokenVerifierMark.js';
+import { markTokenVerifierPrototype, recordVerifierSettings } from '../config/tokenVerifierMark.js';
 import type { TokenVerifierOptions } from '../types.js';
 
 /** Milliseconds a JWKS URL has to answer before the request gets 503. */
@@ -37,6 +37,8 @@ export class TokenVerifier {
 
   constructor(options: TokenVerifierOptions) {
     const settings = resolveTokenVerifierOptions(options);
+    // getEventStreamSingleton compares two verifiers by this: what they accept, not their class.
+    recordVerifierSettings(this, settings);
     this.clockTolerance = settings.clockTolerance;
     this.maxTokenLength = settings.maxTokenLength;
     this.issuer = settings.issuer;
@@ -79,9 +81,13 @@ export class TokenVerifier {
     return grantOf(payload);
   }
 
-  /** A jose failure as a TokenError; anything unknown while keys are fetched is the key server's. */
-  private explain(err: unknown): TokenError {
-    if (err instanceof TokenError) return err;
+  /**
+   * A jose failure as a TokenError; anything unknown while keys are fetched is the key server's.
+   * A key this server cannot use is its own configuration's fault, not the client's: it stays
+   * an InvalidConfigError (a 500 and an incident, never a 401 that blames the token).
+   */
+  private explain(err: unknown): TokenError | InvalidConfigError {
+    if (err instanceof TokenError || err instanceof InvalidConfigError) return err;
     if (err instanceof joseErrors.JWTExpired) {
       return new TokenError('ERR_TOKEN_EXPIRED', 401, 'the token has expired: get a new one', { cause: err });
     }
@@ -127,6 +133,9 @@ function importPem(pem: string, algorithms: readonly string[]): Promise<CryptoKe
     (previous, alg) => previous.catch(() => importSPKI(pem, alg, { extractable: false })),
     Promise.reject(new InvalidConfigError('publicKey is not a PEM SPKI public key of an accepted algorithm')),
   ).catch((err: unknown) => {
-    throw new InvalidConfigError('publicKey is not a PEM SPKI public key ("-----BEGIN PUBLIC KEY-----") of an accepted algorithm', { cause: err });
+    throw new InvalidConfigError(
+      `publicKey cannot verify any of the accepted algorithms (${algorithms.join(', ')}), got a key jose refuses for each (${err instanceof Error ? err.message : String(err)}): give the public key of the pair that signs the tokens, or list its algorithm in \`algorithms\``,
+      { cause: err },
+    );
   });
 }

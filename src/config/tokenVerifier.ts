@@ -1,8 +1,12 @@
-import type { CryptoKey, JWK, KeyObject } from 'jose';
+import { createPublicKey, KeyObject } from 'node:crypto';
+import type { CryptoKey, JWK } from 'jose';
+import { describeValue as describe } from '../describeValue.js';
 import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from './keys.js';
 import { InvalidConfigError } from '../errors.js';
 import type { TokenVerifierOptions } from '../types.js';
 import { DEFAULT_CLOCK_TOLERANCE, DEFAULT_MAX_TOKEN_LENGTH } from './defaults.js';
+import { assertKnownKeys } from './knownKeys.js';
+import { ownOptions } from './ownOptions.js';
 
 /** The largest clock skew accepted as an option: past this a "short-lived" token is not. */
 export const MAX_CLOCK_TOLERANCE = 300;
@@ -27,13 +31,15 @@ export interface TokenVerifierSettings {
 }
 
 /**
- * `new TokenVerifier(options)`'s options. A PEM public key is only imported (asynchronously)
- * by the verifier: an unreadable one surfaces at the first verify.
+ * `new TokenVerifier(options)`'s options, read once from own keys; unknown keys are refused.
  */
-export function resolveTokenVerifierOptions(options: TokenVerifierOptions): TokenVerifierSettings {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidConfigError('TokenVerifier needs options: { secret } or { publicKey } or { jwksUrl }');
+export function resolveTokenVerifierOptions(given: TokenVerifierOptions): TokenVerifierSettings {
+  if (typeof given !== 'object' || given === null) {
+    throw new InvalidConfigError(`TokenVerifier needs options, got ${describe(given)}: pass { secret } or { publicKey } or { jwksUrl }`);
   }
+  // Own keys, read once; a typo (`audiance`) would otherwise verify tokens minted for anyone.
+  const options = ownOptions(given, 'TokenVerifier options') as TokenVerifierOptions;
+  assertKnownKeys(options as Record<string, unknown>, KNOWN_TOKEN_VERIFIER_OPTIONS, 'TokenVerifier option');
   const sources = [options.secret, options.publicKey, options.jwksUrl].filter((value) => value !== undefined).length;
   if (sources !== 1) {
     throw new InvalidConfigError(`TokenVerifier needs exactly one of secret, publicKey or jwksUrl, got ${sources}`);
@@ -51,10 +57,54 @@ export function resolveTokenVerifierOptions(options: TokenVerifierOptions): Toke
     source = { kind: 'jwks', url: jwksUrlOf(options.jwksUrl) };
     algorithms = allowed(options.algorithms, PUBLIC_KEY_ALGORITHMS);
   } else {
-    source = { kind: 'publicKey', key: options.publicKey! };
+    source = { kind: 'publicKey', key: publicKeyOf(options.publicKey) };
     algorithms = allowed(options.algorithms, PUBLIC_KEY_ALGORITHMS);
   }
   return { source, algorithms, issuer, audience, clockTolerance, maxTokenLength };
+}
+
+/** Every option `new TokenVerifier()` knows. */
+export const KNOWN_TOKEN_VERIFIER_OPTIONS: readonly string[] = [
+  'secret', 'publicKey', 'jwksUrl', 'issuer', 'audience', 'clockTolerance', 'algorithms', 'maxTokenLength',
+];
+
+const PUBLIC_KEY_FIX = 'give the public half of the signing key pair: PEM SPKI text ("-----BEGIN PUBLIC KEY-----"), a public KeyObject or CryptoKey, or a public JWK';
+
+/**
+ * The key checked as far as can be done at once: a PEM is parsed here (an unreadable one would
+ * otherwise fail every token with a 401 that blames the client), and a private key is refused
+ * (it verifies, but it must not sit on the verifying side).
+ */
+function publicKeyOf(key: unknown): string | CryptoKey | KeyObject | JWK {
+  if (typeof key === 'string') {
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+      throw new InvalidConfigError(`publicKey is a private key (PEM "PRIVATE KEY"), got that instead of a public key: ${PUBLIC_KEY_FIX}`);
+    }
+    try {
+      if (createPublicKey(key).asymmetricKeyType === undefined) throw new Error('not an asymmetric key');
+    } catch (err) {
+      throw new InvalidConfigError(`publicKey cannot be read as a PEM public key (${err instanceof Error ? err.message : String(err)}), got ${describe(key.slice(0, 40))}${key.length > 40 ? '…' : ''}: ${PUBLIC_KEY_FIX}`, { cause: err });
+    }
+    return key;
+  }
+  if (key instanceof KeyObject) {
+    if (key.type !== 'public') throw new InvalidConfigError(`publicKey must be a public KeyObject, got a ${key.type} one: ${PUBLIC_KEY_FIX}`);
+    return key;
+  }
+  if (typeof key === 'object' && key !== null && 'algorithm' in key && 'type' in key && 'usages' in key) {
+    const type = (key as { type: unknown }).type;
+    if (type !== 'public') throw new InvalidConfigError(`publicKey must be a public CryptoKey, got a ${String(type)} one: ${PUBLIC_KEY_FIX}`);
+    return key as CryptoKey;
+  }
+  if (typeof key === 'object' && key !== null && !Array.isArray(key)) {
+    const jwk = key as JWK;
+    if (typeof jwk.kty !== 'string' || !['RSA', 'EC', 'OKP'].includes(jwk.kty)) {
+      throw new InvalidConfigError(`publicKey as a JWK needs "kty" of RSA, EC or OKP, got ${describe(jwk.kty)}: ${PUBLIC_KEY_FIX}`);
+    }
+    if (jwk.d !== undefined) throw new InvalidConfigError(`publicKey is a private JWK (it has "d"), got that instead of a public key: ${PUBLIC_KEY_FIX}`);
+    return jwk;
+  }
+  throw new InvalidConfigError(`publicKey must be a public key, got ${describe(key)}: ${PUBLIC_KEY_FIX}`);
 }
 
 function jwksUrlOf(value: string | URL): URL {

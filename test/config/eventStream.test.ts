@@ -161,7 +161,7 @@ describe('resolveEventStreamOptions', () => {
       ['maxBufferedBytes as a string', { maxBufferedBytes: '1mb' }, 'maxBufferedBytes must be a positive, finite number, got "1mb" (a string): e.g. 1048576 (the default), or leave it out'],
       ['retry negative', { retry: -1 }, 'retry must be a non-negative integer of milliseconds, got -1: e.g. retry: 3000 (a number), or leave it out'],
       ['gripTimeout past what a timer keeps', { gripTimeout: 2 ** 31 }, 'gripTimeout must be at most 2147483647 ms, got 2147483648: e.g. 10000 (the default)'],
-      ['tokens of the wrong kind', { tokens: { secret: 'x' } }, 'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }'],
+      ['tokens of the wrong kind', { tokens: { secret: 'x' } }, 'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }, got an object: e.g. tokens: new TokenVerifier({ secret: process.env.TOKEN_SECRET })'],
       [
         'grip without a scheme',
         { grip: '127.0.0.1:5561' },

@@ -11,7 +11,8 @@ const verifier = new TokenVerifier({ secret: SECRET });
 const publisher = { publishEvents: () => Promise.resolve() };
 
 // config/ sits below auth/ and recognises a TokenVerifier by a mark on its prototype: it must
-// answer exactly what `instanceof TokenVerifier` answered when config/ imported the class.
+// answer what `instanceof TokenVerifier` answered when config/ imported the class (and, being a
+// registry symbol, also true for a verifier of the other build: test/config/tokenVerifier-options).
 describe('isTokenVerifier answers as instanceof TokenVerifier', () => {
   class OwnVerifier extends TokenVerifier {}
   const cases: Array<[string, unknown]> = [
@@ -33,9 +34,9 @@ describe('isTokenVerifier answers as instanceof TokenVerifier', () => {
 
   it('a look-alike is refused by every option that takes a verifier, with the same message as before', () => {
     const lookAlike = { verify: () => Promise.resolve({}) };
-    expect(configError(() => subscribeGateOf(lookAlike)).message).toBe('tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }');
+    expect(configError(() => subscribeGateOf(lookAlike)).message).toBe('tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }, got an object: e.g. tokens: new TokenVerifier({ secret: process.env.TOKEN_SECRET })');
     expect(configError(() => resolveEventStreamOptions({ tokens: { verifier: lookAlike } })).message).toBe(
-      'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }',
+      'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }, got an object: e.g. tokens: new TokenVerifier({ secret: process.env.TOKEN_SECRET })',
     );
     expect(configError(() => publishHandlerOptionsOf(publisher, { verifier: lookAlike })).message).toBe(
       'createPublishHandler needs { verifier: new TokenVerifier(...) }: publishing is never open to anyone',

@@ -18,9 +18,9 @@ describe('subscribeGateOf (the `tokens` option)', () => {
   });
 
   it('a name a cookie or a query cannot carry is refused, naming it', () => {
-    expect(configError(() => subscribeGateOf({ verifier, cookie: 'a b' })).message).toBe('tokens.cookie must be a cookie/parameter name or false, got "a b"');
+    expect(configError(() => subscribeGateOf({ verifier, cookie: 'a b' })).message).toBe(`tokens.cookie must be a cookie/parameter name or false, got "a b" (a string): e.g. cookie: false to stop looking there, or cookie: 'gripstream_token' (the default)`);
     expect(configError(() => subscribeGateOf({ verifier: {} as TokenVerifier })).message).toBe(
-      'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }',
+      'tokens must be a TokenVerifier or { verifier: TokenVerifier, cookie?, query? }, got an object: e.g. tokens: new TokenVerifier({ secret: process.env.TOKEN_SECRET })',
     );
   });
 });
