@@ -1,8 +1,9 @@
 import type { Publisher } from '@fanoutio/grip';
 import { InvalidConfigError } from '../errors.js';
 import type { GripPublisherSpec, RequestHooks } from '../types.js';
-import { DEFAULT_GRIP_PREFIX, DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, MAX_TIMER_DELAY } from './defaults.js';
-import { publisherFromSpec } from './grip.js';
+import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, MAX_TIMER_DELAY } from './defaults.js';
+import { gripPrefixOf, publisherFromSpec } from './grip.js';
+import { describeValue as describe } from '../describeValue.js';
 import { assertKnownKeys } from './knownKeys.js';
 
 /** Every option `new EdgeEventStream()` knows: the GRIP side of EventStream's, and its request hooks. */
@@ -33,9 +34,9 @@ export interface EdgeSettings {
 /** Reads `new EdgeEventStream(options)`'s options; at the edge `grip` is required (a proxy holds every stream). */
 export function resolveEdgeOptions(options: unknown): EdgeSettings {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError('EdgeEventStream options must be an object with at least `grip`');
+    throw new InvalidConfigError(`EdgeEventStream options must be an object with at least \`grip\`, got ${describe(options)}: e.g. new EdgeEventStream({ grip: process.env.GRIP_URL })`);
   }
-  const record = options as Record<string, unknown>;
+  const record = ownKeysOf(options);
   assertKnownKeys(record, KNOWN_EDGE_OPTIONS, 'EdgeEventStream option');
   for (const name of EDGE_HOOKS) {
     if (record[name] !== undefined && typeof record[name] !== 'function') {
@@ -54,7 +55,8 @@ export function resolveEdgeOptions(options: unknown): EdgeSettings {
   const keepAliveInterval = positive(record.keepAliveInterval as number | undefined, DEFAULT_KEEP_ALIVE_INTERVAL, 'keepAliveInterval');
   return {
     publisher,
-    gripPrefix: (record.gripPrefix as string | undefined) ?? DEFAULT_GRIP_PREFIX,
+    // The same rule as EventStream's: the prefix goes into every Grip-Channel entry.
+    gripPrefix: gripPrefixOf(record.gripPrefix),
     gripTimeout: positive(record.gripTimeout as number | undefined, DEFAULT_GRIP_TIMEOUT, 'gripTimeout'),
     keepAliveInterval,
     retry: record.retry as number | undefined,
@@ -77,4 +79,19 @@ function hooksOf(options: RequestHooks): RequestHooks {
   if (options.onConnect !== undefined) hooks.onConnect = options.onConnect.bind(options);
   if (options.onRefused !== undefined) hooks.onRefused = options.onRefused.bind(options);
   return hooks;
+}
+
+/**
+ * Own keys, each read once (a getter that throws becomes InvalidConfigError). Not ownOptions:
+ * a web runtime may hand over an object literal from another realm, whose prototype is not this
+ * realm's Object.prototype.
+ */
+function ownKeysOf(options: object): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  try {
+    for (const key of Object.keys(options)) copy[key] = (options as Record<string, unknown>)[key];
+  } catch (err) {
+    throw new InvalidConfigError(`EdgeEventStream options cannot be read: ${err instanceof Error ? err.message : String(err)}: pass a plain object of values`, { cause: err });
+  }
+  return copy;
 }

@@ -6,7 +6,6 @@ import { isWellFormed } from '../sse/eventId.js';
 import type { GripPublisherSpec } from '../types.js';
 import { DEFAULT_GRIP_PREFIX } from './defaults.js';
 import { assertKnownKeys } from './knownKeys.js';
-import { ownOptions } from './ownOptions.js';
 
 /** The GRIP side of an EventStream, checked: what `GripTransport` is built from. */
 export interface GripSettings {
@@ -127,8 +126,16 @@ function gripConfigOf(config: unknown, what: string): Record<string, unknown> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new InvalidConfigError(`${what} must be a GRIP URL or a { control_uri, control_iss, key } object, got ${describe(config)}: e.g. grip: 'http://127.0.0.1:5561/?iss=pushpin&key=changeme'`);
   }
-  const copy = ownOptions(config, `${what} config`);
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(config)) copy[key] = (config as Record<string, unknown>)[key];
   assertKnownKeys(copy, GRIP_CONFIG_KEYS, `${what} key`);
+  // Not ownOptions' plain-object rule: at the edge a config may come from another realm. But a
+  // key only inherited would be read by @fanoutio/grip and not by this check: refused.
+  const inherited: string[] = [];
+  for (const key in config) if (!Object.hasOwn(config, key)) inherited.push(key);
+  if (inherited.length > 0) {
+    throw new InvalidConfigError(`${what} has inherited keys (${inherited.map((key) => JSON.stringify(key)).join(', ')}), got ${describe(config)}: write the config as an object literal, e.g. { ...config }`);
+  }
   return copy;
 }
 

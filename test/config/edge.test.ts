@@ -16,7 +16,7 @@ describe('resolveEdgeOptions', () => {
   });
 
   it.each([
-    [null, 'EdgeEventStream options must be an object with at least `grip`'],
+    [null, 'EdgeEventStream options must be an object with at least `grip`, got null: e.g. new EdgeEventStream({ grip: process.env.GRIP_URL })'],
     [{ grip: '' }, 'EdgeEventStream needs `grip` (a GRIP URL or config), got "": at the edge a GRIP proxy holds the streams (check that GRIP_URL is set)'],
     [{ grip: GRIP, history: false }, 'unknown EdgeEventStream option "history" (known: grip, gripPrefix, gripTimeout, keepAliveInterval, retry, authorize, onConnect, onRefused)'],
     [{ grip: GRIP, onConnect: 1 }, 'onConnect must be a function, got number'],
