@@ -306,7 +306,7 @@ export class EventStream<E extends object = EventMap> {
    */
   dashboard(options?: DashboardOptions): DashboardHandler {
     const state = this[STATE];
-    return dashboardHandler(state.metrics, state.context.hooks.authorize, options ?? {}, state.dashboards, () => state.closed);
+    return dashboardHandler(state.metrics, state.context.hooks.authorize, options, state.dashboards, () => state.closed);
   }
 
   /**

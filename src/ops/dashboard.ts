@@ -7,7 +7,7 @@ import { refuse } from '../transport/refusal.js';
 import type { AuthorizeResult, StreamRequest, StreamResponse, NextFunction, StreamRefusal } from '../types.js';
 import { DROP_REASONS, type Metrics } from '../telemetry/Metrics.js';
 import { dashboardPage } from './dashboardPage.js';
-import { DEFAULT_DASHBOARD_INTERVAL, DEFAULT_DASHBOARD_TOP } from '../config/defaults.js';
+import { dashboardOptionsOf } from '../config/dashboard.js';
 
 /**
  * The channel list `authorize` receives for the operator page: one name that no stream route
@@ -25,9 +25,9 @@ export interface DashboardOptions {
    * but `true` or a refusal is an error (a 500), never a yes.
    */
   authorize?: (req: StreamRequest) => AuthorizeResult | Promise<AuthorizeResult>;
-  /** Milliseconds between two updates of the page (default 1000, at least 100). */
+  /** Milliseconds between two updates of the page: an integer from 100 to 60000 (default 1000). */
   interval?: number;
-  /** How many channels "top channels" lists (default 10); 0 leaves channel names off the page. */
+  /** How many channels "top channels" lists: an integer from 0 to 100 (default 10); 0 leaves channel names off the page. Unknown keys are refused. */
   topChannels?: number;
 }
 
@@ -103,8 +103,6 @@ export interface DashboardSnapshot {
   }>;
 }
 
-const MIN_INTERVAL = 100;
-
 /** The figures of one moment, read from the metrics (the same the scrape handler reads). */
 export function snapshotOf(metrics: Metrics, top: number): DashboardSnapshot {
   const views = metrics.views;
@@ -164,14 +162,15 @@ async function dashboardRefusal(authorize: (req: StreamRequest) => unknown, req:
 export function dashboardHandler(
   metrics: Metrics,
   streamAuthorize: StreamAuthorize | undefined,
-  options: DashboardOptions,
+  options: DashboardOptions | undefined,
   open: Set<() => void>,
   isClosed: () => boolean,
 ): DashboardHandler {
-  const interval = Math.max(MIN_INTERVAL, options.interval ?? DEFAULT_DASHBOARD_INTERVAL);
-  const top = Math.max(0, Math.floor(options.topChannels ?? DEFAULT_DASHBOARD_TOP));
+  const settings = dashboardOptionsOf<NonNullable<DashboardOptions['authorize']>>(options);
+  const interval = settings.interval;
+  const top = settings.topChannels;
   const authorize =
-    options.authorize ?? (streamAuthorize === undefined ? undefined : (req: StreamRequest) => streamAuthorize(req, [DASHBOARD_CHANNEL]));
+    settings.authorize ?? (streamAuthorize === undefined ? undefined : (req: StreamRequest) => streamAuthorize(req, [DASHBOARD_CHANNEL]));
   return async (req, res, next) => {
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'the dashboard is read with GET', { Allow: 'GET, HEAD' });
