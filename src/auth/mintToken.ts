@@ -1,5 +1,7 @@
 import { SignJWT, importPKCS8, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { InvalidConfigError } from '../errors.js';
+import { describeValue as describe } from '../describeValue.js';
+import { mintTokenOptionsOf } from '../config/mintToken.js';
 import { normalizeChannel } from '../channelName.js';
 import { GRANT_CLAIM, MAX_PATTERNS } from './claims.js';
 import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS, hmacSecret } from '../config/keys.js';
@@ -36,17 +38,20 @@ export interface MintTokenOptions {
  * Mints a short-lived signed token granting channels:
  * `{ "gripstream": { "subscribe": [...], "publish": [...] }, "exp", "iat", ... }`.
  */
-export async function mintToken(options: MintTokenOptions): Promise<string> {
-  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('mintToken needs options');
+export async function mintToken(given: MintTokenOptions): Promise<string> {
+  const options = mintTokenOptionsOf(given) as MintTokenOptions;
   const grant: { subscribe?: string[]; publish?: string[] } = {};
   if (options.subscribe !== undefined) grant.subscribe = patterns(options.subscribe, 'subscribe');
   if (options.publish !== undefined) grant.publish = patterns(options.publish, 'publish');
-  if (grant.subscribe === undefined && grant.publish === undefined) {
-    throw new InvalidConfigError('mintToken needs `subscribe` or `publish` channels: a token granting nothing is useless');
+  // Empty lists grant nothing either: refused like no lists at all.
+  if ((grant.subscribe?.length ?? 0) === 0 && (grant.publish?.length ?? 0) === 0) {
+    throw new InvalidConfigError(
+      `mintToken needs \`subscribe\` or \`publish\` channels, got ${grant.subscribe === undefined && grant.publish === undefined ? 'neither' : 'only empty lists'}: a token granting nothing is useless; e.g. subscribe: ['news']`,
+    );
   }
   const lifetime = options.expiresIn ?? DEFAULT_TOKEN_LIFETIME;
   if (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > MAX_TOKEN_LIFETIME) {
-    throw new InvalidConfigError(`expiresIn must be whole seconds from 1 to ${MAX_TOKEN_LIFETIME}, got ${String(lifetime)}`);
+    throw new InvalidConfigError(`expiresIn must be whole seconds from 1 to ${MAX_TOKEN_LIFETIME}, got ${describe(lifetime)}: e.g. expiresIn: 300 (the default)`);
   }
   const { key, algorithm } = await signingKey(options);
   const jwt = new SignJWT({ [GRANT_CLAIM]: grant })

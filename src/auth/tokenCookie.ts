@@ -1,5 +1,4 @@
-import { InvalidConfigError } from '../errors.js';
-import { DEFAULT_COOKIE_PATH, DEFAULT_COOKIE_SAME_SITE, DEFAULT_TOKEN_COOKIE } from '../config/defaults.js';
+import { tokenCookieSettingsOf } from '../config/tokenCookie.js';
 
 /** Attributes of the token cookie; the defaults are the recommended ones. */
 export interface TokenCookieOptions {
@@ -17,29 +16,17 @@ export interface TokenCookieOptions {
   domain?: string;
 }
 
-const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
-const ATTRIBUTE = /^[\x21-\x3a\x3c-\x7e]+$/;
-
 /**
  * The `Set-Cookie` value that hands a browser its token: `HttpOnly` always (page scripts never
- * see it, so an XSS cannot lift it), `Secure` and `SameSite=Strict` by default.
+ * see it, so an XSS cannot lift it), `Secure` and `SameSite=Strict` by default. Unknown keys and
+ * cookies a browser would drop (SameSite=None without Secure, `__Host-` rules) are refused.
  */
-export function tokenCookie(token: string, options: TokenCookieOptions = {}): string {
-  const name = options.name ?? DEFAULT_TOKEN_COOKIE;
-  if (!ATTRIBUTE.test(name) || name.includes('=')) throw new InvalidConfigError(`cookie name ${JSON.stringify(name)} is not a valid cookie name`);
-  if (!COOKIE_VALUE.test(token)) throw new InvalidConfigError('the token holds characters a cookie value cannot carry');
-  const parts = [`${name}=${token}`, `Path=${attribute(options.path ?? DEFAULT_COOKIE_PATH, 'path')}`, 'HttpOnly'];
-  if (options.secure !== false) parts.push('Secure');
-  parts.push(`SameSite=${options.sameSite ?? DEFAULT_COOKIE_SAME_SITE}`);
-  if (options.maxAge !== undefined) {
-    if (!Number.isSafeInteger(options.maxAge) || options.maxAge < 0) throw new InvalidConfigError(`maxAge must be whole seconds, got ${String(options.maxAge)}`);
-    parts.push(`Max-Age=${options.maxAge}`);
-  }
-  if (options.domain !== undefined) parts.push(`Domain=${attribute(options.domain, 'domain')}`);
+export function tokenCookie(token: string, options?: TokenCookieOptions): string {
+  const cookie = tokenCookieSettingsOf(token, options);
+  const parts = [`${cookie.name}=${cookie.token}`, `Path=${cookie.path}`, 'HttpOnly'];
+  if (cookie.secure) parts.push('Secure');
+  parts.push(`SameSite=${cookie.sameSite}`);
+  if (cookie.maxAge !== undefined) parts.push(`Max-Age=${cookie.maxAge}`);
+  if (cookie.domain !== undefined) parts.push(`Domain=${cookie.domain}`);
   return parts.join('; ');
-}
-
-function attribute(value: string, name: string): string {
-  if (typeof value !== 'string' || !ATTRIBUTE.test(value)) throw new InvalidConfigError(`cookie ${name} ${JSON.stringify(value)} is not valid`);
-  return value;
 }

@@ -40,7 +40,7 @@ describe('tokenCookie', () => {
 
   it('refuses values that would break the header', () => {
     expect(() => tokenCookie('a;b')).toThrow(/cannot carry/);
-    expect(() => tokenCookie('x', { path: '/a;Domain=evil' })).toThrow(/not valid/);
+    expect(() => tokenCookie('x', { path: '/a;Domain=evil' })).toThrow(/must start with '\/' and hold no ';'/);
   });
 });
 
