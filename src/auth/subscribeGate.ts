@@ -22,7 +22,7 @@ export type { SubscribeGate } from '../config/tokens.js';
 export async function checkSubscribeToken(gate: SubscribeGate, req: TokenRequest, channels: readonly string[]): Promise<TokenGrant> {
   const token = tokenFromRequest(req, gate.sources);
   if (token === undefined) {
-    throw new TokenError('ERR_TOKEN_MISSING', 401, 'this stream needs a token (cookie, access_token query parameter or Authorization: Bearer)');
+    throw new TokenError('ERR_TOKEN_MISSING', 401, `this stream needs a token (${placesOf(gate.sources)})`);
   }
   const grant = await gate.verifier.verify(token);
   // The message names no channel: with a channel function, the list is the server's, not the client's.
@@ -30,4 +30,14 @@ export async function checkSubscribeToken(gate: SubscribeGate, req: TokenRequest
     throw new TokenError('ERR_TOKEN_SCOPE', 403, 'the token does not grant every channel of this stream');
   }
   return grant;
+}
+
+/** Where this stream looks for a token, as the 401 tells the client: only the places it reads. */
+function placesOf(sources: SubscribeGate['sources']): string {
+  const places = [
+    ...(sources.cookie === false ? [] : [`${sources.cookie} cookie`]),
+    ...(sources.query === false ? [] : [`${sources.query} query parameter`]),
+    'Authorization: Bearer',
+  ];
+  return places.join(', ');
 }

@@ -132,13 +132,13 @@ function listOption(value: string | readonly string[] | undefined, name: string)
   if (value === undefined) return undefined;
   if (typeof value === 'string' && value !== '') return value;
   if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== '')) return [...value];
-  throw new InvalidConfigError(`${name} must be a non-empty string or list of them, got ${JSON.stringify(value)}`);
+  throw new InvalidConfigError(`${name} must be a non-empty string or list of them, got ${describe(value)}: e.g. ${name}: 'https://app.example'`);
 }
 
 function boundedNumber(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidConfigError(`${name} must be a number from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidConfigError(`${name} must be a number from ${min} to ${max}, got ${describe(value)}: e.g. ${name}: ${fallback} (the default)`);
   }
   return value;
 }

@@ -95,3 +95,21 @@ describe('a verifier from the other build (finding 27)', () => {
     expect(isTokenVerifier(other)).toBe(true);
   });
 });
+
+describe('messages that said less than they knew (finding 24)', () => {
+  it("a string number shows its type: clockTolerance '30'", () => {
+    expect(configError(() => new TokenVerifier({ secret: SECRET, clockTolerance: '30' as never })).message).toBe(
+      'clockTolerance must be a number from 0 to 300, got "30" (a string): e.g. clockTolerance: 30 (the default)',
+    );
+  });
+
+  it('with query: false, the 401 does not tell the client to use the query parameter', async () => {
+    const es = new EventStream({ history: false, tokens: { verifier: new TokenVerifier({ secret: SECRET }), query: false } });
+    defer(() => es.close());
+    const { url } = await startHttp(es('news'));
+    const refused = await getOnce(url);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toContain('gripstream_token cookie, Authorization: Bearer');
+    expect(refused.body).not.toContain('query parameter');
+  });
+});

@@ -38,9 +38,9 @@ describe('resolveTokenVerifierOptions', () => {
 
   it.each([
     [{}, 'TokenVerifier needs exactly one of secret, publicKey or jwksUrl, got 0'],
-    [{ secret: SECRET, clockTolerance: 301 }, 'clockTolerance must be a number from 0 to 300, got 301'],
-    [{ secret: SECRET, maxTokenLength: 10 }, 'maxTokenLength must be a number from 64 to 65536, got 10'],
-    [{ secret: SECRET, issuer: '' }, 'issuer must be a non-empty string or list of them, got ""'],
+    [{ secret: SECRET, clockTolerance: 301 }, 'clockTolerance must be a number from 0 to 300, got 301: e.g. clockTolerance: 30 (the default)'],
+    [{ secret: SECRET, maxTokenLength: 10 }, 'maxTokenLength must be a number from 64 to 65536, got 10: e.g. maxTokenLength: 4096 (the default)'],
+    [{ secret: SECRET, issuer: '' }, `issuer must be a non-empty string or list of them, got "" (a string): e.g. issuer: 'https://app.example'`],
     [{ secret: SECRET, algorithms: ['RS256'] }, 'algorithms must be a non-empty list from HS256, HS384, HS512, got ["RS256"]'],
     [{ secret: 'short' }, 'secret must be at least 32 bytes (e.g. 32 random bytes, base64), got 5'],
     [{ jwksUrl: 'ftp://id.example/jwks' }, 'jwksUrl must be an http(s) URL, got "ftp://id.example/jwks"'],
