@@ -35,7 +35,7 @@ export function dashboardOptionsOf<A extends (...args: never[]) => unknown>(opti
   return {
     authorize: input.authorize as A | undefined,
     interval: integerIn(input.interval, DEFAULT_DASHBOARD_INTERVAL, min, max, 'interval', 'milliseconds between updates'),
-    topChannels: integerIn(input.topChannels, DEFAULT_DASHBOARD_TOP, 0, MAX_DASHBOARD_TOP, 'topChannels', 'channels listed (0 hides channel names)'),
+    topChannels: integerIn(input.topChannels, DEFAULT_DASHBOARD_TOP, 0, MAX_DASHBOARD_TOP, 'topChannels', 'how many channels are listed; 0 hides their names'),
   };
 }
 

@@ -154,6 +154,11 @@ function controlUris(spec: string | Record<string, unknown> | Record<string, unk
 function assertHttpUrl(uri: unknown): void {
   if (typeof uri !== 'string' || /^https?:\/\/[^/?#]/i.test(uri)) return;
   const shown = uri.replace(/[?#].*$/s, '').slice(0, 60);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1];
+  if (scheme !== undefined) {
+    // A URL with another scheme (file:, redis:): prefixing http:// to it would be a false fix.
+    throw new InvalidConfigError(`grip must be an http:// or https:// URL, got the scheme ${JSON.stringify(`${scheme}:`)}: give the proxy's publish address, e.g. 'http://127.0.0.1:5561' (Pushpin)`);
+  }
   throw new InvalidConfigError(
     `grip must be an http:// or https:// URL, got ${JSON.stringify(shown)}${shown.length < uri.length ? ' (query left out)' : ''}: add the scheme, e.g. 'http://${shown.replace(/^[a-z+.-]*:\/\//i, '') || '127.0.0.1:5561'}'`,
   );

@@ -8,6 +8,8 @@ export const KNOWN_MINT_TOKEN_OPTIONS: readonly string[] = [
   'subscribe', 'publish', 'secret', 'privateKey', 'algorithm', 'expiresIn', 'issuer', 'audience', 'subject', 'keyId',
 ];
 
+const EXAMPLES = { issuer: "'https://app.example'", subject: "String(user.id)", keyId: "'key-1'", algorithm: "'ES256'" } as const;
+
 /**
  * `mintToken(options)` read once from own keys, unknown keys refused (`subcribe` would drop the
  * grant, `expiresin` keep the default lifetime, `audiance` leave `aud` out) and the claims'
@@ -23,7 +25,7 @@ export function mintTokenOptionsOf(options: unknown): Record<string, unknown> {
   for (const name of ['issuer', 'subject', 'keyId', 'algorithm'] as const) {
     const value = input[name];
     if (value !== undefined && (typeof value !== 'string' || value === '')) {
-      throw new InvalidConfigError(`mintToken ${name} must be a non-empty string, got ${describe(value)}: e.g. ${name}: ${name === 'algorithm' ? "'ES256'" : "'app'"}`);
+      throw new InvalidConfigError(`mintToken ${name} must be a non-empty string, got ${describe(value)}: e.g. ${name}: ${EXAMPLES[name]}`);
     }
   }
   const audience = input.audience;

@@ -73,3 +73,11 @@ describe('grip config objects: read once (finding 22)', () => {
     expect((publisher?.clients[0] as unknown as { publishUri: string }).publishUri).toBe(`${URI}publish/`);
   });
 });
+
+describe('grip URL messages (finding 24)', () => {
+  it("another scheme is named, not 'fixed' by prefixing http://", () => {
+    expect(configError(() => publisherFromSpec('file:///etc/passwd')).message).toBe(
+      `grip must be an http:// or https:// URL, got the scheme "file:": give the proxy's publish address, e.g. 'http://127.0.0.1:5561' (Pushpin)`,
+    );
+  });
+});
