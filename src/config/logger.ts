@@ -16,17 +16,29 @@ export function resolveLogger(option: unknown): Logger | undefined {
       `logger must be an object with error, warn and info methods (console, pino, winston) or false, got ${describe(option)}`,
     );
   }
-  const missing = REQUIRED.filter((level) => typeof (option as Record<string, unknown>)[level] !== 'function');
+  // A logger is a live object (pino, winston), used as given, not copied; only its methods are read here.
+  const methods = readMethods(option);
+  const missing = REQUIRED.filter((level) => typeof methods[level] !== 'function');
   if (missing.length > 0) {
     throw new InvalidConfigError(
       `logger is missing ${missing.map((level) => `${level}()`).join(', ')}: pass console, a pino or winston logger, or any object with error, warn and info methods (or false for no lines)`,
     );
   }
-  const debug = (option as Record<string, unknown>).debug;
+  const debug = methods.debug;
   if (debug !== undefined && typeof debug !== 'function') {
     throw new InvalidConfigError(`logger.debug must be a function when given, got ${describe(debug)}`);
   }
   return option as Logger;
+}
+
+/** The level methods, read once; a getter or Proxy that throws becomes InvalidConfigError. */
+function readMethods(logger: object): Record<string, unknown> {
+  try {
+    const source = logger as Record<string, unknown>;
+    return { error: source.error, warn: source.warn, info: source.info, debug: source.debug };
+  } catch (err) {
+    throw new InvalidConfigError(`logger cannot be read: ${err instanceof Error ? err.message : String(err)}: pass console, a pino or winston logger, or false`, { cause: err });
+  }
 }
 
 function describe(value: unknown): string {

@@ -20,3 +20,10 @@ describe('resolveLogger (the `logger` option)', () => {
     expect(configError(() => resolveLogger(option)).message).toBe(message);
   });
 });
+
+describe('a logger whose methods cannot be read (finding 16)', () => {
+  it('a throwing getter is an InvalidConfigError at the constructor', () => {
+    const logger = { warn() {}, info() {}, get error(): never { throw new Error('boom'); } };
+    expect(configError(() => resolveLogger(logger)).message).toBe('logger cannot be read: boom: pass console, a pino or winston logger, or false');
+  });
+});
