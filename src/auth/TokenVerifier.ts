@@ -26,7 +26,8 @@ export type { TokenVerifierOptions } from '../types.js';
  * with a `TokenError` whose `code` says what to do (mint a new token, fix the audience...).
  */
 export class TokenVerifier {
-  private readonly key: Promise<CryptoKey | KeyObject | JWK | Uint8Array> | JWTVerifyGetKey;
+  // A true private field: `console.log(verifier)` must not print the secret's bytes.
+  readonly #key: Promise<CryptoKey | KeyObject | JWK | Uint8Array> | JWTVerifyGetKey;
   private readonly algorithms: string[];
   private readonly issuer: string | string[] | undefined;
   private readonly audience: string | string[] | undefined;
@@ -47,13 +48,13 @@ export class TokenVerifier {
     const source = settings.source;
     this.remote = source.kind === 'jwks';
     if (source.kind === 'secret') {
-      this.key = Promise.resolve(source.secret);
+      this.#key = Promise.resolve(source.secret);
     } else if (source.kind === 'jwks') {
-      this.key = createRemoteJWKSet(source.url, { timeoutDuration: JWKS_TIMEOUT_MS });
+      this.#key = createRemoteJWKSet(source.url, { timeoutDuration: JWKS_TIMEOUT_MS });
     } else {
-      this.key = typeof source.key === 'string' ? importPem(source.key, this.algorithms) : Promise.resolve(source.key);
+      this.#key = typeof source.key === 'string' ? importPem(source.key, this.algorithms) : Promise.resolve(source.key);
       // An unreadable PEM is a configuration error; surface it on first use, not as an unhandled rejection.
-      this.key.catch(() => undefined);
+      this.#key.catch(() => undefined);
     }
   }
 
@@ -73,7 +74,7 @@ export class TokenVerifier {
     let payload: Record<string, unknown>;
     try {
       const result =
-        typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, await this.key, options);
+        typeof this.#key === 'function' ? await jwtVerify(token, this.#key, options) : await jwtVerify(token, await this.#key, options);
       payload = result.payload;
     } catch (err) {
       throw this.explain(err);

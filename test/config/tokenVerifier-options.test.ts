@@ -113,3 +113,12 @@ describe('messages that said less than they knew (finding 24)', () => {
     expect(refused.body).not.toContain('query parameter');
   });
 });
+
+describe('a logged verifier', () => {
+  it('does not print its secret', async () => {
+    const { inspect } = await import('node:util');
+    const shown = inspect(new TokenVerifier({ secret: 'q'.repeat(32) }), { depth: 5 });
+    expect(shown).not.toMatch(/113/);
+    expect(JSON.stringify(new TokenVerifier({ secret: 'q'.repeat(32) }))).not.toMatch(/key/);
+  });
+});
