@@ -5,7 +5,7 @@ import { FORBIDDEN_IN_CHANNEL } from '../channelName.js';
 import { isWellFormed } from '../sse/eventId.js';
 import type { GripPublisherSpec } from '../types.js';
 import { DEFAULT_GRIP_PREFIX } from './defaults.js';
-import { assertKnownKeys } from './knownKeys.js';
+import { assertKnownKeys, editDistance } from './knownKeys.js';
 
 /** The GRIP side of an EventStream, checked: what `GripTransport` is built from. */
 export interface GripSettings {
@@ -111,7 +111,10 @@ export const GRIP_CONFIG_KEYS: readonly string[] = ['control_uri', 'control_iss'
  * would otherwise leave Grip-Sig unchecked while the author believes it is checked.
  */
 function readGripSpec(spec: Exclude<GripPublisherSpec, Publisher>): string | Publisher | Record<string, unknown> | Record<string, unknown>[] {
-  if (typeof spec === 'string') return spec;
+  if (typeof spec === 'string') {
+    assertNoParameterTypo(spec);
+    return spec;
+  }
   try {
     if (isPublisherLike(spec)) return spec;
     if (Array.isArray(spec)) return Array.from(spec as unknown[], (config, index) => gripConfigOf(config, `grip[${index}]`));
@@ -120,6 +123,36 @@ function readGripSpec(spec: Exclude<GripPublisherSpec, Publisher>): string | Pub
     if (err instanceof InvalidConfigError) throw err;
     throw new InvalidConfigError(`grip cannot be read: ${messageOf(err)}: pass a GRIP URL or plain { control_uri, control_iss, key } objects`, { cause: err });
   }
+}
+
+/** The query parameters of a GRIP URL that @fanoutio/grip reads (the rest stay in the publish URL). */
+const GRIP_URL_PARAMETERS: readonly string[] = ['iss', 'key', 'verify-iss', 'verify-key'];
+
+/**
+ * A GRIP URL's other parameters are passed on to the proxy, so they cannot all be refused; but
+ * one a letter away from a key parameter (`kye`, `verify_key`, `Key`) is a typo that would leave
+ * Grip-Sig unchecked. Only the name is shown: the URL carries the key.
+ */
+function assertNoParameterTypo(uri: string): void {
+  let names: string[];
+  try {
+    names = [...new URL(uri).searchParams.keys()];
+  } catch {
+    return; // Not a URL: assertHttpUrl and the Publisher say so.
+  }
+  for (const name of names) {
+    if (GRIP_URL_PARAMETERS.includes(name)) continue;
+    const written = name.toLowerCase().replace(/_/g, '-');
+    const meant = GRIP_URL_PARAMETERS.find((known) => editDistance(written, known) <= 1 || sameLetters(written, known));
+    if (meant !== undefined) {
+      throw new InvalidConfigError(`grip URL has the parameter "${name}", got that instead of "${meant}" (did you mean "${meant}"?): GRIP URLs read iss, key, verify-iss and verify-key exactly; e.g. 'http://127.0.0.1:5561/?iss=pushpin&key=...'`);
+    }
+  }
+}
+
+/** Two letters swapped (`kye`): the same letters in another order. */
+function sameLetters(a: string, b: string): boolean {
+  return a.length === b.length && [...a].sort().join('') === [...b].sort().join('');
 }
 
 function gripConfigOf(config: unknown, what: string): Record<string, unknown> {

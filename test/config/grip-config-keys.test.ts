@@ -81,3 +81,15 @@ describe('grip URL messages (finding 24)', () => {
     );
   });
 });
+
+describe('GRIP URL parameters', () => {
+  it.each([['kye'], ['Key'], ['verify_key'], ['verifykey'], ['isss']])('a typo of a key parameter (%s) is refused, naming only the parameter', (name) => {
+    const err = configError(() => new EventStream({ grip: `http://127.0.0.1:5561/?iss=pushpin&${name}=s3cret-value`, history: false }));
+    expect(err.message).toMatch(new RegExp(`^grip URL has the parameter "${name}"`));
+    expect(err.message).not.toContain('s3cret-value');
+  });
+
+  it('other parameters pass through, as @fanoutio/grip passes them to the proxy', () => {
+    expect(publisherFromSpec('http://127.0.0.1:5561/?iss=pushpin&key=changeme&id=7&verify-iss=x')?.clients).toHaveLength(1);
+  });
+});
