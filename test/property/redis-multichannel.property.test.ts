@@ -20,12 +20,12 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedis, useRedis } from '../support/redis.js';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { withTimeout } from '../support/wait.js';
 import { startPublisher } from '../support/publisher.js';
@@ -226,13 +226,7 @@ function report(name: string): void {
 
 const hasRedis = requireRedis();
 describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis({ persistent: true });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis({ persistent: true });
   afterEach(runCleanups);
 
   it('one order, ids that grow, each event once or history-truncated (clients drop and resume, Redis restarts)', async () => {
@@ -242,7 +236,7 @@ describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
       },
       sharded: false,
       restart: async () => {
-        redis = await redis.restart({ keepData: true });
+        await redis.restart({ keepData: true });
       },
       truth: async (prefix) => {
         const client = new Redis(redis.url);
@@ -269,13 +263,7 @@ describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
 
 const hasCluster = requireRedisCluster();
 describe.runIf(hasCluster)('property: multi-channel streams on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
   afterEach(runCleanups);
 
   it('one order per channel (cursor ids), each event once or history-truncated (clients drop and resume)', async () => {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
 import { Listener, startOrigin } from '../support/pushpin/origin.js';
 import { freePortPair } from '../support/ports.js';
 import { requirePushpin, startPushpin } from '../support/pushpin.js';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 
 // GRIP reliable mode with the shared history on a real Redis Cluster: per-channel ids
 // (`prev-id`, `Grip-Last`) work as with one Redis. Pushpin's message_wait is cut to 300 ms.
@@ -15,13 +15,7 @@ afterEach(async () => {
 });
 
 describe.runIf(requirePushpin() && requireRedisCluster())('reliable GRIP with history on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
 
   it('Pushpin recovers a gap from the Cluster history, per channel, through any instance', async () => {
     const [httpPort, publishPort] = await freePortPair();

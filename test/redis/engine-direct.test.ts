@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelBus } from '../../src/bus/ChannelBus.js';
 import type { Frame } from '../../src/bus/Frame.js';
 import { Subscriber, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
@@ -11,7 +11,7 @@ import { RedisEngine } from '../../src/redis/RedisEngine.js';
 import { RedisHistory } from '../../src/redis/RedisHistory.js';
 import { RedisLink } from '../../src/redis/RedisLink.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { pollUntil } from '../support/wait.js';
 
 // RedisEngine and RedisLink on their own (src/redis/), wired as src/createEngine.ts wires them
@@ -36,14 +36,8 @@ class Recorder extends Subscriber {
 }
 
 describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server', () => {
-  let redis: RedisInstance;
   let prefix: string;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   function instance(): { engine: RedisEngine; bus: ChannelBus; link: RedisLink; history: RedisHistory } {
