@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
-import { cleanups, track } from '../support/recorded-stream.js';
+import { cleanups, fetchRequest as request, track } from '../support/recorded-stream.js';
 import { Waiter } from '../support/waiter.js';
 
 // `eventStream.fetch(request, channels, params?)` with hand-made WHATWG Requests and the
@@ -66,13 +66,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   vi.restoreAllMocks();
 });
-
-/** A Request as a fetch runtime hands it over, with its own abort controller (the client). */
-function request(url: string, headers: Record<string, string> = { accept: 'text/event-stream' }) {
-  const controller = new AbortController();
-  cleanups.push(() => controller.abort());
-  return { request: new Request(url, { headers, signal: controller.signal }), controller };
-}
 
 describe('eventStream.fetch() with plain Request objects', () => {
   it('answers a Response whose ReadableStream body carries stream-open, then published events', async () => {
