@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventStream, type ConnectionInfo, type EventStreamOptions } from '../../src/index.js';
-import { SseResponse } from './sse-response.js';
-import { WAIT_MS, Waiter } from './waiter.js';
+import { fetchStream, type SseResponse } from './sse-response.js';
+import { Waiter } from './waiter.js';
 
 export interface Recorded {
   eventStream: EventStream;
@@ -56,13 +56,7 @@ export async function serveOnLoopback(server: Server): Promise<string> {
 
 /** A fetch() of an event stream, read as events arrive; aborted after the test. */
 export async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseResponse> {
-  const controller = new AbortController();
-  // Bounded wait for the response head; the body stays open until close().
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  const client = new SseResponse(response, controller);
+  const client = await fetchStream(url, headers);
   cleanups.push(() => client.close());
   return client;
 }

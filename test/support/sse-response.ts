@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Waiter } from './waiter.js';
+import { WAIT_MS, Waiter } from './waiter.js';
 
 /**
  * Reads an event-stream `Response` (from `fetch`) as events arrive. `close()` aborts the
@@ -56,4 +56,15 @@ export class SseResponse {
       this.waiter.notify();
     }
   }
+}
+
+/** A fetch() of an event stream, read as events arrive; `close()` on it leaves. */
+export async function fetchStream(url: string, headers: Record<string, string> = {}): Promise<SseResponse> {
+  const controller = new AbortController();
+  // Bounded wait for the response head; the body stays open until close().
+  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
+    clearTimeout(timer),
+  );
+  return new SseResponse(response, controller);
 }
