@@ -190,7 +190,8 @@ describe('MemoryHistory (unit, injected clock)', () => {
     expect(store.readAfter(['zzz'], records[5]!.id)).toMatchObject({ records: [], complete: true });
   });
 
-  it('a channel whose events all expired and were swept reports truncation to an old id', () => {
+  /** A store whose channel `a` had 10 events, all expired and swept (the empty channel dropped). */
+  function sweptStore(): { store: MemoryHistory; records: HistoryRecord[] } {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const c = clock();
     const store = new MemoryHistory({ maxAge: 50 }, c.now);
@@ -198,6 +199,11 @@ describe('MemoryHistory (unit, injected clock)', () => {
     const records = fill(store, 'a', 10);
     c.advance(100);
     vi.advanceTimersByTime(1_000); // the sweep drops the empty channel
+    return { store, records };
+  }
+
+  it('a channel whose events all expired and were swept reports truncation to an old id', () => {
+    const { store, records } = sweptStore();
     expect(store.size).toBe(0);
     expect(store.readAfter(['a'], records[4]!.id)).toMatchObject({ records: [], complete: false });
   });
@@ -208,13 +214,7 @@ describe('MemoryHistory (unit, injected clock)', () => {
   // The resume is reported complete although events 5..9 were lost. Fix: start new logs at
   // `evictedUpTo: this.droppedUpTo` (checked: this test then passes, the others still do).
   it('still reports truncation after the swept channel receives a new event', () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = clock();
-    const store = new MemoryHistory({ maxAge: 50 }, c.now);
-    cleanups.push(() => store.close());
-    const records = fill(store, 'a', 10);
-    c.advance(100);
-    vi.advanceTimersByTime(1_000);
+    const { store, records } = sweptStore();
     store.append('a', [{ event: 'm', data: 'new' }])[0]!;
     const replay = store.readAfter(['a'], records[4]!.id); // events 5..9 expired unseen
     expect(dataOf(replay.records)).toEqual(['new']);
