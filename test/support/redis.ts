@@ -5,6 +5,7 @@
  * data, and drop its client links (CLIENT KILL).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -143,6 +144,19 @@ export function useRedis(options: RedisStartOptions = {}): RedisInstance {
     cli: (...args) => running().cli(...args),
   };
   return handle;
+}
+
+/**
+ * The `history` option for a Redis store of one test's own: a fresh redis-server (its stop
+ * handed to `defer`, the caller's clean-up) and a key prefix no other test uses, plus `extra`.
+ */
+export async function ownRedisHistory<T extends object>(
+  defer: (step: () => Promise<void>) => unknown,
+  extra?: T,
+): Promise<{ redis: string; keyPrefix: string } & T> {
+  const redis = await startRedis();
+  defer(() => redis.stop());
+  return { redis: redis.url, keyPrefix: `t-${randomUUID()}:`, ...(extra as T) };
 }
 
 async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {
