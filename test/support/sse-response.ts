@@ -35,26 +35,37 @@ export class SseResponse {
   }
 
   private async pump(): Promise<void> {
-    const parser = createParser({
-      onEvent: (event) => {
+    try {
+      await readEvents(this.response.body!.getReader(), (event) => {
         this.events.push(event);
         this.waiter.notify();
-      },
-    });
-    const decoder = new TextDecoder();
-    try {
-      const reader = this.response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.feed(decoder.decode(value, { stream: true }));
-      }
+      });
     } catch {
       // aborted by close()
     } finally {
       this.ended = true;
       this.waiter.notify();
     }
+  }
+}
+
+/**
+ * Reads an event-stream body to its end as it arrives: each event parsed is handed to
+ * `onEvent`, each decoded chunk (before parsing) to `onText`. Rejects with the read's error.
+ */
+export async function readEvents(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onEvent: (event: EventSourceMessage) => void,
+  onText?: (chunk: string) => void,
+): Promise<void> {
+  const parser = createParser({ onEvent });
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    const chunk = decoder.decode(value, { stream: true });
+    onText?.(chunk);
+    parser.feed(chunk);
   }
 }
 
