@@ -207,16 +207,37 @@ function check(life: Life, truth: Map<string, Array<{ seq: number; data: string 
   }
 }
 
-async function truthFrom(client: Redis | Cluster, prefix: string): Promise<Map<string, Array<{ seq: number; data: string }>>> {
-  const truth = new Map<string, Array<{ seq: number; data: string }>>();
-  for (const channel of CHANNELS) {
-    const entries = (await client.xrange(`${prefix}{${channel}}:s`, '-', '+')) as Array<[string, string[]]>;
-    truth.set(
-      channel,
-      entries.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), data: JSON.parse(fields[fields.indexOf('d') + 1]!) as string })),
-    );
+/** Every channel's events as the store keeps them, read through a client of its own (`connect`). */
+async function truthFrom(connect: () => Redis | Cluster, prefix: string): Promise<Map<string, Array<{ seq: number; data: string }>>> {
+  const client = connect();
+  try {
+    const truth = new Map<string, Array<{ seq: number; data: string }>>();
+    for (const channel of CHANNELS) {
+      const entries = (await client.xrange(`${prefix}{${channel}}:s`, '-', '+')) as Array<[string, string[]]>;
+      truth.set(
+        channel,
+        entries.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), data: JSON.parse(fields[fields.indexOf('d') + 1]!) as string })),
+      );
+    }
+    return truth;
+  } finally {
+    client.disconnect();
   }
-  return truth;
+}
+
+/** The property over `backend`, with fast-check's fixed seed; each run's clients, servers and instances closed after it. */
+async function holdsOn(backend: Backend, name: string): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(actions(backend.restart !== undefined), async (scenario) => {
+      try {
+        await runScenario(backend, scenario);
+      } finally {
+        await runCleanups();
+      }
+    }),
+    { seed: SEED, numRuns: RUNS, endOnFailure: true },
+  );
+  report(name);
 }
 
 function report(name: string): void {
@@ -238,26 +259,9 @@ describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
       restart: async () => {
         await redis.restart({ keepData: true });
       },
-      truth: async (prefix) => {
-        const client = new Redis(redis.url);
-        try {
-          return await truthFrom(client, prefix);
-        } finally {
-          client.disconnect();
-        }
-      },
+      truth: (prefix) => truthFrom(() => new Redis(redis.url), prefix),
     };
-    await fc.assert(
-      fc.asyncProperty(actions(true), async (scenario) => {
-        try {
-          await runScenario(backend, scenario);
-        } finally {
-          await runCleanups();
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    report('one Redis');
+    await holdsOn(backend, 'one Redis');
   }, 120_000);
 });
 
@@ -270,25 +274,8 @@ describe.runIf(hasCluster)('property: multi-channel streams on a Redis Cluster',
     const backend: Backend = {
       urls: cluster.urls.join(','),
       sharded: true,
-      truth: async (prefix) => {
-        const client = new Cluster(cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })));
-        try {
-          return await truthFrom(client, prefix);
-        } finally {
-          client.disconnect();
-        }
-      },
+      truth: (prefix) => truthFrom(() => new Cluster(cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) }))), prefix),
     };
-    await fc.assert(
-      fc.asyncProperty(actions(false), async (scenario) => {
-        try {
-          await runScenario(backend, scenario);
-        } finally {
-          await runCleanups();
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    report('Cluster');
+    await holdsOn(backend, 'Cluster');
   }, 120_000);
 });
