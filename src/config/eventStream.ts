@@ -6,6 +6,7 @@ import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_MAX_BUFFERED
 import { engineSettingsOf, reliableHistoryOf, type EngineSettings } from './engine.js';
 import { assertGripReliableType, gripPrefixOf, gripSettingsOf, publisherFromSpec, type GripSettings } from './grip.js';
 import { historyOptionOf } from './history.js';
+import { boundHooks } from './hooks.js';
 import { assertKnownKeys } from './knownKeys.js';
 import { resolveLogger } from './logger.js';
 import { ownOptions } from './ownOptions.js';
@@ -121,7 +122,7 @@ export function resolveEventStreamOptions(config: unknown): EventStreamSettings 
     tokens,
     logger: resolveLogger(input.logger),
     onIncident: input.onIncident,
-    hooks: hooksOf(input),
+    hooks: boundHooks(input),
   };
 }
 
@@ -150,14 +151,4 @@ function positiveNumber(value: number | undefined, fallback: number, name: strin
     throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describe(value)}: e.g. ${fallback} (the default), or leave it out`);
   }
   return value;
-}
-
-/** The hooks, bound to the options object: a hook written as a method may use `this`. */
-function hooksOf(config: RequestHooks): RequestHooks {
-  const hooks: RequestHooks = {};
-  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
-  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
-  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
-  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
-  return hooks;
 }
