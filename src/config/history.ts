@@ -52,7 +52,10 @@ export function historyOptionOf(history: unknown): HistoryOption {
   if (typeof history !== 'object' || history === null || Array.isArray(history)) {
     throw new InvalidConfigError(`history must be options ({ maxEvents, maxAge, ... }), a history store, or false, got ${describe(history)}`);
   }
-  if (isHistoryStore(history)) return history;
+  if (isHistoryStore(history)) {
+    assertStoreShape(history);
+    return history;
+  }
   const options = ownOptions(history, 'history');
   checkHistoryOptions(options);
   return options as HistoryOptions;
@@ -151,5 +154,22 @@ function limit(value: number | undefined, fallback: number, name: string): numbe
 export function assertOptionalString(value: unknown, name: string, example: string): void {
   if (value !== undefined && typeof value !== 'string') {
     throw new InvalidConfigError(`${name} must be a string, got ${describe(value)}: ${example}`);
+  }
+}
+
+/**
+ * A store of the app's, by shape: readAfter is required (without it every resume would be
+ * history-truncated), lastIds and close are functions when given (a TypeError at close() or
+ * in GRIP reliable mode otherwise).
+ */
+function assertStoreShape(store: HistoryStore): void {
+  const methods = store as unknown as Record<string, unknown>;
+  const wrong = ['readAfter', 'lastIds', 'close'].find((name) =>
+    name === 'readAfter' ? typeof methods[name] !== 'function' : methods[name] !== undefined && typeof methods[name] !== 'function',
+  );
+  if (wrong !== undefined) {
+    throw new InvalidConfigError(
+      `history: a store must have append() and readAfter() (lastIds() and close() are optional), got ${wrong}: ${describe(methods[wrong])}: give ${wrong} as a method, e.g. a MemoryHistory or RedisHistory, or options { maxEvents, maxAge }`,
+    );
   }
 }
