@@ -141,6 +141,26 @@ export function redisHistoryOptionsOf(input: unknown): RedisHistorySettings {
   return { redis, keyPrefix, maxEvents: options.maxEvents as number | undefined, maxAge: options.maxAge as number | undefined, commandTimeout };
 }
 
+/** Keys of `new RedisIdempotencyStore(options)`. */
+export const KNOWN_REDIS_IDEMPOTENCY_OPTIONS: readonly string[] = ['redis', 'keyPrefix', 'commandTimeout'];
+
+/**
+ * The options of a RedisIdempotencyStore, checked before its connection is made: known keys, a
+ * Redis target, the call bound, and the prefix (no brace on a Cluster, as for the engine).
+ */
+export function redisIdempotencyOptionsOf(input: unknown): { redis: RedisTarget; keyPrefix: string; commandTimeout: number | undefined } {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidConfigError(`RedisIdempotencyStore needs options, got ${describeValue(input)}: e.g. new RedisIdempotencyStore({ redis: 'redis://127.0.0.1:6379' })`);
+  }
+  const options = ownOptions(input, 'RedisIdempotencyStore options');
+  assertKnownKeys(options, KNOWN_REDIS_IDEMPOTENCY_OPTIONS, 'RedisIdempotencyStore option');
+  assertOptionalString(options.keyPrefix, 'RedisIdempotencyStore keyPrefix', "e.g. 'myapp:' (the default is 'gripstream:')");
+  const redis = redisTargetOf(options.redis, 'RedisIdempotencyStore redis');
+  const commandTimeout = options.commandTimeout as number | undefined;
+  redisConnectionOf({ redis, commandTimeout });
+  return { redis, keyPrefix: redisKeyPrefixOf({ redis, keyPrefix: options.keyPrefix as string | undefined }), commandTimeout };
+}
+
 /** A Redis target as the stores take it: a URL, a list of node URLs (a Cluster), or a client. */
 function redisTargetOf(redis: unknown, name: string): RedisTarget {
   if (typeof redis === 'string' || Array.isArray(redis)) return redis as RedisTarget;

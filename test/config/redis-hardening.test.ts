@@ -3,6 +3,7 @@ import { resolveEventStreamOptions } from '../../src/config/eventStream.js';
 import { EventStream } from '../../src/EventStream.js';
 import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import { RedisHistory } from '../../src/redis/RedisHistory.js';
+import { RedisIdempotencyStore } from '../../src/redis/RedisIdempotencyStore.js';
 import { configError } from './configError.js';
 
 // Issue 26's attack on careless options (findings 01, 09-13, 19, 20, 25, 26): each value here
@@ -148,5 +149,18 @@ describe('history stores of the app checked by shape (finding 20)', () => {
     expect(configError(() => new EventStream({ history: store as never })).message).toBe(
       `history: a store must have append() and readAfter() (lastIds() and close() are optional), got ${name}: ${got}: give ${name} as a method, e.g. a MemoryHistory or RedisHistory, or options { maxEvents, maxAge }`,
     );
+  });
+});
+
+describe('new RedisIdempotencyStore(options) checked before it connects (finding 12)', () => {
+  it('no options, a typo, a Cluster prefix with a brace, a client that is none', () => {
+    expect(configError(() => new (RedisIdempotencyStore as new (options?: unknown) => unknown)()).message).toBe(
+      "RedisIdempotencyStore needs options, got undefined: e.g. new RedisIdempotencyStore({ redis: 'redis://127.0.0.1:6379' })",
+    );
+    expect(configError(() => new RedisIdempotencyStore({ redis: url, keyprefix: 'app:' } as never)).message).toBe(
+      'unknown RedisIdempotencyStore option "keyprefix" (did you mean "keyPrefix"?)',
+    );
+    expect(configError(() => new RedisIdempotencyStore({ redis: [url], keyPrefix: 'a{b}' })).message).toMatch(/^keyPrefix must not contain \{ or \} on a Redis Cluster/);
+    expect(configError(() => new RedisIdempotencyStore({ redis: {} as never })).message).toMatch(/^RedisIdempotencyStore redis must be a Redis client .* got an object without call\(\)/);
   });
 });
