@@ -173,9 +173,11 @@ export class RedisLink {
   }
 
   async close(): Promise<void> {
+    // Awaited first: the reconnect listener is attached when the client settles, so a link
+    // closed right after it was made (a refused construction) still removes it.
+    const client = await this.client.catch(() => undefined);
     this.stopCounting?.();
     if (!this.ownsClient) return;
-    const client = await this.client.catch(() => undefined);
     client?.disconnect();
   }
 

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { EventStream } from '../../src/EventStream.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { pollUntil } from '../support/wait.js';
 
 // A refused construction must leave nothing open (findings 01, 09, 10): each case runs in its
 // own process against a real redis-server, and the process must exit by itself, soon. Before
@@ -63,5 +66,22 @@ describe.runIf(hasRedis)('a refused construction leaves nothing open (child proc
     const outcome = await runCase('getMeter-throws', redis.url);
     expect(outcome.line).toMatchObject({ name: 'Error', message: 'provider down' });
     expect(outcome).toMatchObject({ exited: true, code: 0 });
+  }, 15_000);
+
+  it("with the app's own client: a throw after the link was made removes the link's 'ready' listener from it", async () => {
+    const client = new Redis(redis.url);
+    try {
+      await new Promise((resolve) => client.once('ready', resolve));
+      const before = client.listenerCount('ready');
+      const provider = { getMeter: (): never => { throw new Error('provider down'); } };
+      expect(() => new EventStream({ redis: client, logger: false, metrics: { meterProvider: provider as never } })).toThrow('provider down');
+      // The link attaches its listener once its client promise settles (a microtask): a turn of
+      // the loop later it is attached, or already removed again.
+      await new Promise((resolve) => setImmediate(resolve));
+      await pollUntil(() => client.listenerCount('ready') === before, 5000, "the link's 'ready' listener to leave the app's client");
+      expect(client.status).toBe('ready');
+    } finally {
+      client.disconnect();
+    }
   }, 15_000);
 });
