@@ -64,7 +64,11 @@ describe.runIf(hasRedis)('a refused construction leaves nothing open (child proc
 
   it('a throw after the Redis link was made (getMeter throws while metrics are wired): the link is closed, the process exits', async () => {
     const outcome = await runCase('getMeter-throws', redis.url);
-    expect(outcome.line).toMatchObject({ name: 'Error', message: 'provider down' });
+    expect(outcome.line).toMatchObject({
+      name: 'InvalidConfigError',
+      code: 'ERR_INVALID_CONFIG',
+      message: "metrics.meterProvider failed while gripstream's instruments were created: provider down: pass a working OpenTelemetry MeterProvider, or leave it out for the global one",
+    });
     expect(outcome).toMatchObject({ exited: true, code: 0 });
   }, 15_000);
 
@@ -74,7 +78,7 @@ describe.runIf(hasRedis)('a refused construction leaves nothing open (child proc
       await new Promise((resolve) => client.once('ready', resolve));
       const before = client.listenerCount('ready');
       const provider = { getMeter: (): never => { throw new Error('provider down'); } };
-      expect(() => new EventStream({ redis: client, logger: false, metrics: { meterProvider: provider as never } })).toThrow('provider down');
+      expect(() => new EventStream({ redis: client, logger: false, metrics: { meterProvider: provider as never } })).toThrow(/^metrics\.meterProvider failed while gripstream's instruments were created: provider down: /);
       // The link attaches its listener once its client promise settles (a microtask): a turn of
       // the loop later it is attached, or already removed again.
       await new Promise((resolve) => setImmediate(resolve));
