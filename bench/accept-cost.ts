@@ -48,7 +48,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'gripstream+redis',
     script: 'bench/servers/gripstream.ts',
-    args: (redis) => [`--redis=${redis!.url}`, `--key-prefix=accept-${Date.now()}:`],
+    args: (redis: RedisInstance | undefined) => [`--redis=${redis!.url}`, `--key-prefix=accept-${Date.now()}:`],
     redis: true,
   },
 ].filter((v) => only === undefined || only.includes(v.name));
