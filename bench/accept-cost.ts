@@ -12,15 +12,21 @@
  * Each server is first warmed up by `warm` streams (left open), then `n` more are opened, at
  * most 1,024 handshakes in flight as in the scale scenario, all on one channel, no
  * Last-Event-ID. The figure is the server's CPU (user + system, read inside it; redis-server's
- * from /proc) from the first connect to the last `200` head, ÷ n. CPU time barely moves when
+ * from /proc) from the first connect to the last `200` head, ÷ n; beside it, the JS heap those
+ * n streams hold after a full collection, ÷ n (what a change to the accept path keeps). CPU time barely moves when
  * other work shares the machine, and each round's ratio compares servers measured minutes
  * apart at most; the medians over rounds are printed.
  *
  *   npx tsx bench/accept-cost.ts [rounds=5] [n=8000] [warm=1000] [--only=floor,gripstream]
+ *                                [--baseline=<another checkout>]
+ *
+ * `--baseline` adds `gripstream@baseline`: that checkout's bench/servers/gripstream.ts (its own
+ * src/), in the same rounds, to see what a change did.
  *
  * BENCH_CPU_PROF_DIR=<dir> has every server write a V8 CPU profile there (bench/processes.ts).
  */
 import net from 'node:net';
+import { resolve } from 'node:path';
 import { median } from './aggregate.ts';
 import { Child } from './processes.ts';
 import { processCpuMicros } from './proc.ts';
@@ -30,6 +36,8 @@ import { startRedis, type RedisInstance } from '../test/support/redis.ts';
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const [rounds = 5, n = 8000, warm = 1000] = positional.map(Number);
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+/** Another checkout (a path): its gripstream runs beside this one's, as `gripstream@baseline`. */
+const baseline = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 
 const CHANNEL = 'accept';
 const IN_FLIGHT = 1024;
@@ -51,6 +59,9 @@ const VARIANTS: Variant[] = [
     args: (redis: RedisInstance | undefined) => [`--redis=${redis!.url}`, `--key-prefix=accept-${Date.now()}:`],
     redis: true,
   },
+  ...(baseline === undefined
+    ? []
+    : [{ name: 'gripstream@baseline', script: resolve(baseline, 'bench/servers/gripstream.ts'), args: () => ['--history'] }]),
 ].filter((v) => only === undefined || only.includes(v.name));
 
 type Server = Child<ServerRequest, ServerMessage>;
@@ -92,20 +103,28 @@ function openStreams(port: number, count: number, into: net.Socket[]): Promise<v
   });
 }
 
-async function measure(variant: Variant, redis: RedisInstance | undefined): Promise<number> {
+/** Per stream accepted: server CPU (µs), and JS heap held after a full collection (bytes). */
+interface Cost {
+  cpuMicros: number;
+  heapBytes: number;
+}
+
+async function measure(variant: Variant, redis: RedisInstance | undefined): Promise<Cost> {
   const server: Server = Child.start({ script: variant.script, args: variant.args(redis), label: variant.name });
   const sockets: net.Socket[] = [];
   try {
     const ready = await server.ready(30_000);
     if (ready.type !== 'ready') throw new Error(`${variant.name}: unexpected ${ready.type}`);
     await openStreams(ready.port, warm, sockets);
+    // Collects garbage (twice) before the CPU is read: not charged to the accept.
+    const heapBefore = (await server.request<StatsReply>({ type: 'stats' }, STEP_TIMEOUT_MS)).memory.heapUsed;
     const redisBefore = variant.redis ? processCpuMicros(redis!.pid) : 0;
     const before = await serverCpu(server);
     await openStreams(ready.port, n, sockets);
     const stats = await server.request<StatsReply>({ type: 'stats' }, STEP_TIMEOUT_MS);
     const redisUsed = variant.redis ? processCpuMicros(redis!.pid) - redisBefore : 0;
     if (stats.connections !== warm + n) throw new Error(`${variant.name}: ${stats.connections} streams open, expected ${warm + n}`);
-    return (stats.cpuMicros - before + redisUsed) / n;
+    return { cpuMicros: (stats.cpuMicros - before + redisUsed) / n, heapBytes: (stats.memory.heapUsed - heapBefore) / n };
   } finally {
     for (const socket of sockets) socket.destroy();
     await server.stop();
@@ -116,6 +135,7 @@ async function main(): Promise<void> {
   const needsRedis = VARIANTS.some((v) => v.redis);
   const redis = needsRedis ? await startRedis() : undefined;
   const perVariant = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
+  const heapPerVariant = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
   const ratios = new Map<string, number[]>(VARIANTS.filter((v) => v.name !== 'floor').map((v) => [v.name, []]));
   try {
     console.log(`accept cost: ${rounds} rounds, ${n} streams measured per server after ${warm} warm-up streams`);
@@ -123,9 +143,10 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       const round = new Map<string, number>();
       for (const variant of order) {
-        const micros = await measure(variant, redis);
-        round.set(variant.name, micros);
-        perVariant.get(variant.name)!.push(micros);
+        const cost = await measure(variant, redis);
+        round.set(variant.name, cost.cpuMicros);
+        perVariant.get(variant.name)!.push(cost.cpuMicros);
+        heapPerVariant.get(variant.name)!.push(cost.heapBytes);
       }
       const floor = round.get('floor');
       const line = [...round].map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`).join(', ');
@@ -140,7 +161,10 @@ async function main(): Promise<void> {
     await redis?.stop();
   }
   console.log('medians:');
-  for (const [name, values] of perVariant) console.log(`  ${name.padEnd(18)} ${median(values).toFixed(1)} µs per accepted stream`);
+  for (const [name, values] of perVariant) {
+    const heap = median(heapPerVariant.get(name)!);
+    console.log(`  ${name.padEnd(18)} ${median(values).toFixed(1)} µs per accepted stream (heap held: ${Math.round(heap)} B per stream)`);
+  }
   for (const [name, values] of ratios) {
     if (values.length > 0) console.log(`  ${`${name}/floor`.padEnd(18)} ${median(values).toFixed(3)} (median of per-round ratios)`);
   }
