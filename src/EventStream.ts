@@ -442,9 +442,26 @@ export class EventStream<E extends object = EventMap> {
 }
 
 function createState(settings: EventStreamSettings): EventStreamState {
-  const { keepAliveInterval, maxBufferedBytes } = settings;
   const metrics = new Metrics(settings.metrics.on);
-  const { engine, bus, presence } = engineFor(settings.engine, (watcher) => new ChannelBus(watcher, metrics));
+  const backends = engineFor(settings.engine, (watcher) => new ChannelBus(watcher, metrics));
+  try {
+    return assembleState(settings, metrics, backends);
+  } catch (err) {
+    // The backends may hold a Redis connection (and a listener on the app's client): a
+    // refused construction must leave nothing open, or the process never exits.
+    void closeBackends(backends);
+    throw err;
+  }
+}
+
+async function closeBackends(backends: ReturnType<typeof engineFor>): Promise<void> {
+  await backends.presence?.close().catch(() => undefined);
+  await backends.engine.close().catch(() => undefined);
+}
+
+function assembleState(settings: EventStreamSettings, metrics: Metrics, backends: ReturnType<typeof engineFor>): EventStreamState {
+  const { keepAliveInterval, maxBufferedBytes } = settings;
+  const { engine, bus, presence } = backends;
   const history = engine.history;
   const grip =
     settings.grip === undefined
@@ -514,10 +531,16 @@ function createState(settings: EventStreamSettings): EventStreamState {
     },
   };
   attachBackendMetrics(engine, metrics);
-  const detachMetrics = wireMetrics(
-    { metrics, bus, history: historyView(history), health: state.health, hasGrip: grip !== undefined },
-    settings.metrics,
-  );
+  let detachMetrics: (() => void) | undefined;
+  try {
+    detachMetrics = wireMetrics(
+      { metrics, bus, history: historyView(history), health: state.health, hasGrip: grip !== undefined },
+      settings.metrics,
+    );
+  } catch (err) {
+    state.health.stop();
+    throw err;
+  }
   if (detachMetrics !== undefined) state.detach.push(detachMetrics);
   return state;
 }

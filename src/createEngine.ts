@@ -23,9 +23,24 @@ export function engineFor(
     const bus = makeBus();
     return { bus, engine: new LocalEngine(bus, historyFrom(settings.history)), presence: new LocalPresence(bus) };
   }
-  const { redis, presence: timings } = settings;
+  const { redis } = settings;
   // One connection for the store and the engine: the engine gets it here, not through the store.
   const link = new RedisLink({ redis: redis.target, commandTimeout: redis.commandTimeout });
+  try {
+    return redisBackends(settings, link, makeBus);
+  } catch (err) {
+    // The link may have opened a connection: a refused construction must leave nothing open.
+    void link.close();
+    throw err;
+  }
+}
+
+function redisBackends(
+  settings: Extract<EngineSettings, { kind: 'redis' }>,
+  link: RedisLink,
+  makeBus: (watcher?: ChannelWatcher) => ChannelBus,
+): { engine: Engine; bus: ChannelBus; presence: Presence | undefined } {
+  const { redis, presence: timings } = settings;
   const store = new RedisHistory(
     { redis: redis.target, keyPrefix: redis.keyPrefix, maxEvents: settings.maxEvents, maxAge: settings.maxAge },
     link,

@@ -91,3 +91,9 @@ export const DEFAULT_DASHBOARD_TOP = 10;
 
 /** The longest delay setTimeout/setInterval keep; past it Node fires after 1 ms instead. */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * The longest finite `history.maxAge` (ms): a year. Redis trims by "now − maxAge" as a stream
+ * id, which must not fall before the epoch; longer ages are written Infinity.
+ */
+export const MAX_HISTORY_AGE = 365 * 24 * 3600_000;

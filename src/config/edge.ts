@@ -3,6 +3,7 @@ import { InvalidConfigError } from '../errors.js';
 import type { GripPublisherSpec, RequestHooks } from '../types.js';
 import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, MAX_TIMER_DELAY } from './defaults.js';
 import { gripPrefixOf, publisherFromSpec } from './grip.js';
+import { boundHooks } from './hooks.js';
 import { describeValue as describe } from '../describeValue.js';
 import { assertKnownKeys } from './knownKeys.js';
 
@@ -60,7 +61,8 @@ export function resolveEdgeOptions(options: unknown): EdgeSettings {
     gripTimeout: positive(record.gripTimeout as number | undefined, DEFAULT_GRIP_TIMEOUT, 'gripTimeout'),
     keepAliveInterval,
     retry: record.retry as number | undefined,
-    hooks: hooksOf(record as RequestHooks),
+    // No onDisconnect among them: the proxy never says when a stream ends (the key is refused above).
+    hooks: boundHooks(record as RequestHooks),
   };
 }
 
@@ -70,15 +72,6 @@ function positive(value: number | undefined, fallback: number, name: string): nu
     throw new InvalidConfigError(`${name} must be a positive number of milliseconds up to ${MAX_TIMER_DELAY}, got ${String(value)}`);
   }
   return value;
-}
-
-/** The edge's hooks (it has no onDisconnect: the proxy never says when a stream ends). */
-function hooksOf(options: RequestHooks): RequestHooks {
-  const hooks: RequestHooks = {};
-  if (options.authorize !== undefined) hooks.authorize = options.authorize.bind(options);
-  if (options.onConnect !== undefined) hooks.onConnect = options.onConnect.bind(options);
-  if (options.onRefused !== undefined) hooks.onRefused = options.onRefused.bind(options);
-  return hooks;
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import { describeValue as describe } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
-import type { EventStreamConfig, IncidentHook, IncidentOptions, Logger, MetricsOptions, RequestHooks } from '../types.js';
+import type { EventStreamConfig, IncidentHook, IncidentOptions, Logger, RequestHooks } from '../types.js';
 import { DEFAULT_GRIP_TIMEOUT, DEFAULT_KEEP_ALIVE_INTERVAL, DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_METRICS, MAX_TIMER_DELAY } from './defaults.js';
 import { engineSettingsOf, reliableHistoryOf, type EngineSettings } from './engine.js';
 import { assertGripReliableType, gripPrefixOf, gripSettingsOf, publisherFromSpec, type GripSettings } from './grip.js';
 import { historyOptionOf } from './history.js';
+import { boundHooks } from './hooks.js';
 import { assertKnownKeys } from './knownKeys.js';
 import { resolveLogger } from './logger.js';
 import { ownOptions } from './ownOptions.js';
@@ -37,6 +38,9 @@ export const KNOWN_OPTIONS: readonly string[] = [
   'logger',
   'onIncident',
 ];
+
+/** Keys of `metrics` when it is options. */
+export const KNOWN_METRICS_OPTIONS: readonly string[] = ['meterProvider'];
 
 const FUNCTION_OPTIONS = ['authorize', 'onConnect', 'onDisconnect', 'onRefused', 'onIncident'] as const;
 
@@ -121,7 +125,7 @@ export function resolveEventStreamOptions(config: unknown): EventStreamSettings 
     tokens,
     logger: resolveLogger(input.logger),
     onIncident: input.onIncident,
-    hooks: hooksOf(input),
+    hooks: boundHooks(input),
   };
 }
 
@@ -129,10 +133,30 @@ function metricsOf(metrics: unknown): MetricsSettings {
   if (metrics !== undefined && typeof metrics !== 'boolean' && (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics))) {
     throw new InvalidConfigError(`metrics must be true, false or { meterProvider }, got ${describe(metrics)} (leave it out for the default: on)`);
   }
-  return {
-    on: metrics === undefined ? DEFAULT_METRICS : metrics !== false,
-    meterProvider: typeof metrics === 'object' ? (metrics as MetricsOptions).meterProvider : undefined,
-  };
+  if (typeof metrics !== 'object') return { on: metrics === undefined ? DEFAULT_METRICS : metrics, meterProvider: undefined };
+  const options = ownOptions(metrics, 'metrics');
+  assertKnownKeys(options, KNOWN_METRICS_OPTIONS, 'metrics option');
+  return { on: true, meterProvider: meterProviderOf(options.meterProvider) };
+}
+
+/**
+ * Checked here, before any backend (a Redis connection) is built: a provider without getMeter
+ * would otherwise fail only when the instruments are registered, after the link was opened.
+ */
+function meterProviderOf(provider: unknown): MeterProvider | undefined {
+  if (provider === undefined) return undefined;
+  let getMeter: unknown;
+  try {
+    getMeter = typeof provider === 'object' && provider !== null ? (provider as { getMeter?: unknown }).getMeter : undefined;
+  } catch (err) {
+    throw new InvalidConfigError(`metrics.meterProvider cannot be read: ${err instanceof Error ? err.message : String(err)}: pass an OpenTelemetry MeterProvider`, { cause: err });
+  }
+  if (typeof getMeter !== 'function') {
+    throw new InvalidConfigError(
+      `metrics.meterProvider must be an OpenTelemetry MeterProvider (an object with getMeter()), got ${describe(provider)}: e.g. new MeterProvider() from @opentelemetry/sdk-metrics, or leave it out for the global one`,
+    );
+  }
+  return provider as MeterProvider;
 }
 
 function retryOf(retry: number | undefined): number | undefined {
@@ -150,14 +174,4 @@ function positiveNumber(value: number | undefined, fallback: number, name: strin
     throw new InvalidConfigError(`${name} must be a positive, finite number, got ${describe(value)}: e.g. ${fallback} (the default), or leave it out`);
   }
   return value;
-}
-
-/** The hooks, bound to the options object: a hook written as a method may use `this`. */
-function hooksOf(config: RequestHooks): RequestHooks {
-  const hooks: RequestHooks = {};
-  if (config.authorize !== undefined) hooks.authorize = config.authorize.bind(config);
-  if (config.onConnect !== undefined) hooks.onConnect = config.onConnect.bind(config);
-  if (config.onDisconnect !== undefined) hooks.onDisconnect = config.onDisconnect.bind(config);
-  if (config.onRefused !== undefined) hooks.onRefused = config.onRefused.bind(config);
-  return hooks;
 }

@@ -1,7 +1,7 @@
 import { describeValue as describe } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
 import type { PresenceOptions } from '../types.js';
-import { DEFAULT_PRESENCE_HEARTBEAT, DEFAULT_PRESENCE_TTL } from './defaults.js';
+import { DEFAULT_PRESENCE_HEARTBEAT, DEFAULT_PRESENCE_TTL, MAX_TIMER_DELAY } from './defaults.js';
 import { assertKnownKeys } from './knownKeys.js';
 import { ownOptions } from './ownOptions.js';
 
@@ -28,9 +28,7 @@ export function presenceOptionOf(presence: unknown): boolean | PresenceOptions |
  */
 export function presenceTimingsOf(option: boolean | PresenceOptions | undefined): PresenceTimings | undefined {
   if (option === undefined || option === false) return undefined;
-  const options = option === true ? {} : option;
-  const heartbeatMs = positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs');
-  const ttlMs = positive(options.ttlMs, DEFAULT_PRESENCE_TTL, 'presence.ttlMs');
+  const { heartbeatMs, ttlMs } = presenceValuesOf(option);
   if (ttlMs < 2 * heartbeatMs) {
     // One late beat (a GC pause, a slow Redis) must not make a live instance look dead.
     throw new InvalidConfigError(`presence.ttlMs must be at least twice heartbeatMs, got ${ttlMs} and ${heartbeatMs}`);
@@ -38,8 +36,24 @@ export function presenceTimingsOf(option: boolean | PresenceOptions | undefined)
   return { heartbeatMs, ttlMs };
 }
 
+/**
+ * Each timing, defaulted and in range (a whole number of ms a timer can hold), without how they
+ * fit together: in process counting needs no timing, but a value no timer could hold is wrong
+ * anywhere and must not wait for Redis to be added to show.
+ */
+export function presenceValuesOf(option: true | PresenceOptions): PresenceTimings {
+  const options = option === true ? {} : option;
+  return {
+    heartbeatMs: positive(options.heartbeatMs, DEFAULT_PRESENCE_HEARTBEAT, 'presence.heartbeatMs'),
+    ttlMs: positive(options.ttlMs, DEFAULT_PRESENCE_TTL, 'presence.ttlMs'),
+  };
+}
+
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidConfigError(`${name} must be a positive whole number of ms, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_DELAY) {
+    // Past MAX_TIMER_DELAY Node fires the heartbeat timer after 1 ms: a flood of writes to Redis.
+    throw new InvalidConfigError(`${name} must be a whole number of ms from 1 to ${MAX_TIMER_DELAY} (about 24.8 days), got ${describe(value)}: e.g. ${fallback} (the default)`);
+  }
   return value;
 }

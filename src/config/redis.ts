@@ -2,8 +2,8 @@ import { describeValue } from '../describeValue.js';
 import { InvalidConfigError } from '../errors.js';
 import type { RedisClientLike } from '../redisClient.js';
 import type { RedisEngineOptions } from '../types.js';
-import { DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX } from './defaults.js';
-import { assertOptionalString, isHistoryStore, type HistoryOption } from './history.js';
+import { DEFAULT_COMMAND_TIMEOUT, DEFAULT_KEY_PREFIX, MAX_TIMER_DELAY } from './defaults.js';
+import { assertOptionalString, checkHistoryBounds, isHistoryStore, type HistoryOption } from './history.js';
 import { assertKnownKeys } from './knownKeys.js';
 import { ownOptions } from './ownOptions.js';
 
@@ -54,11 +54,123 @@ export function redisEngineOf(option: NonNullable<unknown>, history: HistoryOpti
       `with \`redis\`, history lives in that Redis, got history: ${history === false ? 'false' : isHistoryStore(history) ? 'a store' : '{ redis }'}: give \`history\` only { maxEvents, maxAge }, or leave it out`,
     );
   }
-  return {
-    target: redis.client ?? redis.nodes ?? redis.url!,
-    commandTimeout: redis.commandTimeout,
-    keyPrefix: redis.keyPrefix ?? history?.keyPrefix ?? DEFAULT_KEY_PREFIX,
-  };
+  const memoryOnly = history === undefined ? undefined : (['maxBytes', 'maxTotalBytes'] as const).find((key) => history[key] !== undefined);
+  if (memoryOnly !== undefined) {
+    // Redis bounds a channel by count and age only: a byte bound would be silently ignored.
+    throw new InvalidConfigError(
+      `history.${memoryOnly} applies to the in-memory store only; with \`redis\` history lives in Redis, bounded by maxEvents and maxAge, got ${memoryOnly}: ${describeValue(history![memoryOnly])}: leave it out and bound Redis's memory with maxEvents/maxAge (and Redis's maxmemory)`,
+    );
+  }
+  const target = redis.client ?? redis.nodes ?? redis.url!;
+  if (redis.client !== undefined) assertRedisClient(redis.client, 'redis.client');
+  const keyPrefix = agreedKeyPrefix(redis.keyPrefix, history?.keyPrefix);
+  redisConnectionOf({ redis: target, commandTimeout: redis.commandTimeout });
+  redisKeyPrefixOf({ redis: target, keyPrefix });
+  return { target, commandTimeout: redis.commandTimeout, keyPrefix };
+}
+
+/**
+ * One key prefix from `redis.keyPrefix` and `history.keyPrefix`: either, or both when equal.
+ * Two different ones are refused: which one was meant cannot be told, and instances that
+ * guessed differently would silently not share history or deliveries.
+ */
+function agreedKeyPrefix(redisPrefix: string | undefined, historyPrefix: string | undefined): string {
+  if (redisPrefix !== undefined && historyPrefix !== undefined && redisPrefix !== historyPrefix) {
+    throw new InvalidConfigError(
+      `keyPrefix is given twice and differently, got redis.keyPrefix ${JSON.stringify(redisPrefix)} and history.keyPrefix ${JSON.stringify(historyPrefix)}: both name the same Redis keys; give it once, in redis.keyPrefix`,
+    );
+  }
+  return redisPrefix ?? historyPrefix ?? DEFAULT_KEY_PREFIX;
+}
+
+/** The methods gripstream calls on a Redis client of the app's (RedisClientLike). */
+const CLIENT_METHODS = ['call', 'once', 'duplicate'] as const;
+
+/**
+ * Refuses a `client` that is not a Redis client by shape (the methods the link calls), now
+ * rather than as a TypeError at the first publish.
+ */
+export function assertRedisClient(client: unknown, name: string): asserts client is RedisClientLike {
+  let missing: string | undefined;
+  try {
+    missing = typeof client === 'object' && client !== null ? CLIENT_METHODS.find((method) => typeof (client as Record<string, unknown>)[method] !== 'function') : 'call';
+  } catch (err) {
+    throw new InvalidConfigError(`${name} cannot be read: ${err instanceof Error ? err.message : String(err)}: pass an ioredis client`, { cause: err });
+  }
+  if (missing !== undefined) {
+    throw new InvalidConfigError(
+      `${name} must be a Redis client (an ioredis Redis or Cluster, or an object with ${CLIENT_METHODS.join(', ')}), got ${describeValue(client)}${typeof client === 'object' && client !== null ? ` without ${missing}()` : ''}: e.g. new Redis('redis://127.0.0.1:6379'), or give a URL instead`,
+    );
+  }
+}
+
+/** Keys of `new RedisHistory(options)`. */
+export const KNOWN_REDIS_HISTORY_OPTIONS: readonly string[] = ['redis', 'keyPrefix', 'maxEvents', 'maxAge', 'commandTimeout'];
+
+/** `new RedisHistory(options)`'s options, checked. */
+export interface RedisHistorySettings {
+  readonly redis: RedisTarget;
+  readonly keyPrefix: string;
+  readonly maxEvents: number | undefined;
+  readonly maxAge: number | undefined;
+  readonly commandTimeout: number | undefined;
+}
+
+/**
+ * The options of a RedisHistory made directly, checked as the `history` option is (the same
+ * functions), all before a connection is made: a refused store leaves nothing open.
+ */
+export function redisHistoryOptionsOf(input: unknown): RedisHistorySettings {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidConfigError(`RedisHistory needs options, got ${describeValue(input)}: e.g. new RedisHistory({ redis: 'redis://127.0.0.1:6379' })`);
+  }
+  const options = ownOptions(input, 'RedisHistory options');
+  const memoryOnly = ['maxBytes', 'maxTotalBytes'].find((key) => options[key] !== undefined);
+  if (memoryOnly !== undefined) {
+    throw new InvalidConfigError(
+      `RedisHistory's ${memoryOnly} does not exist: the byte bounds apply to the in-memory store only, got ${memoryOnly}: ${describeValue(options[memoryOnly])}: bound Redis by maxEvents and maxAge, or leave it out`,
+    );
+  }
+  assertKnownKeys(options, KNOWN_REDIS_HISTORY_OPTIONS, 'RedisHistory option');
+  checkHistoryBounds(options, 'RedisHistory');
+  assertOptionalString(options.keyPrefix, 'RedisHistory keyPrefix', "e.g. 'myapp:' (the default is 'gripstream:')");
+  const redis = redisTargetOf(options.redis, 'RedisHistory redis');
+  const commandTimeout = options.commandTimeout as number | undefined;
+  redisConnectionOf({ redis, commandTimeout });
+  const keyPrefix = redisKeyPrefixOf({ redis, keyPrefix: options.keyPrefix as string | undefined });
+  return { redis, keyPrefix, maxEvents: options.maxEvents as number | undefined, maxAge: options.maxAge as number | undefined, commandTimeout };
+}
+
+/** Keys of `new RedisIdempotencyStore(options)`. */
+export const KNOWN_REDIS_IDEMPOTENCY_OPTIONS: readonly string[] = ['redis', 'keyPrefix', 'commandTimeout'];
+
+/**
+ * The options of a RedisIdempotencyStore, checked before its connection is made: known keys, a
+ * Redis target, the call bound, and the prefix (no brace on a Cluster, as for the engine).
+ */
+export function redisIdempotencyOptionsOf(input: unknown): { redis: RedisTarget; keyPrefix: string; commandTimeout: number | undefined } {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidConfigError(`RedisIdempotencyStore needs options, got ${describeValue(input)}: e.g. new RedisIdempotencyStore({ redis: 'redis://127.0.0.1:6379' })`);
+  }
+  const options = ownOptions(input, 'RedisIdempotencyStore options');
+  assertKnownKeys(options, KNOWN_REDIS_IDEMPOTENCY_OPTIONS, 'RedisIdempotencyStore option');
+  assertOptionalString(options.keyPrefix, 'RedisIdempotencyStore keyPrefix', "e.g. 'myapp:' (the default is 'gripstream:')");
+  const redis = redisTargetOf(options.redis, 'RedisIdempotencyStore redis');
+  const commandTimeout = options.commandTimeout as number | undefined;
+  redisConnectionOf({ redis, commandTimeout });
+  return { redis, keyPrefix: redisKeyPrefixOf({ redis, keyPrefix: options.keyPrefix as string | undefined }), commandTimeout };
+}
+
+/** A Redis target as the stores take it: a URL, a list of node URLs (a Cluster), or a client. */
+function redisTargetOf(redis: unknown, name: string): RedisTarget {
+  if (typeof redis === 'string' || Array.isArray(redis)) return redis as RedisTarget;
+  if (typeof redis === 'object' && redis !== null) {
+    assertRedisClient(redis, name);
+    return redis;
+  }
+  throw new InvalidConfigError(
+    `${name} must be a redis:// URL, a list of them (a Cluster) or an ioredis client, got ${describeValue(redis)}: e.g. { redis: 'redis://127.0.0.1:6379' }`,
+  );
 }
 
 function redisOptions(option: NonNullable<RedisEngineOptions | string | RedisClientLike>): RedisEngineOptions {
@@ -91,6 +203,10 @@ export function redisConnectionOf(options: { redis: RedisTarget; commandTimeout?
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
     throw new InvalidConfigError(`commandTimeout must be a positive number of ms, got ${describeValue(timeout)}: e.g. 2000 (the default)`);
   }
+  if (timeout > MAX_TIMER_DELAY) {
+    // Node turns a longer timer into 1 ms: every call would time out at once.
+    throw new InvalidConfigError(`commandTimeout must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${timeout}: e.g. 2000 (the default)`);
+  }
   const target = options.redis;
   if (Array.isArray(target) && (target.length === 0 || target.some((url) => typeof url !== 'string'))) {
     throw new InvalidConfigError(`redis: a Redis Cluster is given as a non-empty list of node URLs, got ${describeValue(target)}: e.g. ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`);
@@ -117,6 +233,10 @@ export function redisKeyPrefixOf(options: { redis: RedisTarget; keyPrefix?: stri
 
 /** `redis://[user:pass@]host:port` → an ioredis node (credentials go with every node). */
 export function redisNodeOf(url: string): RedisNode {
+  if (url.trim() !== url || /[\u0000-\u001f\u007f]/.test(url)) {
+    // The URL parser would drop the white space, ioredis would not: the first publish would fail.
+    throw new InvalidConfigError(`redis: the URL is malformed (white space or a control character in it), got ${JSON.stringify(url)}: e.g. 'redis://127.0.0.1:6379', with nothing around it`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -1,4 +1,5 @@
 import { metrics as otelMetrics, type BatchObservableCallback, type Histogram, type MeterProvider, type Observable } from '@opentelemetry/api';
+import { InvalidConfigError } from '../errors.js';
 import { INSTRUMENTS, type ReadInstrument } from './instruments.js';
 import { LATENCY_BUCKETS, type Metrics, type Samples } from '../telemetry/Metrics.js';
 
@@ -12,7 +13,20 @@ export const METER_NAME = 'gripstream';
  * reads. Histograms too are handed over at collection, never on the publish path (see
  * HistogramFeed). Returns a function that removes them (close()).
  */
-export function registerOpenTelemetry(metrics: Metrics, provider: MeterProvider = otelMetrics.getMeterProvider()): () => void {
+export function registerOpenTelemetry(metrics: Metrics, provider?: MeterProvider): () => void {
+  if (provider === undefined) return registerOn(metrics, otelMetrics.getMeterProvider());
+  try {
+    return registerOn(metrics, provider);
+  } catch (err) {
+    // The app's provider failed (a broken SDK setup): a typed refusal of the option, with its error as cause.
+    throw new InvalidConfigError(
+      `metrics.meterProvider failed while gripstream's instruments were created: ${err instanceof Error ? err.message : String(err)}: pass a working OpenTelemetry MeterProvider, or leave it out for the global one`,
+      { cause: err },
+    );
+  }
+}
+
+function registerOn(metrics: Metrics, provider: MeterProvider): () => void {
   const meter = provider.getMeter(METER_NAME);
   const observed: Array<{ instrument: ReadInstrument; observable: Observable }> = [];
   const feeds: HistogramFeed[] = [];

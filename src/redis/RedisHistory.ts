@@ -1,6 +1,6 @@
 import { FROM_START, type HistoryInput, type HistoryRecord, type Replay } from '../history/HistoryStore.js';
 import { DEFAULT_HISTORY_MAX_AGE, DEFAULT_HISTORY_MAX_EVENTS } from '../config/defaults.js';
-import { redisKeyPrefixOf } from '../config/redis.js';
+import { redisHistoryOptionsOf } from '../config/redis.js';
 import type { RedisClientLike } from '../redisClient.js';
 import type { StreamSink, SubscriberHooks } from '../bus/Subscriber.js';
 import type { StreamPlan, StreamPlanner } from '../engine/StreamPlan.js';
@@ -98,13 +98,15 @@ export class RedisHistory implements StreamPlanner {
    * @param link @internal A connection to share (the Redis engine's); made from `options.redis` when not given.
    */
   constructor(options: RedisHistoryOptions, link?: RedisLink) {
-    const prefix = redisKeyPrefixOf(options);
-    this.link = link ?? new RedisLink(options);
+    // Every option is checked before the link is made: a refused store leaves nothing open.
+    const settings = redisHistoryOptionsOf(options);
+    const prefix = settings.keyPrefix;
+    this.link = link ?? new RedisLink({ redis: settings.redis, commandTimeout: settings.commandTimeout });
     this.sharded = this.link.cluster;
     this.keys = new RedisKeys(prefix);
     this.appendSource = appendScript(this.sharded ? 'SPUBLISH' : 'PUBLISH');
-    this.maxEvents = options.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
-    const maxAge = options.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
+    this.maxEvents = settings.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
+    const maxAge = settings.maxAge ?? DEFAULT_HISTORY_MAX_AGE;
     this.maxAge = Number.isFinite(maxAge) ? Math.max(1, Math.ceil(maxAge)) : 0;
     this.metaTtl = this.maxAge > 0 ? this.maxAge + META_GRACE_MS : 0;
   }

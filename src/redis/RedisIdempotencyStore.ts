@@ -1,6 +1,6 @@
 import { RedisLink, type RedisConnectionOptions } from './RedisLink.js';
 import type { ClaimResult, IdempotencyStore } from '../types.js';
-import { DEFAULT_KEY_PREFIX } from '../config/defaults.js';
+import { redisIdempotencyOptionsOf } from '../config/redis.js';
 
 /** Options of `RedisIdempotencyStore`. */
 export interface RedisIdempotencyStoreOptions extends RedisConnectionOptions {
@@ -23,8 +23,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly prefix: string;
 
   constructor(options: RedisIdempotencyStoreOptions) {
-    this.link = new RedisLink(options);
-    this.prefix = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}pub:`;
+    // Checked before the link is made: a refused store leaves nothing open.
+    const settings = redisIdempotencyOptionsOf(options);
+    this.link = new RedisLink({ redis: settings.redis, commandTimeout: settings.commandTimeout });
+    this.prefix = `${settings.keyPrefix}pub:`;
   }
 
   /** See `IdempotencyStore.claim`. */

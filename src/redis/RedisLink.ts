@@ -173,9 +173,11 @@ export class RedisLink {
   }
 
   async close(): Promise<void> {
+    // Awaited first: the reconnect listener is attached when the client settles, so a link
+    // closed right after it was made (a refused construction) still removes it.
+    const client = await this.client.catch(() => undefined);
     this.stopCounting?.();
     if (!this.ownsClient) return;
-    const client = await this.client.catch(() => undefined);
     client?.disconnect();
   }
 
@@ -221,9 +223,12 @@ export class RedisLink {
     try {
       client = await this.client;
     } catch (err) {
-      throw new HistoryError('cannot load ioredis for the Redis store: npm install ioredis', err);
+      throw new HistoryError(clientFailure(err, this.address), err);
     }
     if (client.status === 'ready') return client;
+    // An ioredis client made with lazyConnect waits for a connect() that, since we send
+    // commands only once it is ready, would never come: we make it, as its first command would.
+    if (client.status === 'wait') startLazyClient(client);
     // One listener per reconnection, however many calls wait for it.
     this.readyWait ??= new Promise<void>((resolve) => {
       client.once('ready', () => {
@@ -392,4 +397,19 @@ async function connect(url: string | readonly string[], { role, onError = () => 
   // cause); kept off 'error', where nobody listening would crash the process.
   client.on('error', onError);
   return client as unknown as RedisClientLike;
+}
+
+/** Connects an ioredis client made with `lazyConnect: true` (its status is 'wait' until then). */
+function startLazyClient(client: RedisClientLike): void {
+  const connectClient = (client as { connect?: unknown }).connect;
+  if (typeof connectClient !== 'function') return;
+  // A failed connect is reported by the call that waits for 'ready' (not reachable).
+  void Promise.resolve(connectClient.call(client)).catch(() => undefined);
+}
+
+/** Why the client of a URL could not be made: ioredis missing, or something else, said as it is. */
+function clientFailure(err: unknown, address: string): string {
+  const missing = (err as { code?: unknown } | undefined)?.code === 'ERR_MODULE_NOT_FOUND' || (err as { code?: unknown } | undefined)?.code === 'MODULE_NOT_FOUND';
+  if (missing && /ioredis/.test(String((err as Error).message))) return 'cannot load ioredis for the Redis store: npm install ioredis';
+  return `cannot make a Redis client for ${address}: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -15,17 +15,30 @@ export interface RequestView {
 }
 
 export function viewOfNodeRequest(req: StreamRequest, subject: FrameworkRequest = req): RequestView {
-  return {
-    subject,
-    method: req.method,
-    url: req.url,
-    params: req.params,
-    query: req.query,
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    },
-  };
+  return new NodeRequestView(req, subject);
+}
+
+/** A class, not an object literal: its `header` is one function on the prototype, not a closure per request. */
+class NodeRequestView implements RequestView {
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly params: Record<string, unknown> | undefined;
+  readonly query: Record<string, unknown> | string | undefined;
+
+  constructor(
+    private readonly req: StreamRequest,
+    readonly subject: FrameworkRequest,
+  ) {
+    this.method = req.method;
+    this.url = req.url;
+    this.params = req.params;
+    this.query = req.query;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
 }
 
 export function viewOfFetchRequest(

@@ -4,7 +4,8 @@
  * `text/event-stream;q=0, *\/*` refuses it while `text/*` or `*\/*` alone accept it.
  */
 export function acceptsEventStream(accept: string | undefined): boolean {
-  if (accept === undefined || accept.trim() === '') return true;
+  // What EventSource sends: no parsing (and no garbage) for it.
+  if (accept === undefined || accept === 'text/event-stream' || accept.trim() === '') return true;
   let bestSpecificity = -1;
   let bestQuality = 0;
   for (const range of accept.split(',')) {

@@ -69,11 +69,32 @@ export async function decideStream(
   req: RequestView,
   spec: ChannelSpec | string,
 ): Promise<StreamDecision> {
+  return decideStreamNow(ctx, req, spec);
+}
+
+/**
+ * `decideStream`, answered at once when nothing has to be waited for (a route of names, no
+ * access check, no GRIP, no tokens: every stream of a plain fan-out), so such a stream costs
+ * no promise and no turn of the microtask queue; otherwise a Promise. A builder's own error
+ * may then be thrown here rather than rejected.
+ */
+export function decideStreamNow(
+  ctx: DecideContext,
+  req: RequestView,
+  spec: ChannelSpec | string,
+): StreamDecision | Promise<StreamDecision> {
   // Only direct streams are refused while draining: a GRIP hold (or a proxy recovering a gap)
   // is answered once and then held by the proxy, so it outlives this instance, and a refused
   // hold would reach the client as a 503 its EventSource never retries. Without GRIP every
   // request would be a direct stream: refused before any work.
-  let decision = ctx.isDraining() && ctx.grip === undefined ? drainRefusal() : await decide(ctx, req, spec);
+  if (ctx.isDraining() && ctx.grip === undefined) return settle(ctx, req, drainRefusal());
+  const decided = decide(ctx, req, spec);
+  return decided instanceof Promise ? decided.then((decision) => settle(ctx, req, decision)) : settle(ctx, req, decided);
+}
+
+/** The decision as it stands once everything it waited for has answered. */
+function settle(ctx: DecideContext, req: RequestView, decided: StreamDecision): StreamDecision {
+  let decision = decided;
   // close() may have run while the builder, authorize, the signature check or history was
   // awaited: a stream opened now would never be ended (and server.close() would hang).
   if (decision.kind !== 'refuse' && ctx.isClosed()) decision = refusal(503, 'event stream is closed');
@@ -115,7 +136,7 @@ export function reportHold(ctx: Pick<DecideContext, 'hooks'>, subject: Framework
   if (onConnect !== undefined) catchRejection(onConnect({ req: subject, channels, proxied: true }), ignoreRejection);
 }
 
-async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): Promise<StreamDecision> {
+function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | string): StreamDecision | Promise<StreamDecision> {
   if (ctx.isClosed()) return refusal(503, 'event stream is closed');
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
@@ -124,14 +145,36 @@ async function decide(ctx: DecideContext, req: RequestView, spec: ChannelSpec | 
   if (!acceptsEventStream(req.header('accept'))) {
     return refusal(406, 'this endpoint only serves text/event-stream');
   }
-  let channels: string[];
+  let channels: string[] | Promise<string[]>;
   try {
-    channels = await resolveChannels(spec, req);
+    channels = resolveChannels(spec, req);
   } catch (err) {
-    if (err instanceof InvalidChannelError) return refusal(400, err.message);
-    if (err instanceof StreamRefusedError) return accessRefusal(refusalOfError(err), undefined);
-    throw err;
+    return channelRefusal(err);
   }
+  if (channels instanceof Promise) {
+    return channels.then((resolved) => decideFor(ctx, req, method, resolved), channelRefusal);
+  }
+  return decideFor(ctx, req, method, channels);
+}
+
+/** A channel list the request could not make: 400, or the builder's own refusal; anything else is thrown on. */
+function channelRefusal(err: unknown): StreamDecision {
+  if (err instanceof InvalidChannelError) return refusal(400, err.message);
+  if (err instanceof StreamRefusedError) return accessRefusal(refusalOfError(err), undefined);
+  throw err;
+}
+
+/** Once the channels are known. Most routes have no check: they decide without waiting for anything. */
+function decideFor(ctx: DecideContext, req: RequestView, method: string, channels: string[]): StreamDecision | Promise<StreamDecision> {
+  if (ctx.gates.length > 0 || ctx.hooks.authorize !== undefined || ctx.grip !== undefined || ctx.tokens !== undefined) {
+    return decideChecked(ctx, req, method, channels);
+  }
+  const lastEventId = readLastEventId(req);
+  if (method === 'HEAD') return { kind: 'head', headers: EVENT_STREAM_HEADERS };
+  return { kind: 'stream', channels, lastEventId, headers: EVENT_STREAM_HEADERS };
+}
+
+async function decideChecked(ctx: DecideContext, req: RequestView, method: string, channels: string[]): Promise<StreamDecision> {
   // Most routes have no check: they skip the await (and its turn of the microtask queue).
   if (ctx.gates.length > 0 || ctx.hooks.authorize !== undefined) {
     const refused = await checkAccess(ctx.gates, ctx.hooks.authorize, req, channels);

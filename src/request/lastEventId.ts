@@ -2,6 +2,9 @@ import { isValidEventId, type LastEventId } from '../sse/eventId.js';
 import { fromHeaderBytes } from './headerText.js';
 import type { RequestView } from './RequestView.js';
 
+/** Shared by every stream that starts without a position: one object, not one per request. */
+const NO_POSITION: LastEventId = Object.freeze({ kind: 'none' });
+
 /**
  * The client's resume point. The header is what EventSource sends on reconnect; the
  * `lastEventId` / `last_event_id` query parameters serve polyfills and Mercure-style clients
@@ -12,7 +15,7 @@ export function readLastEventId(req: RequestView): LastEventId {
   // Browsers send Last-Event-ID as UTF-8 bytes (HTML spec).
   const raw = header === undefined ? queryValue(req) : fromHeaderBytes(header);
   // An empty value is what a browser sends after an empty `id:` reset its last id: no position.
-  if (raw === undefined || raw === '') return { kind: 'none' };
+  if (raw === undefined || raw === '') return NO_POSITION;
   // Publishing refuses ids outside the same rule, so such a value was never handed out.
   return isValidEventId(raw) ? { kind: 'id', value: raw } : { kind: 'invalid' };
 }

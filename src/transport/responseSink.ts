@@ -27,12 +27,14 @@ export function startResponseStream(
   const socket = res.socket;
   socket?.cork();
   res.flushHeaders();
-  const viaResponse = new ResponseSink(res);
-  // A HEAD response has no body (Node would ignore the write anyway).
-  if (method !== 'HEAD') viaResponse.write(opening);
-  socket?.uncork();
+  // The head is in the (corked) socket now: the opening can already go as a raw chunk, one
+  // buffer behind the head, where `res.write` would add three pieces of its own to that write.
   const rawSocket = rawChunkSocket(res);
-  return rawSocket === undefined ? viaResponse : new RawChunkSink(res, rawSocket);
+  const sink = rawSocket === undefined ? new ResponseSink(res) : new RawChunkSink(res, rawSocket);
+  // A HEAD response has no body (Node would ignore the write anyway).
+  if (method !== 'HEAD') sink.write(opening);
+  socket?.uncork();
+  return sink;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import type { EventStream } from '../../src/index.js';
 import { defer } from '../support/cleanup.js';
-import { SseResponse } from '../support/sse-response.js';
+import { fetchStream, type SseResponse } from '../support/sse-response.js';
 import { WAIT_MS } from '../support/waiter.js';
 
 /**
@@ -37,12 +37,7 @@ export interface AuthApp {
 
 /** Opens an event stream with `headers`; the answer's head is awaited, bounded. */
 export async function openStream(url: string, headers: Record<string, string>): Promise<SseResponse> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  const client = new SseResponse(response, controller);
+  const client = await fetchStream(url, headers);
   defer(() => client.close());
   return client;
 }

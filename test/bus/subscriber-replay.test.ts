@@ -1,40 +1,24 @@
-import { describe, expect, it } from 'vitest';
-import { Frame } from '../../src/bus/Frame.js';
-import { Subscriber, type ReplayBatches, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
-
 /**
  * The Subscriber's replay hand-over, driven step by step: a sink that records what it was
  * given (the real sockets are in the resume and property suites, where this race is one
  * interleaving among many and shows only now and then).
  */
-class RecordingSink implements StreamSink {
-  readonly written: string[] = [];
-  readonly writableLength = 0;
-  write(frame: Frame): boolean {
-    this.written.push(frame.bytes.toString());
-    return true;
-  }
-  writeAll(frames: readonly Frame[]): boolean {
-    for (const frame of frames) this.write(frame);
-    return true;
-  }
-  onDrain(): void {}
-  end(): void {}
-  destroy(): void {}
-}
+import { describe, expect, it } from 'vitest';
+import { Frame } from '../../src/bus/Frame.js';
+import { Subscriber, type ReplayBatches, type SubscriberHooks } from '../../src/bus/Subscriber.js';
+import { RecordingSink } from '../support/recording-sink.js';
 
 function setUp(): { subscriber: Subscriber; sink: RecordingSink; flushAll: () => void } {
   const sink = new RecordingSink();
-  const scheduled: Subscriber[] = [];
   const hooks: SubscriberHooks = {
     maxBufferedBytes: 1 << 20,
-    schedule: (s) => scheduled.push(s),
+    schedule: (s) => sink.scheduled.push(s),
     overflow: () => {
       throw new Error('not expected to overflow');
     },
   };
   const subscriber = new Subscriber(sink, ['a'], hooks);
-  return { subscriber, sink, flushAll: () => scheduled.splice(0).forEach((s) => s.flush()) };
+  return { subscriber, sink, flushAll: () => void sink.flushed() };
 }
 
 function batchesOf(text: string, upTo: number): ReplayBatches {

@@ -6,11 +6,10 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { MAX_EVENT_ID_LENGTH } from '../../src/sse/eventId.js';
-import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
+import { shouldRunBrowserTests, useChromium } from '../support/browser-chromium.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script>
 window.seen = [];
@@ -21,15 +20,7 @@ for (const type of ['m', 'history-truncated']) {
 </script>`;
 
 describe.skipIf(!shouldRunBrowserTests())('event ids round-trip through Chromium', () => {
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it.each([
     ['UTF-8 text', 'café-日本-😀'],
@@ -52,7 +43,7 @@ describe.skipIf(!shouldRunBrowserTests())('event ids round-trip through Chromium
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    const page = await browser!.newPage();
+    const page = await browser().newPage();
     try {
       await page.goto(`http://127.0.0.1:${port}/`);
       await waitFor(() => es.stats().connections === 1, 'browser connected');

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { shouldRunBrowserTests, useChromium } from '../support/browser-chromium.js';
 import { startExample, type ExampleServer } from '../support/browser-server.js';
 
 // The Express example's page (examples/express/public/index.html) in a real Chromium: its
@@ -54,14 +54,10 @@ async function publishViaForm(page: Page, text: string): Promise<void> {
 }
 
 describe.skipIf(!shouldRunBrowserTests())('the Express example page in Chromium', () => {
-  let browser: Browser | undefined;
+  const browser = useChromium();
   let page: Page | undefined;
   const servers: ExampleServer[] = [];
   const pageErrors: Error[] = [];
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
 
   afterEach(async () => {
     await page?.close();
@@ -69,14 +65,10 @@ describe.skipIf(!shouldRunBrowserTests())('the Express example page in Chromium'
     await Promise.all(servers.splice(0).map((s) => s.stop()));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-  });
-
   it('shows events from the form and the API, and resumes by itself after a server restart, each event once', async () => {
     const first = await startExample();
     servers.push(first);
-    page = await browser!.newPage({ viewport: { width: 760, height: 320 } });
+    page = await browser().newPage({ viewport: { width: 760, height: 320 } });
     page.on('pageerror', (err) => pageErrors.push(err));
     page.setDefaultTimeout(STEP_MS);
 

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
-import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
+import { shouldRunBrowserTests, useChromium } from '../support/browser-chromium.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
 import { build, type AppContext } from '../auth/koa-session-app.js';
 import { mayListen } from '../auth/scenario.js';
@@ -33,15 +32,7 @@ window.notes = [];
 afterEach(runCleanups);
 
 describe.skipIf(!shouldRunBrowserTests())('Chromium: a per-user stream behind an HttpOnly session cookie (Koa)', () => {
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
 
   it("gets the logged-in user's events only; before the login, a 401 with its reason", async () => {
     const eventStream = track(new EventStream({ authorize: (ctx: AppContext, channels) => mayListen(ctx.state.user, channels) }));
@@ -59,7 +50,7 @@ describe.skipIf(!shouldRunBrowserTests())('Chromium: a per-user stream behind an
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    const page = await browser!.newPage();
+    const page = await browser().newPage();
     defer(() => page.close());
     await page.goto(`${base}/`);
     await page.waitForFunction(() => (window as unknown as { opened?: boolean }).opened === true, undefined, { timeout: 10_000 });

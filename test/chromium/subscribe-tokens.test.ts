@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, TokenVerifier, mintToken, tokenCookie } from '../../src/index.js';
-import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
+import { shouldRunBrowserTests, useChromium } from '../support/browser-chromium.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { startHttp } from '../support/server.js';
 
@@ -22,13 +21,7 @@ window.open = (room) => new Promise((resolve) => {
 </script>`;
 
 describe.runIf(shouldRunBrowserTests())('subscription tokens in a real browser (Chromium)', () => {
-  let browser: Browser | undefined;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useChromium();
   afterEach(runCleanups);
 
   it('an EventSource gets in with the HttpOnly cookie, only for the rooms the token grants', async () => {
@@ -44,7 +37,7 @@ describe.runIf(shouldRunBrowserTests())('subscription tokens in a real browser (
       if (room !== undefined) return void stream(Object.assign(req, { params: { room } }), res);
       res.writeHead(404).end();
     });
-    const page = await browser!.newPage();
+    const page = await browser().newPage();
     try {
       await page.goto(url);
       // Before logging in: refused (401), and EventSource gives up.

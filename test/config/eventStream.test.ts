@@ -52,7 +52,7 @@ describe('resolveEventStreamOptions', () => {
       expect(resolveEventStreamOptions({ grip: null }).grip).toBeUndefined();
     });
 
-    it('redis: the key prefix is redis.keyPrefix, else history.keyPrefix, else the default', () => {
+    it('redis: the key prefix is redis.keyPrefix, else history.keyPrefix, else the default; two different ones are refused', () => {
       const url = 'redis://127.0.0.1:6379';
       const prefixOf = (options: object): unknown => {
         const engine = resolveEventStreamOptions(options).engine;
@@ -60,11 +60,15 @@ describe('resolveEventStreamOptions', () => {
       };
       expect(prefixOf({ redis: url })).toBe(DEFAULT_KEY_PREFIX);
       expect(prefixOf({ redis: url, history: { keyPrefix: 'h:' } })).toBe('h:');
-      expect(prefixOf({ redis: { url, keyPrefix: 'r:' }, history: { keyPrefix: 'h:' } })).toBe('r:');
+      expect(prefixOf({ redis: { url, keyPrefix: 'r:' }, history: { keyPrefix: 'r:' } })).toBe('r:');
+      // Which one was meant cannot be told: instances guessing differently would not share history.
+      expect(() => prefixOf({ redis: { url, keyPrefix: 'r:' }, history: { keyPrefix: 'h:' } })).toThrow(
+        'keyPrefix is given twice and differently, got redis.keyPrefix "r:" and history.keyPrefix "h:": both name the same Redis keys; give it once, in redis.keyPrefix',
+      );
     });
 
     it('redis: a client, a URL and options all give the target; the history may only bound what Redis keeps', () => {
-      const client = { call: () => Promise.resolve(null) };
+      const client = { call: () => Promise.resolve(null), once: () => undefined, duplicate: () => undefined };
       const engine = resolveEventStreamOptions({ redis: { client, commandTimeout: 500 }, history: { maxEvents: 10, maxAge: 60_000 } }).engine;
       expect(engine).toEqual({
         kind: 'redis',

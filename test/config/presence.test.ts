@@ -13,8 +13,11 @@ describe('presenceTimingsOf', () => {
   });
 
   it.each([
-    [{ heartbeatMs: 1.5 }, 'presence.heartbeatMs must be a positive whole number of ms, got 1.5'],
-    [{ ttlMs: 0 }, 'presence.ttlMs must be a positive whole number of ms, got 0'],
+    [{ heartbeatMs: 1.5 }, 'presence.heartbeatMs must be a whole number of ms from 1 to 2147483647 (about 24.8 days), got 1.5: e.g. 5000 (the default)'],
+    [{ ttlMs: 0 }, 'presence.ttlMs must be a whole number of ms from 1 to 2147483647 (about 24.8 days), got 0: e.g. 15000 (the default)'],
+    // Past 2^31-1 ms Node fires the heartbeat timer after 1 ms: a flood of writes to Redis (finding 25).
+    [{ heartbeatMs: 3e9, ttlMs: 7e9 }, 'presence.heartbeatMs must be a whole number of ms from 1 to 2147483647 (about 24.8 days), got 3000000000: e.g. 5000 (the default)'],
+    [{ ttlMs: 2 ** 31 }, 'presence.ttlMs must be a whole number of ms from 1 to 2147483647 (about 24.8 days), got 2147483648: e.g. 15000 (the default)'],
     [{ heartbeatMs: 10_000 }, 'presence.ttlMs must be at least twice heartbeatMs, got 15000 and 10000'],
   ])('%j is refused', (options, message) => {
     expect(configError(() => presenceTimingsOf(options)).message).toBe(message);

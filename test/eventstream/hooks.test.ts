@@ -1,35 +1,25 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EventStream,
   type ChannelsBuilder,
-  type ConnectionInfo,
   type EventStreamOptions,
   type StreamRequest,
 } from '../../src/index.js';
 import { SseResponse as SseClient } from '../support/sse-response.js';
-import { WAIT_MS, Waiter } from '../support/waiter.js';
+import { cleanups, fetchRequest, openStream, serveOnLoopback, track, type Recorded } from '../support/recorded-stream.js';
+import { WAIT_MS } from '../support/waiter.js';
 
 // Request hooks (`authorize`, `onConnect`, `onDisconnect`) and `stats()`, on both transports:
 // a node:http server running the connect-style handler, and `eventStream.fetch()`.
 
-
-
-
-interface Harness {
-  eventStream: EventStream;
-  connects: ConnectionInfo[];
-  disconnects: ConnectionInfo[];
-  hooks: Waiter;
+interface Harness extends Recorded {
   /** Requests the node server received, in order (what hooks must be handed). */
   requests: IncomingMessage[];
   base: string;
 }
-
-const cleanups: Array<() => unknown> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -40,21 +30,8 @@ afterEach(async () => {
  * `/node/<channel>` through the connect-style handler for `spec`, with `<channel>` as `{id}`.
  */
 async function harness(options: EventStreamOptions = {}, spec: string | ChannelsBuilder = '{id}'): Promise<Harness> {
-  const hooks = new Waiter();
-  const connects: ConnectionInfo[] = [];
-  const disconnects: ConnectionInfo[] = [];
-  const eventStream = new EventStream({
-    ...options,
-    onConnect: (info) => {
-      connects.push(info);
-      hooks.notify();
-    },
-    onDisconnect: (info) => {
-      disconnects.push(info);
-      hooks.notify();
-    },
-  });
-  cleanups.push(() => eventStream.close());
+  const recorded = track(options);
+  const { eventStream } = recorded;
   const handler = typeof spec === 'string' ? eventStream(spec) : eventStream(spec);
   const requests: IncomingMessage[] = [];
   const server = http.createServer((req: StreamRequest, res) => {
@@ -62,32 +39,8 @@ async function harness(options: EventStreamOptions = {}, spec: string | Channels
     req.params = { id: decodeURIComponent(new URL(req.url!, 'http://x').pathname.split('/')[2] ?? '') };
     void handler(req, res);
   });
-  server.listen(0, '127.0.0.1');
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { eventStream, connects, disconnects, hooks, requests, base };
-}
-
-async function open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const controller = new AbortController();
-  // Bounded wait for the response head; the body stays open until close().
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  const client = new SseClient(response, controller);
-  cleanups.push(() => client.close());
-  return client;
-}
-
-function fetchRequest(url: string, headers: Record<string, string> = { accept: 'text/event-stream' }) {
-  const controller = new AbortController();
-  cleanups.push(() => controller.abort());
-  return { request: new Request(url, { headers, signal: controller.signal }), controller };
+  const base = await serveOnLoopback(server);
+  return { ...recorded, requests, base };
 }
 
 describe('authorize', () => {
@@ -149,7 +102,7 @@ describe('authorize', () => {
       },
       (req) => [`room-${String(req.params?.id)}`, 'news'],
     );
-    const client = await open(`${h.base}/node/7`);
+    const client = await openStream(`${h.base}/node/7`);
     expect(client.response.status).toBe(200);
     await client.next((e) => e.event === 'stream-open', 'stream-open');
     expect(seen).toEqual([[h.requests[0], ['room-7', 'news']]]);
@@ -192,7 +145,7 @@ describe('authorize', () => {
 describe('onConnect / onDisconnect', () => {
   it('node handler: once each, with { req, channels, proxied: false }', async () => {
     const h = await harness({}, (req) => [`room-${String(req.params?.id)}`, 'news', 'news']);
-    const client = await open(`${h.base}/node/1`);
+    const client = await openStream(`${h.base}/node/1`);
     await client.next((e) => e.event === 'stream-open', 'stream-open');
     expect(h.connects).toEqual([{ req: h.requests[0], channels: ['room-1', 'news'], proxied: false }]);
     expect(h.connects[0]!.req).toBe(h.requests[0]);
@@ -228,7 +181,7 @@ describe('onConnect / onDisconnect', () => {
   // (the client's close, EventStream.close(), or the slow-client drop), exactly once.
   it('node handler: onDisconnect also fires when eventStream.close() ends the stream', async () => {
     const h = await harness();
-    const client = await open(`${h.base}/node/x`);
+    const client = await openStream(`${h.base}/node/x`);
     await client.next((e) => e.event === 'stream-open', 'stream-open');
     await h.eventStream.close();
     await h.hooks.until(() => h.disconnects.length === 1, 'onDisconnect after close()', 1000);
@@ -278,7 +231,7 @@ describe('stats()', () => {
     expect(eventStream.stats()).toEqual({ connections: 0, heldStreams: 0, subscribers: 0, channels: {}, eventsPublished: 0, clientsDropped: 0 });
 
     // A (node) listens to a and b; B (fetch) to b.
-    const a = await open(`${h.base}/node/a+b`);
+    const a = await openStream(`${h.base}/node/a+b`);
     await a.next((e) => e.event === 'stream-open', 'A open');
     const b = fetchRequest('http://localhost/x');
     const bBody = new SseClient(await eventStream.fetch(b.request, 'b'), b.controller);

@@ -4,14 +4,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/fastify/app.js';
 import { EventStream, InvalidConfigError, type EventStreamOptions } from '../../src/index.js';
-import { SseResponse as SseClient } from '../support/sse-response.js';
+import { cleanups, openStream } from '../support/recorded-stream.js';
 import { WAIT_MS } from '../support/waiter.js';
 
 // `eventStream.fastify(...)` on a real Fastify 5 server (loopback, ephemeral port), read by
 // fetch() streams: route params and query, @fastify/cors headers, Fastify's error handler,
 // hooks, resume, app.close() with streams open, and nothing logged as a warning or error.
-
-const cleanups: Array<() => unknown> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -42,17 +40,6 @@ async function listen(app: FastifyInstance): Promise<string> {
 function track(eventStream: EventStream): EventStream {
   cleanups.push(() => eventStream.close());
   return eventStream;
-}
-
-async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  const client = new SseClient(response, controller);
-  cleanups.push(() => client.close());
-  return client;
 }
 
 function publish(base: string, channel: string, body: unknown): Promise<Response> {

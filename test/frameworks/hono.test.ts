@@ -1,19 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../examples/hono/app.js';
 import type { EventStreamOptions } from '../../src/index.js';
+import { startExampleProcess } from '../support/example-process.js';
 import { cleanups, track, type Recorded } from '../support/recorded-stream.js';
 import { WAIT_MS, Waiter } from '../support/waiter.js';
 
 // `eventStream.fetch()` served by Hono (examples/hono) on @hono/node-server to real clients,
 // and the example started as a process. (Plain Requests: test/transport/fetch.test.ts.)
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -182,41 +179,14 @@ describe('eventStream.fetch() through Hono (examples/hono)', () => {
 });
 
 describe('examples/hono/server.ts as a process', () => {
-  let child: ChildProcess | undefined;
-
-  afterEach(() => {
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    child = undefined;
-  });
-
   it('starts with PORT, streams and publishes, and exits cleanly on SIGTERM', async () => {
-    // node --import tsx: one process (the tsx CLI would fork another), so kill() reaches it.
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/hono/server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const started = new Waiter();
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString();
-      started.notify();
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const base = await started.until(() => output.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0], 'the server to log its URL', 15_000);
+    const { base, terminate } = await startExampleProcess('examples/hono/server.ts');
     const client = listen(`${base}/events/proc`, ['stream-open', 'hello']);
     await client.next((e) => e.type === 'stream-open', 'stream-open');
     expect(await publish(base, 'proc', { event: 'hello', data: 'from a process' })).toBe(202);
     const hello = await client.next((e) => e.type === 'hello', 'hello');
     expect(JSON.parse(hello.data)).toBe('from a process');
     client.source.close();
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const [code] = (await Promise.race([
-      exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), 2 * WAIT_MS)),
-    ])) as [number | null];
-    expect(code).toBe(0);
+    expect(await terminate()).toBe(0);
   });
 });

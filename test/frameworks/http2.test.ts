@@ -6,12 +6,11 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import Fastify from 'fastify';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttp2Server, type Http2AppOptions } from '../../examples/http2/app.js';
 import { selfSignedCertificate, type KeyAndCert } from '../../examples/http2/selfSigned.js';
 import { EventStream, type EventStreamOptions } from '../../src/index.js';
-import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
+import { shouldRunBrowserTests, useChromium } from '../support/browser-chromium.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
 
 // `node:http2` (`http2.createSecureServer`, with and without `allowHTTP1`): route handlers,
@@ -330,21 +329,16 @@ describe.runIf(canRun)('HTTP/2 with node:http2', () => {
 
 describe.runIf(canRun && shouldRunBrowserTests())('ten EventSources in one Chromium page', () => {
   let cert: KeyAndCert;
-  let browser: Browser | undefined;
+  const browser = useChromium();
 
-  beforeAll(async () => {
+  beforeAll(() => {
     cert = selfSignedCertificate();
-    browser = await launchChromium();
   });
 
   afterEach(runCleanups);
 
-  afterAll(async () => {
-    await browser?.close();
-  });
-
   async function openPage(port: number): Promise<import('playwright-core').Page> {
-    const context = await browser!.newContext({ ignoreHTTPSErrors: true });
+    const context = await browser().newContext({ ignoreHTTPSErrors: true });
     defer(() => context.close());
     const page = await context.newPage();
     await page.goto(`https://localhost:${port}/?n=10`, { timeout: STEP_MS });

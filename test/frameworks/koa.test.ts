@@ -1,32 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import http from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../examples/koa/app.js';
-import { EventStream, type ConnectionInfo, type EventStreamOptions } from '../../src/index.js';
-import { SseResponse as SseClient } from '../support/sse-response.js';
-import { WAIT_MS, Waiter } from '../support/waiter.js';
+import { EventStream, type EventStreamOptions } from '../../src/index.js';
+import { startExampleProcess } from '../support/example-process.js';
+import { cleanups, openStream, serveOnLoopback, track, type Recorded } from '../support/recorded-stream.js';
+import { WAIT_MS } from '../support/waiter.js';
 
 // The Koa adapter (`eventStream.koa(...)`) through a real Koa 3 + @koa/router server on an
 // ephemeral loopback port, read by fetch() streams; plus the example started as its own process.
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-
-
-interface Started {
+interface Started extends Recorded {
   base: string;
-  eventStream: EventStream;
-  connects: ConnectionInfo[];
-  disconnects: ConnectionInfo[];
-  hooks: Waiter;
 }
-
-const cleanups: Array<() => unknown> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -34,41 +21,10 @@ afterEach(async () => {
 
 /** A Koa app on an ephemeral port, with hooks recorded; everything is undone in afterEach. */
 async function start(build: (es: EventStream) => Koa = createApp, options: EventStreamOptions = {}): Promise<Started> {
-  const hooks = new Waiter();
-  const connects: ConnectionInfo[] = [];
-  const disconnects: ConnectionInfo[] = [];
-  const eventStream = new EventStream({
-    ...options,
-    onConnect: (info) => {
-      connects.push(info);
-      hooks.notify();
-    },
-    onDisconnect: (info) => {
-      disconnects.push(info);
-      hooks.notify();
-    },
-  });
-  cleanups.push(() => eventStream.close());
-  const server: Server = build(eventStream).listen(0, '127.0.0.1');
-  cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { base: `http://127.0.0.1:${port}`, eventStream, connects, disconnects, hooks };
-}
-
-async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const controller = new AbortController();
-  // Bounded wait for the response head; the body stays open until close().
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  const client = new SseClient(response, controller);
-  cleanups.push(() => client.close());
-  return client;
+  const recorded = track(options);
+  // What Koa's app.listen() does, on the harness's loopback listener.
+  const base = await serveOnLoopback(http.createServer(build(recorded.eventStream).callback()));
+  return { ...recorded, base };
 }
 
 async function publish(base: string, channel: string, body: unknown): Promise<Response> {
@@ -234,30 +190,8 @@ describe('Koa adapter (examples/koa)', () => {
 });
 
 describe('examples/koa/server.ts as a process', () => {
-  let child: ChildProcess | undefined;
-
-  afterEach(() => {
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    child = undefined;
-  });
-
   it('starts with PORT, streams and publishes, and exits cleanly on SIGTERM', async () => {
-    // node --import tsx: one process (the tsx CLI would fork another), so kill() reaches it.
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/koa/server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const started = new Waiter();
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      started.notify();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const base = await started.until(() => output.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0], 'the server to log its URL', 15_000);
+    const { base, terminate } = await startExampleProcess('examples/koa/server.ts');
 
     const client = await openStream(`${base}/events/proc`);
     await client.next((e) => e.event === 'stream-open', 'stream-open');
@@ -265,13 +199,7 @@ describe('examples/koa/server.ts as a process', () => {
     const hello = await client.next((e) => e.event === 'hello', 'hello');
     expect(JSON.parse(hello.data)).toBe('from a process');
 
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const [code] = (await Promise.race([
-      exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no exit after SIGTERM: ${output}`)), 2 * WAIT_MS)),
-    ])) as [number | null];
-    expect(code).toBe(0);
+    expect(await terminate()).toBe(0);
     // The server ended the stream on shutdown.
     await client.whenEnded();
   });

@@ -2,7 +2,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SseResponse as SseClient } from '../support/sse-response.js';
+import { fetchStream as openStream, SseResponse as SseClient } from '../support/sse-response.js';
 import { WAIT_MS } from '../support/waiter.js';
 
 // examples/nestjs on NestJS 12 (the current major), once on its Express platform and once on
@@ -52,15 +52,6 @@ function stop(nest: NestProcess | undefined): Promise<void> {
   const exited = once(child, 'exit').then(() => undefined);
   child.kill('SIGKILL');
   return exited;
-}
-
-async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  return new SseClient(response, controller);
 }
 
 function say(base: string, room: string, text: string): Promise<Response> {

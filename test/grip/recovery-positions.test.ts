@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import http, { type Server } from 'node:http';
@@ -8,7 +7,7 @@ import { Auth } from '@fanoutio/grip';
 import { EventStream, HISTORY_TRUNCATED_EVENT, MemoryHistory, type EventStreamOptions, type HistoryStore } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { acceptingProxy, cleanups, gripSig, ISS, KEY, oneShot, runRequestCleanups, serve, track } from '../support/origin-requests.js';
-import { requireRedis, startRedis } from '../support/redis.js';
+import { ownRedisHistory, requireRedis } from '../support/redis.js';
 
 // The answer to a recovery request (one with Grip-Last) names the prev-ids its replay was read
 // with, not whatever the store holds by the time the answer leaves; `last-id=-` (a channel the
@@ -89,11 +88,7 @@ describe('Grip-Last last-id=- is the channel\'s start', () => {
   if (requireRedis()) {
     stores.push([
       'redis',
-      async () => {
-        const redis = await startRedis();
-        cleanups.push(() => redis.stop());
-        return { redis: redis.url, keyPrefix: `t-${randomUUID()}:`, maxEvents: 2 };
-      },
+      () => ownRedisHistory((step) => cleanups.push(step), { maxEvents: 2 }),
     ]);
   }
 

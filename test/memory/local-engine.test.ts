@@ -1,33 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelBus } from '../../src/bus/ChannelBus.js';
-import type { Frame } from '../../src/bus/Frame.js';
-import { Subscriber, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
 import type { GripFrame } from '../../src/grip/GripTransport.js';
 import { FROM_START, type HistoryInput, type HistoryRecord, type HistoryStore, type Replay } from '../../src/history/HistoryStore.js';
 import { LocalEngine } from '../../src/memory/LocalEngine.js';
 import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
+import { RecordingSubscriber } from '../support/recording-sink.js';
 
 // LocalEngine on its own (src/memory/LocalEngine.ts): a publish is kept by the store, then
 // delivered to the local bus, and its encoded events are handed out for GRIP. A real bus and
 // store; the subscriber at the end records the frames the bus gives it instead of writing them
 // to a socket (the write path has its own tests in test/bus/).
 
-class Recorder extends Subscriber {
-  readonly frames: Frame[] = [];
-  constructor(channels: readonly string[]) {
-    super({} as StreamSink, channels, {} as SubscriberHooks);
-  }
-  override send(frame: Frame): void {
-    this.frames.push(frame);
-  }
-  texts(): string[] {
-    return this.frames.map((frame) => frame.bytes.toString());
-  }
-}
-
-function busWith(...channels: string[]): { bus: ChannelBus; recorder: Recorder } {
+function busWith(...channels: string[]): { bus: ChannelBus; recorder: RecordingSubscriber } {
   const bus = new ChannelBus();
-  const recorder = new Recorder(channels);
+  const recorder = new RecordingSubscriber(channels);
   bus.add(recorder);
   return { bus, recorder };
 }
@@ -89,8 +75,8 @@ describe('LocalEngine', () => {
 
   it('delivers only to the subscribers of the channel published to', () => {
     const bus = new ChannelBus();
-    const room = new Recorder(['room']);
-    const other = new Recorder(['other']);
+    const room = new RecordingSubscriber(['room']);
+    const other = new RecordingSubscriber(['other']);
     bus.add(room);
     bus.add(other);
     new LocalEngine(bus, new MemoryHistory()).publish('room', [{ event: '', data: 'x' }], undefined);

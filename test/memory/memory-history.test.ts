@@ -190,7 +190,8 @@ describe('MemoryHistory (unit, injected clock)', () => {
     expect(store.readAfter(['zzz'], records[5]!.id)).toMatchObject({ records: [], complete: true });
   });
 
-  it('a channel whose events all expired and were swept reports truncation to an old id', () => {
+  /** A store whose channel `a` had 10 events, all expired and swept (the empty channel dropped). */
+  function sweptStore(): { store: MemoryHistory; records: HistoryRecord[] } {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const c = clock();
     const store = new MemoryHistory({ maxAge: 50 }, c.now);
@@ -198,6 +199,11 @@ describe('MemoryHistory (unit, injected clock)', () => {
     const records = fill(store, 'a', 10);
     c.advance(100);
     vi.advanceTimersByTime(1_000); // the sweep drops the empty channel
+    return { store, records };
+  }
+
+  it('a channel whose events all expired and were swept reports truncation to an old id', () => {
+    const { store, records } = sweptStore();
     expect(store.size).toBe(0);
     expect(store.readAfter(['a'], records[4]!.id)).toMatchObject({ records: [], complete: false });
   });
@@ -208,13 +214,7 @@ describe('MemoryHistory (unit, injected clock)', () => {
   // The resume is reported complete although events 5..9 were lost. Fix: start new logs at
   // `evictedUpTo: this.droppedUpTo` (checked: this test then passes, the others still do).
   it('still reports truncation after the swept channel receives a new event', () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = clock();
-    const store = new MemoryHistory({ maxAge: 50 }, c.now);
-    cleanups.push(() => store.close());
-    const records = fill(store, 'a', 10);
-    c.advance(100);
-    vi.advanceTimersByTime(1_000);
+    const { store, records } = sweptStore();
     store.append('a', [{ event: 'm', data: 'new' }])[0]!;
     const replay = store.readAfter(['a'], records[4]!.id); // events 5..9 expired unseen
     expect(dataOf(replay.records)).toEqual(['new']);
@@ -322,11 +322,12 @@ describe('history-truncated on the wire', () => {
     return { es, srv };
   }
 
-  async function idsOfTwenty(es: EventStream, srv: TestServer): Promise<string[]> {
+  /** Publishes `count` events on `a` and answers their ids, as a client watching `a` saw them. */
+  async function idsOfPublished(es: EventStream, srv: TestServer, count = 20): Promise<string[]> {
     const watcher = await SseClient.open(`${srv.url}/a`);
     await watcher.waitForOpen();
-    for (let i = 0; i < 20; i++) await es.publishEvent('a', { event: 'm', data: i });
-    await watcher.waitForData(20);
+    for (let i = 0; i < count; i++) await es.publishEvent('a', { event: 'm', data: i });
+    await watcher.waitForData(count);
     await watcher.close();
     return watcher.data.map((e) => e.id!);
   }
@@ -340,7 +341,7 @@ describe('history-truncated on the wire', () => {
 
   it('maxEvents 5, 20 published, resume from the first id: stream-open, history-truncated, the 5 retained', async () => {
     const { es, srv } = await serve({ history: { maxEvents: 5 } });
-    const ids = await idsOfTwenty(es, srv);
+    const ids = await idsOfPublished(es, srv);
     const events = await resume(srv, '/a', ids[0], 5);
     expect(events.map((e) => e.event)).toEqual(['stream-open', HISTORY_TRUNCATED_EVENT, 'm', 'm', 'm', 'm', 'm']);
     expect(JSON.parse(events[1]!.data)).toEqual({ lastEventId: ids[0] });
@@ -350,7 +351,7 @@ describe('history-truncated on the wire', () => {
 
   it('resume from inside the retained window has no truncation notice', async () => {
     const { es, srv } = await serve({ history: { maxEvents: 5 } });
-    const ids = await idsOfTwenty(es, srv);
+    const ids = await idsOfPublished(es, srv);
     const events = await resume(srv, '/a', ids[16], 3);
     expect(events.map((e) => e.event)).toEqual(['stream-open', 'm', 'm', 'm']);
     expect(events.slice(1).map((e) => e.data)).toEqual(['17', '18', '19']);
@@ -358,7 +359,7 @@ describe('history-truncated on the wire', () => {
 
   it('unknown id: history-truncated with that id, then everything retained', async () => {
     const { es, srv } = await serve({ history: { maxEvents: 5 } });
-    await idsOfTwenty(es, srv);
+    await idsOfPublished(es, srv);
     const events = await resume(srv, '/a', 'no-such-id', 5);
     expect(events[1]).toMatchObject({ event: HISTORY_TRUNCATED_EVENT, data: JSON.stringify({ lastEventId: 'no-such-id' }) });
     expect(events.slice(2).map((e) => e.data)).toEqual(['15', '16', '17', '18', '19']);
@@ -379,14 +380,7 @@ describe('history-truncated on the wire', () => {
 
   it('maxAge (real clock, 50 ms): the same through the default store', async () => {
     const { es, srv } = await serve({ history: { maxAge: 50 } });
-    const ids = await (async () => {
-      const w = await SseClient.open(`${srv.url}/a`);
-      await w.waitForOpen();
-      for (let i = 0; i < 3; i++) await es.publishEvent('a', { event: 'm', data: i });
-      await w.waitForData(3);
-      await w.close();
-      return w.data.map((e) => e.id!);
-    })();
+    const ids = await idsOfPublished(es, srv, 3);
     await new Promise((resolve) => setTimeout(resolve, 80)); // unavoidable: real expiry
     await es.publishEvent('a', { event: 'm', data: 3 });
     const events = await resume(srv, '/a', ids[0], 1);
@@ -397,7 +391,7 @@ describe('history-truncated on the wire', () => {
   it('an id from before a restart gets history-truncated and what the new process kept', async () => {
     const c = clock();
     const first = await serve({ history: new MemoryHistory({}, c.now) });
-    const oldIds = await idsOfTwenty(first.es, first.srv);
+    const oldIds = await idsOfPublished(first.es, first.srv);
     c.advance(2_000);
     const second = await serve({ history: new MemoryHistory({}, c.now) });
     for (let i = 100; i < 103; i++) await second.es.publishEvent('a', { event: 'm', data: i });

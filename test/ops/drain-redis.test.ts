@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { launchChromium, shouldRunBrowserTests } from '../support/browser-chromium.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { Waiters, withTimeout } from '../support/wait.js';
 
 // A deploy, end to end: two instances (separate processes) on the Redis engine behind a
@@ -71,13 +71,7 @@ class Reader {
 const WARM = 5;
 
 describe.runIf(hasRedis && hasBrowser)('drain across instances on the Redis engine', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   const env = (prefix: string) => ({ ...process.env, REDIS_URL: redis.url, KEY_PREFIX: prefix });

@@ -2,14 +2,14 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, UnreachableError, type HealthReport } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { IncidentLog } from '../support/incidents.js';
 import { freePort } from '../support/ports.js';
 import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
 import { RawClient } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, startRedis, useRedis, type RedisInstance } from '../support/redis.js';
 import { getOnce, startHttp } from '../support/server.js';
 import { observeFor, withTimeout } from '../support/wait.js';
 
@@ -59,13 +59,7 @@ function debugSleep(redis: RedisInstance, seconds: number): Promise<unknown> {
 }
 
 describe.runIf(hasRedis)('health and incidents with Redis', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis({ debugCommand: true });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis({ debugCommand: true });
   afterEach(runCleanups);
 
   const engine = (url: string) => ({ url, commandTimeout: 500, keyPrefix: `health-${randomUUID()}:` });

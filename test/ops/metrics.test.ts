@@ -4,25 +4,17 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as turn } from 'node:timers/promises';
 import { metrics as otelApi } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, InvalidConfigError } from '../../src/index.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { OnDemandReader } from '../support/on-demand-reader.js';
 
 // The figures per transport and per drop reason, the `metrics` option, and the OpenTelemetry
 // side's life cycle, each against real servers and clients.
 
 afterEach(runCleanups);
-
-class OnDemandReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 async function figure(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   const metric = await registry.getSingleMetric(name)?.get();

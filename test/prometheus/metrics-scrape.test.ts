@@ -1,11 +1,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeterProvider, MetricReader, type DataPoint, type Histogram as OtelHistogram } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type DataPoint, type Histogram as OtelHistogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { SAMPLE_EVERY } from '../../src/telemetry/Metrics.js';
 import { STREAM_OPEN } from '../../src/sse/frames.js';
 import { defer, runCleanups } from '../support/cleanup.js';
+import { OnDemandReader } from '../support/on-demand-reader.js';
 import { requirePrometheus, startPrometheus, type PrometheusInstance } from '../support/prometheus.js';
 
 // A real Prometheus scrapes the handler of a real server while it carries streams, publishes
@@ -13,16 +14,6 @@ import { requirePrometheus, startPrometheus, type PrometheusInstance } from '../
 // OpenTelemetry SDK, reading the same EventStream, must see the same figures.
 
 afterEach(runCleanups);
-
-/** Collects on demand: the SDK's reader, driven by the test instead of a timer. */
-class OnDemandReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 const FRESH_CLIENTS = 40;
 const FIRST_BATCH = 100;

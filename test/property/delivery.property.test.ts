@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream, type ServerSentEvent } from '../../src/index.js';
 import { runCleanups } from '../support/cleanup.js';
 import { RawClient } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { listen, type TestServer } from '../support/resume-helpers.js';
 import { SseClient } from '../support/sse.js';
 import { pollUntil } from '../support/wait.js';
@@ -582,14 +582,8 @@ describe('delivery property: exactly once, in order, or history-truncated', () =
   }, 300_000);
 
   describe.runIf(requireRedis())('over a real Redis', () => {
-    let redis: RedisInstance;
     const inRedis = (maxEvents: number): EventStreamHistory => ({ redis: redis.url, keyPrefix: `prop-${randomUUID()}:`, maxEvents });
-    beforeAll(async () => {
-      redis = await startRedis();
-    });
-    afterAll(async () => {
-      await redis?.stop();
-    });
+    const redis = useRedis();
 
     it('history: { redis }', async () => {
       await assertProperty({ history: inRedis, ids: 'unique' }, 80);

@@ -20,12 +20,12 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedis, useRedis } from '../support/redis.js';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { withTimeout } from '../support/wait.js';
 import { startPublisher } from '../support/publisher.js';
@@ -207,16 +207,37 @@ function check(life: Life, truth: Map<string, Array<{ seq: number; data: string 
   }
 }
 
-async function truthFrom(client: Redis | Cluster, prefix: string): Promise<Map<string, Array<{ seq: number; data: string }>>> {
-  const truth = new Map<string, Array<{ seq: number; data: string }>>();
-  for (const channel of CHANNELS) {
-    const entries = (await client.xrange(`${prefix}{${channel}}:s`, '-', '+')) as Array<[string, string[]]>;
-    truth.set(
-      channel,
-      entries.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), data: JSON.parse(fields[fields.indexOf('d') + 1]!) as string })),
-    );
+/** Every channel's events as the store keeps them, read through a client of its own (`connect`). */
+async function truthFrom(connect: () => Redis | Cluster, prefix: string): Promise<Map<string, Array<{ seq: number; data: string }>>> {
+  const client = connect();
+  try {
+    const truth = new Map<string, Array<{ seq: number; data: string }>>();
+    for (const channel of CHANNELS) {
+      const entries = (await client.xrange(`${prefix}{${channel}}:s`, '-', '+')) as Array<[string, string[]]>;
+      truth.set(
+        channel,
+        entries.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), data: JSON.parse(fields[fields.indexOf('d') + 1]!) as string })),
+      );
+    }
+    return truth;
+  } finally {
+    client.disconnect();
   }
-  return truth;
+}
+
+/** The property over `backend`, with fast-check's fixed seed; each run's clients, servers and instances closed after it. */
+async function holdsOn(backend: Backend, name: string): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(actions(backend.restart !== undefined), async (scenario) => {
+      try {
+        await runScenario(backend, scenario);
+      } finally {
+        await runCleanups();
+      }
+    }),
+    { seed: SEED, numRuns: RUNS, endOnFailure: true },
+  );
+  report(name);
 }
 
 function report(name: string): void {
@@ -226,13 +247,7 @@ function report(name: string): void {
 
 const hasRedis = requireRedis();
 describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis({ persistent: true });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis({ persistent: true });
   afterEach(runCleanups);
 
   it('one order, ids that grow, each event once or history-truncated (clients drop and resume, Redis restarts)', async () => {
@@ -242,65 +257,25 @@ describe.runIf(hasRedis)('property: multi-channel streams on one Redis', () => {
       },
       sharded: false,
       restart: async () => {
-        redis = await redis.restart({ keepData: true });
+        await redis.restart({ keepData: true });
       },
-      truth: async (prefix) => {
-        const client = new Redis(redis.url);
-        try {
-          return await truthFrom(client, prefix);
-        } finally {
-          client.disconnect();
-        }
-      },
+      truth: (prefix) => truthFrom(() => new Redis(redis.url), prefix),
     };
-    await fc.assert(
-      fc.asyncProperty(actions(true), async (scenario) => {
-        try {
-          await runScenario(backend, scenario);
-        } finally {
-          await runCleanups();
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    report('one Redis');
+    await holdsOn(backend, 'one Redis');
   }, 120_000);
 });
 
 const hasCluster = requireRedisCluster();
 describe.runIf(hasCluster)('property: multi-channel streams on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
   afterEach(runCleanups);
 
   it('one order per channel (cursor ids), each event once or history-truncated (clients drop and resume)', async () => {
     const backend: Backend = {
       urls: cluster.urls.join(','),
       sharded: true,
-      truth: async (prefix) => {
-        const client = new Cluster(cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })));
-        try {
-          return await truthFrom(client, prefix);
-        } finally {
-          client.disconnect();
-        }
-      },
+      truth: (prefix) => truthFrom(() => new Cluster(cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) }))), prefix),
     };
-    await fc.assert(
-      fc.asyncProperty(actions(false), async (scenario) => {
-        try {
-          await runScenario(backend, scenario);
-        } finally {
-          await runCleanups();
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    report('Cluster');
+    await holdsOn(backend, 'Cluster');
   }, 120_000);
 });

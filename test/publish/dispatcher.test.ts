@@ -3,7 +3,7 @@ import { Publisher } from '@fanoutio/grip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelBus } from '../../src/bus/ChannelBus.js';
 import type { Frame } from '../../src/bus/Frame.js';
-import { Subscriber, type StreamSink } from '../../src/bus/Subscriber.js';
+import { Subscriber } from '../../src/bus/Subscriber.js';
 import { LocalEngine } from '../../src/memory/LocalEngine.js';
 import { ClosedError, GripPublishError, HistoryError, InvalidEventError, RedisTimeoutError } from '../../src/errors.js';
 import { GripTransport } from '../../src/grip/GripTransport.js';
@@ -12,6 +12,7 @@ import type { HistoryInput, HistoryRecord, HistoryStore, Replay } from '../../sr
 import { Metrics } from '../../src/telemetry/Metrics.js';
 import { Dispatcher } from '../../src/publish/Dispatcher.js';
 import { runCleanups } from '../support/cleanup.js';
+import { RecordingSink } from '../support/recording-sink.js';
 import { startHttp } from '../support/server.js';
 
 /**
@@ -22,28 +23,6 @@ import { startHttp } from '../support/server.js';
  */
 
 afterEach(runCleanups);
-
-/** What the subscriber wrote; its end-of-tick flush is run by `written` itself, so reading it is reading the wire. */
-class RecordingSink implements StreamSink {
-  private readonly frames: string[] = [];
-  readonly scheduled: Subscriber[] = [];
-  get written(): string[] {
-    for (const subscriber of this.scheduled.splice(0)) subscriber.flush();
-    return this.frames;
-  }
-  readonly writableLength = 0;
-  write(frame: Frame): boolean {
-    this.frames.push(frame.bytes.toString());
-    return true;
-  }
-  writeAll(frames: readonly Frame[]): boolean {
-    for (const frame of frames) this.write(frame);
-    return true;
-  }
-  onDrain(): void {}
-  end(): void {}
-  destroy(): void {}
-}
 
 /** A GRIP publish endpoint on 127.0.0.1: records each request's items, answers `status`. */
 async function startGripEndpoint(): Promise<{ uri: string; publishes: Array<Array<{ channel: string; id?: string; content: string }>>; status: number }> {
@@ -108,7 +87,7 @@ function gripTo(uri: string): GripTransport {
   return new GripTransport(new Publisher({ control_uri: uri }), 'events-', false, 5000);
 }
 
-const dataLines = (sink: RecordingSink): string[] => sink.written.join('').split('\n').filter((line) => line.startsWith('data: '));
+const dataLines = (sink: RecordingSink): string[] => sink.flushed().join('').split('\n').filter((line) => line.startsWith('data: '));
 
 describe('Dispatcher', () => {
   describe('#publish: checks before anything is kept', () => {
@@ -116,7 +95,7 @@ describe('Dispatcher', () => {
       const { dispatcher, sink, closed, metrics } = setUp();
       closed.value = true;
       await expect(dispatcher.publish('news', [{ event: 'm', data: 1 }])).rejects.toBeInstanceOf(ClosedError);
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
       expect(metrics.eventsPublished).toBe(0);
     });
 
@@ -124,14 +103,14 @@ describe('Dispatcher', () => {
       const { dispatcher, sink, metrics } = setUp();
       const bad = { event: 'm', data: 2, id: 'a\nb' };
       await expect(dispatcher.publish('news', [{ event: 'm', data: 1 }, bad])).rejects.toBeInstanceOf(InvalidEventError);
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
       expect(metrics.eventsPublished).toBe(0);
     });
 
     it('an empty batch is a no-op that resolves', async () => {
       const { dispatcher, sink, metrics } = setUp();
       await expect(dispatcher.publish('news', [])).resolves.toBeUndefined();
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
       expect(metrics.eventsPublished).toBe(0);
     });
 
@@ -163,7 +142,7 @@ describe('Dispatcher', () => {
       expect(err).toBeInstanceOf(HistoryError);
       expect((err as Error).message).toBe('history store could not keep the event: Error: disk full');
       expect(store.appends).toBe(1);
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
       expect(metrics.eventsPublished).toBe(0);
     });
 
@@ -172,7 +151,7 @@ describe('Dispatcher', () => {
       const err = await dispatcher.publish('news', [{ event: 'm', data: 1 }]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HistoryError);
       expect((err as Error).message).toBe('history store could not keep the event: Error: gone');
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
     });
 
     it('an error that is already typed keeps its type and code (callers branch on it)', async () => {
@@ -218,7 +197,7 @@ describe('Dispatcher', () => {
       expect(err).toBeInstanceOf(GripPublishError);
       expect((err as Error).message).not.toContain('kept in history');
       expect(endpoint.publishes).toHaveLength(1);
-      expect(sink.written).toEqual([]);
+      expect(sink.flushed()).toEqual([]);
       expect(metrics.eventsPublished).toBe(0);
       expect(gripFailures).toEqual([err]);
     });

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, RedisIdempotencyStore, TokenVerifier, createPublishHandler, mintToken } from '../../src/index.js';
 import { requireBinary } from '../support/binary.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse } from '../support/sse.js';
 
@@ -28,13 +28,7 @@ function python(url: string, token: string, body: string): Promise<{ status: num
 }
 
 describe.runIf(requireRedis() && requireBinary('python3'))('idempotent publish across instances (RedisIdempotencyStore)', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   async function instance(prefix: string): Promise<{ es: EventStream; url: string }> {
     const es = track(new EventStream({ redis: { url: redis.url, keyPrefix: prefix } }));

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStream, GripPublishError, HistoryError, type EventStreamOptions } from '../../src/index.js';
-import { freePortPair } from '../support/ports.js';
-import { requirePushpin, startPushpin, type PushpinInstance } from '../support/pushpin.js';
+import { EventStream, GripPublishError, HistoryError } from '../../src/index.js';
+import { requirePushpin, startPushpin } from '../support/pushpin.js';
 import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
-import { Listener, startOrigin, within, type Origin } from '../support/pushpin/origin.js';
+import { Listener, within } from '../support/pushpin/origin.js';
+import { startReliablePair, type ReliablePair } from '../support/pushpin/reliable-pair.js';
 
 // Several instances behind a real Pushpin, sharing history in a real Redis, in GRIP
 // reliable mode. Pushpin's message_wait is cut to 300 ms so gap recovery shows quickly.
@@ -14,34 +14,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Cluster {
+interface Cluster extends ReliablePair {
   redis: RedisInstance;
-  pushpin: PushpinInstance;
-  a: Origin;
-  b: Origin;
-  options: EventStreamOptions;
-  httpPort: number;
-  publishPort: number;
 }
 
 async function cluster(retry = 200): Promise<Cluster> {
   const redis = await startRedis();
   cleanups.push(() => redis.stop());
-  const [httpPort, publishPort] = await freePortPair();
-  const options: EventStreamOptions = {
-    // Reliable mode needs the key Pushpin signs Grip-Sig with (the harness's default).
-    grip: `http://127.0.0.1:${publishPort}/?iss=pushpin&key=changeme`,
-    gripReliable: true,
-    history: { redis: redis.url, keyPrefix: `t-${randomUUID()}:` },
-    retry,
-  };
-  const a = await startOrigin('A', options);
-  const b = await startOrigin('B', options);
-  cleanups.push(() => a.close(), () => b.close());
-  const pushpin = await startPushpin({ originPort: a.port, origins: [a.port, b.port], httpPort, publishPort, messageWait: 300 });
-  cleanups.push(() => pushpin.stop());
-  await pushpin.waitForOrigin('/events/warmup');
-  return { redis, pushpin, a, b, options, httpPort, publishPort };
+  const pair = await startReliablePair({ redis: redis.url, keyPrefix: `t-${randomUUID()}:` }, (...steps) => cleanups.push(...steps), retry);
+  return { redis, ...pair };
 }
 
 function listen(port: number, path: string): Listener {

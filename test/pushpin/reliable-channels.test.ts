@@ -3,13 +3,12 @@
  * unknown id, with the in-memory and the Redis store; a channel named in UTF-8 is held and
  * delivered. (Found in the request-side review, issue 16.)
  */
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
 import { MemoryHistory } from '../../src/memory/MemoryHistory.js';
 import { freePortPair } from '../support/ports.js';
 import { requirePushpin, startPushpin } from '../support/pushpin.js';
-import { requireRedis, startRedis } from '../support/redis.js';
+import { ownRedisHistory, requireRedis } from '../support/redis.js';
 import { Listener, startOrigin } from '../support/pushpin/origin.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -26,11 +25,7 @@ const stores: Array<[string, HistoryFactory]> = [
 if (requireRedis()) {
   stores.push([
     'redis',
-    async () => {
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
-      return { redis: redis.url, keyPrefix: `t-${randomUUID()}:` };
-    },
+    () => ownRedisHistory((step) => cleanups.push(step)),
   ]);
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { RawClient } from '../support/raw.js';
-import { requireRedisCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedisCluster, useRedisCluster, type ClusterNode } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -15,13 +15,7 @@ const hasCluster = requireRedisCluster();
 const WAIT = 15_000;
 
 describe.runIf(hasCluster)('Redis Cluster: hash tags and the replay-read memory bound', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
   afterEach(runCleanups);
 
   async function instance(prefix: string, maxBufferedBytes?: number): Promise<{ es: EventStream; port: number }> {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStream, GripPublishError, type EventStreamOptions } from '../../src/index.js';
-import { Listener, startOrigin } from '../support/pushpin/origin.js';
-import { freePortPair } from '../support/ports.js';
-import { requirePushpin, startPushpin } from '../support/pushpin.js';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream, GripPublishError } from '../../src/index.js';
+import { Listener } from '../support/pushpin/origin.js';
+import { startReliablePair } from '../support/pushpin/reliable-pair.js';
+import { requirePushpin } from '../support/pushpin.js';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 
 // GRIP reliable mode with the shared history on a real Redis Cluster: per-channel ids
 // (`prev-id`, `Grip-Last`) work as with one Redis. Pushpin's message_wait is cut to 300 ms.
@@ -15,28 +15,13 @@ afterEach(async () => {
 });
 
 describe.runIf(requirePushpin() && requireRedisCluster())('reliable GRIP with history on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
 
   it('Pushpin recovers a gap from the Cluster history, per channel, through any instance', async () => {
-    const [httpPort, publishPort] = await freePortPair();
-    const options: EventStreamOptions = {
-      grip: `http://127.0.0.1:${publishPort}/?iss=pushpin&key=changeme`,
-      gripReliable: true,
-      history: { redis: cluster.urls, keyPrefix: `gc-${randomUUID()}:` },
-      retry: 200,
-    };
-    const a = await startOrigin('A', options);
-    const b = await startOrigin('B', options);
-    cleanups.push(() => a.close(), () => b.close());
-    const pushpin = await startPushpin({ originPort: a.port, origins: [a.port, b.port], httpPort, publishPort, messageWait: 300 });
-    cleanups.push(() => pushpin.stop());
-    await pushpin.waitForOrigin('/events/warmup');
+    const { a, b, options, httpPort } = await startReliablePair(
+      { redis: cluster.urls, keyPrefix: `gc-${randomUUID()}:` },
+      (...steps) => cleanups.push(...steps),
+    );
 
     // `a` and `b` (the /multi route) hash to different slots: two masters, two id sequences.
     expect(cluster.masterOf(`${'x'}{a}`)).not.toBe(cluster.masterOf(`${'x'}{b}`));

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { describe, expect, it } from 'vitest';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 
 // The harness itself: six real redis-server processes form 3 masters + 3 replicas, and a
 // killed master is replaced by its replica. test/redis/cluster.test.ts builds on it.
@@ -7,13 +7,7 @@ import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../su
 const hasCluster = requireRedisCluster();
 
 describe.runIf(hasCluster)('Redis Cluster harness', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
 
   it('starts three masters covering all 16384 slots, each with a synced replica', () => {
     const masters = cluster.masters();

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream, GripstreamError, HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
 import { MAX_EVENT_ID_LENGTH, isValidEventId } from '../../src/sse/eventId.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { requireRedisCluster, startRedisCluster, type ClusterNode, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedisCluster, useRedisCluster, type ClusterNode } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, SseClient } from '../support/sse.js';
 import { Waiters } from '../support/wait.js';
@@ -18,14 +18,8 @@ const hasCluster = requireRedisCluster();
 const WAIT = 15_000;
 
 describe.runIf(hasCluster)('Redis engine on a Redis Cluster', () => {
-  let cluster: RedisCluster;
   let prefix: string;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
   afterEach(runCleanups);
 
   async function instance(client?: Cluster): Promise<{ es: EventStream; url: string }> {

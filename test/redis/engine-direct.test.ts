@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelBus } from '../../src/bus/ChannelBus.js';
-import type { Frame } from '../../src/bus/Frame.js';
-import { Subscriber, type StreamSink, type SubscriberHooks } from '../../src/bus/Subscriber.js';
 import type { GripFrame } from '../../src/grip/GripTransport.js';
 import { FROM_START } from '../../src/history/HistoryStore.js';
 import { Metrics } from '../../src/telemetry/Metrics.js';
@@ -11,7 +9,8 @@ import { RedisEngine } from '../../src/redis/RedisEngine.js';
 import { RedisHistory } from '../../src/redis/RedisHistory.js';
 import { RedisLink } from '../../src/redis/RedisLink.js';
 import { defer, runCleanups } from '../support/cleanup.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { RecordingSubscriber } from '../support/recording-sink.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { pollUntil } from '../support/wait.js';
 
 // RedisEngine and RedisLink on their own (src/redis/), wired as src/createEngine.ts wires them
@@ -22,28 +21,9 @@ import { pollUntil } from '../support/wait.js';
 const hasRedis = requireRedis();
 const WAIT = 10_000;
 
-class Recorder extends Subscriber {
-  readonly frames: Frame[] = [];
-  constructor(channels: readonly string[]) {
-    super({} as StreamSink, channels, {} as SubscriberHooks);
-  }
-  override send(frame: Frame): void {
-    this.frames.push(frame);
-  }
-  texts(): string[] {
-    return this.frames.map((frame) => frame.bytes.toString());
-  }
-}
-
 describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server', () => {
-  let redis: RedisInstance;
   let prefix: string;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   function instance(): { engine: RedisEngine; bus: ChannelBus; link: RedisLink; history: RedisHistory } {
@@ -64,8 +44,8 @@ describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server
     prefix = `d-${randomUUID()}:`;
     const a = instance();
     const b = instance();
-    const onA = new Recorder(['room']);
-    const onB = new Recorder(['room']);
+    const onA = new RecordingSubscriber(['room']);
+    const onB = new RecordingSubscriber(['room']);
     a.bus.add(onA);
     b.bus.add(onB);
     await pollUntil(() => pubsubChannels().length === 1, WAIT, 'the subscription');
@@ -92,7 +72,7 @@ describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server
   it('the store and the engine share the one link: one command connection and one subscriber per engine', async () => {
     prefix = `d-${randomUUID()}:`;
     const { engine, bus, link } = instance();
-    bus.add(new Recorder(['room']));
+    bus.add(new RecordingSubscriber(['room']));
     await engine.publish('room', [{ event: '', data: 'x' }], undefined);
     await pollUntil(() => pubsubChannels().length === 1, WAIT, 'the subscription');
     expect(link.status).toBe('ready');
@@ -107,7 +87,7 @@ describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server
     prefix = `d-${randomUUID()}:`;
     const a = instance();
     const b = instance();
-    const onA = new Recorder(['room']);
+    const onA = new RecordingSubscriber(['room']);
     a.bus.add(onA);
     await pollUntil(() => pubsubChannels().length === 1, WAIT, 'the subscription');
     await b.engine.publish('room', [{ event: '', data: 'before' }], undefined);
@@ -124,8 +104,8 @@ describe.runIf(hasRedis)('RedisEngine with its RedisLink, on a real redis-server
   it('the last subscriber leaving unsubscribes the channel; close() ends the subscriptions and the link', async () => {
     prefix = `d-${randomUUID()}:`;
     const { engine, bus, link } = instance();
-    const one = new Recorder(['room', 'other']);
-    const two = new Recorder(['room']);
+    const one = new RecordingSubscriber(['room', 'other']);
+    const two = new RecordingSubscriber(['room']);
     bus.add(one);
     bus.add(two);
     await pollUntil(() => pubsubChannels().length === 2, WAIT, 'two subscriptions');

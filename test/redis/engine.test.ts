@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EventStream, HISTORY_TRUNCATED_EVENT, InvalidConfigError, RedisTimeoutError } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
 import { POSITION_SCRIPT } from '../../src/redis/scripts/position.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse, type SseClient } from '../support/sse.js';
 import { pollUntil, Waiters } from '../support/wait.js';
@@ -17,14 +17,8 @@ const hasRedis = requireRedis();
 const WAIT = 10_000;
 
 describe.runIf(hasRedis)('Redis engine: many instances', () => {
-  let redis: RedisInstance;
   let prefix: string;
-  beforeAll(async () => {
-    redis = await startRedis({ persistent: true });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis({ persistent: true });
   afterEach(runCleanups);
 
   // Generous timeouts: a loaded CI machine with fsync on every write is slow; the frozen test picks its own.
@@ -250,14 +244,14 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
     await publisher.publishEvent('room', { event: 'message', data: 'one' });
     await received(client, 1);
 
-    redis = await redis.restart({ keepData: true });
+    await redis.restart({ keepData: true });
     await retry(() => publisher.publishEvent('room', { event: 'message', data: 'two' }));
     await publisher.publishEvent('room', { event: 'message', data: 'three' });
     await received(client, 3);
     expect(datas(client)).toEqual(['"one"', '"two"', '"three"']);
     expect(client.of(HISTORY_TRUNCATED_EVENT)).toEqual([]);
 
-    redis = await redis.restart({ keepData: false });
+    await redis.restart({ keepData: false });
     // The instance finds the new epoch on reconnecting and ends the stream; the client resumes.
     await client.until((events) => events.some((e) => e.type === HISTORY_TRUNCATED_EVENT), 'history-truncated', WAIT);
     await pollUntil(() => subscribed().length === 1, WAIT, 'subscribed again');
@@ -283,7 +277,7 @@ describe.runIf(hasRedis)('Redis engine: many instances', () => {
     );
     // The publish is on its way: kill Redis (appendfsync always keeps what it answered).
     await new Promise((resolve) => setImmediate(resolve));
-    redis = await redis.restart({ keepData: true });
+    await redis.restart({ keepData: true });
     const result = await outcome;
     await a.es.publishEvent('room', { event: 'message', data: 'after' }).catch(() =>
       retry(() => a.es.publishEvent('room', { event: 'message', data: 'after' })),

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import createDebug from 'debug';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -29,13 +29,7 @@ const messages = (events: readonly RawEvent[]) => events.filter((e) => e.event =
 const truncated = (events: readonly RawEvent[]) => events.some((e) => e.event === 'history-truncated');
 
 describe.runIf(hasRedis)('Redis engine: evicted or deleted channel keys', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(async () => {
     await runCleanups();
     redis.cli('CONFIG', 'SET', 'maxmemory', '0');

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { Listener, startOrigin, type Origin } from '../support/pushpin/origin.js';
 import { runCleanups, track } from '../support/cleanup.js';
 import { freePortPair } from '../support/ports.js';
 import { requirePushpin, startPushpin } from '../support/pushpin.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { pollUntil } from '../support/wait.js';
 
 // Redis and GRIP together: one publish reaches the clients Pushpin holds (sent once, by the
@@ -15,13 +15,7 @@ const ready = requireRedis() && requirePushpin();
 const WAIT = 15_000;
 
 describe.runIf(ready)('Redis engine with a real Pushpin in front', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   it('a job publish reaches Pushpin clients once and every instance direct clients once, in one order', async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HistoryError, RedisHistory, type HistoryRecord } from '../../src/index.js';
 import { RedisTimeoutError } from '../../src/errors.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 
 // The Redis store's own guarantees, against a real redis-server: exact truncation although
 // trimming is approximate, bounded keys, epochs across a wipe, a bounded wait on a frozen Redis.
@@ -10,13 +10,7 @@ import { requireRedis, startRedis, type RedisInstance } from '../support/redis.j
 const hasRedis = requireRedis();
 
 describe.runIf(hasRedis)('RedisHistory against a real Redis', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis({ persistent: true });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis({ persistent: true });
 
   const store = (options: { maxEvents?: number; maxAge?: number; commandTimeout?: number; keyPrefix?: string } = {}) =>
     new RedisHistory({ redis: redis.url, keyPrefix: `t-${randomUUID()}:`, ...options });
@@ -120,12 +114,12 @@ describe.runIf(hasRedis)('RedisHistory against a real Redis', () => {
     const prefix = `t-${randomUUID()}:`;
     const history = store({ keyPrefix: prefix });
     const old = await history.append('a', batch(0, 5));
-    redis = await redis.restart({ keepData: true });
+    await redis.restart({ keepData: true });
     const kept = await history.readAfter(['a'], old[1]!.id);
     expect(kept.complete).toBe(true);
     expect(kept.records.map((r) => r.data)).toEqual(['2', '3', '4']);
 
-    redis = await redis.restart({ keepData: false });
+    await redis.restart({ keepData: false });
     const wiped = await history.readAfter(['a'], old[1]!.id);
     expect(wiped).toMatchObject({ complete: false, records: [] });
     const fresh = await history.append('a', batch(100, 2));

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { EventStream } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
 import { startPublisher, xrange } from '../support/publisher.js';
 import { RawClient, type RawEvent } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { withTimeout } from '../support/wait.js';
 
@@ -22,13 +22,7 @@ const EVENTS_PER_STREAM = 40;
 const messages = (client: RawClient): RawEvent[] => client.events.filter((e) => e.event === 'message');
 
 describe.runIf(hasRedis)('Redis engine: a stream on several channels', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   async function instance(prefix: string): Promise<number> {

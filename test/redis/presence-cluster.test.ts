@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
-import { requireRedisCluster, startRedisCluster, type RedisCluster } from '../support/redisCluster.js';
+import { requireRedisCluster, useRedisCluster } from '../support/redisCluster.js';
 import { startHttp } from '../support/server.js';
 import { connectSse } from '../support/sse.js';
 
@@ -10,13 +10,7 @@ import { connectSse } from '../support/sse.js';
 // lives under the channel's hash tag, so channels on different masters count alike.
 
 describe.runIf(requireRedisCluster())('presence on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useRedisCluster();
   afterEach(runCleanups);
 
   it('sums the instances\' subscribers of channels held by different masters', async () => {

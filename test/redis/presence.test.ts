@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventStream } from '../../src/index.js';
 import { defer, runCleanups, track } from '../support/cleanup.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { startHttp } from '../support/server.js';
 import { connectSse } from '../support/sse.js';
 import { withTimeout } from '../support/wait.js';
@@ -49,13 +49,7 @@ describe('presence in one process', () => {
 });
 
 describe.runIf(hasRedis)('presence across instances (Redis engine)', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   const makeInstance = async (prefix: string): Promise<{ es: EventStream; url: string }> => {
     const es = track(new EventStream({ redis: { url: redis.url, keyPrefix: prefix }, presence: { heartbeatMs: HEARTBEAT_MS, ttlMs: TTL_MS } }));

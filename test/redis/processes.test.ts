@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { defer, runCleanups } from '../support/cleanup.js';
 import { RawClient } from '../support/raw.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis } from '../support/redis.js';
 import { connectSse } from '../support/sse.js';
 import { pollUntil, withTimeout } from '../support/wait.js';
 
@@ -23,14 +23,8 @@ interface Instance {
 }
 
 describe.runIf(hasRedis)('Redis engine across processes', () => {
-  let redis: RedisInstance;
   const prefix = `p-${randomUUID()}:`;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
   afterEach(runCleanups);
 
   const env = () => ({ ...process.env, REDIS_URL: redis.url, KEY_PREFIX: prefix });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisHistory } from '../../src/index.js';
-import { requireRedis, startRedis, type RedisInstance } from '../support/redis.js';
+import { requireRedis, useRedis, type RedisInstance } from '../support/redis.js';
 
 // A reconnect storm asks the Redis store for the same replay thousands of times in a few turns
 // of the event loop. One read per turn and per (channels, id) keeps Redis, and the replies the
@@ -19,13 +19,7 @@ function scriptCalls(redis: RedisInstance): number {
 }
 
 describe.runIf(hasRedis)('RedisHistory: the reads of a reconnect storm', () => {
-  let redis: RedisInstance;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   it('reads asked for in one turn after the same id share one read, and each caller gets the whole replay', async () => {
     const history = new RedisHistory({ redis: redis.url, keyPrefix: `s-${randomUUID()}:` });

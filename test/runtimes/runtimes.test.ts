@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SseResponse as SseClient } from '../support/sse-response.js';
+import { fetchStream as openStream, SseResponse as SseClient } from '../support/sse-response.js';
 import { WAIT_MS } from '../support/waiter.js';
 
 // Bun and Deno, from the npm packages `bun` and `deno` (devDependencies: their binaries come
@@ -94,15 +94,6 @@ async function stop(server: Server | undefined): Promise<void> {
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
   await exited;
-}
-
-async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
-    clearTimeout(timer),
-  );
-  return new SseClient(response, controller);
 }
 
 async function post(base: string, path: string, body = ''): Promise<Response> {

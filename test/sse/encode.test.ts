@@ -3,6 +3,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeEvent, EventStream, GripstreamError, InvalidEventError, type SseFields } from '../../src/index.js';
 import { runCleanups, track } from '../support/cleanup.js';
+import { prng } from '../support/resume-helpers.js';
 import { startApp } from '../support/server.js';
 import { connectSse } from '../support/sse.js';
 
@@ -11,18 +12,6 @@ import { connectSse } from '../support/sse.js';
 // back as LF: that is the protocol, not a loss we could avoid (JSON-encoded data never has them).
 
 afterEach(runCleanups);
-
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'a', 'b', 'z', '0', '9', ' ', '  ', ':', ': ', 'data:', 'event:', 'id:', 'retry:', '{', '}', '"',
@@ -58,7 +47,7 @@ function normaliseBreaks(data: string): string {
 
 describe('encodeEvent framing round trip', () => {
   it('3,000 seeded random events parse back to the same event, id and data', () => {
-    const next = rng(0x5eed);
+    const next = prng(0x5eed);
     const fields: SseFields[] = [];
     for (let i = 0; i < 3000; i++) {
       const f: SseFields = { data: randomText(next, 12, true) };
@@ -82,7 +71,7 @@ describe('encodeEvent framing round trip', () => {
   });
 
   it('the same events survive being fed to the parser in random small pieces', () => {
-    const next = rng(42);
+    const next = prng(42);
     const fields: SseFields[] = Array.from({ length: 500 }, (_, i) => ({
       event: `e${i}`,
       id: `id-${i}`,
@@ -165,7 +154,7 @@ describe('framing through a real server and EventSource client', () => {
     const app = express();
     app.get('/e', es('r'));
     const { url } = await startApp(app);
-    const next = rng(7);
+    const next = prng(7);
     const names = ['alpha', 'beta', 'gamma'];
     const client = await connectSse(`${url}/e`, { types: names });
     const sent = Array.from({ length: 500 }, (_, i) => ({

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { defer } from './cleanup.js';
+import { closeOnce } from './server.js';
 
 export interface Balancer {
   port: number;
@@ -59,15 +60,7 @@ export async function startBalancer(upstreams: readonly number[]): Promise<Balan
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-      agent.destroy();
-    });
-    return closed;
-  };
+  const close = closeOnce(server, () => agent.destroy());
   defer(close);
   return { port, url: `http://127.0.0.1:${port}`, movedOn, close };
 }

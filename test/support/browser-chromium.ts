@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * Debian's Chromium (`apt-get install -y chromium`), driven by playwright-core. CHROMIUM_PATH
@@ -36,4 +37,22 @@ export async function launchChromium(): Promise<Browser> {
     throw new Error(`Chromium is required (CI=true) but ${CHROMIUM_PATH} does not exist: apt-get install -y chromium`);
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 15_000 });
+}
+
+/**
+ * One Chromium for the tests of a describe: called in the describe's body, it launches before
+ * the first test and closes after the last. Call the returned function in a test for the browser.
+ */
+export function useChromium(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (browser === undefined) throw new Error('useChromium(): Chromium launches in beforeAll; ask for it inside a test or hook');
+    return browser;
+  };
 }

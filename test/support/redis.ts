@@ -5,11 +5,13 @@
  * data, and drop its client links (CLIENT KILL).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 
 export interface RedisInstance {
@@ -101,6 +103,60 @@ export async function startRedis(portOrOptions?: number | RedisStartOptions): Pr
     },
   };
   return instance;
+}
+
+/**
+ * A redis-server for the tests of one describe: called in the describe's body, it starts one
+ * before the first test and stops it after the last. The handle stands for the running server
+ * (read it in tests and hooks, not while the describe is being collected), and its `restart`
+ * swaps in the new process, so a test restarts it with `await redis.restart(...)`.
+ */
+export function useRedis(options: RedisStartOptions = {}): RedisInstance {
+  let current: RedisInstance | undefined;
+  const running = (): RedisInstance => {
+    if (current === undefined) throw new Error('useRedis(): the server starts in beforeAll; read it inside a test or hook');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await startRedis(options);
+  });
+  afterAll(async () => {
+    await current?.stop();
+  });
+  const handle: RedisInstance = {
+    get port() {
+      return running().port;
+    },
+    get pid() {
+      return running().pid;
+    },
+    get url() {
+      return running().url;
+    },
+    stop: () => running().stop(),
+    kill: () => running().kill(),
+    freeze: () => running().freeze(),
+    thaw: () => running().thaw(),
+    async restart(restartOptions) {
+      current = await running().restart(restartOptions);
+      return handle;
+    },
+    cli: (...args) => running().cli(...args),
+  };
+  return handle;
+}
+
+/**
+ * The `history` option for a Redis store of one test's own: a fresh redis-server (its stop
+ * handed to `defer`, the caller's clean-up) and a key prefix no other test uses, plus `extra`.
+ */
+export async function ownRedisHistory<T extends object>(
+  defer: (step: () => Promise<void>) => unknown,
+  extra?: T,
+): Promise<{ redis: string; keyPrefix: string } & T> {
+  const redis = await startRedis();
+  defer(() => redis.stop());
+  return { redis: redis.url, keyPrefix: `t-${randomUUID()}:`, ...(extra as T) };
 }
 
 async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { redisAvailable } from './redis.js';
 
 /** The cluster bus listens on the data port + 10000. */
@@ -153,6 +154,39 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     },
   };
   return cluster;
+}
+
+/**
+ * A Redis Cluster for the tests of one describe: called in the describe's body, it starts one
+ * before the first test (a minute at most: six processes, then the slots and replicas settle)
+ * and stops it after the last. The handle stands for the running cluster; read it in tests
+ * and hooks, not while the describe is being collected.
+ */
+export function useRedisCluster(): RedisCluster {
+  let current: RedisCluster | undefined;
+  const running = (): RedisCluster => {
+    if (current === undefined) throw new Error('useRedisCluster(): the cluster starts in beforeAll; read it inside a test or hook');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await current?.stop();
+  });
+  return {
+    get nodes() {
+      return running().nodes;
+    },
+    get urls() {
+      return running().urls;
+    },
+    masters: () => running().masters(),
+    masterOf: (key) => running().masterOf(key),
+    replicaOf: (master) => running().replicaOf(master),
+    killMaster: (master) => running().killMaster(master),
+    stop: () => running().stop(),
+  };
 }
 
 function nodeOf(port: number, child: ChildProcess): ClusterNode {

@@ -32,16 +32,26 @@ export async function startHttp(handler: RequestListener): Promise<Started> {
 async function started(server: http.Server): Promise<Started> {
   if (!server.listening) await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const close = closeOnce(server);
+  defer(close);
+  return { url: `http://127.0.0.1:${port}`, port, server, close };
+}
+
+/**
+ * A close for `server` that may be called any number of times: the first cuts its open
+ * connections (streams would hold close() forever), closes it and runs `alsoClose`; every
+ * call answers the same promise, settled once the server has closed.
+ */
+export function closeOnce(server: http.Server, alsoClose?: () => void): () => Promise<void> {
   let closed: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  return () => {
     closed ??= new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
+      alsoClose?.();
     });
     return closed;
   };
-  defer(close);
-  return { url: `http://127.0.0.1:${port}`, port, server, close };
 }
 
 export interface SimpleReply {

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Waiter } from './waiter.js';
+import { WAIT_MS, Waiter } from './waiter.js';
 
 /**
  * Reads an event-stream `Response` (from `fetch`) as events arrive. `close()` aborts the
@@ -35,20 +35,11 @@ export class SseResponse {
   }
 
   private async pump(): Promise<void> {
-    const parser = createParser({
-      onEvent: (event) => {
+    try {
+      await readEvents(this.response.body!.getReader(), (event) => {
         this.events.push(event);
         this.waiter.notify();
-      },
-    });
-    const decoder = new TextDecoder();
-    try {
-      const reader = this.response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.feed(decoder.decode(value, { stream: true }));
-      }
+      });
     } catch {
       // aborted by close()
     } finally {
@@ -56,4 +47,35 @@ export class SseResponse {
       this.waiter.notify();
     }
   }
+}
+
+/**
+ * Reads an event-stream body to its end as it arrives: each event parsed is handed to
+ * `onEvent`, each decoded chunk (before parsing) to `onText`. Rejects with the read's error.
+ */
+export async function readEvents(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onEvent: (event: EventSourceMessage) => void,
+  onText?: (chunk: string) => void,
+): Promise<void> {
+  const parser = createParser({ onEvent });
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    const chunk = decoder.decode(value, { stream: true });
+    onText?.(chunk);
+    parser.feed(chunk);
+  }
+}
+
+/** A fetch() of an event stream, read as events arrive; `close()` on it leaves. */
+export async function fetchStream(url: string, headers: Record<string, string> = {}): Promise<SseResponse> {
+  const controller = new AbortController();
+  // Bounded wait for the response head; the body stays open until close().
+  const timer = setTimeout(() => controller.abort(new Error(`no response head from ${url}`)), WAIT_MS);
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).finally(() =>
+    clearTimeout(timer),
+  );
+  return new SseResponse(response, controller);
 }

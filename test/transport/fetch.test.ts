@@ -1,7 +1,8 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HISTORY_TRUNCATED_EVENT } from '../../src/index.js';
-import { cleanups, track } from '../support/recorded-stream.js';
+import { cleanups, fetchRequest as request, track } from '../support/recorded-stream.js';
+import { readEvents } from '../support/sse-response.js';
 import { Waiter } from '../support/waiter.js';
 
 // `eventStream.fetch(request, channels, params?)` with hand-made WHATWG Requests and the
@@ -38,21 +39,15 @@ class BodyReader {
   }
 
   private async pump(): Promise<void> {
-    const parser = createParser({
-      onEvent: (event) => {
-        this.events.push(event);
-        this.waiter.notify();
-      },
-    });
-    const decoder = new TextDecoder();
     try {
-      for (;;) {
-        const { done, value } = await this.reader.read();
-        if (done) break;
-        const chunk = decoder.decode(value, { stream: true });
-        this.text += chunk;
-        parser.feed(chunk);
-      }
+      await readEvents(
+        this.reader,
+        (event) => {
+          this.events.push(event);
+          this.waiter.notify();
+        },
+        (chunk) => (this.text += chunk),
+      );
       this.outcome = 'done';
     } catch (err) {
       this.outcome = err instanceof Error ? err : new Error(String(err));
@@ -66,13 +61,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   vi.restoreAllMocks();
 });
-
-/** A Request as a fetch runtime hands it over, with its own abort controller (the client). */
-function request(url: string, headers: Record<string, string> = { accept: 'text/event-stream' }) {
-  const controller = new AbortController();
-  cleanups.push(() => controller.abort());
-  return { request: new Request(url, { headers, signal: controller.signal }), controller };
-}
 
 describe('eventStream.fetch() with plain Request objects', () => {
   it('answers a Response whose ReadableStream body carries stream-open, then published events', async () => {
