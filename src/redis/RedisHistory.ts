@@ -88,8 +88,10 @@ export class RedisHistory implements StreamPlanner {
    * evicted and published again, so this stays off.
    */
   detectEviction = false;
-  /** Reads asked for in this turn of the event loop, not yet made (see readAfter). */
+  /** Reads asked for and not yet sent, per key (see readAfter). */
   private readonly gathering = new Map<string, Promise<Replay>>();
+  /** Reads sent to Redis and not yet answered, per key (see readAfter). */
+  private readonly reading = new Map<string, Promise<Replay>>();
   /** Appends waiting for this tick's script call, per channel (and publish flag). */
   private readonly pending = new Map<string, PendingGroup>();
 
@@ -182,21 +184,32 @@ export class RedisHistory implements StreamPlanner {
   }
 
   /**
-   * Reads of the same channels after the same id, asked for in one turn of the event loop,
-   * share one read made at the end of that turn. A reconnect storm otherwise sends one script
-   * per stream (thousands, all alike) whose replies queue until some outlast `commandTimeout`,
-   * and those streams resume as truncated although nothing was lost. Sharing is exact: every
-   * caller joined its channels' live delivery before asking, so a read made later in the same
-   * turn is still made after each of them joined. The replay is only read from, never changed.
+   * Reads of the same channels after the same id share one read. A reconnect storm otherwise
+   * sends one script per stream (thousands, all alike) whose replies queue until some outlast
+   * `commandTimeout`, and those streams resume as truncated although nothing was lost.
+   *
+   * Callers gather into the next read, which is sent at the end of the turn, or, while a read
+   * of the same key is still out, once that one has answered: so at most one read per key is
+   * in Redis at a time, however fast the storm comes. Sharing is exact: every caller joined its
+   * channels' live delivery before asking, and the read it gets is sent after it asked (never
+   * the one already out, which may predate its join). The replay is only read from, never changed.
    */
   readAfter(channels: readonly string[], lastEventId: string): Promise<Replay> {
     if (this.sharded) return this.readSharded(channels, lastEventId);
     const key = `${lastEventId}\n${channels.join('\n')}`;
     const gathering = this.gathering.get(key);
     if (gathering !== undefined) return gathering;
-    const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const out = this.reading.get(key);
+    const sendAfter = out === undefined ? nextTurn() : out.then(nextTurn, nextTurn);
+    const read = sendAfter.then(() => {
       this.gathering.delete(key);
-      return this.readNow(channels, lastEventId);
+      const sent = this.readNow(channels, lastEventId);
+      this.reading.set(key, sent);
+      const done = (): void => {
+        if (this.reading.get(key) === sent) this.reading.delete(key);
+      };
+      sent.then(done, done);
+      return sent;
     });
     this.gathering.set(key, read);
     return read;
@@ -390,4 +403,9 @@ export class RedisHistory implements StreamPlanner {
   private readChannelKeys(channel: string): ReadChannelKeys {
     return { stream: this.keys.stream(channel), meta: this.keys.meta(channel), ...this.keys.ids(channel) };
   }
+}
+
+/** Resolves at the end of this turn of the event loop (after the I/O callbacks already due). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }

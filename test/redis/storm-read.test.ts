@@ -60,4 +60,26 @@ describe.runIf(hasRedis)('RedisHistory: the reads of a reconnect storm', () => {
     expect(late).toHaveLength(1);
     await history.close();
   });
+
+  it('callers that come while a read is out gather into one next read: one read per key in Redis at a time', async () => {
+    const history = new RedisHistory({ redis: redis.url, keyPrefix: `s-${randomUUID()}:` });
+    const records = await history.append('a', Array.from({ length: 4 }, (_, i) => ({ event: 'm', data: String(i) })));
+    await history.readAfter(['a'], records[0]!.id); // the script is loaded
+    redis.cli('CONFIG', 'RESETSTAT');
+    // Redis holds every command for a while: the first read stays out while the storm goes on.
+    redis.cli('CLIENT', 'PAUSE', '400', 'ALL');
+    const asked: Array<Promise<Awaited<ReturnType<RedisHistory['readAfter']>>>> = [];
+    for (let turn = 0; turn < 30; turn++) {
+      asked.push(history.readAfter(['a'], records[0]!.id));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const storm = await Promise.all(asked);
+    // The first read, and one more for everyone who asked while it was out.
+    expect(scriptCalls(redis)).toBe(2);
+    for (const replay of storm) {
+      expect(replay.complete).toBe(true);
+      expect(replay.records.map((r) => r.data)).toEqual(['1', '2', '3']);
+    }
+    await history.close();
+  });
 });
