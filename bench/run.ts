@@ -30,7 +30,8 @@ import { machineInfo, type MachineInfo } from './machine.ts';
 import { cpuPinningAvailable, reachableFdLimit } from './processes.ts';
 import { renderMarkdown, type RunInfo } from './report.ts';
 import { systemLimits } from './proc.ts';
-import { renderScaleMarkdown, type ScaleRunInfo } from './scale-report.ts';
+import { renderScaleChart } from './scale-chart.ts';
+import { SCALE_MACHINE_CHART_FILE, renderScaleMarkdown, scaleChartTitle, type ScaleRunInfo } from './scale-report.ts';
 import { DEFAULT_SCALE_STREAMS, planScale, runScale, type ScaleResult } from './scenarios/scale.ts';
 import { runGrip } from './scenarios/grip.ts';
 import { runRedis } from './scenarios/redis.ts';
@@ -365,14 +366,17 @@ async function runScaleScenario(
     ...(setup.workers > 1 ? onePerProcessFigures() : {}),
   };
   clearInterval(loadSampler);
-  const markdown = renderScaleMarkdown(run, results);
-  mkdirSync(RESULTS_DIR, { recursive: true });
   // Workers (one machine) and one process are different questions: each keeps its own latest.
-  const base = setup.workers > 1 ? 'scale-machine-latest' : 'scale-latest';
+  // The chart compares gripstream with nchan, the machine run's pair.
+  const machineRun = setup.workers > 1;
+  const base = machineRun ? 'scale-machine-latest' : 'scale-latest';
+  const markdown = renderScaleMarkdown(run, results, machineRun ? SCALE_MACHINE_CHART_FILE : undefined);
+  mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(RESULTS_DIR + base + '.md', markdown);
   writeFileSync(RESULTS_DIR + base + '.json', JSON.stringify({ run, results }, null, 2) + '\n');
+  if (machineRun) writeFileSync(RESULTS_DIR + SCALE_MACHINE_CHART_FILE, renderScaleChart(results, scaleChartTitle(run)));
   console.log('\n' + markdown);
-  console.log(`bench: wrote bench/results/${base}.md, bench/results/${base}.json`);
+  console.log(`bench: wrote bench/results/${base}.md, bench/results/${base}.json` + (machineRun ? `, bench/results/${SCALE_MACHINE_CHART_FILE}` : ''));
 }
 
 /** gripstream and the floor in one process, from the last one-process scale run (scale-latest.json). */

@@ -1,8 +1,16 @@
 /**
  * The scale scenario's Markdown report (bench/results/scale-latest.md): one row per
  * implementation, then gripstream against the issue's goals.
+ *
+ * Run directly, it redraws the machine run's chart from a saved result without rerunning it:
+ *   npx tsx bench/scale-report.ts --chart bench/results/scale-machine-latest.json
+ * writes scale-machine-chart.svg next to the JSON and links it from the .md beside it.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { MachineInfo } from './machine.ts';
+import { renderScaleChart } from './scale-chart.ts';
 import type { ScaleResult, ScaleSetup } from './scenarios/scale.ts';
 
 export interface ScaleRunInfo {
@@ -53,7 +61,39 @@ function reconnect(r: ScaleResult): string {
   return `${ms(r.reconnectMs)} (${r.caughtUp ? 'all exactly caught up' : '**not all caught up**'})`;
 }
 
-export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): string {
+/** The machine run's chart, next to its report. */
+export const SCALE_MACHINE_CHART_FILE = 'scale-machine-chart.svg';
+
+/** The Markdown line that shows the chart (a path relative to the report). */
+export function chartImageLine(chartFile: string): string {
+  return `![gripstream against nginx + nchan, lower is better](${chartFile})`;
+}
+
+/** The chart's title, from the run it draws. */
+export function scaleChartTitle(run: Pick<ScaleRunInfo, 'setup' | 'startedAt'>): string {
+  const at = (run.startedAt instanceof Date ? run.startedAt.toISOString() : String(run.startedAt)).slice(0, 10);
+  return `${int.format(run.setup.streams)} streams on one machine, ${run.setup.workers} server workers each (${at})`;
+}
+
+/**
+ * Adds the chart's image line after the results table of a report written before charts were;
+ * the figures are left as they are. Unchanged when the line is already there.
+ */
+export function insertChartLink(markdown: string, chartFile: string): string {
+  const line = chartImageLine(chartFile);
+  if (markdown.includes(line)) return markdown;
+  const lines = markdown.split('\n');
+  const heading = lines.indexOf('## Results');
+  if (heading < 0) throw new Error('insertChartLink: the report has no "## Results" section');
+  let end = lines.findIndex((l, i) => i > heading && l.startsWith('|'));
+  if (end < 0) throw new Error('insertChartLink: the "## Results" section has no table');
+  while (end < lines.length && lines[end]!.startsWith('|')) end++;
+  lines.splice(end, 0, '', line);
+  return lines.join('\n');
+}
+
+/** `chartFile`: a chart written next to the report, linked under the results table. */
+export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[], chartFile?: string): string {
   const floor = results.find((r) => r.implementation === run.baseline);
   const heapRatio = (r: ScaleResult): string => {
     const base = floor?.heapPerStream;
@@ -109,6 +149,7 @@ export function renderScaleMarkdown(run: ScaleRunInfo, results: ScaleResult[]): 
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(chartFile !== undefined ? [chartImageLine(chartFile), ''] : []),
     ...renderNotes(results),
     ...renderWorkerLoops(results),
     s.workers > 1 ? renderMachineGoals(run, results) : renderGoals(results, floor, s.streams),
@@ -205,4 +246,32 @@ function renderMachineGoals(run: ScaleRunInfo, results: ScaleResult[]): string {
     `| ahead of nchan on CPU per delivery | ${micros(g.broadcastCpuMicrosPerEvent)} against ${micros(n?.broadcastCpuMicrosPerEvent)} | ${check(ahead(g.broadcastCpuMicrosPerEvent, n?.broadcastCpuMicrosPerEvent))} |`,
     `| ahead of nchan on storm time | ${ms(g.reconnectMs)} against ${ms(n?.reconnectMs)} | ${check(ahead(g.reconnectMs, n?.reconnectMs))} |`,
   ].join('\n');
+}
+
+/** Redraws the chart from a saved machine run (`--chart <json>`) and links it from the .md beside it. */
+function redrawChart(jsonPath: string): void {
+  const saved = JSON.parse(readFileSync(jsonPath, 'utf8')) as { run: ScaleRunInfo; results: ScaleResult[] };
+  const dir = dirname(jsonPath);
+  const svgPath = join(dir, SCALE_MACHINE_CHART_FILE);
+  writeFileSync(svgPath, renderScaleChart(saved.results, scaleChartTitle(saved.run)));
+  console.log(`bench: wrote ${svgPath}`);
+  const mdPath = join(dir, basename(jsonPath).replace(/\.json$/, '.md'));
+  if (!existsSync(mdPath)) return;
+  const before = readFileSync(mdPath, 'utf8');
+  const after = insertChartLink(before, SCALE_MACHINE_CHART_FILE);
+  if (after !== before) {
+    writeFileSync(mdPath, after);
+    console.log(`bench: linked the chart from ${mdPath}`);
+  }
+}
+
+// Only when run as a script: run.ts imports this module for the report.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf('--chart');
+  const jsonPath = at >= 0 ? process.argv[at + 1] : undefined;
+  if (jsonPath === undefined) {
+    console.error('usage: npx tsx bench/scale-report.ts --chart bench/results/scale-machine-latest.json');
+    process.exit(2);
+  }
+  redrawChart(jsonPath);
 }
